@@ -1,0 +1,122 @@
+/**
+ * Frames on the wire: one binary WebSocket message holds one msgpack array
+ * whose elements are protocol messages (plain maps). Plain msgpack only: no
+ * msgpackr records or extensions, `undefined` is written as nil, so any
+ * msgpack decoder can read a frame.
+ *
+ * Decoding never throws: it returns `{ ok: false, reason }` for anything that
+ * is not a well-formed frame of plain values within the depth limit.
+ * A `__proto__` key decodes as the inert key `__proto_` (msgpackr's guard),
+ * and no decoded object can reach `Object.prototype`.
+ */
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  encodeUndefinedAsNil: true,
+  variableMapSize: true,
+  moreTypes: false,
+  bundleStrings: false,
+  structuredClone: false,
+  int64AsType: 'number',
+} as ConstructorParameters<typeof Packr>[0]);
+
+/** Deepest nesting of arrays/maps accepted inside one decoded frame. */
+export const depthMaxDefault = 32;
+
+/** Encodes one value (a message, or a message's data) as plain msgpack. */
+export function encode(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+/** Encodes a whole frame: the array of messages. */
+export function encodeFrame(messages: readonly unknown[]): Uint8Array {
+  return packr.pack(messages);
+}
+
+/** Byte length of the msgpack array header for `count` elements. */
+export function arrayHeaderBytes(count: number): number {
+  return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+}
+
+/**
+ * Builds a frame from messages already encoded one by one (the broker encodes a
+ * delivered message once and copies its bytes into every subscriber's frame).
+ */
+export function frameFromEncoded(parts: readonly Uint8Array[], partBytes: number): Uint8Array {
+  const count = parts.length;
+  const headerBytes = arrayHeaderBytes(count);
+  const out = new Uint8Array(headerBytes + partBytes);
+  if (count < 16) {
+    out[0] = 0x90 | count;
+  } else if (count < 0x10000) {
+    out[0] = 0xdc;
+    out[1] = count >>> 8;
+    out[2] = count & 0xff;
+  } else {
+    out[0] = 0xdd;
+    out[1] = (count >>> 24) & 0xff;
+    out[2] = (count >>> 16) & 0xff;
+    out[3] = (count >>> 8) & 0xff;
+    out[4] = count & 0xff;
+  }
+  let offset = headerBytes;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+export type DecodeResult = { ok: true; messages: unknown[] } | { ok: false; reason: DecodeFailure };
+export type DecodeFailure = 'malformed' | 'not-array' | 'bad-value' | 'too-deep';
+
+/** Decodes a frame; never throws. */
+export function decodeFrame(bytes: Uint8Array, depthMax = depthMaxDefault): DecodeResult {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch {
+    // Truncated data, unknown extensions, stack exhaustion on absurd nesting:
+    // all the same to the caller.
+    return { ok: false, reason: 'malformed' };
+  }
+  if (!Array.isArray(value)) return { ok: false, reason: 'not-array' };
+  const check = checkPlainValue(value, depthMax);
+  if (check !== undefined) return { ok: false, reason: check };
+  return { ok: true, messages: value };
+}
+
+/**
+ * Verifies that a decoded value holds only plain msgpack values (nil, boolean,
+ * number, string, binary, array, map) nested at most `depthMax` deep.
+ * Returns undefined when it does, else the failure.
+ */
+export function checkPlainValue(value: unknown, depthMax: number): 'bad-value' | 'too-deep' | undefined {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null) continue;
+    switch (typeof v) {
+      case 'boolean':
+      case 'number':
+      case 'string':
+        continue;
+      case 'object':
+        break;
+      default:
+        return 'bad-value';
+    }
+    if (v instanceof Uint8Array) continue;
+    if (depth >= depthMax) return 'too-deep';
+    if (Array.isArray(v)) {
+      for (const item of v) stack.push([item, depth + 1]);
+      continue;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return 'bad-value';
+    for (const key of Object.keys(v as object)) stack.push([(v as Record<string, unknown>)[key], depth + 1]);
+  }
+  return undefined;
+}

@@ -1,0 +1,97 @@
+/**
+ * Shape checks for decoded client messages. The broker runs every inbound
+ * message through `parseClientMessage`; a failure names the request id (when
+ * one could be read) and a stable error code, so the broker can answer it.
+ */
+import { ErrorCode } from './codes.js';
+import { isPlainObject } from './merge-patch.js';
+import { messageKinds, type ClientMessage, type MessageKind, type PresenceOptions } from './messages.js';
+
+export type ParseResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; id: number | undefined; code: ErrorCode; message: string };
+
+/** Request ids are positive safe integers. */
+export function isRequestId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+function fail(id: number | undefined, code: ErrorCode, message: string): ParseResult {
+  return { ok: false, id, code, message };
+}
+
+/** The longest client instance id accepted in `hello`. */
+export const clientIdBytesMax = 64;
+const clientIdRe = /^[A-Za-z0-9_:.-]+$/;
+
+export function parseClientMessage(raw: unknown): ParseResult {
+  if (!isPlainObject(raw)) return fail(undefined, ErrorCode.BadRequest, 'a message must be a map');
+  const type = raw['type'];
+  const idRaw = raw['id'];
+  const id = isRequestId(idRaw) ? idRaw : undefined;
+  switch (type) {
+    case 'hello': {
+      const v = raw['v'];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(undefined, ErrorCode.BadRequest, 'hello.v must be an integer');
+      const client = raw['client'];
+      if (client !== undefined && client !== null && (typeof client !== 'string' || client.length === 0 || client.length > clientIdBytesMax || !clientIdRe.test(client))) {
+        return fail(undefined, ErrorCode.BadRequest, `hello.client must be 1–${clientIdBytesMax} chars of [A-Za-z0-9_:.-]`);
+      }
+      const token = raw['token'];
+      if (token !== undefined && token !== null && typeof token !== 'string') return fail(undefined, ErrorCode.BadRequest, 'hello.token must be a string');
+      return { ok: true, message: { type, v, client: client ?? undefined, token: token ?? undefined } as ClientMessage };
+    }
+    case 'pong':
+      return { ok: true, message: { type } };
+    case 'sub':
+    case 'unsub':
+    case 'pub':
+      break;
+    default:
+      return fail(id, ErrorCode.UnknownType, `unknown message type ${describe(type)}`);
+  }
+  if (id === undefined) return fail(undefined, ErrorCode.BadRequest, `${type}.id must be a positive integer`);
+  const topic = raw['topic'];
+  if (typeof topic !== 'string') return fail(id, ErrorCode.InvalidTopic, `${type}.topic must be a string`);
+  if (type === 'unsub') return { ok: true, message: { type, id, topic } };
+  if (type === 'pub') {
+    const kind = raw['kind'] ?? 'event';
+    if (!messageKinds.includes(kind as MessageKind)) return fail(id, ErrorCode.BadRequest, `pub.kind must be one of ${messageKinds.join(', ')}`);
+    const pid = raw['pid'];
+    if (pid !== undefined && pid !== null && !isRequestId(pid)) return fail(id, ErrorCode.BadRequest, 'pub.pid must be a positive integer');
+    return { ok: true, message: { type, id, topic, kind: kind as MessageKind, data: raw['data'] ?? null, pid: pid ?? undefined } };
+  }
+  const state = raw['state'];
+  if (state !== undefined && state !== null && typeof state !== 'boolean') return fail(id, ErrorCode.BadRequest, 'sub.state must be a boolean');
+  const since = raw['since'];
+  if (since !== undefined && since !== null && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
+    return fail(id, ErrorCode.BadRequest, 'sub.since must be a non-negative integer');
+  }
+  const epoch = raw['epoch'];
+  if (epoch !== undefined && epoch !== null && (typeof epoch !== 'string' || epoch.length > 64)) return fail(id, ErrorCode.BadRequest, 'sub.epoch must be a string');
+  const presenceRaw = raw['presence'];
+  let presence: PresenceOptions | undefined;
+  if (presenceRaw !== undefined && presenceRaw !== null) {
+    if (!isPlainObject(presenceRaw)) return fail(id, ErrorCode.BadRequest, 'sub.presence must be a map');
+    const hidden = presenceRaw['hidden'];
+    if (hidden !== undefined && hidden !== null && typeof hidden !== 'boolean') return fail(id, ErrorCode.BadRequest, 'sub.presence.hidden must be a boolean');
+    presence = { info: presenceRaw['info'] ?? undefined, hidden: hidden === true };
+  }
+  return {
+    ok: true,
+    message: {
+      type,
+      id,
+      topic,
+      state: state === true,
+      since: since ?? undefined,
+      epoch: epoch ?? undefined,
+      presence,
+    },
+  };
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 32));
+  return typeof v;
+}
