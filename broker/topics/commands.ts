@@ -1,0 +1,45 @@
+/**
+ * The commands that change topics. They reach `TopicTable.apply` only through
+ * an ordered stream (see stream.ts), in the same order at every replica, so
+ * every replica computes the same seqs, states, histories and presence sets.
+ */
+import type { MessageKind, PresenceEntry } from '../../client/protocol/index.js';
+import type { ErrorCode } from '../../client/protocol/index.js';
+
+export interface PublishCommand {
+  kind: 'publish';
+  topic: string;
+  msgKind: MessageKind;
+  data: unknown;
+  /** Publisher's client id; absent for HTTP publishes. */
+  client?: string;
+  /** Publish id for de-duplication, scoped by `client`. */
+  pid?: number;
+  /** Ordering time, stamped by the sequencer (ms since the epoch). */
+  ts: number;
+}
+
+export interface PresenceJoinCommand {
+  kind: 'presence-join';
+  topic: string;
+  session: string;
+  entry: PresenceEntry;
+  ts: number;
+}
+
+export interface PresenceLeaveCommand {
+  kind: 'presence-leave';
+  topic: string;
+  session: string;
+  ts: number;
+}
+
+export type TopicCommand = PublishCommand | PresenceJoinCommand | PresenceLeaveCommand;
+
+/** A command as the edge submits it: the sequencer stamps `ts`. */
+export type UnstampedCommand = DistributiveOmit<TopicCommand, 'ts'>;
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+export type ApplyResult =
+  | { ok: true; seq: number; dup?: boolean }
+  | { ok: false; code: ErrorCode; message: string };

@@ -1,0 +1,177 @@
+/**
+ * Which local subscribers want which topics, and the fan-out of ordered
+ * messages to them. Exact topics are a map lookup; patterns live in a token
+ * trie, so matching costs O(tokens), not O(patterns). A subscriber that holds
+ * several matching subscriptions still gets each message once: the client
+ * library routes it to every matching subscription.
+ */
+import type { DeliverySink } from './topic-table.js';
+
+/** A local receiver of topic traffic (a client session). */
+export interface Subscriber {
+  /** Session id: unique per connection, the presence key. */
+  readonly id: string;
+  /** The client instance id shown to others. */
+  readonly client: string;
+  /** Queues an encoded wire message for this subscriber (coalesced by the session). */
+  deliver(encoded: Uint8Array): void;
+}
+
+export interface ExactSubscription {
+  /** Receives join/leave events. */
+  watchesPresence: boolean;
+  /** Is in the topic's presence set (a leave must be ordered when it goes). */
+  inPresence: boolean;
+}
+
+class TrieNode {
+  readonly children = new Map<string, TrieNode>();
+  /** Subscribers whose pattern ends at this node. */
+  readonly here = new Set<Subscriber>();
+  /** Subscribers whose pattern has `>` at this level. */
+  readonly rest = new Set<Subscriber>();
+
+  get empty(): boolean {
+    return this.children.size === 0 && this.here.size === 0 && this.rest.size === 0;
+  }
+}
+
+export class SubscriberIndex implements DeliverySink {
+  private readonly exact = new Map<string, Map<Subscriber, ExactSubscription>>();
+  private readonly trie = new TrieNode();
+  private patternCount = 0;
+  /** Every subscription of every subscriber: topic or pattern → exact entry (undefined for a pattern). */
+  private readonly bySubscriber = new Map<Subscriber, Map<string, ExactSubscription | undefined>>();
+  /** Messages handed to subscribers, for the metrics. */
+  deliveredTotal = 0;
+
+  /** Subscriptions held by `subscriber`, patterns included. */
+  countFor(subscriber: Subscriber): number {
+    return this.bySubscriber.get(subscriber)?.size ?? 0;
+  }
+
+  has(subscriber: Subscriber, topicOrPattern: string): boolean {
+    return this.bySubscriber.get(subscriber)?.has(topicOrPattern) ?? false;
+  }
+
+  /** Local exact subscribers of `topic`. */
+  subscriberCount(topic: string): number {
+    return this.exact.get(topic)?.size ?? 0;
+  }
+
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const subs of this.bySubscriber.values()) n += subs.size;
+    return n;
+  }
+
+  isPinned(topic: string): boolean {
+    return this.exact.has(topic);
+  }
+
+  addExact(subscriber: Subscriber, topic: string, sub: ExactSubscription): void {
+    let subs = this.exact.get(topic);
+    if (subs === undefined) this.exact.set(topic, (subs = new Map()));
+    subs.set(subscriber, sub);
+    this.mine(subscriber).set(topic, sub);
+  }
+
+  addPattern(subscriber: Subscriber, pattern: string): void {
+    let node = this.trie;
+    const tokens = pattern.split('.');
+    for (const token of tokens) {
+      if (token === '>') {
+        node.rest.add(subscriber);
+        this.mine(subscriber).set(pattern, undefined);
+        this.patternCount++;
+        return;
+      }
+      let next = node.children.get(token);
+      if (next === undefined) node.children.set(token, (next = new TrieNode()));
+      node = next;
+    }
+    node.here.add(subscriber);
+    this.mine(subscriber).set(pattern, undefined);
+    this.patternCount++;
+  }
+
+  /** Removes one subscription; returns what it was (undefined entry for a pattern), or false if absent. */
+  remove(subscriber: Subscriber, topicOrPattern: string): ExactSubscription | undefined | false {
+    const mine = this.bySubscriber.get(subscriber);
+    if (mine === undefined || !mine.has(topicOrPattern)) return false;
+    const sub = mine.get(topicOrPattern);
+    mine.delete(topicOrPattern);
+    if (mine.size === 0) this.bySubscriber.delete(subscriber);
+    if (sub !== undefined) {
+      const subs = this.exact.get(topicOrPattern)!;
+      subs.delete(subscriber);
+      if (subs.size === 0) this.exact.delete(topicOrPattern);
+    } else {
+      this.removePattern(subscriber, topicOrPattern);
+    }
+    return sub;
+  }
+
+  /** Every subscription of `subscriber`, for dropping a session. */
+  subscriptionsOf(subscriber: Subscriber): Array<[string, ExactSubscription | undefined]> {
+    return [...(this.bySubscriber.get(subscriber) ?? [])];
+  }
+
+  message(topic: string, _seq: number, encoded: Uint8Array): void {
+    const subs = this.exact.get(topic);
+    if (this.patternCount === 0) {
+      if (subs !== undefined) for (const s of subs.keys()) s.deliver(encoded);
+      this.deliveredTotal += subs?.size ?? 0;
+      return;
+    }
+    const matched = new Set<Subscriber>(subs?.keys());
+    this.match(this.trie, topic.split('.'), 0, matched);
+    for (const s of matched) s.deliver(encoded);
+    this.deliveredTotal += matched.size;
+  }
+
+  presence(topic: string, encoded: Uint8Array): void {
+    const subs = this.exact.get(topic);
+    if (subs === undefined) return;
+    for (const [s, sub] of subs) if (sub.watchesPresence) s.deliver(encoded);
+  }
+
+  private match(node: TrieNode, tokens: string[], i: number, out: Set<Subscriber>): void {
+    if (i === tokens.length) {
+      for (const s of node.here) out.add(s);
+      return;
+    }
+    for (const s of node.rest) out.add(s);
+    const exact = node.children.get(tokens[i]!);
+    if (exact !== undefined) this.match(exact, tokens, i + 1, out);
+    const star = node.children.get('*');
+    if (star !== undefined) this.match(star, tokens, i + 1, out);
+  }
+
+  private removePattern(subscriber: Subscriber, pattern: string): void {
+    const path: TrieNode[] = [this.trie];
+    const tokens = pattern.split('.');
+    let node = this.trie;
+    for (const token of tokens) {
+      if (token === '>') {
+        node.rest.delete(subscriber);
+        break;
+      }
+      node = node.children.get(token)!;
+      path.push(node);
+    }
+    if (tokens[tokens.length - 1] !== '>') node.here.delete(subscriber);
+    this.patternCount--;
+    // Prune empty nodes bottom-up so the trie does not grow without bound.
+    for (let i = path.length - 1; i > 0; i--) {
+      if (!path[i]!.empty) break;
+      path[i - 1]!.children.delete(tokens[i - 1]!);
+    }
+  }
+
+  private mine(subscriber: Subscriber): Map<string, ExactSubscription | undefined> {
+    let mine = this.bySubscriber.get(subscriber);
+    if (mine === undefined) this.bySubscriber.set(subscriber, (mine = new Map()));
+    return mine;
+  }
+}

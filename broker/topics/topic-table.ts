@@ -1,0 +1,147 @@
+/**
+ * The replicated state machine of the topic layer: every topic's seq, state,
+ * history and presence set, changed only by `apply`, one ordered command at a
+ * time. Deterministic given the commands and the epoch source; no I/O. What
+ * it orders it hands to a `DeliverySink` (the local subscribers) as encoded
+ * wire messages, encoded once whatever the number of subscribers.
+ */
+import { ErrorCode, applyMergePatch, encode, type PresenceMessage, type TopicMessage } from '../../client/protocol/index.js';
+import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
+import { historyLimitsFor, type TopicLimits } from './config.js';
+import { PublishDedup } from './dedup.js';
+import { History } from './history.js';
+import { Topic } from './topic.js';
+
+export interface DeliverySink {
+  /** Topic message `seq` was ordered; `encoded` is its `msg` wire form. */
+  message(topic: string, seq: number, encoded: Uint8Array): void;
+  /** A presence change was ordered; `encoded` is its `join`/`leave` wire form. */
+  presence(topic: string, encoded: Uint8Array): void;
+}
+
+export interface TopicTableOptions {
+  limits: TopicLimits;
+  sink: DeliverySink;
+  /** A fresh epoch for a topic created now. */
+  newEpoch: () => string;
+  /** Whether a topic must not be dropped to make room (it has local subscribers). */
+  isPinned: (topic: string) => boolean;
+}
+
+export class TopicTable {
+  /** Insertion order is least-recently-used order: `touch` re-inserts. */
+  private readonly topics = new Map<string, Topic>();
+  private readonly dedup = new PublishDedup();
+  /** Topics dropped to stay under `topicsMax`, for the metrics. */
+  evictedTotal = 0;
+
+  constructor(private readonly options: TopicTableOptions) {}
+
+  get size(): number {
+    return this.topics.size;
+  }
+
+  get(name: string): Topic | undefined {
+    return this.topics.get(name);
+  }
+
+  names(): IterableIterator<string> {
+    return this.topics.keys();
+  }
+
+  apply(command: TopicCommand): ApplyResult {
+    switch (command.kind) {
+      case 'publish':
+        return this.applyPublish(command);
+      case 'presence-join':
+        return this.applyJoin(command);
+      case 'presence-leave':
+        return this.applyLeave(command);
+      default: {
+        const never: never = command;
+        throw new Error(`unknown command ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private applyPublish(command: PublishCommand): ApplyResult {
+    const { client, pid } = command;
+    if (client !== undefined && pid !== undefined) {
+      const hit = this.dedup.lookup(client, pid);
+      if (hit !== undefined && hit.topic === command.topic) return { ok: true, seq: hit.seq, dup: true };
+    }
+    const topic = this.topicFor(command.topic);
+    let state = topic.state;
+    let stateBytes = topic.stateBytes;
+    if (command.msgKind !== 'event') {
+      state = command.msgKind === 'state' ? command.data : applyMergePatch(topic.state, command.data);
+      stateBytes = encode(state).byteLength;
+      if (stateBytes > this.options.limits.stateBytesMax) {
+        return { ok: false, code: ErrorCode.StateTooLarge, message: `the state would be ${stateBytes} bytes; at most ${this.options.limits.stateBytesMax}` };
+      }
+    }
+    const seq = topic.seq + 1;
+    topic.seq = seq;
+    topic.state = state;
+    topic.stateBytes = stateBytes;
+    const message: TopicMessage = { type: 'msg', topic: topic.name, seq, kind: command.msgKind, data: command.data, ts: command.ts };
+    if (client !== undefined) message.client = client;
+    const encoded = encode(message);
+    topic.history.push({ seq, encoded });
+    if (client !== undefined && pid !== undefined) this.dedup.record(client, pid, { topic: topic.name, seq });
+    this.options.sink.message(topic.name, seq, encoded);
+    return { ok: true, seq };
+  }
+
+  private applyJoin(command: PresenceJoinCommand): ApplyResult {
+    const topic = this.topicFor(command.topic);
+    topic.presence.set(command.session, command.entry);
+    this.emitPresence(topic, 'join', command.session, command.entry.client, command.entry.info);
+    return { ok: true, seq: topic.seq };
+  }
+
+  private applyLeave(command: PresenceLeaveCommand): ApplyResult {
+    const topic = this.topics.get(command.topic);
+    const entry = topic?.presence.get(command.session);
+    if (topic === undefined || entry === undefined) return { ok: true, seq: topic?.seq ?? 0 };
+    topic.presence.delete(command.session);
+    this.emitPresence(topic, 'leave', command.session, entry.client, undefined);
+    return { ok: true, seq: topic.seq };
+  }
+
+  private emitPresence(topic: Topic, type: 'join' | 'leave', session: string, client: string, info: unknown): void {
+    const message: PresenceMessage = { type, topic: topic.name, seq: topic.seq, session, client };
+    if (info !== undefined) message.info = info;
+    this.options.sink.presence(topic.name, encode(message));
+  }
+
+  /** The topic, created if new, and marked most recently used. */
+  private topicFor(name: string): Topic {
+    let topic = this.topics.get(name);
+    if (topic !== undefined) {
+      this.topics.delete(name);
+      this.topics.set(name, topic);
+      return topic;
+    }
+    const { lengthMax, bytesMax } = historyLimitsFor(this.options.limits, name);
+    topic = new Topic(name, this.options.newEpoch(), new History(lengthMax, bytesMax));
+    this.topics.set(name, topic);
+    this.evict(name);
+    return topic;
+  }
+
+  /**
+   * Drops least recently used topics without local subscribers while over
+   * `topicsMax`. Looks at a bounded number of candidates per call, so a table
+   * full of pinned topics costs O(1) per create and simply runs over the limit.
+   */
+  private evict(created: string): void {
+    let budget = 16;
+    for (const [name, topic] of this.topics) {
+      if (this.topics.size <= this.options.limits.topicsMax || budget-- === 0) return;
+      if (name === created || topic.presence.size > 0 || this.options.isPinned(name)) continue;
+      this.topics.delete(name);
+      this.evictedTotal++;
+    }
+  }
+}

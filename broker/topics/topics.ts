@@ -1,0 +1,168 @@
+/**
+ * The topic service the broker's edge talks to: subscribe (with state, resume
+ * and presence), unsubscribe, publish, and dropping a session. It validates at
+ * the edge, sends commands through the ordered stream, and keeps subscribe
+ * atomic with respect to that stream.
+ *
+ * Why subscribe-with-state has no gap and no duplicate: the snapshot is read
+ * and the subscriber registered in one synchronous step between two applied
+ * commands. The reply (state at seq s) is queued to the session before any
+ * later message, and every message after s reaches the session through the
+ * index, in seq order, after the reply.
+ */
+import {
+  ErrorCode,
+  checkTopic,
+  encode,
+  type MessageKind,
+  type PresenceOptions,
+  type SubscribeReply,
+} from '../../client/protocol/index.js';
+import type { ApplyResult } from './commands.js';
+import type { TopicLimits } from './config.js';
+import { LocalStream, type CommandStream } from './stream.js';
+import { SubscriberIndex, type Subscriber } from './subscriber-index.js';
+import { TopicTable } from './topic-table.js';
+
+export interface TopicsOptions {
+  limits: TopicLimits;
+  /** Largest `data` of one publish, msgpack bytes. */
+  payloadBytesMax: number;
+  /** Subscriptions one subscriber may hold. */
+  subscriptionsMax: number;
+  /** Builds the ordered stream over the table; default: this broker sequences (LocalStream). */
+  stream?: (table: TopicTable) => CommandStream;
+  newEpoch: () => string;
+  now?: () => number;
+}
+
+export interface SubscribeRequest {
+  topic: string;
+  state?: boolean;
+  since?: number;
+  epoch?: string;
+  presence?: PresenceOptions;
+}
+
+export type SubscribeOutcome =
+  | { ok: true; reply: Omit<SubscribeReply, 'type' | 'id'>; replay: Uint8Array[] }
+  | { ok: false; code: ErrorCode; message: string };
+
+export interface PublishRequest {
+  topic: string;
+  kind: MessageKind;
+  data: unknown;
+  client?: string;
+  pid?: number;
+}
+
+type Failure = { ok: false; code: ErrorCode; message: string };
+
+export class Topics {
+  readonly index = new SubscriberIndex();
+  readonly table: TopicTable;
+  readonly stream: CommandStream;
+
+  constructor(private readonly options: TopicsOptions) {
+    this.table = new TopicTable({
+      limits: options.limits,
+      sink: this.index,
+      newEpoch: options.newEpoch,
+      isPinned: (topic) => this.index.isPinned(topic),
+    });
+    this.stream = options.stream?.(this.table) ?? new LocalStream(this.table, options.now);
+  }
+
+  /**
+   * Subscribes; `respond` runs exactly once, before any message of the new
+   * subscription reaches the subscriber (the caller queues the reply there).
+   */
+  subscribe(subscriber: Subscriber, request: SubscribeRequest, respond: (outcome: SubscribeOutcome) => void): void {
+    const { topic } = request;
+    const check = checkTopic(topic, true);
+    if (!check.ok) return respond(topicFailure(topic, check.reason));
+    if (this.index.has(subscriber, topic)) return respond(failure(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`));
+    if (this.index.countFor(subscriber) >= this.options.subscriptionsMax) {
+      return respond(failure(ErrorCode.TooManySubscriptions, `at most ${this.options.subscriptionsMax} subscriptions per connection`));
+    }
+    const presence = request.presence;
+    if (presence?.info !== undefined && encode(presence.info).byteLength > this.options.payloadBytesMax) {
+      return respond(failure(ErrorCode.PayloadTooLarge, `presence info is larger than ${this.options.payloadBytesMax} bytes`));
+    }
+    if (check.wildcard) {
+      if (request.state === true || request.since !== undefined || request.presence !== undefined) {
+        return respond(failure(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
+      }
+      this.index.addPattern(subscriber, topic);
+      return respond({ ok: true, reply: { topic, seq: 0, epoch: '' }, replay: [] });
+    }
+
+    const t = this.table.get(topic);
+    const seq = t?.seq ?? 0;
+    const reply: Omit<SubscribeReply, 'type' | 'id'> = { topic, seq, epoch: t?.epoch ?? '' };
+    let replay: Uint8Array[] = [];
+    let includeState = request.state === true;
+    if (request.since !== undefined) {
+      const since = request.since;
+      let entries: Array<{ encoded: Uint8Array }> | undefined;
+      if (t === undefined) {
+        entries = since === 0 ? [] : undefined;
+      } else if (since > 0 && request.epoch !== undefined && request.epoch !== t.epoch) {
+        entries = undefined; // the topic was dropped and created again: old seqs mean nothing now
+      } else {
+        entries = t.history.after(since, t.seq);
+      }
+      reply.recovered = entries !== undefined;
+      if (entries === undefined) includeState = true;
+      else replay = entries.map((e) => e.encoded);
+    }
+    if (includeState) reply.state = t?.state ?? null;
+    if (presence !== undefined) reply.presence = t?.presenceObject() ?? {};
+    const joins = presence !== undefined && presence.hidden !== true;
+    this.index.addExact(subscriber, topic, { watchesPresence: presence !== undefined, inPresence: joins });
+    respond({ ok: true, reply, replay });
+    if (joins) {
+      const entry = presence.info === undefined ? { client: subscriber.client } : { client: subscriber.client, info: presence.info };
+      this.stream.submit({ kind: 'presence-join', topic, session: subscriber.id, entry }, ignore);
+    }
+  }
+
+  /** Ends one subscription; false if there was none. */
+  unsubscribe(subscriber: Subscriber, topic: string): boolean {
+    const removed = this.index.remove(subscriber, topic);
+    if (removed === false) return false;
+    if (removed?.inPresence === true) this.stream.submit({ kind: 'presence-leave', topic, session: subscriber.id }, ignore);
+    return true;
+  }
+
+  /** Ends every subscription of a subscriber whose connection is gone. */
+  drop(subscriber: Subscriber): void {
+    for (const [topic] of this.index.subscriptionsOf(subscriber)) this.unsubscribe(subscriber, topic);
+  }
+
+  publish(request: PublishRequest, done: (result: ApplyResult) => void): void {
+    const check = checkTopic(request.topic, false);
+    if (!check.ok) return done(topicFailure(request.topic, check.reason));
+    const payloadBytes = encode(request.data).byteLength;
+    if (payloadBytes > this.options.payloadBytesMax) {
+      return done(failure(ErrorCode.PayloadTooLarge, `data is ${payloadBytes} bytes; at most ${this.options.payloadBytesMax}`));
+    }
+    const command = { kind: 'publish' as const, topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid };
+    if (command.client === undefined) delete command.client;
+    if (command.pid === undefined) delete command.pid;
+    this.stream.submit(command, done);
+  }
+}
+
+function ignore(): void {}
+
+function failure(code: ErrorCode, message: string): Failure {
+  return { ok: false, code, message };
+}
+
+function topicFailure(topic: unknown, reason: string): Failure {
+  const shown = typeof topic === 'string' ? JSON.stringify(topic.slice(0, 64)) : typeof topic;
+  if (reason === 'reserved') return failure(ErrorCode.ReservedTopic, `topic ${shown} is reserved: names starting with $ belong to the system`);
+  if (reason === 'bad-wildcard') return failure(ErrorCode.InvalidTopic, `topic ${shown}: wildcards are not allowed here, and > must be the last token`);
+  return failure(ErrorCode.InvalidTopic, `invalid topic ${shown} (${reason}): dot-separated tokens of [A-Za-z0-9_:-], at most 255 bytes`);
+}
