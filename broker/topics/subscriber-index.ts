@@ -59,11 +59,8 @@ export class SubscriberIndex implements DeliverySink {
     return this.exact.get(topic)?.size ?? 0;
   }
 
-  get subscriptionCount(): number {
-    let n = 0;
-    for (const subs of this.bySubscriber.values()) n += subs.size;
-    return n;
-  }
+  /** Subscriptions held by all local subscribers, patterns included. */
+  subscriptionCount = 0;
 
   isPinned(topic: string): boolean {
     return this.exact.has(topic);
@@ -74,6 +71,7 @@ export class SubscriberIndex implements DeliverySink {
     if (subs === undefined) this.exact.set(topic, (subs = new Map()));
     subs.set(subscriber, sub);
     this.mine(subscriber).set(topic, sub);
+    this.subscriptionCount++;
   }
 
   addPattern(subscriber: Subscriber, pattern: string): void {
@@ -84,6 +82,7 @@ export class SubscriberIndex implements DeliverySink {
         node.rest.add(subscriber);
         this.mine(subscriber).set(pattern, undefined);
         this.patternCount++;
+        this.subscriptionCount++;
         return;
       }
       let next = node.children.get(token);
@@ -93,6 +92,7 @@ export class SubscriberIndex implements DeliverySink {
     node.here.add(subscriber);
     this.mine(subscriber).set(pattern, undefined);
     this.patternCount++;
+    this.subscriptionCount++;
   }
 
   /** Removes one subscription; returns what it was (undefined entry for a pattern), or false if absent. */
@@ -101,6 +101,7 @@ export class SubscriberIndex implements DeliverySink {
     if (mine === undefined || !mine.has(topicOrPattern)) return false;
     const sub = mine.get(topicOrPattern);
     mine.delete(topicOrPattern);
+    this.subscriptionCount--;
     if (mine.size === 0) this.bySubscriber.delete(subscriber);
     if (sub !== undefined) {
       const subs = this.exact.get(topicOrPattern)!;

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * `chorus` / `npm start`: start one broker from flags and CHORUS_* variables.
+ * Prints one JSON line per event on stdout (`listening` carries the port, for
+ * scripts and tests); exits 2 on bad configuration with a plain message.
+ * SIGTERM/SIGINT drain: clients are told to reconnect elsewhere, then exit.
+ */
+import { ConfigError, helpText, parseConfig, startBroker } from './index.js';
+
+function log(event: string, fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }) + '\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText() + '\n');
+    return;
+  }
+  let config;
+  try {
+    config = parseConfig(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`chorus: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const broker = await startBroker(config);
+  if (config.logLevel === 'info') {
+    log('listening', { broker: broker.brokerId, url: broker.url, http: broker.httpUrl, port: broker.port, host: broker.host, auth: 'none (anonymous local mode)' });
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    if (config.logLevel === 'info') log('draining', { signal });
+    broker.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`chorus: error while closing: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`chorus: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

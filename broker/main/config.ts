@@ -1,0 +1,198 @@
+/**
+ * Broker configuration: one table of options, each with its flag, its
+ * environment twin, unit, default and bounds. Flags win over environment,
+ * environment over defaults. A bad value stops start-up with a message that
+ * names the option, the value and what was expected.
+ */
+import { hostname } from 'node:os';
+import { checkTopic } from '../../client/protocol/index.js';
+import type { HistoryRule } from '../topics/index.js';
+
+export interface BrokerConfig {
+  /** Interface to listen on. Default `0.0.0.0`. */
+  host: string;
+  /** Client port (HTTP and WebSocket `/ws`); 0 picks a free one. Default 8080. */
+  port: number;
+  /** Member name; the broker id is `name#incarnation`. Default: the host name. */
+  name: string;
+  /** Largest inbound WebSocket frame, bytes. Default 1 MiB. */
+  frameBytesMax: number;
+  /** Largest `data` of one publish, msgpack bytes. Default 64 KiB. */
+  payloadBytesMax: number;
+  /** Largest topic state, msgpack bytes. Default 1 MiB. */
+  stateBytesMax: number;
+  /** Subscriptions per connection. Default 1000. */
+  subscriptionsMax: number;
+  /** Outbound bytes queued per connection before it is cut as a slow consumer. Default 8 MiB. */
+  outboundBytesMax: number;
+  /** Messages of history kept per topic. Default 1000. */
+  historyLengthMax: number;
+  /** Bytes of history kept per topic. Default 1 MiB. */
+  historyBytesMax: number;
+  /** Per-pattern history limits, first match wins. Flag form `pattern=length:bytes`, repeatable; env comma separated. */
+  historyRules: HistoryRule[];
+  /** Topics held in memory. Default 100 000. */
+  topicsMax: number;
+  /** Time a new connection has to say hello, ms. Default 5000. */
+  helloTimeoutMs: number;
+  /** Idle ping interval, ms. Default 25 000. */
+  pingIntervalMs: number;
+  /** `info` logs start-up and shutdown; `silent` logs nothing. Default info. */
+  logLevel: 'info' | 'warn' | 'silent';
+}
+
+type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level';
+
+interface OptionSpec {
+  key: keyof BrokerConfig;
+  flag: string;
+  env: string;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+export const configDefaults: BrokerConfig = {
+  host: '0.0.0.0',
+  port: 8080,
+  name: hostname().split('.')[0] || 'chorus',
+  frameBytesMax: MiB,
+  payloadBytesMax: 64 * KiB,
+  stateBytesMax: MiB,
+  subscriptionsMax: 1000,
+  outboundBytesMax: 8 * MiB,
+  historyLengthMax: 1000,
+  historyBytesMax: MiB,
+  historyRules: [],
+  topicsMax: 100_000,
+  helloTimeoutMs: 5000,
+  pingIntervalMs: 25_000,
+  logLevel: 'info',
+};
+
+export const optionSpecs: readonly OptionSpec[] = [
+  { key: 'port', flag: '--port', env: 'CHORUS_PORT', kind: 'int', min: 0, max: 65535, help: 'client port: HTTP API and WebSocket /ws (0 picks a free port)' },
+  { key: 'host', flag: '--host', env: 'CHORUS_HOST', kind: 'host', help: 'interface to listen on' },
+  { key: 'name', flag: '--name', env: 'CHORUS_NAME', kind: 'string', help: 'member name (broker id is name#incarnation)' },
+  { key: 'frameBytesMax', flag: '--frame-bytes-max', env: 'CHORUS_FRAME_BYTES_MAX', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, help: 'largest inbound WebSocket frame' },
+  { key: 'payloadBytesMax', flag: '--payload-bytes-max', env: 'CHORUS_PAYLOAD_BYTES_MAX', kind: 'bytes', min: 16, max: 16 * MiB, help: 'largest publish data (msgpack bytes)' },
+  { key: 'stateBytesMax', flag: '--state-bytes-max', env: 'CHORUS_STATE_BYTES_MAX', kind: 'bytes', min: 16, max: 64 * MiB, help: 'largest topic state (msgpack bytes)' },
+  { key: 'subscriptionsMax', flag: '--subscriptions-max', env: 'CHORUS_SUBSCRIPTIONS_MAX', kind: 'int', min: 1, max: 1_000_000, help: 'subscriptions per connection' },
+  { key: 'outboundBytesMax', flag: '--outbound-bytes-max', env: 'CHORUS_OUTBOUND_BYTES_MAX', kind: 'bytes', min: 64 * KiB, max: 1024 * MiB, help: 'bytes queued to one connection before it is closed as a slow consumer' },
+  { key: 'historyLengthMax', flag: '--history-length-max', env: 'CHORUS_HISTORY_LENGTH_MAX', kind: 'int', min: 0, max: 10_000_000, help: 'messages of history kept per topic' },
+  { key: 'historyBytesMax', flag: '--history-bytes-max', env: 'CHORUS_HISTORY_BYTES_MAX', kind: 'bytes', min: 0, max: 1024 * MiB, help: 'bytes of history kept per topic' },
+  { key: 'historyRules', flag: '--history', env: 'CHORUS_HISTORY', kind: 'history', help: 'per-pattern history limits, pattern=length:bytes (repeat the flag; comma-separate in env)' },
+  { key: 'topicsMax', flag: '--topics-max', env: 'CHORUS_TOPICS_MAX', kind: 'int', min: 1, max: 100_000_000, help: 'topics held in memory (idle ones beyond it are dropped)' },
+  { key: 'helloTimeoutMs', flag: '--hello-timeout-ms', env: 'CHORUS_HELLO_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a new connection has to send hello' },
+  { key: 'pingIntervalMs', flag: '--ping-interval-ms', env: 'CHORUS_PING_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'ms between pings on an idle connection' },
+  { key: 'logLevel', flag: '--log-level', env: 'CHORUS_LOG_LEVEL', kind: 'level', help: 'info, warn or silent' },
+];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses one raw value by its spec; throws ConfigError naming the source. */
+function parseValue(spec: OptionSpec, raw: string, source: string): unknown {
+  const bad = (expected: string): never => {
+    throw new ConfigError(`${source}: ${JSON.stringify(raw)} is not ${expected}`);
+  };
+  switch (spec.kind) {
+    case 'int':
+    case 'bytes': {
+      const n = spec.kind === 'bytes' ? parseBytes(raw) : /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+      if (!Number.isSafeInteger(n)) bad(spec.kind === 'bytes' ? 'a byte size (e.g. 65536, 64KiB, 1MiB)' : 'a whole number');
+      if (spec.min !== undefined && n < spec.min) bad(`at least ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) bad(`at most ${spec.max}`);
+      return n;
+    }
+    case 'string':
+      if (!/^[A-Za-z0-9_.-]{1,63}$/.test(raw)) bad('1–63 chars of [A-Za-z0-9_.-]');
+      return raw;
+    case 'host':
+      if (!/^[A-Za-z0-9_.:-]{1,253}$/.test(raw) && !/^\[[0-9a-fA-F:]+\]$/.test(raw)) bad('a host name or IP address');
+      return raw.replace(/^\[|\]$/g, '');
+    case 'level':
+      if (raw !== 'info' && raw !== 'warn' && raw !== 'silent') bad('one of info, warn, silent');
+      return raw;
+    case 'history':
+      return raw
+        .split(',')
+        .filter((s) => s.trim() !== '')
+        .map((rule) => parseHistoryRule(rule.trim(), source));
+    default: {
+      const never: never = spec.kind;
+      throw new Error(`unknown kind ${String(never)}`);
+    }
+  }
+}
+
+function parseBytes(raw: string): number {
+  const m = /^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$/i.exec(raw);
+  if (m === null) return NaN;
+  const unit = m[2]!.toLowerCase();
+  const scale = unit.startsWith('k') ? KiB : unit.startsWith('m') ? MiB : unit.startsWith('g') ? 1024 * MiB : 1;
+  return Number(m[1]) * scale;
+}
+
+function parseHistoryRule(rule: string, source: string): HistoryRule {
+  const m = /^([^=]+)=(\d+):(.+)$/.exec(rule);
+  if (m === null) throw new ConfigError(`${source}: history rule ${JSON.stringify(rule)} is not pattern=length:bytes (e.g. "room.>=100:256KiB")`);
+  const pattern = m[1]!;
+  if (!checkTopic(pattern, true).ok) throw new ConfigError(`${source}: ${JSON.stringify(pattern)} is not a valid topic pattern`);
+  const bytesMax = parseBytes(m[3]!);
+  if (!Number.isSafeInteger(bytesMax)) throw new ConfigError(`${source}: ${JSON.stringify(m[3])} is not a byte size`);
+  return { pattern, lengthMax: Number(m[2]), bytesMax };
+}
+
+/**
+ * Reads configuration from argv (flags `--x value` or `--x=value`) and the
+ * environment. Throws ConfigError on an unknown flag or a bad value.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): BrokerConfig {
+  const config: BrokerConfig = { ...configDefaults, historyRules: [] };
+  const set = (spec: OptionSpec, value: unknown): void => {
+    (config as unknown as Record<string, unknown>)[spec.key] = value;
+  };
+  for (const spec of optionSpecs) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') set(spec, parseValue(spec, raw, spec.env));
+  }
+  const fromFlags: HistoryRule[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = optionSpecs.find((s) => s.flag === flag);
+    if (spec === undefined) throw new ConfigError(`unknown option ${JSON.stringify(arg)} (see --help)`);
+    let raw: string | undefined = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new ConfigError(`${flag} needs a value`);
+    raw = raw.trim();
+    const value = parseValue(spec, raw, flag);
+    if (spec.kind === 'history') fromFlags.push(...(value as HistoryRule[]));
+    else set(spec, value);
+  }
+  if (fromFlags.length > 0) config.historyRules = fromFlags;
+  return validateConfig(config);
+}
+
+/** Cross-field checks, also applied to programmatic options. */
+export function validateConfig(config: BrokerConfig): BrokerConfig {
+  if (config.payloadBytesMax >= config.frameBytesMax) {
+    throw new ConfigError(`payload-bytes-max (${config.payloadBytesMax}) must be below frame-bytes-max (${config.frameBytesMax}): a publish must fit in a frame`);
+  }
+  return config;
+}
+
+export function helpText(): string {
+  const rows = optionSpecs.map((s) => {
+    const d = configDefaults[s.key];
+    const shown = Array.isArray(d) ? '(none)' : String(d);
+    return `  ${`${s.flag} <${s.kind}>`.padEnd(30)} ${s.env.padEnd(28)} ${s.help} [default ${shown}]`;
+  });
+  return ['Usage: chorus [options]', '', '  flag'.padEnd(33) + 'environment'.padEnd(29) + 'meaning', ...rows].join('\n');
+}

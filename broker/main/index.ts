@@ -1,0 +1,7 @@
+/**
+ * broker/main — wires the parts, reads configuration, owns timers and
+ * signals. `startBroker(options)` is the programmatic entry (`chorus/broker`);
+ * cli.ts is the command line.
+ */
+export { startBroker, type BrokerHandle, type BrokerOptions } from './broker.js';
+export { parseConfig, validateConfig, configDefaults, optionSpecs, helpText, ConfigError, type BrokerConfig } from './config.js';

@@ -1,0 +1,258 @@
+/**
+ * The WebSocket edge: handshake, frame decoding, request dispatch to the
+ * topic layer, per-turn coalescing of outbound frames, and liveness pings.
+ *
+ * Bad input never reaches past this file as an exception. A frame that does
+ * not decode closes that connection (BadFrame); a well-formed message with a
+ * bad field gets a typed error and the connection stays; either is counted.
+ */
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import {
+  CloseCode,
+  ErrorCode,
+  decodeFrame,
+  parseClientMessage,
+  protocolVersion,
+  type ClientRequest,
+  type ErrorMessage,
+  type Limits,
+  type WelcomeMessage,
+} from '../../client/protocol/index.js';
+import type { ApplyResult, Topics } from '../topics/index.js';
+import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
+import { Session, type SessionHost, type SessionLimits } from './session.js';
+
+export interface GatewayOptions {
+  brokerId: string;
+  limits: Limits;
+  session: SessionLimits;
+  /** A connection that has not said hello within this many ms is closed (HandshakeTimeout). */
+  helloTimeoutMs: number;
+  /** Idle connections are pinged this often; silence for two intervals closes them (PingTimeout). */
+  pingIntervalMs: number;
+  topics: Topics;
+  metrics: BrokerMetrics;
+  /** Whether the broker takes publishes now (false while draining or outside a primary view). */
+  isAccepting: () => boolean;
+}
+
+export class Gateway implements SessionHost {
+  private readonly sessions = new Set<Session>();
+  private readonly dirty = new Set<Session>();
+  private flushScheduled = false;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly pending = new Set<WebSocket>();
+
+  constructor(private readonly options: GatewayOptions) {
+    this.pingTimer = setInterval(() => this.pingSweep(), Math.max(50, options.pingIntervalMs / 2));
+    this.pingTimer.unref();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Takes a freshly upgraded socket. */
+  accept(socket: WebSocket): void {
+    const { metrics } = this.options;
+    this.pending.add(socket);
+    let session: Session | undefined;
+    const helloTimer = setTimeout(() => {
+      if (session === undefined) closeSocket(socket, CloseCode.HandshakeTimeout, 'no hello in time', metrics);
+    }, this.options.helloTimeoutMs);
+    helloTimer.unref();
+
+    socket.on('error', (err: Error & { code?: string }) => {
+      // ws has already failed the connection; just count why.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.protocolErrors.inc({ reason: ProtocolErrorReason.FrameTooBig });
+      else metrics.protocolErrors.inc({ reason: ProtocolErrorReason.Malformed });
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      this.pending.delete(socket);
+      if (session === undefined) return;
+      session.markClosed();
+      this.sessions.delete(session);
+      this.dirty.delete(session);
+      this.options.topics.drop(session);
+      metrics.connections.set(this.sessions.size);
+    });
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      metrics.framesIn.inc();
+      if (!isBinary) return this.refuse(socket, ProtocolErrorReason.TextFrame, CloseCode.BadFrame, 'frames must be binary msgpack');
+      const bytes = toBytes(data);
+      metrics.bytesIn.inc(bytes.byteLength);
+      const decoded = decodeFrame(bytes);
+      if (!decoded.ok) {
+        const reason = { malformed: ProtocolErrorReason.Malformed, 'not-array': ProtocolErrorReason.NotArray, 'bad-value': ProtocolErrorReason.BadValue, 'too-deep': ProtocolErrorReason.TooDeep }[decoded.reason];
+        return this.refuse(socket, reason, CloseCode.BadFrame, `bad frame: ${decoded.reason}`);
+      }
+      if (session !== undefined) session.lastInboundAt = performance.now();
+      for (const raw of decoded.messages) {
+        if (socket.readyState !== socket.OPEN) return;
+        const parsed = parseClientMessage(raw);
+        if (!parsed.ok) {
+          metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
+          if (session === undefined) return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be a valid hello');
+          session.send(errorMessage(parsed.id, parsed.code, parsed.message));
+          continue;
+        }
+        const message = parsed.message;
+        if (session === undefined) {
+          if (message.type !== 'hello') return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be hello');
+          if (message.v !== protocolVersion) {
+            return this.refuse(socket, ProtocolErrorReason.BadVersion, CloseCode.UnsupportedVersion, `protocol version ${message.v} is not supported; this broker speaks ${protocolVersion}`);
+          }
+          clearTimeout(helloTimer);
+          this.pending.delete(socket);
+          session = this.open(socket, message.client);
+          continue;
+        }
+        switch (message.type) {
+          case 'hello':
+            session.send(errorMessage(undefined, ErrorCode.BadRequest, 'hello was already received'));
+            continue;
+          case 'pong':
+            continue;
+          default:
+            this.handle(session, message);
+        }
+      }
+    });
+  }
+
+  /** Closes every connection with `code` (Draining on shutdown: clients resume elsewhere). */
+  closeAll(code: number, reason: string): void {
+    for (const session of [...this.sessions]) {
+      session.flush(performance.now());
+      session.close(code, reason);
+    }
+    for (const socket of this.pending) closeSocket(socket, code, reason, this.options.metrics);
+  }
+
+  stop(): void {
+    clearInterval(this.pingTimer);
+  }
+
+  // ---- SessionHost ----------------------------------------------------------
+
+  schedule(session: Session): void {
+    this.dirty.add(session);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushDirty());
+  }
+
+  closing(_session: Session, code: number): void {
+    this.options.metrics.closes.inc({ code: String(code) });
+    if (code === CloseCode.SlowConsumer) this.options.metrics.slowConsumers.inc();
+  }
+
+  wrote(bytes: number, oldestAgeMs: number): void {
+    const { metrics } = this.options;
+    metrics.framesOut.inc();
+    metrics.bytesOut.inc(bytes);
+    metrics.deliverLatency.observe(oldestAgeMs / 1000);
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  private open(socket: WebSocket, clientId: string | undefined): Session {
+    const sessionId = randomBytes(12).toString('base64url');
+    const session = new Session(sessionId, clientId ?? `c-${sessionId}`, socket, this.options.session, this, performance.now());
+    this.sessions.add(session);
+    const { metrics } = this.options;
+    metrics.connections.set(this.sessions.size);
+    metrics.connectionsTotal.inc();
+    const welcome: WelcomeMessage = {
+      type: 'welcome',
+      v: protocolVersion,
+      session: sessionId,
+      client: session.client,
+      broker: this.options.brokerId,
+      limits: this.options.limits,
+      pingIntervalMs: this.options.pingIntervalMs,
+    };
+    session.send(welcome);
+    return session;
+  }
+
+  private handle(session: Session, request: ClientRequest): void {
+    const { topics, metrics } = this.options;
+    switch (request.type) {
+      case 'sub':
+        topics.subscribe(session, request, (outcome) => {
+          if (!outcome.ok) return session.send(errorMessage(request.id, outcome.code, outcome.message));
+          session.send({ type: 'reply', id: request.id, ...outcome.reply });
+          for (const encoded of outcome.replay) session.deliver(encoded);
+        });
+        return;
+      case 'unsub':
+        if (topics.unsubscribe(session, request.topic)) session.send({ type: 'reply', id: request.id });
+        else session.send(errorMessage(request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`));
+        return;
+      case 'pub': {
+        if (!this.options.isAccepting()) {
+          session.send(errorMessage(request.id, ErrorCode.NotReady, 'this broker is not taking publishes now; publish through another broker'));
+          return;
+        }
+        const publish = { topic: request.topic, kind: request.kind, data: request.data, client: session.client, pid: request.pid };
+        topics.publish(publish, (result: ApplyResult) => {
+          if (!result.ok) {
+            metrics.publishErrors.inc({ code: String(result.code) });
+            return session.send(errorMessage(request.id, result.code, result.message));
+          }
+          if (result.dup !== true) metrics.messagesIn.inc({ via: 'ws' });
+          session.send(result.dup === true ? { type: 'reply', id: request.id, seq: result.seq, dup: true } : { type: 'reply', id: request.id, seq: result.seq });
+        });
+        return;
+      }
+      default: {
+        const never: never = request;
+        throw new Error(`unhandled request ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private flushDirty(): void {
+    this.flushScheduled = false;
+    const now = performance.now();
+    const dirty = [...this.dirty];
+    this.dirty.clear();
+    for (const session of dirty) session.flush(now);
+  }
+
+  private pingSweep(): void {
+    const now = performance.now();
+    const interval = this.options.pingIntervalMs;
+    for (const session of this.sessions) {
+      if (now - session.lastInboundAt > 2 * interval + 1000) {
+        session.close(CloseCode.PingTimeout, 'no pong in time');
+      } else if (now - session.lastOutboundAt >= interval) {
+        session.send({ type: 'ping' });
+      }
+    }
+  }
+
+  private refuse(socket: WebSocket, reason: ProtocolErrorReason, code: number, text: string): void {
+    this.options.metrics.protocolErrors.inc({ reason });
+    closeSocket(socket, code, text, this.options.metrics);
+  }
+}
+
+function closeSocket(socket: WebSocket, code: number, reason: string, metrics: BrokerMetrics): void {
+  if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) return;
+  metrics.closes.inc({ code: String(code) });
+  socket.close(code, reason.slice(0, 120));
+}
+
+function errorMessage(id: number | undefined, code: number, message: string): ErrorMessage {
+  return id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message };
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -1,0 +1,117 @@
+/**
+ * The HTTP API (JSON): publish, read a topic, the cluster view, health and
+ * metrics. Bodies are validated by schema; topic names by the same rule the
+ * WebSocket edge uses; errors carry the protocol's numeric codes.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ErrorCode, checkTopic, errorCodeName, messageKinds, type MessageKind } from '../../client/protocol/index.js';
+import type { ApplyResult, Topics } from '../topics/index.js';
+import type { BrokerMetrics } from './metrics.js';
+
+export interface HttpApiOptions {
+  brokerId: string;
+  topics: Topics;
+  metrics: BrokerMetrics;
+  isReady: () => boolean;
+  isAccepting: () => boolean;
+  startedAt: number;
+}
+
+const topicParams = {
+  type: 'object',
+  required: ['topic'],
+  properties: { topic: { type: 'string', minLength: 1, maxLength: 255 } },
+} as const;
+
+const publishBody = {
+  type: 'object',
+  required: ['data'],
+  additionalProperties: false,
+  properties: {
+    data: {},
+    kind: { type: 'string', enum: messageKinds },
+  },
+} as const;
+
+function httpStatusFor(code: number): number {
+  if (code === ErrorCode.PayloadTooLarge || code === ErrorCode.StateTooLarge) return 413;
+  if (code === ErrorCode.Unauthorized) return 401;
+  if (code === ErrorCode.Forbidden) return 403;
+  if (code === ErrorCode.NotReady || code === ErrorCode.ShuttingDown) return 503;
+  if (code === ErrorCode.RateLimited) return 429;
+  if (code >= 500) return 500;
+  return 400;
+}
+
+function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
+  return reply.code(httpStatusFor(code)).send({ code, error: errorCodeName(code), message });
+}
+
+export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
+  const { topics, metrics } = options;
+
+  app.post<{ Params: { topic: string }; Body: { data: unknown; kind?: MessageKind } }>(
+    '/api/v1/topics/:topic',
+    { schema: { params: topicParams, body: publishBody } },
+    (request, reply) => {
+      if (!options.isAccepting()) return sendError(reply, ErrorCode.NotReady, 'this broker is not taking publishes now');
+      const { topic } = request.params;
+      const kind = request.body.kind ?? 'event';
+      return new Promise<FastifyReply>((resolve) => {
+        topics.publish({ topic, kind, data: request.body.data }, (result: ApplyResult) => {
+          if (!result.ok) {
+            metrics.publishErrors.inc({ code: String(result.code) });
+            return resolve(sendError(reply, result.code, result.message));
+          }
+          metrics.messagesIn.inc({ via: 'http' });
+          resolve(reply.send({ topic, seq: result.seq }));
+        });
+      });
+    },
+  );
+
+  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { schema: { params: topicParams } }, (request, reply) => {
+    const { topic } = request.params;
+    const check = checkTopic(topic, false);
+    if (!check.ok) {
+      const code = check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic;
+      return sendError(reply, code, `invalid topic name (${check.reason})`);
+    }
+    const t = topics.table.get(topic);
+    return reply.send({
+      topic,
+      seq: t?.seq ?? 0,
+      epoch: t?.epoch ?? '',
+      state: t?.state ?? null,
+      subscribers: topics.index.subscriberCount(topic),
+      presence: t?.presenceObject() ?? {},
+      history: { length: t?.history.length ?? 0, bytes: t?.history.byteLength ?? 0, firstSeq: t?.history.firstSeq ?? null },
+    });
+  });
+
+  app.get('/api/v1/cluster', (_request, reply) =>
+    reply.send({
+      broker: options.brokerId,
+      mode: 'single',
+      ready: options.isReady(),
+      view: { id: 1, members: [options.brokerId], primary: true },
+      uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
+    }),
+  );
+
+  app.get('/livez', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) =>
+    options.isReady() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' }),
+  );
+
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
+    if (error.validation !== undefined || (error.statusCode !== undefined && error.statusCode < 500)) {
+      const code = error.statusCode === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.BadRequest;
+      return reply.code(error.statusCode === 413 ? 413 : 400).send({ code, error: errorCodeName(code), message: error.message });
+    }
+    return sendError(reply, ErrorCode.Internal, 'internal error');
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: ErrorCode.BadRequest, error: 'NotFound', message: `no route ${request.method} ${request.url.slice(0, 100)}` }));
+}

@@ -1,0 +1,94 @@
+/**
+ * broker/server — the broker's network face: fastify serving the WebSocket
+ * endpoint `/ws`, the HTTP API, `/metrics`, `/livez`, `/readyz` and the
+ * browser client bundle at `/client.js`.
+ *
+ * Contract: owns sockets and HTTP; hands requests to broker/topics; never lets
+ * a client's bad input throw past the gateway.
+ */
+import { readFile } from 'node:fs/promises';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Limits } from '../../client/protocol/index.js';
+import type { Topics } from '../topics/index.js';
+import { Gateway } from './gateway.js';
+import { registerHttpApi } from './http-api.js';
+import { BrokerMetrics } from './metrics.js';
+import type { SessionLimits } from './session.js';
+
+export { BrokerMetrics } from './metrics.js';
+export { Gateway } from './gateway.js';
+
+export interface ServerOptions {
+  brokerId: string;
+  topics: Topics;
+  limits: Limits;
+  session: SessionLimits;
+  helloTimeoutMs: number;
+  pingIntervalMs: number;
+  isReady: () => boolean;
+  isAccepting: () => boolean;
+}
+
+export interface BrokerServer {
+  app: FastifyInstance;
+  gateway: Gateway;
+  metrics: BrokerMetrics;
+}
+
+export async function createServer(options: ServerOptions): Promise<BrokerServer> {
+  const metrics = new BrokerMetrics();
+  const { topics } = options;
+  metrics.setSources({
+    topics: () => topics.table.size,
+    subscriptions: () => topics.index.subscriptionCount,
+    delivered: () => topics.index.deliveredTotal,
+  });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.limits.payloadBytesMax * 2 + 1024,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  const gateway = new Gateway({
+    brokerId: options.brokerId,
+    limits: options.limits,
+    session: options.session,
+    helloTimeoutMs: options.helloTimeoutMs,
+    pingIntervalMs: options.pingIntervalMs,
+    topics,
+    metrics,
+    isAccepting: options.isAccepting,
+  });
+  await app.register(websocket, {
+    options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false },
+  });
+  app.get('/ws', { websocket: true }, (socket) => gateway.accept(socket));
+  registerHttpApi(app, {
+    brokerId: options.brokerId,
+    topics,
+    metrics,
+    isReady: options.isReady,
+    isAccepting: options.isAccepting,
+    startedAt: Date.now(),
+  });
+  const bundle = await loadClientBundle();
+  app.get('/client.js', (_request, reply) => {
+    if (bundle === undefined) return reply.code(404).send('client bundle not built: run npm run build');
+    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(bundle);
+  });
+  app.addHook('onClose', async () => gateway.stop());
+  return { app, gateway, metrics };
+}
+
+/** The esbuild bundle of client/, wherever this module runs from (dist/ or sources). */
+async function loadClientBundle(): Promise<string | undefined> {
+  for (const candidate of ['../../browser/chorus-client.js', '../../dist/browser/chorus-client.js']) {
+    try {
+      return await readFile(new URL(candidate, import.meta.url), 'utf8');
+    } catch {
+      // try the next place
+    }
+  }
+  return undefined;
+}

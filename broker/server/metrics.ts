@@ -1,0 +1,82 @@
+/**
+ * The broker's Prometheus metrics, in a registry of its own (no global
+ * singleton: several brokers can live in one process, as tests do). Names
+ * carry the `chorus_` prefix and base units; no label takes unbounded values.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Why an inbound frame or message was refused; a closed set, so a safe label. */
+export const ProtocolErrorReason = {
+  TextFrame: 'text_frame',
+  Malformed: 'malformed',
+  NotArray: 'not_array',
+  BadValue: 'bad_value',
+  TooDeep: 'too_deep',
+  BadMessage: 'bad_message',
+  UnknownType: 'unknown_type',
+  HelloRequired: 'hello_required',
+  BadVersion: 'bad_version',
+  FrameTooBig: 'frame_too_big',
+} as const;
+export type ProtocolErrorReason = (typeof ProtocolErrorReason)[keyof typeof ProtocolErrorReason];
+
+/** Live figures the metrics read at scrape time. */
+export interface MetricSources {
+  topics(): number;
+  subscriptions(): number;
+  /** Messages handed to local subscribers so far (monotone). */
+  delivered(): number;
+}
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  private sources: MetricSources = { topics: () => 0, subscriptions: () => 0, delivered: () => 0 };
+  private deliveredSeen = 0;
+  readonly connections = new Gauge({ name: 'chorus_connections', help: 'Open client WebSocket connections (after hello).', registers: [this.registry] });
+  readonly connectionsTotal = new Counter({ name: 'chorus_connections_total', help: 'Client WebSocket connections accepted.', registers: [this.registry] });
+  readonly subscriptions: Gauge = new Gauge({
+    name: 'chorus_subscriptions',
+    help: 'Subscriptions held by local clients, patterns included.',
+    registers: [this.registry],
+    collect: (): void => this.subscriptions.set(this.sources.subscriptions()),
+  });
+  readonly topics: Gauge = new Gauge({
+    name: 'chorus_topics',
+    help: 'Topics held in memory.',
+    registers: [this.registry],
+    collect: (): void => this.topics.set(this.sources.topics()),
+  });
+  readonly messagesIn = new Counter({ name: 'chorus_messages_in_total', help: 'Publishes accepted and ordered.', labelNames: ['via'] as const, registers: [this.registry] });
+  readonly messagesOut: Counter = new Counter({
+    name: 'chorus_messages_out_total',
+    help: 'Topic messages handed to local subscribers (one per subscriber).',
+    registers: [this.registry],
+    collect: (): void => {
+      const delivered = this.sources.delivered();
+      this.messagesOut.inc(delivered - this.deliveredSeen);
+      this.deliveredSeen = delivered;
+    },
+  });
+  readonly publishErrors = new Counter({ name: 'chorus_publish_errors_total', help: 'Publishes refused, by error code.', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly protocolErrors = new Counter({ name: 'chorus_protocol_errors_total', help: 'Inbound frames or messages refused, by reason.', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly closes = new Counter({ name: 'chorus_closes_total', help: 'Client connections closed by the broker, by close code.', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly slowConsumers = new Counter({ name: 'chorus_slow_consumers_total', help: 'Connections closed because their outbound queue passed its limit.', registers: [this.registry] });
+  readonly framesOut = new Counter({ name: 'chorus_frames_out_total', help: 'WebSocket frames sent to clients.', registers: [this.registry] });
+  readonly bytesOut = new Counter({ name: 'chorus_bytes_out_total', help: 'Bytes of WebSocket payload sent to clients.', registers: [this.registry] });
+  readonly framesIn = new Counter({ name: 'chorus_frames_in_total', help: 'WebSocket frames received from clients.', registers: [this.registry] });
+  readonly bytesIn = new Counter({ name: 'chorus_bytes_in_total', help: 'Bytes of WebSocket payload received from clients.', registers: [this.registry] });
+  readonly deliverLatency = new Histogram({
+    name: 'chorus_publish_deliver_seconds',
+    help: 'From a publish being ordered to the frame that carries it being written to a subscriber socket (oldest message of each frame).',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'chorus_' });
+  }
+
+  setSources(sources: MetricSources): void {
+    this.sources = sources;
+  }
+}

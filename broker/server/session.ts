@@ -1,0 +1,118 @@
+/**
+ * One client connection after its hello: a topic subscriber with an outbound
+ * queue. Everything sent in one event-loop turn goes out as one frame (split
+ * only past `frameBytesOutMax`): messages are encoded once, upstream, and a
+ * frame is their bytes behind one msgpack array header.
+ *
+ * Slow consumers: bytes queued here plus bytes the socket has not yet written
+ * may not pass `outboundBytesMax`; past it the connection is closed with
+ * CloseCode.SlowConsumer and its queue dropped, so it cannot hold the broker's
+ * memory or delay anyone else.
+ */
+import type { WebSocket } from 'ws';
+import { CloseCode, encode, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
+import type { Subscriber } from '../topics/index.js';
+
+export interface SessionLimits {
+  /** Outbound bytes (queued + unwritten) before the connection is cut as a slow consumer. */
+  outboundBytesMax: number;
+  /** Frames are split past this many bytes (a single larger message still goes alone). */
+  frameBytesOutMax: number;
+}
+
+export interface SessionHost {
+  /** The session has something queued: flush it at the end of this turn. */
+  schedule(session: Session): void;
+  /** The session is being closed by the broker with this code. */
+  closing(session: Session, code: number, reason: string): void;
+  /** A frame was written: its size, and how long its oldest message waited. */
+  wrote(bytes: number, oldestAgeMs: number): void;
+}
+
+export class Session implements Subscriber {
+  private queue: Uint8Array[] = [];
+  private queueBytes = 0;
+  private oldestQueuedAt = 0;
+  private closed = false;
+  /** performance.now() of the last inbound and outbound frame, for pings. */
+  lastInboundAt: number;
+  lastOutboundAt: number;
+
+  constructor(
+    readonly id: string,
+    readonly client: string,
+    private readonly socket: WebSocket,
+    private readonly limits: SessionLimits,
+    private readonly host: SessionHost,
+    now: number,
+  ) {
+    this.lastInboundAt = now;
+    this.lastOutboundAt = now;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Queues a message object (encoded now). */
+  send(message: unknown): void {
+    this.deliver(encode(message));
+  }
+
+  deliver(encoded: Uint8Array): void {
+    if (this.closed) return;
+    if (this.queue.length === 0) {
+      this.oldestQueuedAt = performance.now();
+      this.host.schedule(this);
+    }
+    this.queue.push(encoded);
+    this.queueBytes += encoded.byteLength;
+    if (this.queueBytes + this.socket.bufferedAmount > this.limits.outboundBytesMax) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer: outbound queue over its limit');
+    }
+  }
+
+  /** Writes what is queued, as few frames as the size limit allows. */
+  flush(now: number): void {
+    if (this.closed || this.queue.length === 0) return;
+    const queue = this.queue;
+    const age = now - this.oldestQueuedAt;
+    this.queue = [];
+    this.queueBytes = 0;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const size = queue[i]!.byteLength;
+      if (i > start && bytes + size + arrayHeaderBytes(i - start + 1) > this.limits.frameBytesOutMax) {
+        this.write(queue.slice(start, i), bytes, age);
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    this.write(start === 0 ? queue : queue.slice(start), bytes, age);
+    this.lastOutboundAt = now;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queueBytes = 0;
+    this.host.closing(this, code, reason);
+    this.socket.close(code, reason);
+  }
+
+  /** The socket went away on its own. */
+  markClosed(): void {
+    this.closed = true;
+    this.queue = [];
+    this.queueBytes = 0;
+  }
+
+  private write(parts: Uint8Array[], bytes: number, age: number): void {
+    const frame = frameFromEncoded(parts, bytes);
+    this.socket.send(frame, { binary: true });
+    this.host.wrote(frame.byteLength, age);
+  }
+}

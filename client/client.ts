@@ -1,0 +1,420 @@
+/**
+ * The Chorus client: one logical connection over a sequence of WebSocket
+ * links. It says hello, keeps subscriptions and unanswered publishes across
+ * links, and on every new link resumes each subscription from its last seq
+ * and resends each unanswered publish with its publish id — so across
+ * reconnects the application sees every message exactly once, in order, and
+ * every publish is applied once.
+ *
+ * Scenario worth naming (1): a pattern subscription `room.*` and an exact
+ * `room.1` are resumed on a new link. The pattern's reply can come first, and
+ * `room.1` messages then arrive while `room.1`'s resume is pending. They are
+ * ignored there: they precede the resume point, so the replay that follows
+ * `room.1`'s reply carries them, in order.
+ */
+import { backoffDelayMs, type ReconnectOptions } from './backoff.js';
+import { Emitter } from './emitter.js';
+import { ChorusError, ConnectError, ConnectionClosedError, RequestError } from './errors.js';
+import { Link } from './link.js';
+import {
+  CloseCode,
+  ErrorCode,
+  checkTopic,
+  encode,
+  matchTopic,
+  protocolVersion,
+  shouldReconnect,
+  type Limits,
+  type MessageKind,
+  type PublishReply,
+  type ReplyMessage,
+  type ServerMessage,
+  type SubscribeMessage,
+  type SubscribeReply,
+  type WelcomeMessage,
+} from './protocol/index.js';
+import { PublishQueue, type PendingPublish, type PublishResult } from './publisher.js';
+import { Subscription, type MessageHandler, type SubscribeOptions } from './subscription.js';
+import type { WebSocketConstructor } from './websocket.js';
+
+export interface ConnectOptions {
+  /** Bearer token sent in hello. */
+  token?: string;
+  /** WebSocket constructor; default `globalThis.WebSocket`, else the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  reconnect?: ReconnectOptions;
+  /** Client instance id (presence identity, publish de-duplication scope). Default: random. */
+  clientId?: string;
+  /** Publishes held while disconnected. Default 1000. */
+  publishQueueMax?: number;
+  /** Time for one connection attempt to reach `welcome`, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+}
+
+export type ClientEvents = {
+  connected: { broker: string; session: string };
+  reconnected: { broker: string; session: string };
+  disconnected: { code: number; reason: string };
+  error: Error;
+  closed: { code: number; reason: string };
+};
+
+type PendingRequest =
+  | { kind: 'sub'; sub: Subscription }
+  | { kind: 'unsub'; done: () => void }
+  | { kind: 'pub'; pid: number };
+
+interface SubscribeWaiter {
+  resolve(sub: Subscription): void;
+  reject(err: Error): void;
+}
+
+export class Client extends Emitter<ClientEvents> {
+  private link: Link | undefined;
+  private welcome: WelcomeMessage | undefined;
+  private urlIndex = 0;
+  private attempt = 0;
+  private everConnected = false;
+  private closedByApp = false;
+  private requestIdLast = 0;
+  private readonly requests = new Map<number, PendingRequest>();
+  private readonly subs = new Map<string, Subscription>();
+  private readonly patterns = new Set<Subscription>();
+  private readonly waiters = new Map<Subscription, SubscribeWaiter>();
+  private readonly publishes: PublishQueue;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private livenessTimer: ReturnType<typeof setInterval> | undefined;
+  private lastInboundAt = 0;
+  private firstConnect: { resolve(): void; reject(err: Error): void } | undefined;
+  /** This client instance's id, sent in every hello. */
+  readonly clientId: string;
+
+  constructor(
+    private readonly urls: readonly string[],
+    private readonly options: ConnectOptions,
+    private readonly WebSocketImpl: WebSocketConstructor,
+  ) {
+    super();
+    this.clientId = options.clientId ?? randomId();
+    this.publishes = new PublishQueue(options.publishQueueMax ?? 1000);
+  }
+
+  /** Connected now (hello answered)? */
+  get connected(): boolean {
+    return this.welcome !== undefined;
+  }
+
+  /** The current session id, while connected. */
+  get session(): string | undefined {
+    return this.welcome?.session;
+  }
+
+  /** The broker's limits, while connected. */
+  get limits(): Limits | undefined {
+    return this.welcome?.limits;
+  }
+
+  /** @internal Resolves on the first welcome; rejects when one round over every URL failed. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstConnect = { resolve, reject };
+      this.openLink();
+    });
+  }
+
+  subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
+    if (this.closedByApp) return Promise.reject(new ConnectionClosedError('client is closed'));
+    const check = checkTopic(topic, true);
+    if (!check.ok) return Promise.reject(new RequestError(check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic ${JSON.stringify(topic)} (${check.reason})`));
+    if (check.wildcard && (options.state === true || options.since !== undefined || options.presence !== undefined)) {
+      return Promise.reject(new RequestError(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
+    }
+    if (this.subs.has(topic)) return Promise.reject(new RequestError(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`));
+    const sub = new Subscription(topic, check.wildcard, handler, options, (s) => this.unsubscribe(s));
+    if (options.since !== undefined) {
+      sub.seq = options.since;
+      sub.epoch = options.epoch ?? '';
+    }
+    this.subs.set(topic, sub);
+    if (check.wildcard) this.patterns.add(sub);
+    const promise = new Promise<Subscription>((resolve, reject) => this.waiters.set(sub, { resolve, reject }));
+    if (this.link !== undefined && this.welcome !== undefined) this.sendSubscribe(sub);
+    return promise;
+  }
+
+  publish(topic: string, data: unknown, options: { kind?: MessageKind } = {}): Promise<PublishResult> {
+    if (this.closedByApp) return Promise.reject(new ConnectionClosedError('client is closed'));
+    const check = checkTopic(topic, false);
+    if (!check.ok) return Promise.reject(new RequestError(check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic ${JSON.stringify(topic)} (${check.reason})`));
+    const kind = options.kind ?? 'event';
+    if (kind !== 'event' && kind !== 'state' && kind !== 'patch') return Promise.reject(new RequestError(ErrorCode.BadRequest, `unknown kind ${String(kind)}`));
+    const limit = this.welcome?.limits.payloadBytesMax;
+    if (limit !== undefined) {
+      const bytes = encode(data).byteLength;
+      if (bytes > limit) return Promise.reject(new RequestError(ErrorCode.PayloadTooLarge, `data is ${bytes} bytes; the broker takes at most ${limit}`));
+    }
+    let entry: PendingPublish;
+    try {
+      entry = this.publishes.add(topic, kind, data, this.welcome !== undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.welcome !== undefined) this.sendPublish(entry);
+    return entry.promise;
+  }
+
+  /** Resolves once every publish issued before it has been answered. */
+  flush(): Promise<void> {
+    if (this.closedByApp) return Promise.reject(new ConnectionClosedError('client is closed'));
+    return this.publishes.drained();
+  }
+
+  /** Closes for good: pending publishes are rejected, no reconnect. */
+  async close(): Promise<void> {
+    if (this.closedByApp) return;
+    this.closedByApp = true;
+    this.stopTimers();
+    const error = new ConnectionClosedError('client closed');
+    this.publishes.rejectAll(error);
+    for (const [sub, waiter] of this.waiters) {
+      waiter.reject(error);
+      sub.active = false;
+    }
+    this.waiters.clear();
+    const link = this.link;
+    this.link = undefined;
+    this.welcome = undefined;
+    link?.close(CloseCode.Normal, 'client closed');
+    this.firstConnect?.reject(error);
+    this.firstConnect = undefined;
+    this.emit('closed', { code: CloseCode.Normal, reason: 'client closed' });
+  }
+
+  // ---- links -----------------------------------------------------------------
+
+  private openLink(): void {
+    const url = this.urls[this.urlIndex % this.urls.length]!;
+    let link: Link;
+    try {
+      link = new Link(url, this.WebSocketImpl, {
+        open: () => link.send({ type: 'hello', v: protocolVersion, client: this.clientId, token: this.options.token }),
+        messages: (messages) => {
+          if (this.link !== link) return;
+          this.lastInboundAt = Date.now();
+          for (const m of messages) this.onMessage(link, m as ServerMessage);
+        },
+        close: (code, reason) => this.onLinkClose(link, code, reason),
+      });
+    } catch (err) {
+      // A bad URL throws synchronously in browsers.
+      this.emit('error', new ConnectError(`cannot open ${url}`, { cause: err }));
+      queueMicrotask(() => this.onLinkClose(undefined, CloseCode.Abnormal, 'cannot open'));
+      return;
+    }
+    this.link = link;
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    this.connectTimer = setTimeout(() => link.close(CloseCode.HandshakeTimeout, 'no welcome in time'), timeoutMs);
+  }
+
+  private onWelcome(link: Link, welcome: WelcomeMessage): void {
+    clearTimeout(this.connectTimer);
+    this.welcome = welcome;
+    link.frameBytesMax = welcome.limits.frameBytesMax;
+    this.attempt = 0;
+    this.startLiveness(link, welcome.pingIntervalMs);
+    // Resume subscriptions first, then resend publishes, all in one frame.
+    for (const sub of this.subs.values()) this.sendSubscribe(sub);
+    for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
+    const info = { broker: welcome.broker, session: welcome.session };
+    if (this.everConnected) {
+      this.emit('reconnected', info);
+    } else {
+      this.everConnected = true;
+      this.emit('connected', info);
+      this.firstConnect?.resolve();
+      this.firstConnect = undefined;
+    }
+  }
+
+  private onLinkClose(link: Link | undefined, code: number, reason: string): void {
+    if (link !== undefined && link !== this.link) return;
+    clearTimeout(this.connectTimer);
+    clearInterval(this.livenessTimer);
+    const wasConnected = this.welcome !== undefined;
+    this.link = undefined;
+    this.welcome = undefined;
+    for (const request of this.requests.values()) if (request.kind === 'unsub') request.done();
+    this.requests.clear();
+    for (const sub of this.subs.values()) sub.pending = true;
+    if (this.closedByApp) return;
+    if (wasConnected) this.emit('disconnected', { code, reason });
+    const reconnect = this.options.reconnect?.enabled !== false && shouldReconnect(code);
+    if (!this.everConnected && this.attempt + 1 >= this.urls.length && this.firstConnect !== undefined) {
+      const err = new ConnectError(`could not connect to ${this.urls.join(', ')} (last close ${code}${reason ? `: ${reason}` : ''})`);
+      this.fail(err, code, reason);
+      return;
+    }
+    if (!reconnect) {
+      this.fail(new ConnectionClosedError(`broker closed the connection: ${code} ${reason}`, code), code, reason);
+      return;
+    }
+    this.urlIndex++;
+    const delay = code === CloseCode.Draining && this.attempt === 0 ? 0 : backoffDelayMs(this.attempt, this.options.reconnect ?? {});
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => this.openLink(), delay);
+  }
+
+  private fail(error: ChorusError, code: number, reason: string): void {
+    this.closedByApp = true;
+    this.stopTimers();
+    this.publishes.rejectAll(error);
+    for (const waiter of this.waiters.values()) waiter.reject(error);
+    this.waiters.clear();
+    if (this.firstConnect !== undefined) {
+      this.firstConnect.reject(error);
+      this.firstConnect = undefined;
+    } else {
+      this.emit('error', error);
+    }
+    this.emit('closed', { code, reason });
+  }
+
+  private startLiveness(link: Link, pingIntervalMs: number): void {
+    this.lastInboundAt = Date.now();
+    const deadMs = 2 * pingIntervalMs + 2000;
+    this.livenessTimer = setInterval(() => {
+      if (Date.now() - this.lastInboundAt > deadMs) link.close(CloseCode.PingTimeout, 'broker silent');
+    }, Math.max(100, pingIntervalMs / 2));
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.connectTimer);
+    clearInterval(this.livenessTimer);
+  }
+
+  // ---- requests ----------------------------------------------------------------
+
+  private nextId(): number {
+    return ++this.requestIdLast;
+  }
+
+  private sendSubscribe(sub: Subscription): void {
+    const id = this.nextId();
+    this.requests.set(id, { kind: 'sub', sub });
+    sub.pending = true;
+    const message: SubscribeMessage = { type: 'sub', id, topic: sub.topic };
+    const resume = sub.confirmed || sub.options.since !== undefined;
+    if (!sub.wildcard && resume) {
+      message.since = sub.seq;
+      if (sub.epoch !== '') message.epoch = sub.epoch;
+    }
+    if (sub.options.state === true && !resume) message.state = true;
+    const presence = sub.options.presence;
+    if (presence !== undefined) message.presence = presence.hidden === true ? { info: presence.info, hidden: true } : { info: presence.info };
+    this.link!.send(message);
+  }
+
+  private sendPublish(entry: PendingPublish): void {
+    const id = this.nextId();
+    this.requests.set(id, { kind: 'pub', pid: entry.pid });
+    this.link!.send({ type: 'pub', id, topic: entry.topic, kind: entry.kind, data: entry.data, pid: entry.pid });
+  }
+
+  private unsubscribe(sub: Subscription): Promise<void> {
+    if (!sub.active) return Promise.resolve();
+    sub.active = false;
+    if (this.subs.get(sub.topic) === sub) this.subs.delete(sub.topic);
+    this.patterns.delete(sub);
+    this.waiters.get(sub)?.reject(new RequestError(ErrorCode.NotSubscribed, 'unsubscribed before the broker confirmed'));
+    this.waiters.delete(sub);
+    if (this.link === undefined || this.welcome === undefined) return Promise.resolve();
+    const link = this.link;
+    return new Promise((resolve) => {
+      const id = this.nextId();
+      this.requests.set(id, { kind: 'unsub', done: resolve });
+      link.send({ type: 'unsub', id, topic: sub.topic });
+    });
+  }
+
+  // ---- inbound -------------------------------------------------------------------
+
+  private onMessage(link: Link, message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        return this.onWelcome(link, message);
+      case 'ping':
+        return link.send({ type: 'pong' });
+      case 'msg': {
+        const exact = this.subs.get(message.topic);
+        if (exact !== undefined && !exact.wildcard) exact.receive(message);
+        for (const sub of this.patterns) if (matchTopic(sub.topic, message.topic)) sub.receive(message);
+        return;
+      }
+      case 'join':
+      case 'leave': {
+        const sub = this.subs.get(message.topic);
+        if (sub !== undefined && !sub.wildcard) sub.receivePresence(message);
+        return;
+      }
+      case 'reply':
+        return this.onReply(message.id, message);
+      case 'error':
+        if (message.id === undefined) {
+          this.emit('error', new RequestError(message.code, message.message));
+          return;
+        }
+        return this.onReply(message.id, new RequestError(message.code, message.message));
+      default:
+        // An unknown message type from a newer broker: ignore it.
+        return;
+    }
+  }
+
+  private onReply(id: number, outcome: ReplyMessage | RequestError): void {
+    const request = this.requests.get(id);
+    if (request === undefined) return;
+    this.requests.delete(id);
+    switch (request.kind) {
+      case 'pub':
+        this.publishes.settle(request.pid, outcome instanceof RequestError ? outcome : { seq: (outcome as PublishReply).seq });
+        return;
+      case 'unsub':
+        request.done();
+        return;
+      case 'sub': {
+        const sub = request.sub;
+        if (!sub.active) return;
+        const waiter = this.waiters.get(sub);
+        if (outcome instanceof RequestError) {
+          sub.active = false;
+          this.subs.delete(sub.topic);
+          this.patterns.delete(sub);
+          this.waiters.delete(sub);
+          if (waiter !== undefined) waiter.reject(outcome);
+          else this.emit('error', outcome);
+          return;
+        }
+        sub.confirm(outcome as SubscribeReply);
+        if (waiter !== undefined) {
+          this.waiters.delete(sub);
+          waiter.resolve(sub);
+        }
+        return;
+      }
+      default: {
+        const never: never = request;
+        throw new Error(`unknown request ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+function randomId(): string {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}

@@ -1,0 +1,98 @@
+/**
+ * One WebSocket connection to one broker: opens it, coalesces everything sent
+ * in one turn into one frame, decodes inbound frames. Knows nothing of
+ * subscriptions or reconnects; client.ts owns those.
+ */
+import { CloseCode, arrayHeaderBytes, decodeFrame, encode, frameFromEncoded } from './protocol/index.js';
+import type { WebSocketConstructor, WebSocketLike } from './websocket.js';
+
+export interface LinkHandlers {
+  open(): void;
+  messages(messages: unknown[]): void;
+  close(code: number, reason: string): void;
+}
+
+export class Link {
+  private readonly socket: WebSocketLike;
+  private outbox: unknown[] = [];
+  private closed = false;
+  /** Frames are split to stay within the broker's inbound limit (known after welcome). */
+  frameBytesMax = 64 * 1024;
+
+  constructor(
+    readonly url: string,
+    WebSocketImpl: WebSocketConstructor,
+    private readonly handlers: LinkHandlers,
+  ) {
+    this.socket = new WebSocketImpl(url);
+    this.socket.binaryType = 'arraybuffer';
+    this.socket.onopen = () => this.handlers.open();
+    this.socket.onmessage = (ev) => this.receive(ev.data);
+    this.socket.onerror = () => {
+      // A close event always follows; the close handler decides what to do.
+    };
+    this.socket.onclose = (ev) => this.finish(ev.code, ev.reason);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && this.socket.readyState === 1;
+  }
+
+  /** Queues a message; all sent in this turn leave as one frame. */
+  send(message: unknown): void {
+    if (this.closed) return;
+    this.outbox.push(message);
+    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  close(code: number = CloseCode.Normal, reason = ''): void {
+    if (this.closed) return;
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.close();
+    }
+    // Do not wait for the closing handshake: report the close now.
+    this.finish(code, reason);
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (this.closed || batch.length === 0 || this.socket.readyState !== 1) return;
+    let parts: Uint8Array[] = [];
+    let bytes = 0;
+    for (const message of batch) {
+      const encoded = encode(message);
+      if (parts.length > 0 && arrayHeaderBytes(parts.length + 1) + bytes + encoded.byteLength > this.frameBytesMax) {
+        this.socket.send(frameFromEncoded(parts, bytes));
+        parts = [];
+        bytes = 0;
+      }
+      parts.push(encoded);
+      bytes += encoded.byteLength;
+    }
+    this.socket.send(frameFromEncoded(parts, bytes));
+  }
+
+  private receive(data: unknown): void {
+    if (this.closed) return;
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    const decoded = bytes === undefined ? undefined : decodeFrame(bytes, 64);
+    if (decoded === undefined || !decoded.ok) {
+      this.close(CloseCode.ProtocolError, 'bad frame from broker');
+      return;
+    }
+    this.handlers.messages(decoded.messages);
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outbox = [];
+    this.socket.onopen = null;
+    this.socket.onmessage = null;
+    this.socket.onclose = null;
+    this.handlers.close(code, reason);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Publishes in flight: each gets a publish id (pid), increasing per client
+ * instance, and stays here until the broker answers. After a reconnect every
+ * unanswered publish is sent again, in order, with its pid, and the broker
+ * applies a pid once — so a publish issued once is applied once. While the
+ * client is disconnected the queue is bounded (`publishQueueMax`).
+ */
+import { QueueFullError } from './errors.js';
+import type { MessageKind } from './protocol/index.js';
+
+export interface PublishResult {
+  seq: number;
+}
+
+export interface PendingPublish {
+  pid: number;
+  topic: string;
+  kind: MessageKind;
+  data: unknown;
+  resolve(result: PublishResult): void;
+  reject(error: Error): void;
+  promise: Promise<PublishResult>;
+}
+
+export class PublishQueue {
+  private readonly pending = new Map<number, PendingPublish>();
+  private pidLast = 0;
+
+  constructor(private readonly queueMax: number) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Adds a publish; throws QueueFullError when offline and full. */
+  add(topic: string, kind: MessageKind, data: unknown, online: boolean): PendingPublish {
+    if (!online && this.pending.size >= this.queueMax) throw new QueueFullError(this.queueMax);
+    let resolve!: (r: PublishResult) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<PublishResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry: PendingPublish = { pid: ++this.pidLast, topic, kind, data, resolve, reject, promise };
+    this.pending.set(entry.pid, entry);
+    return entry;
+  }
+
+  settle(pid: number, outcome: { seq: number } | Error): void {
+    const entry = this.pending.get(pid);
+    if (entry === undefined) return;
+    this.pending.delete(pid);
+    if (outcome instanceof Error) entry.reject(outcome);
+    else entry.resolve({ seq: outcome.seq });
+  }
+
+  /** Unanswered publishes, oldest first. */
+  inOrder(): PendingPublish[] {
+    return [...this.pending.values()];
+  }
+
+  /** Settles once every publish queued now has been answered (either way). */
+  drained(): Promise<void> {
+    return Promise.allSettled(this.inOrder().map((p) => p.promise)).then(() => undefined);
+  }
+
+  rejectAll(error: Error): void {
+    for (const entry of this.inOrder()) this.settle(entry.pid, error);
+  }
+}

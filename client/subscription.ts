@@ -1,0 +1,147 @@
+/**
+ * A subscription as the application holds it: the topic's state and presence
+ * kept up to date, the last seq delivered, and the handler. It checks seqs as
+ * they arrive so the application sees each message exactly once, in order,
+ * across reconnects: a seq at or below `seq` is a duplicate and is dropped.
+ */
+import { Emitter } from './emitter.js';
+import {
+  applyMergePatch,
+  type MessageKind,
+  type PresenceEntry,
+  type PresenceMessage,
+  type SubscribeReply,
+  type TopicMessage,
+} from './protocol/index.js';
+
+/** A message as the application receives it. */
+export interface Message {
+  topic: string;
+  seq: number;
+  kind: MessageKind;
+  data: unknown;
+  /** Broker time when it was ordered, ms since the epoch. */
+  ts: number;
+  /** Publisher's client id (absent when published over HTTP). */
+  client?: string;
+}
+
+export interface PresenceEvent {
+  type: 'join' | 'leave';
+  session: string;
+  client: string;
+  info?: unknown;
+  /** The topic seq the change follows. */
+  seq: number;
+}
+
+export interface ResyncEvent {
+  /** False: history no longer reached back; `state` is a fresh snapshot and messages in between were skipped. */
+  recovered: boolean;
+  seq: number;
+}
+
+export type SubscriptionEvents = {
+  presence: PresenceEvent;
+  /** A resume finished (after a reconnect or an explicit `since`). */
+  resync: ResyncEvent;
+};
+
+export type MessageHandler = (message: Message) => void;
+
+export interface SubscribeOptions {
+  /** Load the topic state with the subscription, and keep `sub.state` current. */
+  state?: boolean;
+  /** Start after this topic seq: replay from history, or say it could not (`resync` event, `recovered` false). */
+  since?: number;
+  /** The epoch `since` refers to, from an earlier subscription's `sub.epoch`. */
+  epoch?: string;
+  /** Receive the presence set and its changes; appear in it with `info` unless `hidden`. */
+  presence?: { info?: unknown; hidden?: boolean };
+  /** Called on every join/leave (also emitted as the `presence` event; this one sees the very first). */
+  onPresence?: (event: PresenceEvent) => void;
+  /** Called when a resume finishes (also the `resync` event). */
+  onResync?: (event: ResyncEvent) => void;
+}
+
+export class Subscription extends Emitter<SubscriptionEvents> {
+  /** Last topic seq delivered (or the snapshot's seq). */
+  seq = 0;
+  /** The topic's incarnation; a resume only continues within one epoch. */
+  epoch = '';
+  /** Current topic state, when asked for (else undefined). */
+  state: unknown = undefined;
+  /** Current presence set (session id → entry), when asked for. */
+  presence: Record<string, PresenceEntry> | undefined;
+  /** Waiting for the broker's reply to a (re)subscribe: messages are held off until it comes. */
+  pending = true;
+  /** Whether it has ever been confirmed (later subscribes are resumes). */
+  confirmed = false;
+  active = true;
+
+  constructor(
+    readonly topic: string,
+    readonly wildcard: boolean,
+    private readonly handler: MessageHandler,
+    readonly options: SubscribeOptions,
+    private readonly unsubscribeFn: (sub: Subscription) => Promise<void>,
+  ) {
+    super();
+    this.presence = options.presence !== undefined ? {} : undefined;
+  }
+
+  /** Ends the subscription; no message is delivered to it afterwards. */
+  unsubscribe(): Promise<void> {
+    return this.unsubscribeFn(this);
+  }
+
+  /** @internal The broker's reply to a (re)subscribe. */
+  confirm(reply: SubscribeReply): void {
+    const resumed = reply.recovered !== undefined;
+    this.pending = false;
+    this.seq = reply.seq;
+    this.epoch = reply.epoch;
+    if (reply.state !== undefined && (this.options.state === true || this.state !== undefined || reply.recovered === false)) this.state = reply.state;
+    if (reply.presence !== undefined) this.presence = { ...reply.presence };
+    this.confirmed = true;
+    if (resumed) {
+      const event = { recovered: reply.recovered === true, seq: reply.seq };
+      this.options.onResync?.(event);
+      this.emit('resync', event);
+    }
+  }
+
+  /** @internal A topic message. Returns false when it was a duplicate. */
+  receive(message: TopicMessage): boolean {
+    if (!this.active) return false;
+    if (!this.wildcard) {
+      if (this.pending || message.seq <= this.seq) return false;
+      this.seq = message.seq;
+      if (this.state !== undefined || this.options.state === true) {
+        if (message.kind === 'state') this.state = message.data;
+        else if (message.kind === 'patch') this.state = applyMergePatch(this.state ?? null, message.data);
+      }
+    }
+    const delivered: Message = { topic: message.topic, seq: message.seq, kind: message.kind, data: message.data, ts: message.ts };
+    if (message.client !== undefined) delivered.client = message.client;
+    this.handler(delivered);
+    return true;
+  }
+
+  /** @internal A presence change. */
+  receivePresence(message: PresenceMessage): void {
+    if (!this.active || this.pending || this.presence === undefined) return;
+    if (message.type === 'join') {
+      const entry: PresenceEntry = message.info === undefined ? { client: message.client } : { client: message.client, info: message.info };
+      this.presence = { ...this.presence, [message.session]: entry };
+    } else {
+      const next = { ...this.presence };
+      delete next[message.session];
+      this.presence = next;
+    }
+    const event: PresenceEvent = { type: message.type, session: message.session, client: message.client, seq: message.seq };
+    if (message.info !== undefined) event.info = message.info;
+    this.options.onPresence?.(event);
+    this.emit('presence', event);
+  }
+}
