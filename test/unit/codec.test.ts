@@ -1,0 +1,131 @@
+// Proves the frame codec round-trips every message type, fails cleanly (never throws) on every
+// truncation, seeded mutation and hostile msgpack, and that pre-encoded frames equal whole-frame encoding.
+import { describe, expect, it } from 'vitest';
+import { Unpackr } from 'msgpackr';
+import { decodeFrame, encode, encodeFrame, frameFromEncoded, parseClientMessage, ErrorCode } from '../../client/protocol/index.js';
+
+const sample: unknown[] = [
+  { type: 'hello', v: 1, client: 'abc', token: 't' },
+  { type: 'sub', id: 1, topic: 'room.1', state: true, since: 5, epoch: 'e', presence: { info: { name: 'ann' } } },
+  { type: 'pub', id: 2, topic: 'room.1', kind: 'patch', data: { a: [1, 2.5, 'x', null, true, Buffer.from([1, 2])] }, pid: 7 },
+  { type: 'msg', topic: 'room.1', seq: 3, kind: 'event', data: 'x'.repeat(300), ts: 1_700_000_000_000, client: 'abc' },
+  { type: 'reply', id: 2, seq: 3 },
+  { type: 'error', id: 3, code: 200, message: 'bad' },
+  { type: 'join', topic: 'room.1', seq: 3, session: 's', client: 'c', info: { n: 1 } },
+  { type: 'ping' },
+];
+
+/** A tiny seeded PRNG (mulberry32) so a failure replays exactly. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('frame codec', () => {
+  it('round-trips every message type', () => {
+    const decoded = decodeFrame(encodeFrame(sample));
+    expect(decoded).toEqual({ ok: true, messages: sample });
+  });
+
+  it('writes plain msgpack any decoder reads (no records, no extensions)', () => {
+    const plain = new Unpackr({ mapsAsObjects: true, useRecords: false });
+    expect(plain.unpack(encodeFrame(sample))).toEqual(sample);
+    // undefined is written as nil, not as msgpackr's extension
+    expect([...encode({ a: undefined })]).toEqual([0x81, 0xa1, 0x61, 0xc0]);
+  });
+
+  it('builds the same frame from pre-encoded parts, for 0, 1, 15, 16 and 70 000 messages', () => {
+    for (const n of [0, 1, 15, 16, 70_000]) {
+      const messages = Array.from({ length: n }, (_, i) => ({ type: 'msg', seq: i }));
+      const parts = messages.map((m) => encode(m));
+      const bytes = parts.reduce((s, p) => s + p.byteLength, 0);
+      expect(Buffer.from(frameFromEncoded(parts, bytes)).equals(Buffer.from(encodeFrame(messages)))).toBe(true);
+    }
+  });
+
+  it('fails cleanly on every truncation, fed byte by byte', () => {
+    const frame = encodeFrame(sample);
+    for (let len = 0; len < frame.byteLength; len++) {
+      const result = decodeFrame(frame.subarray(0, len));
+      expect(result.ok, `prefix of ${len} bytes`).toBe(false);
+    }
+    expect(decodeFrame(frame).ok).toBe(true);
+  });
+
+  it('never throws on seeded mutations of valid frames (seed 20261121, 20 000 cases)', () => {
+    const random = prng(20261121);
+    const frame = encodeFrame(sample);
+    for (let i = 0; i < 20_000; i++) {
+      const copy = Uint8Array.from(frame);
+      const flips = 1 + Math.floor(random() * 4);
+      for (let f = 0; f < flips; f++) copy[Math.floor(random() * copy.length)] = Math.floor(random() * 256);
+      const cut = random() < 0.2 ? Math.floor(random() * copy.length) : copy.length;
+      const result = decodeFrame(copy.subarray(0, cut));
+      if (result.ok) for (const m of result.messages) parseClientMessage(m);
+    }
+  });
+
+  it('refuses hostile msgpack without crashing or polluting prototypes', () => {
+    const cases: Array<[string, number[]]> = [
+      ['array claiming 2^32-1 items', [0xdd, 0xff, 0xff, 0xff, 0xff]],
+      ['map claiming 2^32-1 entries', [0xdf, 0xff, 0xff, 0xff, 0xff]],
+      ['str claiming 4 GiB', [0x91, 0xdb, 0xff, 0xff, 0xff, 0xff, 0x61]],
+      ['bin claiming 4 GiB', [0x91, 0xc6, 0xff, 0xff, 0xff, 0xff]],
+      ['never-used byte 0xc1', [0x91, 0xc1]],
+      ['unknown extension', [0x91, 0xc7, 0x01, 0x05, 0x00]],
+      ['timestamp extension', [0x91, 0xd6, 0xff, 0, 0, 0, 1]],
+      ['not an array', [0x81, 0xa1, 0x61, 0x01]],
+      ['empty', []],
+    ];
+    for (const [what, bytes] of cases) {
+      expect(decodeFrame(Uint8Array.from(bytes)).ok, what).toBe(false);
+    }
+    // 100 000 nested arrays: too deep (and must not blow the stack)
+    const deep = new Uint8Array(100_001).fill(0x91);
+    deep[100_000] = 0xc0;
+    expect(decodeFrame(deep)).toEqual({ ok: false, reason: expect.stringMatching(/too-deep|malformed/) });
+    // 33 levels: over the default depth of 32
+    const nested33 = Uint8Array.from([...new Array(33).fill(0x91), 0xc0]);
+    expect(decodeFrame(nested33)).toEqual({ ok: false, reason: 'too-deep' });
+    // __proto__ as a map key stays inert
+    const proto = Uint8Array.from([0x91, 0x81, 0xa9, ...Buffer.from('__proto__'), 0x81, 0xa1, 0x70, 0x01]);
+    const result = decodeFrame(proto);
+    expect(result.ok).toBe(true);
+    expect(({} as Record<string, unknown>)['p']).toBeUndefined();
+    if (result.ok) expect(Object.getPrototypeOf(result.messages[0])).toBe(Object.prototype);
+  });
+});
+
+describe('parseClientMessage', () => {
+  const cases: Array<[string, unknown, number | 'ok']> = [
+    ['hello', { type: 'hello', v: 1 }, 'ok'],
+    ['hello with bad client id', { type: 'hello', v: 1, client: 'a b' }, ErrorCode.BadRequest],
+    ['hello without version', { type: 'hello' }, ErrorCode.BadRequest],
+    ['not a map', [1, 2], ErrorCode.BadRequest],
+    ['unknown type', { type: 'nope', id: 1 }, ErrorCode.UnknownType],
+    ['sub without id', { type: 'sub', topic: 'a' }, ErrorCode.BadRequest],
+    ['sub with negative id', { type: 'sub', id: -1, topic: 'a' }, ErrorCode.BadRequest],
+    ['sub with numeric topic', { type: 'sub', id: 1, topic: 5 }, ErrorCode.InvalidTopic],
+    ['sub with string since', { type: 'sub', id: 1, topic: 'a', since: '5' }, ErrorCode.BadRequest],
+    ['sub with fractional since', { type: 'sub', id: 1, topic: 'a', since: 1.5 }, ErrorCode.BadRequest],
+    ['sub with presence not a map', { type: 'sub', id: 1, topic: 'a', presence: 'x' }, ErrorCode.BadRequest],
+    ['sub', { type: 'sub', id: 1, topic: 'a', state: true, since: 0 }, 'ok'],
+    ['pub with bad kind', { type: 'pub', id: 1, topic: 'a', kind: 'delete', data: 1 }, ErrorCode.BadRequest],
+    ['pub with bad pid', { type: 'pub', id: 1, topic: 'a', data: 1, pid: 0 }, ErrorCode.BadRequest],
+    ['pub defaulting to event', { type: 'pub', id: 1, topic: 'a', data: 1 }, 'ok'],
+    ['unsub', { type: 'unsub', id: 3, topic: 'a' }, 'ok'],
+  ];
+  it.each(cases)('%s', (_what, raw, expected) => {
+    const result = parseClientMessage(raw);
+    if (expected === 'ok') expect(result.ok).toBe(true);
+    else expect(result).toMatchObject({ ok: false, code: expected });
+  });
+
+  it('keeps the request id on a failure so the error can answer it', () => {
+    expect(parseClientMessage({ type: 'pub', id: 9, topic: 'a', kind: 'bad' })).toMatchObject({ ok: false, id: 9 });
+  });
+});

@@ -1,0 +1,79 @@
+// Proves the architecture's import rules by scanning every source file's imports:
+// client/ imports nothing from broker/ or lightweight-groups/ and nothing Node-only (except
+// client/node-websocket.ts), and no layer imports one above it.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+
+function sources(dir: string): string[] {
+  let out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(join(root, dir));
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    if (statSync(join(root, path)).isDirectory()) out = out.concat(sources(path));
+    else if (path.endsWith('.ts') && !path.endsWith('.d.ts')) out.push(path);
+  }
+  return out;
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const specs: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]/g)) specs.push(m[1]!);
+  for (const m of text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]!);
+  return specs;
+}
+
+/** Layer of a repository path: higher numbers sit above lower ones. */
+function layerOf(path: string): [string, number] | undefined {
+  const layers: Array<[string, number]> = [
+    ['broker/main/', 7],
+    ['broker/server/', 6],
+    ['broker/topics/', 5],
+    ['lightweight-groups/', 4],
+    ['broker/core/', 3],
+    ['broker/transport/', 2],
+    ['client/', 1],
+  ];
+  return layers.find(([prefix]) => path.startsWith(prefix));
+}
+
+describe('import rules', () => {
+  const files = [...sources('client'), ...sources('broker'), ...sources('lightweight-groups')];
+
+  it('finds the sources', () => {
+    expect(files.length).toBeGreaterThan(10);
+  });
+
+  it('client/ imports no broker code and nothing Node-only', () => {
+    const offences: string[] = [];
+    for (const file of sources('client')) {
+      for (const spec of imports(file)) {
+        const target = spec.startsWith('.') ? relative(root, resolve(root, file, '..', spec)) : spec;
+        if (target.startsWith('broker/') || target.startsWith('lightweight-groups/')) offences.push(`${file} → ${spec}`);
+        if (file !== 'client/node-websocket.ts' && (spec.startsWith('node:') || spec === 'ws')) offences.push(`${file} → ${spec}`);
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('no layer imports a layer above it (arrows point down)', () => {
+    const offences: string[] = [];
+    for (const file of files) {
+      const from = layerOf(file);
+      for (const spec of imports(file)) {
+        if (!spec.startsWith('.')) continue;
+        const to = layerOf(relative(root, resolve(root, file, '..', spec)));
+        if (from !== undefined && to !== undefined && to[1] > from[1]) offences.push(`${file} → ${spec}`);
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+});
