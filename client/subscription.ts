@@ -73,6 +73,13 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   state: unknown = undefined;
   /** Current presence set (session id → entry), when asked for. */
   presence: Record<string, PresenceEntry> | undefined;
+  /**
+   * The broker's last (re)subscribe answer: the topic seq it starts after and,
+   * when it carried one, the state at that seq. Messages after it may already
+   * have been handled by the time `subscribe()` resolves; `seq` and `state`
+   * are the live values.
+   */
+  snapshot: { seq: number; epoch: string; state?: unknown } | undefined;
   /** Waiting for the broker's reply to a (re)subscribe: messages are held off until it comes. */
   pending = true;
   /** Whether it has ever been confirmed (later subscribes are resumes). */
@@ -99,6 +106,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   confirm(reply: SubscribeReply): void {
     const resumed = reply.recovered !== undefined;
     this.pending = false;
+    this.snapshot = reply.state === undefined ? { seq: reply.seq, epoch: reply.epoch } : { seq: reply.seq, epoch: reply.epoch, state: reply.state };
     this.seq = reply.seq;
     this.epoch = reply.epoch;
     if (reply.state !== undefined && (this.options.state === true || this.state !== undefined || reply.recovered === false)) this.state = reply.state;

@@ -113,8 +113,15 @@ export class Topics {
         entries = t.history.after(since, t.seq);
       }
       reply.recovered = entries !== undefined;
-      if (entries === undefined) includeState = true;
-      else replay = entries.map((e) => e.encoded);
+      if (entries === undefined) {
+        includeState = true; // a fresh snapshot at the current seq
+      } else {
+        // The subscription starts after `since`; the replay brings it to the
+        // current seq, so a state here would be applied twice.
+        includeState = false;
+        reply.seq = since;
+        replay = entries.map((e) => e.encoded);
+      }
     }
     if (includeState) reply.state = t?.state ?? null;
     if (presence !== undefined) reply.presence = t?.presenceObject() ?? {};

@@ -110,7 +110,12 @@ export interface SubscribeReply {
   type: 'reply';
   id: number;
   topic: string;
-  /** Topic seq the subscription starts after: the state (if any) is at this seq. */
+  /**
+   * Topic seq the subscription starts after: the state (if any) is at this
+   * seq, and the next message delivered is seq + 1. On a recovered resume it
+   * is the `since` asked for (the replay follows); otherwise the topic's
+   * current seq. The presence set, when present, is always the current one.
+   */
   seq: number;
   epoch: string;
   /** The topic state at `seq`: present when asked for, or when a resume could not recover. */

@@ -36,22 +36,23 @@ interface PageGlobals {
   publish: (kind: string, data: unknown) => Promise<{ seq: number }>;
 }
 
-// One page, two roles (?role=subscriber|publisher). It is served by page.route
-// at the broker's origin, so `import '/client.js'` is a same-origin module load.
-const testPageHtml = `<!doctype html>
+// One page, two roles. It is written into a document the broker itself served
+// (see openTestPage), so `import('/client.js')` is a same-origin module load.
+function testPageHtml(role: 'subscriber' | 'publisher'): string {
+  return `<!doctype html>
 <meta charset="utf-8">
 <title>chorus browser test</title>
+<body data-role="${role}" data-topic="${topic}">
 <pre id="state" data-seq="-1"></pre>
 <script type="module">
   globalThis.chorusStatus = 'connecting';
   globalThis.renders = [];
-  const params = new URLSearchParams(location.search);
-  const topic = params.get('topic');
+  const { role, topic } = document.body.dataset;
   const out = document.getElementById('state');
   try {
     const { connect } = await import('/client.js');
     const client = await connect('ws://' + location.host + '/ws');
-    if (params.get('role') === 'publisher') {
+    if (role === 'publisher') {
       globalThis.publish = (kind, data) => client.publish(topic, data, { kind });
     } else {
       let sub;
@@ -71,6 +72,7 @@ const testPageHtml = `<!doctype html>
   }
 </script>
 `;
+}
 
 interface RunningBroker {
   child: ChildProcess;
@@ -133,19 +135,31 @@ async function stopBroker(child: ChildProcess): Promise<void> {
   }
 }
 
-/** Opens the test page in a fresh context and waits until its script has connected (and subscribed). */
+/**
+ * Opens the test page in a fresh context and waits until its script has connected (and subscribed).
+ * Why goto + setContent and not page.route: Chromium's Local Network Access
+ * checks refuse a WebSocket to 127.0.0.1 from a document Playwright fulfilled
+ * (it has no address, so it counts as public); a document the broker really
+ * served is loopback, and setContent keeps its URL, origin and address space.
+ */
 async function openTestPage(browser: Browser, http: string, role: 'subscriber' | 'publisher', errors: string[]): Promise<Page> {
   const context = await browser.newContext();
-  await context.route(`${http}/test-page*`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: testPageHtml }));
   const page = await context.newPage();
   page.on('pageerror', (err) => errors.push(`${role} pageerror: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${role} console: ${msg.text()}`);
+    // The 404 for /favicon.ico is the only expected failed load.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(`${role} console: ${msg.text()}`);
   });
-  await page.goto(`${http}/test-page?role=${role}&topic=${encodeURIComponent(topic)}`, { timeout: pageWaitTimeoutMs });
-  await page.waitForFunction(() => (globalThis as unknown as PageGlobals).chorusStatus !== 'connecting', undefined, {
-    timeout: pageWaitTimeoutMs,
-  });
+  await page.goto(`${http}/livez`, { timeout: pageWaitTimeoutMs });
+  await page.setContent(testPageHtml(role), { timeout: pageWaitTimeoutMs });
+  await page.waitForFunction(
+    () => {
+      const status = (globalThis as unknown as Partial<PageGlobals>).chorusStatus;
+      return status === 'ready' || (status?.startsWith('error') ?? false);
+    },
+    undefined,
+    { timeout: pageWaitTimeoutMs },
+  );
   const status = await page.evaluate(() => (globalThis as unknown as PageGlobals).chorusStatus);
   expect(status, `${role} page failed to start`).toBe('ready');
   return page;

@@ -70,7 +70,9 @@ describe('topics', () => {
     const topics = makeTopics({ historyLengthMax: 3 });
     for (let i = 1; i <= 6; i++) publish(topics, 'h', i);
     const inReach = new FakeSubscriber('r1');
-    expect(subscribe(topics, inReach, { topic: 'h', since: 3, epoch: 'e1' })).toMatchObject({ ok: true, reply: { seq: 6, recovered: true } });
+    const resumed = subscribe(topics, inReach, { topic: 'h', since: 3, epoch: 'e1', state: true });
+    expect(resumed).toMatchObject({ ok: true, reply: { seq: 3, recovered: true } });
+    expect(resumed.ok && 'state' in resumed.reply).toBe(false);
     expect(inReach.seqs('h')).toEqual([4, 5, 6]);
     const tooOld = new FakeSubscriber('r2');
     const outcome = subscribe(topics, tooOld, { topic: 'h', since: 2 });

@@ -1,0 +1,76 @@
+/**
+ * Starts real broker processes (dist/broker/main/cli.js) on OS-chosen loopback
+ * ports and stops them by PID — also when a test fails or the runner exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const cli = resolve(import.meta.dirname, '../../dist/broker/main/cli.js');
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface BrokerProcess {
+  url: string;
+  httpUrl: string;
+  port: number;
+  pid: number;
+  brokerId: string;
+  child: ChildProcess;
+  /** stderr so far, for failure messages. */
+  stderr(): string;
+  /** Resolves when the process has exited; kills it with `signal` first (default SIGTERM). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startBrokerProcess(args: string[] = [], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<BrokerProcess> {
+  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const listening = await new Promise<Record<string, unknown>>((resolveListening, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before listening; stderr: ${stderr}`));
+    });
+    lines.on('line', (line) => {
+      try {
+        const event = JSON.parse(line) as Record<string, unknown>;
+        if (event['event'] === 'listening') {
+          clearTimeout(timer);
+          resolveListening(event);
+        }
+      } catch {
+        // not a JSON line
+      }
+    });
+  });
+  return {
+    url: listening['url'] as string,
+    httpUrl: listening['http'] as string,
+    port: listening['port'] as number,
+    pid: child.pid!,
+    brokerId: listening['broker'] as string,
+    child,
+    stderr: () => stderr,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
