@@ -61,6 +61,9 @@ function usage() {
   --window W          most messages in flight (published, not yet
                       received by every subscriber)                  [default 200]
   --warmup S          warm-up before measuring                       [default 1]
+  --raw-subscribers   subscribers speak the wire protocol over bare \`ws\` sockets and
+                      scan frames for seq and data only, instead of using the client
+                      library: a cheaper load generator, to find the broker's ceiling
   --cpu-prof-dir DIR  run the broker under node --cpu-prof, profile written to DIR
   --help`;
 }
@@ -77,6 +80,7 @@ function parseOptions(argv) {
       rate: { type: 'string' },
       window: { type: 'string', default: '200' },
       warmup: { type: 'string', default: '1' },
+      'raw-subscribers': { type: 'boolean', default: false },
       'cpu-prof-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -100,6 +104,7 @@ function parseOptions(argv) {
     rate: values.rate === undefined ? null : num('rate', { min: 1, max: 10_000_000 }),
     window: num('window', { int: true, min: 1, max: 1_000_000 }),
     warmup: num('warmup', { min: 0, max: 600 }),
+    rawSubscribers: values['raw-subscribers'],
     cpuProfDir: values['cpu-prof-dir'] ?? null,
   };
 }
@@ -263,7 +268,7 @@ async function main() {
 
   // ---- clients (worker) ------------------------------------------------------------
   worker = new Worker(new URL(import.meta.url), {
-    workerData: { url: brokerUrl, subscribers: opts.subscribers, payload: opts.payload, rate: opts.rate, window: opts.window },
+    workerData: { url: brokerUrl, subscribers: opts.subscribers, payload: opts.payload, rate: opts.rate, window: opts.window, raw: opts.rawSubscribers },
   });
   const inbox = [];
   const waiters = [];
@@ -334,6 +339,7 @@ async function main() {
       payloadBytes: opts.payload,
       rate: opts.rate,
       window: opts.window,
+      subscriberClient: opts.rawSubscribers ? 'raw ws + frame scanner' : 'chorus client library',
       topic: TOPIC,
     },
     broker: { pid: brokerPid, url: brokerUrl, id: listening.broker ?? null },
@@ -394,6 +400,7 @@ function printSummary(f) {
     `  setup:       1 publisher -> ${f.config.subscribers} subscribers on "${f.config.topic}", ${f.config.payloadBytes}-byte payloads, ` +
       `${f.config.rate === null ? `flow-controlled (window ${f.config.window} msgs)` : `paced at ${f.config.rate} msgs/s (window ${f.config.window})`}, ` +
       `${f.config.warmupSeconds} s warm-up + ${f.measuredSeconds} s measured`,
+    `  clients:     1 worker thread; publisher: chorus client library; subscribers: ${f.config.subscriberClient}`,
     `  broker:      pid ${f.broker.pid}, ${f.broker.url}`,
     '',
     `  delivered:   ${fmt(f.deliveredPerSec)} msgs/s total across subscribers  (per subscriber ${fmt(f.deliveredPerSubscriberPerSec.min)}–${fmt(f.deliveredPerSubscriberPerSec.max)} msgs/s)`,
@@ -401,7 +408,7 @@ function printSummary(f) {
     `  latency:     p50 ${fmt(l.p50)} ms   p90 ${fmt(l.p90)} ms   p99 ${fmt(l.p99)} ms   p99.9 ${fmt(l.p999)} ms   max ${fmt(l.max)} ms   (publish -> deliver, ${fmt(l.samples)} samples)`,
     `  broker CPU:  ${fmt(f.brokerCpuPct, '%')} of one core (/proc/${f.broker.pid}/stat)   [/metrics says ${fmt(f.brokerCpuPctFromMetrics, '%')}]`,
     `  broker out:  ${fmt(f.brokerMessagesOutPerSec)} msgs/s, ${fmt(f.brokerFramesOutPerSec)} frames/s, ${fmt(f.brokerBytesOutMBPerSec)} MB/s (from /metrics)`,
-    `  clients:     process CPU ${fmt(f.clientProcessCpuPct, '%')}, client thread busy ${fmt(f.clientThreadUtilizationPct, '%')}, event-loop delay p99 ${fmt(f.clientEventLoopDelayP99Ms)} ms`,
+    `  client load: process CPU ${fmt(f.clientProcessCpuPct, '%')}, client thread busy ${fmt(f.clientThreadUtilizationPct, '%')}, event-loop delay p99 ${fmt(f.clientEventLoopDelayP99Ms)} ms`,
     `  integrity:   lost ${fmt(f.lost)}, duplicated ${fmt(f.duplicated)}, gaps ${fmt(f.gaps)}, disconnects ${fmt(f.disconnects)}, resyncs ${fmt(f.resyncs)}, ` +
       `publish errors ${fmt(f.publishErrors)}, slow-consumer closes ${fmt(f.slowConsumerCloses)}${f.drained ? '' : '  (tail NOT fully drained before the deadline)'}`,
     `  bottleneck:  ${f.bottleneck}`,
@@ -432,7 +439,7 @@ async function workerMain(cfg) {
   }
 }
 
-async function runClients({ url, subscribers: n, payload, rate, window }) {
+async function runClients({ url, subscribers: n, payload, rate, window, raw }) {
   const { connect } = await import(CLIENT_URL.href);
 
   // In-flight tracking: remaining[seq & mask] = subscribers still to receive `seq`.
@@ -472,9 +479,9 @@ async function runClients({ url, subscribers: n, payload, rate, window }) {
     }
   };
 
-  const makeHandler = (st) => (msg) => {
+  /** One delivered message: its seq, and its payload at bytes[offset…]. */
+  const onDelivery = (st, seq, bytes, offset) => {
     const now = performance.now();
-    const seq = msg.seq;
     if (seq <= st.last) {
       st.dup++;
       return;
@@ -487,12 +494,12 @@ async function runClients({ url, subscribers: n, payload, rate, window }) {
     st.last = seq;
     st.count++;
     delivered++;
-    const d = msg.data;
-    for (let k = 0; k < 16; k++) scratch[k] = d[k];
+    for (let k = 0; k < 16; k++) scratch[k] = bytes[offset + k];
     if (scratchF64[1] + 1 !== seq) seqMismatches++;
     if (measuring) latency.record(Math.max(1, Math.round((now - scratchF64[0]) * 1e6)));
     complete(seq);
   };
+  const makeHandler = (st) => (msg) => onDelivery(st, msg.seq, msg.data, 0);
 
   // ---- connect ------------------------------------------------------------------
   const tConnect = performance.now();
@@ -502,6 +509,7 @@ async function runClients({ url, subscribers: n, payload, rate, window }) {
     const made = await Promise.all(
       Array.from({ length: Math.min(batch, n - i) }, async (_, j) => {
         const st = { id: i + j, last: 0, count: 0, countAtStart: 0, dup: 0, gaps: 0, gapMsgs: 0, disconnects: 0, resyncs: 0 };
+        if (raw) return { st, client: await rawSubscriber(url, `bench-sub-${i + j}`, st, onDelivery) };
         const client = await connect(url, { clientId: `bench-sub-${i + j}` });
         client.on('disconnected', () => st.disconnects++);
         client.on('error', () => {});
@@ -633,4 +641,163 @@ async function runClients({ url, subscribers: n, payload, rate, window }) {
     }
   });
   parentPort.postMessage({ type: 'ready', connectMs });
+}
+
+// =====================================================================================
+// Raw subscriber (--raw-subscribers): the wire protocol over a bare `ws` socket
+// =====================================================================================
+
+/**
+ * Says hello, subscribes to TOPIC, then scans each inbound frame (a msgpack array of
+ * maps) for the `msg` messages' seq and data without building any object. A frame
+ * holding anything else (welcome, reply, ping, error) is decoded in full by the
+ * protocol's own decoder. No reconnect: a close counts as a disconnect.
+ */
+async function rawSubscriber(url, clientId, st, onDelivery) {
+  const [{ default: WebSocket }, protocol] = await Promise.all([import('ws'), import(new URL('../dist/client/protocol/index.js', import.meta.url).href)]);
+  const { encodeFrame, decodeFrame, protocolVersion } = protocol;
+  const socket = new WebSocket(url, { perMessageDeflate: false });
+  let subscribed;
+  const ready = new Promise((resolve, reject) => {
+    subscribed = { resolve, reject };
+    socket.once('error', reject);
+    socket.once('close', (code, reason) => reject(new Error(`raw subscriber closed before subscribing: ${code} ${reason}`)));
+  });
+  socket.on('open', () => socket.send(encodeFrame([{ type: 'hello', v: protocolVersion, client: clientId }])));
+  socket.on('close', () => st.disconnects++);
+  socket.on('error', () => {});
+  const control = (message) => {
+    switch (message.type) {
+      case 'welcome':
+        socket.send(encodeFrame([{ type: 'sub', id: 1, topic: TOPIC }]));
+        return;
+      case 'reply':
+        if (message.id === 1) subscribed.resolve();
+        return;
+      case 'ping':
+        socket.send(encodeFrame([{ type: 'pong' }]));
+        return;
+      case 'error':
+        if (message.id === 1) subscribed.reject(new Error(`subscribe refused: ${message.code} ${message.message}`));
+        return;
+      case 'msg':
+        onDelivery(st, message.seq, message.data, 0);
+        return;
+      default:
+        return;
+    }
+  };
+  const found = { seq: 0, dataAt: -1 };
+  socket.on('message', (buf) => {
+    if (!scanFrame(buf, found, (seq, dataAt) => onDelivery(st, seq, buf, dataAt))) {
+      const decoded = decodeFrame(buf);
+      if (!decoded.ok) return socket.terminate();
+      for (const m of decoded.messages) control(m);
+    }
+  });
+  await ready;
+  return { close: () => socket.close(1000, 'bench done') };
+}
+
+/**
+ * Scans a frame of `msg` messages: calls deliver(seq, dataOffset) for each and
+ * returns true; returns false, having delivered nothing, as soon as the frame holds
+ * anything but msg messages (the caller then decodes it in full).
+ */
+function scanFrame(b, found, deliver) {
+  let p = 0;
+  let count;
+  const h = b[p++];
+  if ((h & 0xf0) === 0x90) count = h & 0x0f;
+  else if (h === 0xdc) (count = (b[p] << 8) | b[p + 1]), (p += 2);
+  else if (h === 0xdd) (count = b.readUInt32BE(p)), (p += 4);
+  else return false;
+  const seqs = [];
+  const offsets = [];
+  for (let i = 0; i < count; i++) {
+    const m = b[p++];
+    let keys;
+    if ((m & 0xf0) === 0x80) keys = m & 0x0f;
+    else if (m === 0xde) (keys = (b[p] << 8) | b[p + 1]), (p += 2);
+    else return false;
+    let isMsg = false;
+    found.seq = -1;
+    found.dataAt = -1;
+    for (let k = 0; k < keys; k++) {
+      // Keys are short strings: type, topic, seq, kind, data, ts, client.
+      const kh = b[p];
+      if ((kh & 0xe0) !== 0xa0) return false;
+      const klen = kh & 0x1f;
+      const k0 = b[p + 1];
+      const k1 = b[p + 2];
+      p += 1 + klen;
+      if (klen === 4 && k0 === 0x74 && k1 === 0x79) {
+        // "type": must be the fixstr "msg"
+        if (b[p] !== 0xa3 || b[p + 1] !== 0x6d || b[p + 2] !== 0x73 || b[p + 3] !== 0x67) return false;
+        isMsg = true;
+        p += 4;
+      } else if (klen === 3 && k0 === 0x73 && k1 === 0x65) {
+        // "seq": a positive integer
+        const v = b[p];
+        if (v < 0x80) (found.seq = v), (p += 1);
+        else if (v === 0xcc) (found.seq = b[p + 1]), (p += 2);
+        else if (v === 0xcd) (found.seq = b.readUInt16BE(p + 1)), (p += 3);
+        else if (v === 0xce) (found.seq = b.readUInt32BE(p + 1)), (p += 5);
+        else if (v === 0xcf) (found.seq = Number(b.readBigUInt64BE(p + 1))), (p += 9);
+        else return false;
+      } else if (klen === 4 && k0 === 0x64 && k1 === 0x61) {
+        // "data": binary
+        const v = b[p];
+        if (v === 0xc4) (found.dataAt = p + 2), (p += 2 + b[p + 1]);
+        else if (v === 0xc5) (found.dataAt = p + 3), (p += 3 + b.readUInt16BE(p + 1));
+        else if (v === 0xc6) (found.dataAt = p + 5), (p += 5 + b.readUInt32BE(p + 1));
+        else return false;
+      } else {
+        p = skipValue(b, p);
+        if (p < 0) return false;
+      }
+    }
+    if (!isMsg || found.seq < 0 || found.dataAt < 0) return false;
+    seqs.push(found.seq);
+    offsets.push(found.dataAt);
+  }
+  for (let i = 0; i < seqs.length; i++) deliver(seqs[i], offsets[i]);
+  return true;
+}
+
+/** Position after the msgpack value at p; -1 for one this scanner does not skip. */
+function skipValue(b, p) {
+  const v = b[p];
+  if (v < 0x80 || v >= 0xe0 || v === 0xc0 || v === 0xc2 || v === 0xc3) return p + 1;
+  if ((v & 0xe0) === 0xa0) return p + 1 + (v & 0x1f);
+  switch (v) {
+    case 0xd9:
+      return p + 2 + b[p + 1];
+    case 0xda:
+      return p + 3 + b.readUInt16BE(p + 1);
+    case 0xdb:
+      return p + 5 + b.readUInt32BE(p + 1);
+    case 0xc4:
+      return p + 2 + b[p + 1];
+    case 0xc5:
+      return p + 3 + b.readUInt16BE(p + 1);
+    case 0xc6:
+      return p + 5 + b.readUInt32BE(p + 1);
+    case 0xcc:
+    case 0xd0:
+      return p + 2;
+    case 0xcd:
+    case 0xd1:
+      return p + 3;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return p + 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return p + 9;
+    default:
+      return -1; // nested array/map or extension: not in a msg's top-level fields the bench sends
+  }
 }

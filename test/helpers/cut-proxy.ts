@@ -10,9 +10,15 @@ export class CutProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   port = 0;
   connections = 0;
+  /** While true, new connections are dropped at once (the broker looks unreachable). */
+  refuse = false;
 
   constructor(private readonly targetPort: number) {
     this.server = createServer((client) => {
+      if (this.refuse) {
+        client.destroy();
+        return;
+      }
       this.connections++;
       const upstream = createConnection({ host: '127.0.0.1', port: this.targetPort });
       const pair: [Socket, Socket] = [client, upstream];
