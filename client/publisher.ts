@@ -24,7 +24,12 @@ export interface PendingPublish {
 
 export class PublishQueue {
   private readonly pending = new Map<number, PendingPublish>();
-  private pidLast = 0;
+  /**
+   * Publish ids start from the clock (µs-scaled ms), not from 1: an app that
+   * passes a fixed `clientId` and restarts must not reuse a pid the broker
+   * still remembers, or its new publish would be taken for a retry.
+   */
+  private pidLast = Date.now() * 1000;
 
   constructor(private readonly queueMax: number) {}
 

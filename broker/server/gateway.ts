@@ -93,8 +93,8 @@ export class Gateway implements SessionHost {
         if (socket.readyState !== socket.OPEN) return;
         const parsed = parseClientMessage(raw);
         if (!parsed.ok) {
-          metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
           if (session === undefined) return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be a valid hello');
+          metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
           session.send(errorMessage(parsed.id, parsed.code, parsed.message));
           continue;
         }
@@ -223,13 +223,20 @@ export class Gateway implements SessionHost {
     for (const session of dirty) session.flush(now);
   }
 
+  /**
+   * Liveness both ways. The client must hear something every interval (it
+   * treats two silent intervals as a dead link), and the broker must hear
+   * the client: a session silent for an interval is pinged even when it is
+   * receiving traffic, since only a ping makes a pure subscriber answer.
+   */
   private pingSweep(): void {
     const now = performance.now();
     const interval = this.options.pingIntervalMs;
     for (const session of this.sessions) {
       if (now - session.lastInboundAt > 2 * interval + 1000) {
         session.close(CloseCode.PingTimeout, 'no pong in time');
-      } else if (now - session.lastOutboundAt >= interval) {
+      } else if ((now - session.lastOutboundAt >= interval || now - session.lastInboundAt >= interval) && now - session.lastPingAt >= interval) {
+        session.lastPingAt = now;
         session.send({ type: 'ping' });
       }
     }

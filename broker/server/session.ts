@@ -37,6 +37,8 @@ export class Session implements Subscriber {
   /** performance.now() of the last inbound and outbound frame, for pings. */
   lastInboundAt: number;
   lastOutboundAt: number;
+  /** performance.now() of the last ping sent. */
+  lastPingAt = 0;
 
   constructor(
     readonly id: string,

@@ -115,6 +115,11 @@ export class TopicTable {
     this.options.sink.presence(topic.name, encode(message));
   }
 
+  /** The topic, created (with a fresh epoch) if it does not exist yet. */
+  ensure(name: string): Topic {
+    return this.topics.get(name) ?? this.topicFor(name);
+  }
+
   /** The topic, created if new, and marked most recently used. */
   private topicFor(name: string): Topic {
     let topic = this.topics.get(name);

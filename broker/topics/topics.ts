@@ -86,26 +86,30 @@ export class Topics {
       return respond(failure(ErrorCode.TooManySubscriptions, `at most ${this.options.subscriptionsMax} subscriptions per connection`));
     }
     const presence = request.presence;
-    if (presence?.info !== undefined && encode(presence.info).byteLength > this.options.payloadBytesMax) {
-      return respond(failure(ErrorCode.PayloadTooLarge, `presence info is larger than ${this.options.payloadBytesMax} bytes`));
-    }
     if (check.wildcard) {
-      if (request.state === true || request.since !== undefined || request.presence !== undefined) {
+      if (request.state === true || request.since !== undefined || presence !== undefined) {
         return respond(failure(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
       }
       this.index.addPattern(subscriber, topic);
       return respond({ ok: true, reply: { topic, seq: 0, epoch: '' }, replay: [] });
     }
+    if (presence?.info !== undefined && encode(presence.info).byteLength > this.options.payloadBytesMax) {
+      return respond(failure(ErrorCode.PayloadTooLarge, `presence info is larger than ${this.options.payloadBytesMax} bytes`));
+    }
 
-    const t = this.table.get(topic);
-    const seq = t?.seq ?? 0;
-    const reply: Omit<SubscribeReply, 'type' | 'id'> = { topic, seq, epoch: t?.epoch ?? '' };
+    // Whether a topic with this name existed before matters to a resume, so the
+    // subscriber learns the epoch now even if nothing was published yet.
+    // (In the mesh, topic creation will be a command of the LWG stream.)
+    const existed = this.table.get(topic) !== undefined;
+    const t = this.table.ensure(topic);
+    const seq = t.seq;
+    const reply: Omit<SubscribeReply, 'type' | 'id'> = { topic, seq, epoch: t.epoch };
     let replay: Uint8Array[] = [];
     let includeState = request.state === true;
     if (request.since !== undefined) {
       const since = request.since;
       let entries: Array<{ encoded: Uint8Array }> | undefined;
-      if (t === undefined) {
+      if (!existed) {
         entries = since === 0 ? [] : undefined;
       } else if (since > 0 && request.epoch !== undefined && request.epoch !== t.epoch) {
         entries = undefined; // the topic was dropped and created again: old seqs mean nothing now
@@ -123,8 +127,8 @@ export class Topics {
         replay = entries.map((e) => e.encoded);
       }
     }
-    if (includeState) reply.state = t?.state ?? null;
-    if (presence !== undefined) reply.presence = t?.presenceObject() ?? {};
+    if (includeState) reply.state = t.state;
+    if (presence !== undefined) reply.presence = t.presenceObject();
     const joins = presence !== undefined && presence.hidden !== true;
     this.index.addExact(subscriber, topic, { watchesPresence: presence !== undefined, inPresence: joins });
     respond({ ok: true, reply, replay });
