@@ -49,6 +49,8 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     bodyLimit: options.limits.payloadBytesMax * 2 + 1024,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Refuse unknown fields rather than silently dropping them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
   const gateway = new Gateway({
     brokerId: options.brokerId,
