@@ -21,7 +21,6 @@ import {
   ErrorCode,
   checkTopic,
   encode,
-  matchTopic,
   protocolVersion,
   shouldReconnect,
   type Limits,
@@ -34,7 +33,8 @@ import {
   type WelcomeMessage,
 } from './protocol/index.js';
 import { PublishQueue, type PendingPublish, type PublishResult } from './publisher.js';
-import { Subscription, type MessageHandler, type SubscribeOptions } from './subscription.js';
+import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
+import { SubscriptionRegistry } from './subscriptions.js';
 import type { WebSocketConstructor } from './websocket.js';
 
 export interface ConnectOptions {
@@ -64,11 +64,6 @@ type PendingRequest =
   | { kind: 'unsub'; done: () => void }
   | { kind: 'pub'; pid: number };
 
-interface SubscribeWaiter {
-  resolve(sub: Subscription): void;
-  reject(err: Error): void;
-}
-
 export class Client extends Emitter<ClientEvents> {
   private link: Link | undefined;
   private welcome: WelcomeMessage | undefined;
@@ -78,9 +73,7 @@ export class Client extends Emitter<ClientEvents> {
   private closedByApp = false;
   private requestIdLast = 0;
   private readonly requests = new Map<number, PendingRequest>();
-  private readonly subs = new Map<string, Subscription>();
-  private readonly patterns = new Set<Subscription>();
-  private readonly waiters = new Map<Subscription, SubscribeWaiter>();
+  private readonly subs = new SubscriptionRegistry();
   private readonly publishes: PublishQueue;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -130,17 +123,14 @@ export class Client extends Emitter<ClientEvents> {
     if (check.wildcard && (options.state === true || options.since !== undefined || options.presence !== undefined)) {
       return Promise.reject(new RequestError(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
     }
-    if (this.subs.has(topic)) return Promise.reject(new RequestError(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`));
-    const sub = new Subscription(topic, check.wildcard, handler, options, (s) => this.unsubscribe(s));
-    if (options.since !== undefined) {
-      sub.seq = options.since;
-      sub.epoch = options.epoch ?? '';
+    let added: { sub: Subscription; confirmed: Promise<Subscription> };
+    try {
+      added = this.subs.add(topic, check.wildcard, handler, options, (s) => this.unsubscribe(s));
+    } catch (err) {
+      return Promise.reject(err);
     }
-    this.subs.set(topic, sub);
-    if (check.wildcard) this.patterns.add(sub);
-    const promise = new Promise<Subscription>((resolve, reject) => this.waiters.set(sub, { resolve, reject }));
-    if (this.link !== undefined && this.welcome !== undefined) this.sendSubscribe(sub);
-    return promise;
+    if (this.link !== undefined && this.welcome !== undefined) this.sendSubscribe(added.sub);
+    return added.confirmed;
   }
 
   publish(topic: string, data: unknown, options: { kind?: MessageKind } = {}): Promise<PublishResult> {
@@ -177,11 +167,7 @@ export class Client extends Emitter<ClientEvents> {
     this.stopTimers();
     const error = new ConnectionClosedError('client closed');
     this.publishes.rejectAll(error);
-    for (const [sub, waiter] of this.waiters) {
-      waiter.reject(error);
-      sub.active = false;
-    }
-    this.waiters.clear();
+    this.subs.rejectAll(error);
     const link = this.link;
     this.link = undefined;
     this.welcome = undefined;
@@ -224,7 +210,7 @@ export class Client extends Emitter<ClientEvents> {
     this.attempt = 0;
     this.startLiveness(link, welcome.pingIntervalMs);
     // Resume subscriptions first, then resend publishes, all in one frame.
-    for (const sub of this.subs.values()) this.sendSubscribe(sub);
+    for (const sub of this.subs.all()) this.sendSubscribe(sub);
     for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
     const info = { broker: welcome.broker, session: welcome.session };
     if (this.everConnected) {
@@ -246,7 +232,7 @@ export class Client extends Emitter<ClientEvents> {
     this.welcome = undefined;
     for (const request of this.requests.values()) if (request.kind === 'unsub') request.done();
     this.requests.clear();
-    for (const sub of this.subs.values()) sub.pending = true;
+    this.subs.markAllPending();
     if (this.closedByApp) return;
     if (wasConnected) this.emit('disconnected', { code, reason });
     const reconnect = this.options.reconnect?.enabled !== false && shouldReconnect(code);
@@ -269,8 +255,7 @@ export class Client extends Emitter<ClientEvents> {
     this.closedByApp = true;
     this.stopTimers();
     this.publishes.rejectAll(error);
-    for (const waiter of this.waiters.values()) waiter.reject(error);
-    this.waiters.clear();
+    this.subs.rejectAll(error);
     if (this.firstConnect !== undefined) {
       this.firstConnect.reject(error);
       this.firstConnect = undefined;
@@ -324,11 +309,7 @@ export class Client extends Emitter<ClientEvents> {
 
   private unsubscribe(sub: Subscription): Promise<void> {
     if (!sub.active) return Promise.resolve();
-    sub.active = false;
-    if (this.subs.get(sub.topic) === sub) this.subs.delete(sub.topic);
-    this.patterns.delete(sub);
-    this.waiters.get(sub)?.reject(new RequestError(ErrorCode.NotSubscribed, 'unsubscribed before the broker confirmed'));
-    this.waiters.delete(sub);
+    this.subs.remove(sub);
     if (this.link === undefined || this.welcome === undefined) return Promise.resolve();
     const link = this.link;
     return new Promise((resolve) => {
@@ -346,18 +327,11 @@ export class Client extends Emitter<ClientEvents> {
         return this.onWelcome(link, message);
       case 'ping':
         return link.send({ type: 'pong' });
-      case 'msg': {
-        const exact = this.subs.get(message.topic);
-        if (exact !== undefined && !exact.wildcard) exact.receive(message);
-        for (const sub of this.patterns) if (matchTopic(sub.topic, message.topic)) sub.receive(message);
-        return;
-      }
+      case 'msg':
+        return this.subs.message(message);
       case 'join':
-      case 'leave': {
-        const sub = this.subs.get(message.topic);
-        if (sub !== undefined && !sub.wildcard) sub.receivePresence(message);
-        return;
-      }
+      case 'leave':
+        return this.subs.presence(message);
       case 'reply':
         return this.onReply(message.id, message);
       case 'error':
@@ -383,26 +357,10 @@ export class Client extends Emitter<ClientEvents> {
       case 'unsub':
         request.done();
         return;
-      case 'sub': {
-        const sub = request.sub;
-        if (!sub.active) return;
-        const waiter = this.waiters.get(sub);
-        if (outcome instanceof RequestError) {
-          sub.active = false;
-          this.subs.delete(sub.topic);
-          this.patterns.delete(sub);
-          this.waiters.delete(sub);
-          if (waiter !== undefined) waiter.reject(outcome);
-          else this.emit('error', outcome);
-          return;
-        }
-        sub.confirm(outcome as SubscribeReply);
-        if (waiter !== undefined) {
-          this.waiters.delete(sub);
-          waiter.resolve(sub);
-        }
+      case 'sub':
+        if (!(outcome instanceof RequestError)) this.subs.confirm(request.sub, outcome as SubscribeReply);
+        else if (!this.subs.refuse(request.sub, outcome)) this.emit('error', outcome);
         return;
-      }
       default: {
         const never: never = request;
         throw new Error(`unknown request ${JSON.stringify(never)}`);

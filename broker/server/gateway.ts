@@ -95,7 +95,7 @@ export class Gateway implements SessionHost {
         if (!parsed.ok) {
           if (session === undefined) return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be a valid hello');
           metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
-          session.send(errorMessage(parsed.id, parsed.code, parsed.message));
+          this.sendError(session, 'invalid', parsed.id, parsed.code, parsed.message);
           continue;
         }
         const message = parsed.message;
@@ -111,7 +111,7 @@ export class Gateway implements SessionHost {
         }
         switch (message.type) {
           case 'hello':
-            session.send(errorMessage(undefined, ErrorCode.BadRequest, 'hello was already received'));
+            this.sendError(session, 'hello', undefined, ErrorCode.BadRequest, 'hello was already received');
             continue;
           case 'pong':
             continue;
@@ -183,26 +183,23 @@ export class Gateway implements SessionHost {
     switch (request.type) {
       case 'sub':
         topics.subscribe(session, request, (outcome) => {
-          if (!outcome.ok) return session.send(errorMessage(request.id, outcome.code, outcome.message));
+          if (!outcome.ok) return this.sendError(session, 'sub', request.id, outcome.code, outcome.message);
           session.send({ type: 'reply', id: request.id, ...outcome.reply });
           for (const encoded of outcome.replay) session.deliver(encoded);
         });
         return;
       case 'unsub':
         if (topics.unsubscribe(session, request.topic)) session.send({ type: 'reply', id: request.id });
-        else session.send(errorMessage(request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`));
+        else this.sendError(session, 'unsub', request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`);
         return;
       case 'pub': {
         if (!this.options.isAccepting()) {
-          session.send(errorMessage(request.id, ErrorCode.NotReady, 'this broker is not taking publishes now; publish through another broker'));
+          this.sendError(session, 'pub', request.id, ErrorCode.NotReady, 'this broker is not taking publishes now; publish through another broker');
           return;
         }
         const publish = { topic: request.topic, kind: request.kind, data: request.data, client: session.client, pid: request.pid };
         topics.publish(publish, (result: ApplyResult) => {
-          if (!result.ok) {
-            metrics.publishErrors.inc({ code: String(result.code) });
-            return session.send(errorMessage(request.id, result.code, result.message));
-          }
+          if (!result.ok) return this.sendError(session, 'pub', request.id, result.code, result.message);
           if (result.dup !== true) metrics.messagesIn.inc({ via: 'ws' });
           session.send(result.dup === true ? { type: 'reply', id: request.id, seq: result.seq, dup: true } : { type: 'reply', id: request.id, seq: result.seq });
         });
@@ -213,6 +210,12 @@ export class Gateway implements SessionHost {
         throw new Error(`unhandled request ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** Answers with a typed error, and counts it. */
+  private sendError(session: Session, type: 'sub' | 'unsub' | 'pub' | 'hello' | 'invalid', id: number | undefined, code: number, message: string): void {
+    this.options.metrics.requestErrors.inc({ type, code: String(code) });
+    session.send(errorMessage(id, code, message));
   }
 
   private flushDirty(): void {

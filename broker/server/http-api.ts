@@ -60,7 +60,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
       return new Promise<FastifyReply>((resolve) => {
         topics.publish({ topic, kind, data: request.body.data }, (result: ApplyResult) => {
           if (!result.ok) {
-            metrics.publishErrors.inc({ code: String(result.code) });
+            metrics.requestErrors.inc({ type: 'http_pub', code: String(result.code) });
             return resolve(sendError(reply, result.code, result.message));
           }
           metrics.messagesIn.inc({ via: 'http' });

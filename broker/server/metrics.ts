@@ -57,7 +57,12 @@ export class BrokerMetrics {
       this.deliveredSeen = delivered;
     },
   });
-  readonly publishErrors = new Counter({ name: 'chorus_publish_errors_total', help: 'Publishes refused, by error code.', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly requestErrors = new Counter({
+    name: 'chorus_request_errors_total',
+    help: 'Requests answered with an error, by request type and error code (both closed sets).',
+    labelNames: ['type', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly protocolErrors = new Counter({ name: 'chorus_protocol_errors_total', help: 'Inbound frames or messages refused, by reason.', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly closes = new Counter({ name: 'chorus_closes_total', help: 'Client connections closed by the broker, by close code.', labelNames: ['code'] as const, registers: [this.registry] });
   readonly slowConsumers = new Counter({ name: 'chorus_slow_consumers_total', help: 'Connections closed because their outbound queue passed its limit.', registers: [this.registry] });

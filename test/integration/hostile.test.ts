@@ -187,6 +187,8 @@ describe('hostile input', () => {
       expect(metrics, reason).toMatch(new RegExp(`chorus_protocol_errors_total\\{reason="${reason}"\\} [1-9]`));
     }
     expect(metrics).toMatch(/chorus_slow_consumers_total [1-9]/);
+    expect(metrics).toMatch(new RegExp(`chorus_request_errors_total\\{type="sub",code="${ErrorCode.InvalidTopic}"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`chorus_request_errors_total\\{type="pub",code="${ErrorCode.PayloadTooLarge}"\\} [1-9]`));
     expect(metrics).toMatch(new RegExp(`chorus_closes_total\\{code="${CloseCode.HandshakeTimeout}"\\} [1-9]`));
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * The client's subscriptions: one per topic or pattern, the promises of those
+ * not yet confirmed, and the routing of inbound messages to every
+ * subscription that matches (the broker sends a message once per connection,
+ * however many of its subscriptions match).
+ */
+import { RequestError } from './errors.js';
+import { ErrorCode, matchTopic, type PresenceMessage, type SubscribeReply, type TopicMessage } from './protocol/index.js';
+import { Subscription, type MessageHandler, type SubscribeOptions } from './subscription.js';
+
+interface Waiter {
+  resolve(sub: Subscription): void;
+  reject(err: Error): void;
+}
+
+export class SubscriptionRegistry {
+  private readonly byTopic = new Map<string, Subscription>();
+  private readonly patterns = new Set<Subscription>();
+  private readonly waiters = new Map<Subscription, Waiter>();
+
+  /** Registers a subscription; the promise settles on the broker's first answer. */
+  add(topic: string, wildcard: boolean, handler: MessageHandler, options: SubscribeOptions, unsubscribe: (s: Subscription) => Promise<void>): { sub: Subscription; confirmed: Promise<Subscription> } {
+    if (this.byTopic.has(topic)) throw new RequestError(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`);
+    const sub = new Subscription(topic, wildcard, handler, options, unsubscribe);
+    if (options.since !== undefined) {
+      sub.seq = options.since;
+      sub.epoch = options.epoch ?? '';
+    }
+    this.byTopic.set(topic, sub);
+    if (wildcard) this.patterns.add(sub);
+    const confirmed = new Promise<Subscription>((resolve, reject) => this.waiters.set(sub, { resolve, reject }));
+    return { sub, confirmed };
+  }
+
+  all(): IterableIterator<Subscription> {
+    return this.byTopic.values();
+  }
+
+  /** Takes a subscription out; a still-waiting subscribe() is rejected. */
+  remove(sub: Subscription, reason?: Error): void {
+    sub.active = false;
+    if (this.byTopic.get(sub.topic) === sub) this.byTopic.delete(sub.topic);
+    this.patterns.delete(sub);
+    const waiter = this.waiters.get(sub);
+    this.waiters.delete(sub);
+    if (waiter !== undefined) waiter.reject(reason ?? new RequestError(ErrorCode.NotSubscribed, 'unsubscribed before the broker confirmed'));
+  }
+
+  /** The broker confirmed a (re)subscribe. */
+  confirm(sub: Subscription, reply: SubscribeReply): void {
+    if (!sub.active) return;
+    sub.confirm(reply);
+    const waiter = this.waiters.get(sub);
+    this.waiters.delete(sub);
+    waiter?.resolve(sub);
+  }
+
+  /**
+   * The broker refused a (re)subscribe: the subscription ends. Returns true if
+   * a subscribe() promise took the error, false if nobody was waiting (a
+   * refused resume), so the caller reports it another way.
+   */
+  refuse(sub: Subscription, error: RequestError): boolean {
+    if (!sub.active) return true;
+    const waited = this.waiters.has(sub);
+    this.remove(sub, error);
+    return waited;
+  }
+
+  /** A new link is coming: every subscription waits for its resume reply. */
+  markAllPending(): void {
+    for (const sub of this.byTopic.values()) sub.pending = true;
+  }
+
+  rejectAll(error: Error): void {
+    for (const sub of [...this.byTopic.values()]) this.remove(sub, error);
+  }
+
+  message(message: TopicMessage): void {
+    const exact = this.byTopic.get(message.topic);
+    if (exact !== undefined && !exact.wildcard) exact.receive(message);
+    for (const sub of this.patterns) if (matchTopic(sub.topic, message.topic)) sub.receive(message);
+  }
+
+  presence(message: PresenceMessage): void {
+    const sub = this.byTopic.get(message.topic);
+    if (sub !== undefined && !sub.wildcard) sub.receivePresence(message);
+  }
+}
