@@ -7,24 +7,14 @@
 import { Emitter } from './emitter.js';
 import {
   applyMergePatch,
-  type MessageKind,
   type PresenceEntry,
   type PresenceMessage,
   type SubscribeReply,
   type TopicMessage,
 } from './protocol/index.js';
 
-/** A message as the application receives it. */
-export interface Message {
-  topic: string;
-  seq: number;
-  kind: MessageKind;
-  data: unknown;
-  /** Broker time when it was ordered, ms since the epoch. */
-  ts: number;
-  /** Publisher's client id (absent when published over HTTP). */
-  client?: string;
-}
+/** A message as the application receives it: the wire `msg` without its `type`. */
+export type Message = Omit<TopicMessage, 'type'>;
 
 export interface PresenceEvent {
   type: 'join' | 'leave';
