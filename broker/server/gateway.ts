@@ -21,7 +21,7 @@ import {
 } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
 import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
-import { Session, type SessionHost, type SessionLimits } from './session.js';
+import { Session, type FrameCache, type SessionHost, type SessionLimits } from './session.js';
 
 export interface GatewayOptions {
   brokerId: string;
@@ -223,7 +223,8 @@ export class Gateway implements SessionHost {
     const now = performance.now();
     const dirty = [...this.dirty];
     this.dirty.clear();
-    for (const session of dirty) session.flush(now);
+    const cache: FrameCache = { parts: undefined, frame: undefined };
+    for (const session of dirty) session.flush(now, cache);
   }
 
   /**

@@ -20,6 +20,17 @@ export interface SessionLimits {
   frameBytesOutMax: number;
 }
 
+/**
+ * The last frame built in one flush pass. In a fan-out every subscriber of a
+ * topic usually has the very same messages queued in a turn, so the next
+ * session with the same parts (compared by reference, O(count)) reuses the
+ * frame instead of copying the same bytes again.
+ */
+export interface FrameCache {
+  parts: Uint8Array[] | undefined;
+  frame: Uint8Array | undefined;
+}
+
 export interface SessionHost {
   /** The session has something queued: flush it at the end of this turn. */
   schedule(session: Session): void;
@@ -75,7 +86,7 @@ export class Session implements Subscriber {
   }
 
   /** Writes what is queued, as few frames as the size limit allows. */
-  flush(now: number): void {
+  flush(now: number, cache: FrameCache = { parts: undefined, frame: undefined }): void {
     if (this.closed || this.queue.length === 0) return;
     const queue = this.queue;
     const age = now - this.oldestQueuedAt;
@@ -86,13 +97,13 @@ export class Session implements Subscriber {
     for (let i = 0; i < queue.length; i++) {
       const size = queue[i]!.byteLength;
       if (i > start && bytes + size + arrayHeaderBytes(i - start + 1) > this.limits.frameBytesOutMax) {
-        this.write(queue.slice(start, i), bytes, age);
+        this.write(queue.slice(start, i), bytes, age, cache);
         start = i;
         bytes = 0;
       }
       bytes += size;
     }
-    this.write(start === 0 ? queue : queue.slice(start), bytes, age);
+    this.write(start === 0 ? queue : queue.slice(start), bytes, age, cache);
     this.lastOutboundAt = now;
   }
 
@@ -112,9 +123,22 @@ export class Session implements Subscriber {
     this.queueBytes = 0;
   }
 
-  private write(parts: Uint8Array[], bytes: number, age: number): void {
-    const frame = frameFromEncoded(parts, bytes);
+  private write(parts: Uint8Array[], bytes: number, age: number, cache: FrameCache): void {
+    let frame: Uint8Array;
+    if (cache.frame !== undefined && sameParts(cache.parts!, parts)) {
+      frame = cache.frame;
+    } else {
+      frame = frameFromEncoded(parts, bytes);
+      cache.parts = parts;
+      cache.frame = frame;
+    }
     this.socket.send(frame, { binary: true });
     this.host.wrote(frame.byteLength, age);
   }
+}
+
+function sameParts(a: Uint8Array[], b: Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
