@@ -19,8 +19,8 @@ import { Link } from './link.js';
 import {
   CloseCode,
   ErrorCode,
+  checkData,
   checkTopic,
-  encode,
   protocolVersion,
   shouldReconnect,
   type Limits,
@@ -45,7 +45,7 @@ export interface ConnectOptions {
   reconnect?: ReconnectOptions;
   /** Client instance id (presence identity, publish de-duplication scope). Default: random. */
   clientId?: string;
-  /** Publishes held while disconnected. Default 1000. */
+  /** Publishes not yet answered (in flight or waiting for a connection); more are refused with QueueFull. Default 1000, at most 4096. */
   publishQueueMax?: number;
   /** Time for one connection attempt to reach `welcome`, ms. Default 10 000. */
   connectTimeoutMs?: number;
@@ -79,6 +79,8 @@ export class Client extends Emitter<ClientEvents> {
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private livenessTimer: ReturnType<typeof setInterval> | undefined;
   private lastInboundAt = 0;
+  /** The limits of the last broker that welcomed us (kept while disconnected). */
+  private limitsSeen: Limits | undefined;
   private firstConnect: { resolve(): void; reject(err: Error): void } | undefined;
   /** This client instance's id, sent in every hello. */
   readonly clientId: string;
@@ -90,7 +92,11 @@ export class Client extends Emitter<ClientEvents> {
   ) {
     super();
     this.clientId = options.clientId ?? randomId();
-    this.publishes = new PublishQueue(options.publishQueueMax ?? 1000);
+    const queueMax = options.publishQueueMax ?? 1000;
+    if (!Number.isSafeInteger(queueMax) || queueMax < 1 || queueMax > publishQueueCeiling) {
+      throw new TypeError(`publishQueueMax must be 1–${publishQueueCeiling}: the broker remembers that many publish ids per client for de-duplication`);
+    }
+    this.publishes = new PublishQueue(queueMax);
   }
 
   /** Connected now (hello answered)? */
@@ -123,9 +129,18 @@ export class Client extends Emitter<ClientEvents> {
     if (check.wildcard && (options.state === true || options.since !== undefined || options.presence !== undefined)) {
       return Promise.reject(new RequestError(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
     }
+    if (options.state === true && options.since !== undefined) {
+      // A resume replays messages onto state the caller already has; this
+      // subscription would have none to replay onto.
+      return Promise.reject(new RequestError(ErrorCode.BadRequest, 'state and since cannot be combined: ask for state, or resume with since'));
+    }
+    if (options.presence?.info !== undefined) {
+      const info = checkData(options.presence.info, this.limitsSeen?.presenceInfoBytesMax ?? Number.MAX_SAFE_INTEGER, 'presence info');
+      if (!info.ok) return Promise.reject(new RequestError(info.code, info.message));
+    }
     let added: { sub: Subscription; confirmed: Promise<Subscription> };
     try {
-      added = this.subs.add(topic, check.wildcard, handler, options, (s) => this.unsubscribe(s));
+      added = this.subs.add(topic, check.wildcard, handler, options, (s) => this.unsubscribe(s), (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -139,14 +154,13 @@ export class Client extends Emitter<ClientEvents> {
     if (!check.ok) return Promise.reject(new RequestError(check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic ${JSON.stringify(topic)} (${check.reason})`));
     const kind = options.kind ?? 'event';
     if (kind !== 'event' && kind !== 'state' && kind !== 'patch') return Promise.reject(new RequestError(ErrorCode.BadRequest, `unknown kind ${String(kind)}`));
-    const limit = this.welcome?.limits.payloadBytesMax;
-    if (limit !== undefined) {
-      const bytes = encode(data).byteLength;
-      if (bytes > limit) return Promise.reject(new RequestError(ErrorCode.PayloadTooLarge, `data is ${bytes} bytes; the broker takes at most ${limit}`));
-    }
+    // Checked here, against the last broker's limits, so a bad value fails this
+    // one call instead of reaching the broker (which would close the link).
+    const checked = checkData(data, this.limitsSeen?.payloadBytesMax ?? Number.MAX_SAFE_INTEGER);
+    if (!checked.ok) return Promise.reject(new RequestError(checked.code, checked.message));
     let entry: PendingPublish;
     try {
-      entry = this.publishes.add(topic, kind, data, this.welcome !== undefined);
+      entry = this.publishes.add(topic, kind, data);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -168,6 +182,8 @@ export class Client extends Emitter<ClientEvents> {
     const error = new ConnectionClosedError('client closed');
     this.publishes.rejectAll(error);
     this.subs.rejectAll(error);
+    for (const request of this.requests.values()) if (request.kind === 'unsub') request.done();
+    this.requests.clear();
     const link = this.link;
     this.link = undefined;
     this.welcome = undefined;
@@ -206,6 +222,7 @@ export class Client extends Emitter<ClientEvents> {
   private onWelcome(link: Link, welcome: WelcomeMessage): void {
     clearTimeout(this.connectTimer);
     this.welcome = welcome;
+    this.limitsSeen = welcome.limits;
     link.frameBytesMax = welcome.limits.frameBytesMax;
     this.attempt = 0;
     this.startLiveness(link, welcome.pingIntervalMs);
@@ -368,6 +385,9 @@ export class Client extends Emitter<ClientEvents> {
     }
   }
 }
+
+/** Publish ids the broker remembers per client (PublishDedup.pidsPerClientMax). */
+const publishQueueCeiling = 4096;
 
 function randomId(): string {
   const bytes = new Uint8Array(12);

@@ -50,6 +50,6 @@ export class ConnectError extends ChorusError {
 export class QueueFullError extends ChorusError {
   override name = 'QueueFullError';
   constructor(limit: number) {
-    super(ErrorCode.QueueFull, `${limit} publishes are already waiting for a connection`);
+    super(ErrorCode.QueueFull, `${limit} publishes are already waiting for an answer (publishQueueMax)`);
   }
 }

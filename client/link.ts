@@ -63,7 +63,12 @@ export class Link {
     let parts: Uint8Array[] = [];
     let bytes = 0;
     for (const message of batch) {
-      const encoded = encode(message);
+      let encoded: Uint8Array;
+      try {
+        encoded = encode(message);
+      } catch {
+        continue; // values are checked before they get here; never let one sink the batch
+      }
       if (parts.length > 0 && arrayHeaderBytes(parts.length + 1) + bytes + encoded.byteLength > this.frameBytesMax) {
         this.socket.send(frameFromEncoded(parts, bytes));
         parts = [];

@@ -2,8 +2,8 @@
  * Publishes in flight: each gets a publish id (pid), increasing per client
  * instance, and stays here until the broker answers. After a reconnect every
  * unanswered publish is sent again, in order, with its pid, and the broker
- * applies a pid once — so a publish issued once is applied once. While the
- * client is disconnected the queue is bounded (`publishQueueMax`).
+ * applies a pid once — so a publish issued once is applied once. The queue
+ * (in flight plus waiting for a connection) is bounded by `publishQueueMax`.
  */
 import { QueueFullError } from './errors.js';
 import type { MessageKind } from './protocol/index.js';
@@ -37,9 +37,13 @@ export class PublishQueue {
     return this.pending.size;
   }
 
-  /** Adds a publish; throws QueueFullError when offline and full. */
-  add(topic: string, kind: MessageKind, data: unknown, online: boolean): PendingPublish {
-    if (!online && this.pending.size >= this.queueMax) throw new QueueFullError(this.queueMax);
+  /**
+   * Adds a publish; throws QueueFullError when `queueMax` are unanswered.
+   * The bound holds online too: the broker remembers a bounded number of
+   * publish ids per client, and a retry must find its id still there.
+   */
+  add(topic: string, kind: MessageKind, data: unknown): PendingPublish {
+    if (this.pending.size >= this.queueMax) throw new QueueFullError(this.queueMax);
     let resolve!: (r: PublishResult) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<PublishResult>((res, rej) => {

@@ -39,6 +39,9 @@ export type SubscriptionEvents = {
 
 export type MessageHandler = (message: Message) => void;
 
+/** Topics whose last seq a pattern subscription remembers to drop repeats. */
+const patternTopicsTrackedMax = 10_000;
+
 export interface SubscribeOptions {
   /** Load the topic state with the subscription, and keep `sub.state` current. */
   state?: boolean;
@@ -75,6 +78,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   /** Whether it has ever been confirmed (later subscribes are resumes). */
   confirmed = false;
   active = true;
+  private readonly lastSeqByTopic = new Map<string, number>();
 
   constructor(
     readonly topic: string,
@@ -82,6 +86,10 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     private readonly handler: MessageHandler,
     readonly options: SubscribeOptions,
     private readonly unsubscribeFn: (sub: Subscription) => Promise<void>,
+    /** Where an exception thrown by the application's callbacks is reported (the client's `error` event). */
+    private readonly onError: (err: unknown) => void = (err) => queueMicrotask(() => {
+      throw err;
+    }),
   ) {
     super();
     this.presence = options.presence !== undefined ? {} : undefined;
@@ -104,7 +112,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.confirmed = true;
     if (resumed) {
       const event = { recovered: reply.recovered === true, seq: reply.seq };
-      this.options.onResync?.(event);
+      this.call(this.options.onResync, event);
       this.emit('resync', event);
     }
   }
@@ -112,8 +120,11 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   /** @internal A topic message. Returns false when it was a duplicate. */
   receive(message: TopicMessage): boolean {
     if (!this.active) return false;
-    if (!this.wildcard) {
+    if (this.wildcard) {
+      if (!this.seenByPattern(message.topic, message.seq)) return false;
+    } else {
       if (this.pending || message.seq <= this.seq) return false;
+      if (message.seq !== this.seq + 1) this.onError(new Error(`topic ${this.topic}: seq ${message.seq} follows ${this.seq}; messages in between are missing`));
       this.seq = message.seq;
       if (this.state !== undefined || this.options.state === true) {
         if (message.kind === 'state') this.state = message.data;
@@ -122,8 +133,32 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     }
     const delivered: Message = { topic: message.topic, seq: message.seq, kind: message.kind, data: message.data, ts: message.ts };
     if (message.client !== undefined) delivered.client = message.client;
-    this.handler(delivered);
+    this.call(this.handler, delivered);
     return true;
+  }
+
+  /**
+   * Pattern subscriptions do not resume, but they must not see a message
+   * twice: a replay for an exact subscription on the same connection passes
+   * through them too. They remember the last seq per topic (bounded).
+   */
+  private seenByPattern(topic: string, seq: number): boolean {
+    const last = this.lastSeqByTopic.get(topic);
+    if (last !== undefined && seq <= last) return false;
+    this.lastSeqByTopic.delete(topic);
+    this.lastSeqByTopic.set(topic, seq);
+    if (this.lastSeqByTopic.size > patternTopicsTrackedMax) this.lastSeqByTopic.delete(this.lastSeqByTopic.keys().next().value!);
+    return true;
+  }
+
+  /** Runs an application callback; its exception is reported, never allowed to break delivery. */
+  private call<T>(fn: ((value: T) => void) | undefined, value: T): void {
+    if (fn === undefined) return;
+    try {
+      fn(value);
+    } catch (err) {
+      this.onError(err);
+    }
   }
 
   /** @internal A presence change. */
@@ -139,7 +174,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     }
     const event: PresenceEvent = { type: message.type, session: message.session, client: message.client, seq: message.seq };
     if (message.info !== undefined) event.info = message.info;
-    this.options.onPresence?.(event);
+    this.call(this.options.onPresence, event);
     this.emit('presence', event);
   }
 }

@@ -19,9 +19,16 @@ export class SubscriptionRegistry {
   private readonly waiters = new Map<Subscription, Waiter>();
 
   /** Registers a subscription; the promise settles on the broker's first answer. */
-  add(topic: string, wildcard: boolean, handler: MessageHandler, options: SubscribeOptions, unsubscribe: (s: Subscription) => Promise<void>): { sub: Subscription; confirmed: Promise<Subscription> } {
+  add(
+    topic: string,
+    wildcard: boolean,
+    handler: MessageHandler,
+    options: SubscribeOptions,
+    unsubscribe: (s: Subscription) => Promise<void>,
+    onError: (err: unknown) => void,
+  ): { sub: Subscription; confirmed: Promise<Subscription> } {
     if (this.byTopic.has(topic)) throw new RequestError(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`);
-    const sub = new Subscription(topic, wildcard, handler, options, unsubscribe);
+    const sub = new Subscription(topic, wildcard, handler, options, unsubscribe, onError);
     if (options.since !== undefined) {
       sub.seq = options.since;
       sub.epoch = options.epoch ?? '';

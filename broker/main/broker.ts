@@ -3,7 +3,7 @@
  * the lifecycle (listen, drain, close). Owns no protocol logic of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { CloseCode, topicBytesMax } from '../../client/protocol/index.js';
+import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
 import { Topics } from '../topics/index.js';
 import { configDefaults, validateConfig, type BrokerConfig } from './config.js';
@@ -39,6 +39,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
       topicsMax: config.topicsMax,
     },
     payloadBytesMax: config.payloadBytesMax,
+    presenceInfoBytesMax: config.presenceInfoBytesMax,
+    topicBytesMax: config.topicBytesMax,
     subscriptionsMax: config.subscriptionsMax,
     newEpoch: () => randomBytes(6).toString('base64url'),
   });
@@ -50,8 +52,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
       payloadBytesMax: config.payloadBytesMax,
       stateBytesMax: config.stateBytesMax,
       subscriptionsMax: config.subscriptionsMax,
-      topicBytesMax,
+      topicBytesMax: config.topicBytesMax,
+      presenceInfoBytesMax: config.presenceInfoBytesMax,
     },
+    connectionsMax: config.connectionsMax,
     session: { outboundBytesMax: config.outboundBytesMax, frameBytesOutMax: Math.max(64 * 1024, config.frameBytesMax) },
     helloTimeoutMs: config.helloTimeoutMs,
     pingIntervalMs: config.pingIntervalMs,

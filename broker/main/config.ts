@@ -21,6 +21,12 @@ export interface BrokerConfig {
   payloadBytesMax: number;
   /** Largest topic state, msgpack bytes. Default 1 MiB. */
   stateBytesMax: number;
+  /** Largest presence info of one subscriber, msgpack bytes. Default 4 KiB. */
+  presenceInfoBytesMax: number;
+  /** Longest topic name, bytes (the protocol's ceiling is 255). Default 255. */
+  topicBytesMax: number;
+  /** Client connections (including those still in their handshake); beyond it new ones are closed with 4006. Default 10 000. */
+  connectionsMax: number;
   /** Subscriptions per connection. Default 1000. */
   subscriptionsMax: number;
   /** Outbound bytes queued per connection before it is cut as a slow consumer. Default 8 MiB. */
@@ -63,6 +69,9 @@ export const configDefaults: BrokerConfig = {
   frameBytesMax: MiB,
   payloadBytesMax: 64 * KiB,
   stateBytesMax: MiB,
+  presenceInfoBytesMax: 4 * KiB,
+  topicBytesMax: 255,
+  connectionsMax: 10_000,
   subscriptionsMax: 1000,
   outboundBytesMax: 8 * MiB,
   historyLengthMax: 1000,
@@ -81,6 +90,9 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'frameBytesMax', flag: '--frame-bytes-max', env: 'CHORUS_FRAME_BYTES_MAX', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, help: 'largest inbound WebSocket frame' },
   { key: 'payloadBytesMax', flag: '--payload-bytes-max', env: 'CHORUS_PAYLOAD_BYTES_MAX', kind: 'bytes', min: 16, max: 16 * MiB, help: 'largest publish data (msgpack bytes)' },
   { key: 'stateBytesMax', flag: '--state-bytes-max', env: 'CHORUS_STATE_BYTES_MAX', kind: 'bytes', min: 16, max: 64 * MiB, help: 'largest topic state (msgpack bytes)' },
+  { key: 'presenceInfoBytesMax', flag: '--presence-info-bytes-max', env: 'CHORUS_PRESENCE_INFO_BYTES_MAX', kind: 'bytes', min: 16, max: MiB, help: 'largest presence info of one subscriber' },
+  { key: 'topicBytesMax', flag: '--topic-bytes-max', env: 'CHORUS_TOPIC_BYTES_MAX', kind: 'int', min: 8, max: 255, help: 'longest topic name, bytes' },
+  { key: 'connectionsMax', flag: '--connections-max', env: 'CHORUS_CONNECTIONS_MAX', kind: 'int', min: 1, max: 10_000_000, help: 'client connections, handshakes included (more are closed with 4006)' },
   { key: 'subscriptionsMax', flag: '--subscriptions-max', env: 'CHORUS_SUBSCRIPTIONS_MAX', kind: 'int', min: 1, max: 1_000_000, help: 'subscriptions per connection' },
   { key: 'outboundBytesMax', flag: '--outbound-bytes-max', env: 'CHORUS_OUTBOUND_BYTES_MAX', kind: 'bytes', min: 64 * KiB, max: 1024 * MiB, help: 'bytes queued to one connection before it is closed as a slow consumer' },
   { key: 'historyLengthMax', flag: '--history-length-max', env: 'CHORUS_HISTORY_LENGTH_MAX', kind: 'int', min: 0, max: 10_000_000, help: 'messages of history kept per topic' },

@@ -33,6 +33,8 @@ export interface GatewayOptions {
   pingIntervalMs: number;
   topics: Topics;
   metrics: BrokerMetrics;
+  /** Connections, handshakes included; beyond it new sockets are closed with TooManyConnections. */
+  connectionsMax: number;
   /** Whether the broker takes publishes now (false while draining or outside a primary view). */
   isAccepting: () => boolean;
 }
@@ -56,6 +58,11 @@ export class Gateway implements SessionHost {
   /** Takes a freshly upgraded socket. */
   accept(socket: WebSocket): void {
     const { metrics } = this.options;
+    socket.on('error', () => {}); // replaced below; a socket must never be without one
+    if (this.sessions.size + this.pending.size >= this.options.connectionsMax) {
+      closeSocket(socket, CloseCode.TooManyConnections, 'too many connections: try another broker', metrics);
+      return;
+    }
     this.pending.add(socket);
     let session: Session | undefined;
     const helloTimer = setTimeout(() => {
@@ -73,10 +80,7 @@ export class Gateway implements SessionHost {
       this.pending.delete(socket);
       if (session === undefined) return;
       session.markClosed();
-      this.sessions.delete(session);
-      this.dirty.delete(session);
-      this.options.topics.drop(session);
-      metrics.connections.set(this.sessions.size);
+      this.forget(session);
     });
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       metrics.framesIn.inc();
@@ -144,9 +148,20 @@ export class Gateway implements SessionHost {
     setImmediate(() => this.flushDirty());
   }
 
-  closing(_session: Session, code: number): void {
+  closing(session: Session, code: number): void {
     this.options.metrics.closes.inc({ code: String(code) });
     if (code === CloseCode.SlowConsumer) this.options.metrics.slowConsumers.inc();
+    // Leave presence and release subscriptions now, not when the peer
+    // finishes the closing handshake (a dead peer never does).
+    this.forget(session);
+  }
+
+  /** Removes a session and its subscriptions; safe to call twice. */
+  private forget(session: Session): void {
+    if (!this.sessions.delete(session)) return;
+    this.dirty.delete(session);
+    this.options.topics.drop(session);
+    this.options.metrics.connections.set(this.sessions.size);
   }
 
   wrote(bytes: number, oldestAgeMs: number): void {

@@ -26,6 +26,7 @@ export interface ServerOptions {
   session: SessionLimits;
   helloTimeoutMs: number;
   pingIntervalMs: number;
+  connectionsMax: number;
   isReady: () => boolean;
   isAccepting: () => boolean;
 }
@@ -58,6 +59,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     session: options.session,
     helloTimeoutMs: options.helloTimeoutMs,
     pingIntervalMs: options.pingIntervalMs,
+    connectionsMax: options.connectionsMax,
     topics,
     metrics,
     isAccepting: options.isAccepting,

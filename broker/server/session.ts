@@ -4,10 +4,13 @@
  * only past `frameBytesOutMax`): messages are encoded once, upstream, and a
  * frame is their bytes behind one msgpack array header.
  *
- * Slow consumers: bytes queued here plus bytes the socket has not yet written
- * may not pass `outboundBytesMax`; past it the connection is closed with
- * CloseCode.SlowConsumer and its queue dropped, so it cannot hold the broker's
- * memory or delay anyone else.
+ * Slow consumers: when a flush finds that the socket has still not written
+ * more than `outboundBytesMax` from earlier turns, the reader is not keeping
+ * up, and the connection is closed with CloseCode.SlowConsumer and its queue
+ * dropped, so it cannot hold the broker's memory or delay anyone else. What
+ * one turn queues (a burst, or the snapshots a client just asked for) is not
+ * held against it, up to a hard ceiling of 4 × `outboundBytesMax` queued plus
+ * unwritten, which bounds the memory one connection can pin.
  */
 import type { WebSocket } from 'ws';
 import { CloseCode, encode, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
@@ -80,14 +83,18 @@ export class Session implements Subscriber {
     }
     this.queue.push(encoded);
     this.queueBytes += encoded.byteLength;
-    if (this.queueBytes + this.socket.bufferedAmount > this.limits.outboundBytesMax) {
-      this.close(CloseCode.SlowConsumer, 'slow consumer: outbound queue over its limit');
+    if (this.queueBytes + this.socket.bufferedAmount > 4 * this.limits.outboundBytesMax) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer: outbound queue over its ceiling');
     }
   }
 
   /** Writes what is queued, as few frames as the size limit allows. */
   flush(now: number, cache: FrameCache = { parts: undefined, frame: undefined }): void {
     if (this.closed || this.queue.length === 0) return;
+    if (this.socket.bufferedAmount > this.limits.outboundBytesMax) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer: not reading fast enough');
+      return;
+    }
     const queue = this.queue;
     const age = now - this.oldestQueuedAt;
     this.queue = [];
@@ -114,6 +121,9 @@ export class Session implements Subscriber {
     this.queueBytes = 0;
     this.host.closing(this, code, reason);
     this.socket.close(code, reason);
+    // A stalled reader never completes the closing handshake: do not wait
+    // ws's 30 s for it.
+    setTimeout(() => this.socket.terminate(), 1000).unref();
   }
 
   /** The socket went away on its own. */

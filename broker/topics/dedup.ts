@@ -5,8 +5,12 @@
  *
  * Deterministic: it depends only on the commands applied, in order, so every
  * replica of a stream holds the same table. Bounded: `pidsPerClientMax` ids
- * per client (a client never has more unacknowledged publishes than its queue
- * bound, far below this) and `clientsMax` clients, least recently seen first out.
+ * per client and `entriesMax` ids in all, least recently seen client first
+ * out. Publish ids increase per client, so an id at or below the highest one
+ * forgotten (`floor`) that is not remembered is a retry we can no longer
+ * answer: it is refused (StalePublishId) rather than applied twice. The client
+ * library keeps fewer publishes in flight than `pidsPerClientMax`, so this
+ * only happens to a client that breaks that rule.
  */
 
 export interface DedupHit {
@@ -14,29 +18,52 @@ export interface DedupHit {
   seq: number;
 }
 
+interface ClientPids {
+  pids: Map<number, DedupHit>;
+  /** Highest pid forgotten; ids at or below it cannot be checked any more. */
+  floor: number;
+}
+
+export type DedupLookup = { kind: 'new' } | { kind: 'dup'; hit: DedupHit } | { kind: 'stale' };
+
 export class PublishDedup {
-  private readonly clients = new Map<string, Map<number, DedupHit>>();
+  private readonly clients = new Map<string, ClientPids>();
+  private entries = 0;
 
   constructor(
-    readonly clientsMax = 100_000,
+    readonly entriesMax = 1_000_000,
     readonly pidsPerClientMax = 4096,
   ) {}
 
-  lookup(client: string, pid: number): DedupHit | undefined {
-    return this.clients.get(client)?.get(pid);
+  lookup(client: string, pid: number): DedupLookup {
+    const known = this.clients.get(client);
+    if (known === undefined) return { kind: 'new' };
+    const hit = known.pids.get(pid);
+    if (hit !== undefined) return { kind: 'dup', hit };
+    return pid <= known.floor ? { kind: 'stale' } : { kind: 'new' };
   }
 
   record(client: string, pid: number, hit: DedupHit): void {
-    let pids = this.clients.get(client);
-    if (pids === undefined) {
-      pids = new Map();
+    let known = this.clients.get(client);
+    if (known === undefined) {
+      known = { pids: new Map(), floor: 0 };
     } else {
       this.clients.delete(client); // re-insert: Map order is our LRU order
     }
-    this.clients.set(client, pids);
-    pids.set(pid, hit);
-    if (pids.size > this.pidsPerClientMax) pids.delete(pids.keys().next().value!);
-    if (this.clients.size > this.clientsMax) this.clients.delete(this.clients.keys().next().value!);
+    this.clients.set(client, known);
+    if (!known.pids.has(pid)) this.entries++;
+    known.pids.set(pid, hit);
+    if (known.pids.size > this.pidsPerClientMax) {
+      const oldest = known.pids.keys().next().value!;
+      known.pids.delete(oldest);
+      known.floor = Math.max(known.floor, oldest);
+      this.entries--;
+    }
+    while (this.entries > this.entriesMax) {
+      const [lru, pids] = this.clients.entries().next().value!;
+      this.clients.delete(lru);
+      this.entries -= pids.pids.size;
+    }
   }
 
   get size(): number {

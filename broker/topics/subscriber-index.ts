@@ -36,7 +36,15 @@ class TrieNode {
   }
 }
 
+/** Told when a topic gains its first or loses its last local exact subscriber. */
+export interface PinListener {
+  pin(topic: string): void;
+  unpin(topic: string): void;
+}
+
 export class SubscriberIndex implements DeliverySink {
+  /** Set by the owner (Topics) so the topic table knows which topics it may drop. */
+  pins: PinListener = { pin() {}, unpin() {} };
   private readonly exact = new Map<string, Map<Subscriber, ExactSubscription>>();
   private readonly trie = new TrieNode();
   private patternCount = 0;
@@ -68,7 +76,10 @@ export class SubscriberIndex implements DeliverySink {
 
   addExact(subscriber: Subscriber, topic: string, sub: ExactSubscription): void {
     let subs = this.exact.get(topic);
-    if (subs === undefined) this.exact.set(topic, (subs = new Map()));
+    if (subs === undefined) {
+      this.exact.set(topic, (subs = new Map()));
+      this.pins.pin(topic);
+    }
     subs.set(subscriber, sub);
     this.mine(subscriber).set(topic, sub);
     this.subscriptionCount++;
@@ -106,7 +117,10 @@ export class SubscriberIndex implements DeliverySink {
     if (sub !== undefined) {
       const subs = this.exact.get(topicOrPattern)!;
       subs.delete(subscriber);
-      if (subs.size === 0) this.exact.delete(topicOrPattern);
+      if (subs.size === 0) {
+        this.exact.delete(topicOrPattern);
+        this.pins.unpin(topicOrPattern);
+      }
     } else {
       this.removePattern(subscriber, topicOrPattern);
     }

@@ -5,7 +5,7 @@
  * it orders it hands to a `DeliverySink` (the local subscribers) as encoded
  * wire messages, encoded once whatever the number of subscribers.
  */
-import { ErrorCode, applyMergePatch, encode, type PresenceMessage, type TopicMessage } from '../../client/protocol/index.js';
+import { ErrorCode, encode, type PresenceMessage, type TopicMessage } from '../../client/protocol/index.js';
 import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
 import { historyLimitsFor, type TopicLimits } from './config.js';
 import { PublishDedup } from './dedup.js';
@@ -29,8 +29,9 @@ export interface TopicTableOptions {
 }
 
 export class TopicTable {
-  /** Insertion order is least-recently-used order: `touch` re-inserts. */
   private readonly topics = new Map<string, Topic>();
+  /** Topics without local subscribers, least recently used first: the eviction candidates. */
+  private readonly idle = new Map<string, Topic>();
   private readonly dedup = new PublishDedup();
   /** Topics dropped to stay under `topicsMax`, for the metrics. */
   evictedTotal = 0;
@@ -67,23 +68,20 @@ export class TopicTable {
   private applyPublish(command: PublishCommand): ApplyResult {
     const { client, pid } = command;
     if (client !== undefined && pid !== undefined) {
-      const hit = this.dedup.lookup(client, pid);
-      if (hit !== undefined && hit.topic === command.topic) return { ok: true, seq: hit.seq, dup: true };
+      const seen = this.dedup.lookup(client, pid);
+      if (seen.kind === 'stale') return { ok: false, code: ErrorCode.StalePublishId, message: `publish id ${pid} is too old to be checked for a retry; it was not applied` };
+      if (seen.kind === 'dup' && seen.hit.topic === command.topic) return { ok: true, seq: seen.hit.seq, dup: true };
     }
     const topic = this.topicFor(command.topic);
-    let state = topic.state;
-    let stateBytes = topic.stateBytes;
     if (command.msgKind !== 'event') {
-      state = command.msgKind === 'state' ? command.data : applyMergePatch(topic.state, command.data);
-      stateBytes = encode(state).byteLength;
-      if (stateBytes > this.options.limits.stateBytesMax) {
-        return { ok: false, code: ErrorCode.StateTooLarge, message: `the state would be ${stateBytes} bytes; at most ${this.options.limits.stateBytesMax}` };
+      const next = topic.stateHolder.prepare(command.msgKind, command.data);
+      if (next.bytes > this.options.limits.stateBytesMax) {
+        return { ok: false, code: ErrorCode.StateTooLarge, message: `the state would be ${next.bytes} bytes; at most ${this.options.limits.stateBytesMax}` };
       }
+      next.commit();
     }
     const seq = topic.seq + 1;
     topic.seq = seq;
-    topic.state = state;
-    topic.stateBytes = stateBytes;
     const message: TopicMessage = { type: 'msg', topic: topic.name, seq, kind: command.msgKind, data: command.data, ts: command.ts };
     if (client !== undefined) message.client = client;
     const encoded = encode(message);
@@ -122,29 +120,53 @@ export class TopicTable {
 
   /** The topic, created if new, and marked most recently used. */
   private topicFor(name: string): Topic {
-    let topic = this.topics.get(name);
+    const topic = this.topics.get(name);
     if (topic !== undefined) {
-      this.topics.delete(name);
-      this.topics.set(name, topic);
+      if (this.idle.delete(name)) this.idle.set(name, topic);
       return topic;
     }
     const { lengthMax, bytesMax } = historyLimitsFor(this.options.limits, name);
-    topic = new Topic(name, this.options.newEpoch(), new History(lengthMax, bytesMax));
-    this.topics.set(name, topic);
-    this.evict(name);
-    return topic;
+    const created = new Topic(name, this.options.newEpoch(), new History(lengthMax, bytesMax));
+    this.topics.set(name, created);
+    if (!this.options.isPinned(name)) this.idle.set(name, created);
+    this.evict(created);
+    return created;
+  }
+
+  /** A topic gained its first local subscriber: it may not be dropped. */
+  pin(name: string): void {
+    this.idle.delete(name);
+  }
+
+  /** A topic lost its last local subscriber: it may be dropped, least recently used first. */
+  unpin(name: string): void {
+    const topic = this.topics.get(name);
+    if (topic === undefined) return;
+    this.idle.delete(name);
+    this.idle.set(name, topic);
   }
 
   /**
-   * Drops least recently used topics without local subscribers while over
-   * `topicsMax`. Looks at a bounded number of candidates per call, so a table
-   * full of pinned topics costs O(1) per create and simply runs over the limit.
+   * Drops least recently used idle topics while over `topicsMax`. Only idle
+   * topics are candidates, so a head of long-lived subscribed topics cannot
+   * stop eviction; a topic whose presence set is not empty (members on other
+   * brokers, in the mesh) is passed over, a bounded number of times per call.
+   * If every topic is pinned the table runs over the limit: pinned topics are
+   * bounded by connections × subscriptions.
    */
-  private evict(created: string): void {
-    let budget = 16;
-    for (const [name, topic] of this.topics) {
-      if (this.topics.size <= this.options.limits.topicsMax || budget-- === 0) return;
-      if (name === created || topic.presence.size > 0 || this.options.isPinned(name)) continue;
+  private evict(created: Topic): void {
+    let skips = 16;
+    while (this.topics.size > this.options.limits.topicsMax) {
+      const first = this.idle.entries().next();
+      if (first.done === true) return;
+      const [name, topic] = first.value;
+      if (topic === created || topic.presence.size > 0) {
+        if (--skips === 0 || this.idle.size === 1) return;
+        this.idle.delete(name);
+        this.idle.set(name, topic);
+        continue;
+      }
+      this.idle.delete(name);
       this.topics.delete(name);
       this.evictedTotal++;
     }

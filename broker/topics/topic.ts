@@ -4,13 +4,13 @@
  */
 import type { PresenceEntry } from '../../client/protocol/index.js';
 import { History } from './history.js';
+import { TopicState } from './topic-state.js';
 
 export class Topic {
   /** Last topic seq assigned; 0 before the first message. */
   seq = 0;
-  /** The state a late subscriber loads (`null` until a state or patch message). */
-  state: unknown = null;
-  stateBytes = 0;
+  /** The state a late subscriber loads, and its size. */
+  readonly stateHolder = new TopicState();
   /** Presence set, session id → entry, in join order. */
   readonly presence = new Map<string, PresenceEntry>();
 
@@ -20,6 +20,11 @@ export class Topic {
     readonly epoch: string,
     readonly history: History,
   ) {}
+
+  /** The state a late subscriber loads (`null` until a state or patch message). */
+  get state(): unknown {
+    return this.stateHolder.value;
+  }
 
   presenceObject(): Record<string, PresenceEntry> {
     const out: Record<string, PresenceEntry> = {};

@@ -12,8 +12,8 @@
  */
 import {
   ErrorCode,
+  checkData,
   checkTopic,
-  encode,
   type MessageKind,
   type PresenceOptions,
   type SubscribeReply,
@@ -28,6 +28,10 @@ export interface TopicsOptions {
   limits: TopicLimits;
   /** Largest `data` of one publish, msgpack bytes. */
   payloadBytesMax: number;
+  /** Largest presence `info`, msgpack bytes: every joiner receives every member's info. */
+  presenceInfoBytesMax: number;
+  /** Longest topic name, bytes (≤ 255). */
+  topicBytesMax: number;
   /** Subscriptions one subscriber may hold. */
   subscriptionsMax: number;
   /** Builds the ordered stream over the table; default: this broker sequences (LocalStream). */
@@ -70,6 +74,7 @@ export class Topics {
       newEpoch: options.newEpoch,
       isPinned: (topic) => this.index.isPinned(topic),
     });
+    this.index.pins = this.table;
     this.stream = options.stream?.(this.table) ?? new LocalStream(this.table, options.now);
   }
 
@@ -79,7 +84,7 @@ export class Topics {
    */
   subscribe(subscriber: Subscriber, request: SubscribeRequest, respond: (outcome: SubscribeOutcome) => void): void {
     const { topic } = request;
-    const check = checkTopic(topic, true);
+    const check = checkTopic(topic, true, this.options.topicBytesMax);
     if (!check.ok) return respond(topicFailure(topic, check.reason));
     if (this.index.has(subscriber, topic)) return respond(failure(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`));
     if (this.index.countFor(subscriber) >= this.options.subscriptionsMax) {
@@ -93,8 +98,9 @@ export class Topics {
       this.index.addPattern(subscriber, topic);
       return respond({ ok: true, reply: { topic, seq: 0, epoch: '' }, replay: [] });
     }
-    if (presence?.info !== undefined && encode(presence.info).byteLength > this.options.payloadBytesMax) {
-      return respond(failure(ErrorCode.PayloadTooLarge, `presence info is larger than ${this.options.payloadBytesMax} bytes`));
+    if (presence?.info !== undefined) {
+      const info = checkData(presence.info, this.options.presenceInfoBytesMax, 'presence info');
+      if (!info.ok) return respond(info);
     }
 
     // Whether a topic with this name existed before matters to a resume, so the
@@ -152,12 +158,10 @@ export class Topics {
   }
 
   publish(request: PublishRequest, done: (result: ApplyResult) => void): void {
-    const check = checkTopic(request.topic, false);
+    const check = checkTopic(request.topic, false, this.options.topicBytesMax);
     if (!check.ok) return done(topicFailure(request.topic, check.reason));
-    const payloadBytes = encode(request.data).byteLength;
-    if (payloadBytes > this.options.payloadBytesMax) {
-      return done(failure(ErrorCode.PayloadTooLarge, `data is ${payloadBytes} bytes; at most ${this.options.payloadBytesMax}`));
-    }
+    const data = checkData(request.data, this.options.payloadBytesMax);
+    if (!data.ok) return done(data);
     const command = { kind: 'publish' as const, topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid };
     if (command.client === undefined) delete command.client;
     if (command.pid === undefined) delete command.pid;
@@ -175,5 +179,5 @@ function topicFailure(topic: unknown, reason: string): Failure {
   const shown = typeof topic === 'string' ? JSON.stringify(topic.slice(0, 64)) : typeof topic;
   if (reason === 'reserved') return failure(ErrorCode.ReservedTopic, `topic ${shown} is reserved: names starting with $ belong to the system`);
   if (reason === 'bad-wildcard') return failure(ErrorCode.InvalidTopic, `topic ${shown}: wildcards are not allowed here, and > must be the last token`);
-  return failure(ErrorCode.InvalidTopic, `invalid topic ${shown} (${reason}): dot-separated tokens of [A-Za-z0-9_:-], at most 255 bytes`);
+  return failure(ErrorCode.InvalidTopic, `invalid topic ${shown} (${reason}): dot-separated tokens of [A-Za-z0-9_:-], within the length limit`);
 }

@@ -10,6 +10,8 @@ export const ErrorCode = {
   BadRequest: 100,
   UnknownType: 101,
   DuplicateRequestId: 102,
+  /** A publish id so old the broker can no longer tell whether it was applied; it was not. */
+  StalePublishId: 103,
   // 2xx: topics and subscriptions
   InvalidTopic: 200,
   ReservedTopic: 201,
@@ -63,6 +65,7 @@ export const CloseCode = {
   PingTimeout: 4003,
   ServerError: 4004,
   NotReady: 4005,
+  TooManyConnections: 4006,
   // do-not-reconnect range
   ProtocolError: 4500,
   BadFrame: 4501,

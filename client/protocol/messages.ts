@@ -83,7 +83,10 @@ export interface Limits {
   stateBytesMax: number;
   /** Subscriptions one connection may hold. */
   subscriptionsMax: number;
+  /** Longest topic name, bytes. */
   topicBytesMax: number;
+  /** Largest presence `info`, msgpack bytes. */
+  presenceInfoBytesMax: number;
 }
 
 export interface WelcomeMessage {

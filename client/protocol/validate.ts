@@ -3,6 +3,7 @@
  * message through `parseClientMessage`; a failure names the request id (when
  * one could be read) and a stable error code, so the broker can answer it.
  */
+import { checkPlainValue, encode } from './codec.js';
 import { ErrorCode } from './codes.js';
 import { isPlainObject } from './merge-patch.js';
 import { messageKinds, type ClientMessage, type MessageKind, type PresenceOptions } from './messages.js';
@@ -94,4 +95,34 @@ export function parseClientMessage(raw: unknown): ParseResult {
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.slice(0, 32));
   return typeof v;
+}
+
+/**
+ * Deepest nesting allowed inside published `data`, presence `info` and state.
+ * Below the frame decoders' depth limits with room for the envelope, so data
+ * that is accepted can always be delivered.
+ */
+export const dataDepthMax = 24;
+
+export type DataCheck = { ok: true; bytes: number } | { ok: false; code: ErrorCode; message: string };
+
+/**
+ * Checks an application value before it is published or shown as presence:
+ * plain msgpack only (nil, boolean, number, string, binary, array, map; no
+ * Date, BigInt, undefined or class instances), at most `dataDepthMax` deep,
+ * and at most `bytesMax` once encoded. Both the client and the broker (for
+ * WebSocket and HTTP alike) run it, so bad data is refused per request.
+ */
+export function checkData(value: unknown, bytesMax: number, what = 'data'): DataCheck {
+  const plain = checkPlainValue(value, dataDepthMax);
+  if (plain === 'too-deep') return { ok: false, code: ErrorCode.BadRequest, message: `${what} is nested deeper than ${dataDepthMax} levels` };
+  if (plain === 'bad-value') return { ok: false, code: ErrorCode.BadRequest, message: `${what} must be plain msgpack values (no Date, BigInt, undefined, functions or class instances)` };
+  let bytes: number;
+  try {
+    bytes = encode(value).byteLength;
+  } catch (err) {
+    return { ok: false, code: ErrorCode.BadRequest, message: `${what} cannot be encoded: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (bytes > bytesMax) return { ok: false, code: ErrorCode.PayloadTooLarge, message: `${what} is ${bytes} bytes; at most ${bytesMax}` };
+  return { ok: true, bytes };
 }

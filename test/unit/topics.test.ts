@@ -24,6 +24,8 @@ function makeTopics(limits: Partial<TopicLimits> = {}, extra: { payloadBytesMax?
   return new Topics({
     limits: { ...topicLimitsDefault, ...limits },
     payloadBytesMax: extra.payloadBytesMax ?? 1024,
+    presenceInfoBytesMax: 256,
+    topicBytesMax: 255,
     subscriptionsMax: extra.subscriptionsMax ?? 10,
     newEpoch: () => `e${++epoch}`,
     now: () => ++now,
@@ -156,6 +158,43 @@ describe('topics', () => {
     expect(publish(topics, 'a', { more: 'y'.repeat(20) }, 'patch')).toMatchObject({ ok: false, code: ErrorCode.StateTooLarge });
     // a refused publish consumed no seq
     expect(publish(topics, 'a', 1)).toEqual({ ok: true, seq: 3 });
+  });
+
+  it('keeps evicting when long-lived subscribed topics sit at the head of the table', () => {
+    const topics = makeTopics({ topicsMax: 50 }, { subscriptionsMax: 100 });
+    const sub = new FakeSubscriber('s', 'c');
+    for (let i = 0; i < 20; i++) {
+      subscribe(topics, sub, { topic: `lobby.${i}` });
+      publish(topics, `lobby.${i}`, 1);
+    }
+    for (let i = 0; i < 5000; i++) publish(topics, `burst.${i}`, 1);
+    expect(topics.table.size).toBe(50);
+    for (let i = 0; i < 20; i++) expect(topics.table.get(`lobby.${i}`)?.seq).toBe(1);
+    // unsubscribed topics become candidates again
+    for (let i = 0; i < 20; i++) topics.unsubscribe(sub, `lobby.${i}`);
+    for (let i = 0; i < 100; i++) publish(topics, `later.${i}`, 1);
+    expect(topics.table.get('lobby.0')).toBeUndefined();
+  });
+
+  it('refuses a publish id too old to check rather than applying it twice', () => {
+    const topics = makeTopics();
+    for (let pid = 1; pid <= 4097; pid++) publish(topics, 'many', pid, 'event', 'c1', pid);
+    expect(publish(topics, 'many', 4097, 'event', 'c1', 4097)).toEqual({ ok: true, seq: 4097, dup: true });
+    expect(publish(topics, 'many', 2, 'event', 'c1', 2)).toEqual({ ok: true, seq: 2, dup: true });
+    expect(publish(topics, 'many', 1, 'event', 'c1', 1)).toMatchObject({ ok: false, code: ErrorCode.StalePublishId });
+    expect(topics.table.get('many')!.seq).toBe(4097);
+  });
+
+  it('refuses data that is not plain or too deep, over every edge', () => {
+    const topics = makeTopics();
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = { d: deep };
+    expect(publish(topics, 'x', deep)).toMatchObject({ ok: false, code: ErrorCode.BadRequest });
+    expect(publish(topics, 'x', { at: new Date() })).toMatchObject({ ok: false, code: ErrorCode.BadRequest });
+    expect(publish(topics, 'x', 10n)).toMatchObject({ ok: false, code: ErrorCode.BadRequest });
+    const sub = new FakeSubscriber('s');
+    expect(subscribe(topics, sub, { topic: 'x', presence: { info: 'i'.repeat(300) } })).toMatchObject({ ok: false, code: ErrorCode.PayloadTooLarge });
+    expect(topics.table.get('x')?.seq ?? 0).toBe(0);
   });
 
   it('drops idle topics past topicsMax but never one with subscribers', () => {
