@@ -59,6 +59,7 @@ describe('HTTP API', () => {
     ['a wildcard topic', 'http.*', { data: 1 }, false, 400, ErrorCode.InvalidTopic],
     ['a reserved topic', '$sys', { data: 1 }, false, 400, ErrorCode.ReservedTopic],
     ['a payload over the limit', 'http.x', { data: 'x'.repeat(1500) }, false, 413, ErrorCode.PayloadTooLarge],
+    ['data nested 40 deep', 'http.x', `{"data":${'['.repeat(40)}${']'.repeat(40)}}`, true, 400, ErrorCode.BadRequest],
   ];
   it.each(refusals)('refuses %s with status and code', async (_what, topic, body, raw, status, code) => {
     const response = await post(encodeURIComponent(topic), body, raw);
