@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Unpackr } from 'msgpackr';
 import { decodeFrame, encode, encodeFrame, frameFromEncoded, parseClientMessage, ErrorCode } from '../../client/protocol/index.js';
+import { prng } from '../helpers/prng.js';
 
 const sample: unknown[] = [
   { type: 'hello', v: 1, client: 'abc', token: 't' },
@@ -14,16 +15,6 @@ const sample: unknown[] = [
   { type: 'join', topic: 'room.1', seq: 3, session: 's', client: 'c', info: { n: 1 } },
   { type: 'ping' },
 ];
-
-/** A tiny seeded PRNG (mulberry32) so a failure replays exactly. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('frame codec', () => {
   it('round-trips every message type', () => {

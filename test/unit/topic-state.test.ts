@@ -3,15 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyMergePatch, encode } from '../../client/protocol/index.js';
 import { TopicState } from '../../broker/topics/topic-state.js';
-
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 function randomValue(random: () => number, depth: number): unknown {
   const r = random();
