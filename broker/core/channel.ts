@@ -1,0 +1,127 @@
+/**
+ * One view's reliable FIFO channels: every member numbers its multicasts in
+ * the view from 1; receivers accept them in order, hold them until they are
+ * stable (received by every member) and delivered, and acknowledge
+ * cumulatively. Senders retransmit what some member has not acknowledged.
+ * Nothing here knows about ordering flavors or views changing.
+ */
+import type { MemberId } from './log.js';
+import type { DataMessage } from './messages.js';
+
+export class ViewChannel {
+  /** Highest contiguous seq received from each sender (own messages included). */
+  readonly received = new Map<MemberId, number>();
+  /** Messages received and not yet freed, per sender, by seq (out-of-order ones included). */
+  readonly held = new Map<MemberId, Map<number, DataMessage>>();
+  /** Latest cumulative acks reported by each member: member → sender → seq. */
+  private readonly acks = new Map<MemberId, Map<MemberId, number>>();
+  /** When each own message was last (re)sent. */
+  private readonly sentAt = new Map<number, number>();
+  private seqLast = 0;
+
+  constructor(
+    readonly members: readonly MemberId[],
+    readonly me: MemberId,
+  ) {
+    for (const m of members) {
+      this.received.set(m, 0);
+      this.held.set(m, new Map());
+      this.acks.set(m, new Map());
+    }
+  }
+
+  /** Numbers an own message; the caller fills the rest and passes it to `receive` and the network. */
+  nextSeq(): number {
+    return ++this.seqLast;
+  }
+
+  markSent(seq: number, now: number): void {
+    this.sentAt.set(seq, now);
+  }
+
+  /**
+   * Takes a data message; returns the messages that became contiguous, in
+   * channel order (possibly none; duplicates and unknown senders are ignored).
+   */
+  receive(message: DataMessage): DataMessage[] {
+    const held = this.held.get(message.sender);
+    const received = this.received.get(message.sender);
+    if (held === undefined || received === undefined) return [];
+    if (message.seq <= received || held.has(message.seq)) return [];
+    held.set(message.seq, message);
+    const ready: DataMessage[] = [];
+    let next = received + 1;
+    for (let m = held.get(next); m !== undefined; m = held.get(next)) {
+      ready.push(m);
+      next++;
+    }
+    this.received.set(message.sender, next - 1);
+    return ready;
+  }
+
+  onAcks(from: MemberId, acks: Record<MemberId, number>): void {
+    const mine = this.acks.get(from);
+    if (mine === undefined) return;
+    for (const sender of this.members) {
+      const ack = acks[sender];
+      if (typeof ack === 'number' && ack > (mine.get(sender) ?? 0)) mine.set(sender, ack);
+    }
+  }
+
+  ackVector(): Record<MemberId, number> {
+    return Object.fromEntries(this.received);
+  }
+
+  /** Highest seq of `sender` received by every member (my own receipt counts for me). */
+  stableOf(sender: MemberId): number {
+    let stable = this.received.get(sender) ?? 0;
+    for (const member of this.members) {
+      if (member === this.me) continue;
+      stable = Math.min(stable, this.acks.get(member)?.get(sender) ?? 0);
+    }
+    return stable;
+  }
+
+  /** Own messages not yet stable (flow control). */
+  unstableOwn(): number {
+    return (this.received.get(this.me) ?? 0) - this.stableOf(this.me);
+  }
+
+  /** Own messages some member has not acknowledged for `retransmitTicks`: [member, message] pairs, bounded per member. */
+  retransmissions(now: number, retransmitTicks: number, perMemberMax = 64): Array<[MemberId, DataMessage]> {
+    const out: Array<[MemberId, DataMessage]> = [];
+    const mine = this.held.get(this.me)!;
+    for (const member of this.members) {
+      if (member === this.me) continue;
+      const acked = this.acks.get(member)?.get(this.me) ?? 0;
+      let budget = perMemberMax;
+      for (let seq = acked + 1; seq <= this.seqLast && budget > 0; seq++) {
+        const message = mine.get(seq);
+        if (message === undefined || now - (this.sentAt.get(seq) ?? 0) < retransmitTicks) continue;
+        out.push([member, message]);
+        budget--;
+      }
+    }
+    for (const [, message] of out) this.sentAt.set(message.seq, now);
+    return out;
+  }
+
+  /** Frees messages that are stable and that the ordering layer has delivered. */
+  collect(deliveredUpTo: (sender: MemberId) => number): void {
+    for (const [sender, held] of this.held) {
+      const upTo = Math.min(this.stableOf(sender), deliveredUpTo(sender));
+      for (const seq of held.keys()) {
+        if (seq > upTo) continue;
+        held.delete(seq);
+        if (sender === this.me) this.sentAt.delete(seq);
+      }
+    }
+  }
+
+  /** Everything held, for a flush report. */
+  allHeld(): DataMessage[] {
+    const out: DataMessage[] = [];
+    for (const held of this.held.values()) for (const m of held.values()) out.push(m);
+    return out;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Timing and limits of the core group, in ticks (the runtime decides how long
+ * a tick is; broker/main uses 10 ms) and in counts. Every field has a default.
+ */
+export interface CoreConfig {
+  /** Heartbeats (carrying cumulative acks) go out this often. Default 5 ticks. */
+  heartbeatTicks: number;
+  /** A member silent this long is suspected and removed in the next view. Default 60 ticks. */
+  suspectTicks: number;
+  /** Unacknowledged data is sent again after this long. Default 12 ticks. */
+  retransmitTicks: number;
+  /** A joiner (or a blocked minority) asks again after this long. Default 20 ticks. */
+  retryTicks: number;
+  /** Own multicasts not yet stable before new ones wait (flow control). Default 256. */
+  windowMax: number;
+  /** Messages from a view not installed yet that are kept until it is. Default 10 000. */
+  futureMax: number;
+}
+
+export const coreConfigDefault: CoreConfig = {
+  heartbeatTicks: 5,
+  suspectTicks: 60,
+  retransmitTicks: 12,
+  retryTicks: 20,
+  windowMax: 256,
+  futureMax: 10_000,
+};

@@ -1,0 +1,273 @@
+/**
+ * The coordinator's side of a view change (the participant's side is in
+ * member.ts). One round at a time: collect every participant's report, send
+ * one final (what to deliver in the old view), wait until all have delivered
+ * it, then deliver the gbcasts, fetch the state for joiners and install.
+ *
+ * Why the targets are the maximum received per sender: a participant that
+ * received seq k of sender s also received 1…k, and a message is freed only
+ * once every member has it and it was delivered — so for every k up to the
+ * maximum, some participant still holds it or everyone already delivered it.
+ * A dead sender's messages past the maximum reached no survivor: orphans.
+ *
+ * A participant that already delivered an earlier coordinator's final
+ * reports it as `prepared`; that final is adopted unchanged (member.ts,
+ * scenario 1), because what was delivered cannot be taken back.
+ */
+import type { Action } from './actions.js';
+import type { CoreConfig } from './config.js';
+import type { MemberId, MessageKey, ViewRecord } from './log.js';
+import type { DataMessage, FlushDone, FlushFinal, FlushStart, FlushState, OrderRequest, PeerMessage } from './messages.js';
+import { isPrimarySuccessor } from './view.js';
+
+/** What the coordinator needs of its member. */
+export interface CoordinatorHost {
+  readonly id: MemberId;
+  readonly config: CoreConfig;
+  readonly now: number;
+  readonly view: ViewRecord | undefined;
+  readonly leaving: ReadonlySet<MemberId>;
+  readonly replaced: ReadonlySet<MemberId>;
+  readonly pendingJoins: ReadonlySet<MemberId>;
+  readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
+  readonly deliveredKeys: { has(key: MessageKey): boolean };
+  readonly nonPrimary: boolean;
+  readonly frozen: boolean;
+  attemptLast: number;
+  isSuspected(member: MemberId): boolean;
+  send(to: MemberId, message: PeerMessage): void;
+  emit(action: Action): void;
+  block(): void;
+  becomeNonPrimary(): void;
+  onFlushStart(from: MemberId, start: FlushStart): void;
+  onFinal(from: MemberId, final: FlushFinal): void;
+  deliverGroup(requests: readonly OrderRequest[]): void;
+  installView(next: ViewRecord): void;
+  stop(reason: 'excluded' | 'left'): void;
+}
+
+interface Round {
+  attempt: number;
+  participants: MemberId[];
+  phase: 'collect' | 'final' | 'state';
+  states: Map<MemberId, FlushState>;
+  done: Set<MemberId>;
+  final?: FlushFinal;
+  sentAt: number;
+}
+
+interface LastInstall {
+  next: ViewRecord;
+  groupKeys: MessageKey[];
+  joiners: MemberId[];
+  state?: { value: unknown };
+  resentAt: Map<MemberId, number>;
+}
+
+export class FlushCoordinator {
+  /** A member asked for a flush (it is frozen and has no coordinator). */
+  wanted = false;
+  private round: Round | undefined;
+  private lastFailedAt = -Infinity;
+  private lastInstall: LastInstall | undefined;
+
+  constructor(private readonly host: CoordinatorHost) {}
+
+  get inRound(): boolean {
+    return this.round !== undefined;
+  }
+
+  /** Called every tick while this member is the coordinator. */
+  tick(): void {
+    const h = this.host;
+    const view = h.view;
+    if (view === undefined) return;
+    const round = this.round;
+    if (round !== undefined) {
+      if (round.participants.some((p) => h.isSuspected(p))) return this.start();
+      if (h.now - round.sentAt < h.config.retransmitTicks) return;
+      round.sentAt = h.now;
+      if (round.phase === 'collect') {
+        const start = this.startMessage(round);
+        for (const p of round.participants) if (p !== h.id && !round.states.has(p)) h.send(p, start);
+      } else if (round.phase === 'final') {
+        for (const p of round.participants) if (p !== h.id && !round.done.has(p)) h.send(p, round.final!);
+      }
+      return;
+    }
+    const needed =
+      this.wanted ||
+      h.nonPrimary ||
+      h.frozen ||
+      h.leaving.size > 0 ||
+      h.pendingJoins.size > 0 ||
+      h.groupRequests.size > 0 ||
+      view.members.some((m) => h.isSuspected(m));
+    if (needed && h.now - this.lastFailedAt >= h.config.retryTicks) this.start();
+  }
+
+  /** Stops coordinating (someone older took over, or a view was installed). */
+  abandon(): void {
+    this.round = undefined;
+  }
+
+  onState(from: MemberId, state: FlushState): void {
+    const round = this.round;
+    if (round?.phase !== 'collect' || state.attempt !== round.attempt || !round.participants.includes(from)) return;
+    round.states.set(from, state);
+    if (round.states.size === round.participants.length) this.sendFinal(round);
+  }
+
+  onDone(from: MemberId, done: FlushDone): void {
+    const round = this.round;
+    if (round?.phase !== 'final' || done.attempt !== round.attempt || !round.participants.includes(from)) return;
+    round.done.add(from);
+    if (round.done.size < round.participants.length) return;
+    const final = round.final!;
+    this.host.deliverGroup(final.group);
+    if (this.joinersOf(final.next).length > 0) {
+      round.phase = 'state';
+      this.host.emit({ kind: 'get-state' });
+    } else {
+      this.install(round, undefined);
+    }
+  }
+
+  stateReady(value: unknown): void {
+    const round = this.round;
+    if (round?.phase === 'state') this.install(round, { value });
+  }
+
+  /** A member of the current view is still behind it (lost install): send it again, at most once a retransmit period. */
+  resendInstall(to: MemberId): void {
+    const h = this.host;
+    const last = this.lastInstall;
+    if (last === undefined || last.next.id !== h.view?.id || !last.next.members.includes(to)) return;
+    if (h.now - (last.resentAt.get(to) ?? -Infinity) < h.config.retransmitTicks) return;
+    last.resentAt.set(to, h.now);
+    h.send(to, this.installMessage(last, to));
+  }
+
+  // ---- the round ---------------------------------------------------------------
+
+  private start(): void {
+    const h = this.host;
+    const view = h.view!;
+    const participants = view.members.filter((m) => !h.isSuspected(m));
+    if (!isPrimarySuccessor(view.members, participants)) {
+      this.round = undefined;
+      this.lastFailedAt = h.now;
+      h.becomeNonPrimary();
+      return;
+    }
+    this.wanted = false;
+    const round: Round = { attempt: ++h.attemptLast, participants, phase: 'collect', states: new Map(), done: new Set(), sentAt: h.now };
+    this.round = round;
+    h.block();
+    const start = this.startMessage(round);
+    for (const p of participants) if (p !== h.id) h.send(p, start);
+    h.onFlushStart(h.id, start);
+  }
+
+  private startMessage(round: Round): FlushStart {
+    return { kind: 'flush-start', view: this.host.view!.id, attempt: round.attempt, participants: round.participants };
+  }
+
+  private sendFinal(round: Round): void {
+    const h = this.host;
+    const view = h.view!;
+    const states = [...round.states.values()];
+    const prepared = states.flatMap((s) => (s.prepared === undefined ? [] : [s.prepared]));
+    // The next view: this round's survivors and joiners, under an id no earlier round can have
+    // given to other members (a prepared, never installed view keeps its id to itself).
+    const members = this.survivors(view.members, round.participants);
+    const joiners = [...h.pendingJoins].filter((j) => !view.members.includes(j)).sort();
+    const id = Math.max(view.id, ...prepared.map((p) => p.next.id)) + 1;
+    const next: ViewRecord = { id, members: [...members, ...joiners], primary: true };
+    let final: FlushFinal;
+    if (prepared.length > 0) {
+      // What was delivered cannot be taken back: adopt the newest final someone already delivered
+      // (scenario 1 in member.ts), its targets and its gbcasts, for this round's next view.
+      const chosen = prepared.reduce((a, b) => (b.attempt > a.attempt ? b : a));
+      final = { kind: 'flush-final', view: view.id, attempt: round.attempt, targets: chosen.targets, union: unionOf(states, chosen.targets), group: chosen.group, next };
+    } else {
+      const targets: Record<MemberId, number> = {};
+      for (const s of view.members) targets[s] = Math.max(0, ...states.map((st) => st.received[s] ?? 0));
+      final = { kind: 'flush-final', view: view.id, attempt: round.attempt, targets, union: unionOf(states, targets), group: this.groupOf(states), next };
+    }
+    round.final = final;
+    round.phase = 'final';
+    round.sentAt = h.now;
+    for (const p of round.participants) if (p !== h.id) h.send(p, final);
+    h.onFinal(h.id, final);
+  }
+
+  /** gbcasts to deliver at this change: every pending request, once, each origin's in its own order. */
+  private groupOf(states: FlushState[]): OrderRequest[] {
+    const h = this.host;
+    const all = new Map<MessageKey, OrderRequest>(h.groupRequests);
+    for (const st of states) for (const r of st.groupRequests) all.set(r.key, r);
+    return [...all.values()]
+      .filter((r) => !h.deliveredKeys.has(r.key))
+      .sort((a, b) => (a.origin === b.origin ? a.originSeq - b.originSeq : a.origin < b.origin ? -1 : 1));
+  }
+
+  /**
+   * The participants that stay: leavers and replaced incarnations go, but only
+   * as many at once as keeps a majority of the view (the primary-partition
+   * rule holds for graceful leaves too); the rest go in the next change.
+   */
+  private survivors(members: readonly MemberId[], participants: readonly MemberId[]): MemberId[] {
+    const h = this.host;
+    const stay = members.filter((m) => participants.includes(m));
+    const going = stay.filter((m) => h.leaving.has(m) || h.replaced.has(m));
+    let next = stay.filter((m) => !going.includes(m));
+    while (going.length > 0 && !isPrimarySuccessor(members, next)) {
+      // Keep the oldest of those going for now: it can tip an exact half.
+      const keep = going.shift()!;
+      next = members.filter((m) => next.includes(m) || m === keep);
+    }
+    return next;
+  }
+
+  private joinersOf(next: ViewRecord): MemberId[] {
+    const current = this.host.view!.members;
+    return next.members.filter((m) => !current.includes(m));
+  }
+
+  private install(round: Round, state: { value: unknown } | undefined): void {
+    const h = this.host;
+    const final = round.final!;
+    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), resentAt: new Map() };
+    if (state !== undefined) last.state = state;
+    for (const m of final.next.members) if (m !== h.id) h.send(m, this.installMessage(last, m));
+    for (const p of round.participants) if (!final.next.members.includes(p)) h.send(p, { kind: 'leave-done', view: h.view!.id });
+    this.lastInstall = last;
+    this.round = undefined;
+    // An adopted final (scenario 1) may be one that dropped this very member.
+    if (final.next.members.includes(h.id)) h.installView(final.next);
+    else h.stop('excluded');
+  }
+
+  private installMessage(last: LastInstall, to: MemberId): PeerMessage {
+    const base = { kind: 'install' as const, view: last.next.id - 1, next: last.next, groupKeys: last.groupKeys };
+    return last.joiners.includes(to) && last.state !== undefined ? { ...base, state: last.state } : base;
+  }
+}
+
+/** The messages some participant may lack, up to the targets, once each. */
+function unionOf(states: FlushState[], targets: Record<MemberId, number>): DataMessage[] {
+  const floor = new Map<MemberId, number>();
+  for (const sender of Object.keys(targets)) floor.set(sender, Math.min(...states.map((s) => s.received[sender] ?? 0)));
+  const seen = new Set<string>();
+  const out: DataMessage[] = [];
+  for (const st of states) {
+    for (const m of st.held) {
+      const id = `${m.sender}:${m.seq}`;
+      if (seen.has(id) || m.seq <= (floor.get(m.sender) ?? 0) || m.seq > (targets[m.sender] ?? 0)) continue;
+      seen.add(id);
+      out.push(m);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,550 @@
+/**
+ * One member of the core group: a deterministic state machine. Inputs are
+ * method calls (`receive`, `tick`, `found`, `join`, `leave`, `multicast`,
+ * `stateReady`); outputs are the actions `drain()` returns, in order. No
+ * timers, clocks, randomness, sockets or promises: time is the count of
+ * `tick()` calls, so the same inputs give the same outputs.
+ *
+ * The view change (flush) runs in two phases, driven by the coordinator (the
+ * oldest member it does not suspect, see flush.ts):
+ *   collect — every participant stops, freezes delivery and reports what it
+ *             received and holds of the current view;
+ *   final   — the coordinator sends the union and, per sender, how far to
+ *             deliver; every participant delivers exactly that and says done;
+ *   install — once all are done: gbcasts are delivered, a joiner gets the
+ *             state, everyone installs the new view.
+ * Scenario (1): the coordinator dies in phase 1 after some members delivered
+ * its final. They report it as `prepared`; the next coordinator adopts that
+ * final as it is, so no member that moves on delivered a different set.
+ * Scenario (2): it dies in phase 3 after some members installed. A prepared
+ * member that hears anyone speak from the new view installs it too.
+ */
+import type { Action, Delivery } from './actions.js';
+import { coreConfigDefault, type CoreConfig } from './config.js';
+import { ViewChannel } from './channel.js';
+import { FlushCoordinator, type CoordinatorHost } from './flush.js';
+import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
+import { isPeerMessage } from './validate.js';
+import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
+import { ViewOrdering } from './ordering.js';
+import { BoundedSet } from './bounded-set.js';
+import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
+
+export interface MulticastOptions {
+  order: OrderFlavor;
+  /** Deliver only once every member has it (then every survivor delivers it). */
+  safe?: boolean;
+  /** abcast: which ordered stream (each has its own sequencer). Default 0. */
+  stream?: number;
+}
+
+export interface MemberOptions {
+  id: MemberId;
+  config?: Partial<CoreConfig>;
+  /** Receives this member's log (install, send, deliver, …) for the checker. */
+  onLog?: (entry: LogEntry) => void;
+}
+
+interface Queued {
+  key: MessageKey;
+  originSeq: number;
+  order: OrderFlavor;
+  safe: boolean;
+  stream: number;
+  payload: unknown;
+}
+
+type Status = 'idle' | 'joining' | 'member' | 'stopped';
+
+export class Member implements CoordinatorHost {
+  readonly id: MemberId;
+  readonly config: CoreConfig;
+  now = 0;
+  status: Status = 'idle';
+  view: ViewRecord | undefined;
+  /** Peer messages dropped because they were malformed (counted, never thrown). */
+  malformedTotal = 0;
+
+  private readonly onLog: (entry: LogEntry) => void;
+  private readonly actions: Action[] = [];
+  private readonly outbox = new Map<string, PeerMessage[]>();
+  channel = new ViewChannel([], '');
+  private ordering = new ViewOrdering([]);
+  private readonly lastHeard = new Map<MemberId, number>();
+  readonly leaving = new Set<MemberId>();
+  /** Members replaced by a newer incarnation that asked to join: as good as dead. */
+  readonly replaced = new Set<MemberId>();
+  private lastHeartbeatAt = -Infinity;
+  private acksDirty = false;
+
+  private originSeqLast = 0;
+  /** Own causal multicasts in the current view (the own entry of their vector timestamps). */
+  private causalSent = 0;
+  private readonly queued: Queued[] = [];
+  readonly pendingOrder = new Map<MessageKey, { request: OrderRequest; sentAt: number }>();
+  readonly deliveredKeys = new BoundedSet<MessageKey>(200_000);
+  private readonly forwarded = new Set<MessageKey>();
+  private readonly streamPos = new Map<number, number>();
+
+  readonly coordinator: FlushCoordinator;
+  readonly pendingJoins = new Set<MemberId>();
+  readonly groupRequests = new Map<MessageKey, OrderRequest>();
+  attemptLast = 0;
+
+  private following: { coordinator: MemberId; attempt: number } | undefined;
+  frozen = false;
+  prepared: { final: FlushFinal; coordinator: MemberId } | undefined;
+  nonPrimary = false;
+  private blocked = false;
+  private leavingSelf = false;
+  private lastLeaveAt = -Infinity;
+
+  private contacts: string[] = [];
+  private lastJoinAt = -Infinity;
+  private readonly future: Array<[MemberId, PeerMessage]> = [];
+  private readonly excludedNoticeAt = new Map<MemberId, number>();
+
+  constructor(options: MemberOptions) {
+    this.id = options.id;
+    this.config = { ...coreConfigDefault, ...options.config };
+    this.onLog = options.onLog ?? (() => {});
+    this.coordinator = new FlushCoordinator(this);
+  }
+
+  // ---- inputs ------------------------------------------------------------------
+
+  /** Founds a new group alone (only a designated seed should). */
+  found(): void {
+    if (this.status !== 'idle') return;
+    this.status = 'member';
+    this.installView({ id: 1, members: [this.id], primary: true });
+  }
+
+  /** Asks to join through any of `contacts` (member ids or addresses); retried until installed. */
+  join(contacts: readonly string[]): void {
+    if (this.status !== 'idle') return;
+    this.status = 'joining';
+    this.contacts = [...contacts];
+    this.sendJoin();
+  }
+
+  /** Leaves gracefully: the next view excludes this member after flushing its messages. */
+  leave(): void {
+    if (this.status !== 'member' || this.view === undefined) return;
+    if (this.view.members.length === 1) return this.stop('left');
+    this.leavingSelf = true;
+    this.leaving.add(this.id);
+    this.announceLeave();
+  }
+
+  /** Multicasts `payload`; returns its key. Waits internally while blocked or while the window is full. */
+  multicast(payload: unknown, options: MulticastOptions): MessageKey {
+    const originSeq = ++this.originSeqLast;
+    const key = `${this.id}/${originSeq}`;
+    this.queued.push({ key, originSeq, order: options.order, safe: options.safe === true, stream: options.stream ?? 0, payload });
+    this.sendQueued();
+    return key;
+  }
+
+  /** The application's snapshot, asked for by a `get-state` action. */
+  stateReady(state: unknown): void {
+    this.coordinator.stateReady(state);
+  }
+
+  tick(): void {
+    this.now++;
+    if (this.status === 'joining' && this.now - this.lastJoinAt >= this.config.retryTicks) this.sendJoin();
+    if (this.status !== 'member' || this.view === undefined) return;
+    const alive = this.view.members.filter((m) => !this.isSuspected(m));
+    if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
+    if (this.acksDirty || this.now - this.lastHeartbeatAt >= this.config.heartbeatTicks) this.sendHeartbeats();
+    for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
+    for (const pending of this.pendingOrder.values()) {
+      if (this.now - pending.sentAt >= 2 * this.config.retransmitTicks) this.sendOrderRequest(pending.request);
+    }
+    if (this.leavingSelf && this.now - this.lastLeaveAt >= this.config.retryTicks) this.announceLeave();
+    if (this.following !== undefined && this.isSuspected(this.following.coordinator)) this.following = undefined;
+    if (this.coordinatorOf() === this.id) this.coordinator.tick();
+    else this.coordinator.abandon();
+  }
+
+  receive(from: MemberId, wire: WireMessage): void {
+    if (this.status === 'stopped' || this.status === 'idle') return;
+    if (wire === null || typeof wire !== 'object') return void this.malformedTotal++;
+    const items = (wire as { kind?: unknown }).kind === 'batch' ? (wire as { items?: unknown }).items : [wire];
+    if (!Array.isArray(items)) return void this.malformedTotal++;
+    for (const item of items) {
+      if (!isPeerMessage(item)) {
+        this.malformedTotal++;
+        continue;
+      }
+      this.handle(from, item);
+      if ((this.status as Status) === 'stopped') return;
+    }
+  }
+
+  /** Everything asked of the runtime since the last call, sends batched per destination. */
+  drain(): Action[] {
+    for (const [to, messages] of this.outbox) {
+      this.actions.push({ kind: 'send', to, message: messages.length === 1 ? messages[0]! : { kind: 'batch', items: messages } });
+    }
+    this.outbox.clear();
+    return this.actions.splice(0);
+  }
+
+  // ---- what the flush coordinator needs (CoordinatorHost) -----------------------------
+
+  isSuspected(member: MemberId): boolean {
+    if (member === this.id) return false;
+    if (this.replaced.has(member)) return true;
+    return this.now - (this.lastHeard.get(member) ?? -Infinity) > this.config.suspectTicks;
+  }
+
+  /** The oldest member of the view that this member neither suspects nor knows to be leaving. */
+  coordinatorOf(): MemberId {
+    const members = this.view?.members ?? [];
+    return members.find((m) => !this.isSuspected(m) && !this.leaving.has(m)) ?? this.id;
+  }
+
+  send(to: MemberId, message: PeerMessage): void {
+    let queue = this.outbox.get(to);
+    if (queue === undefined) this.outbox.set(to, (queue = []));
+    queue.push(message);
+  }
+
+  emit(action: Action): void {
+    this.actions.push(action);
+  }
+
+  block(): void {
+    if (this.blocked) return;
+    this.blocked = true;
+    this.emit({ kind: 'block' });
+  }
+
+  becomeNonPrimary(): void {
+    if (this.nonPrimary) return;
+    this.nonPrimary = true;
+    this.frozen = true;
+    this.block();
+    this.onLog({ kind: 'non-primary', member: this.id });
+    this.emit({ kind: 'primary', primary: false });
+  }
+
+  /** Participant side of collect: freeze and report. */
+  onFlushStart(from: MemberId, start: FlushStart): void {
+    const coordinator = this.coordinatorOf();
+    if (from !== coordinator && !this.isOlder(from, coordinator)) return;
+    if (from !== this.id && this.isOlder(from, this.id)) this.coordinator.abandon();
+    this.attemptLast = Math.max(this.attemptLast, start.attempt);
+    this.following = { coordinator: from, attempt: start.attempt };
+    this.frozen = true;
+    this.block();
+    const held = this.channel.allHeld();
+    const report = {
+      kind: 'flush-state' as const,
+      view: this.view!.id,
+      attempt: start.attempt,
+      received: this.channel.ackVector(),
+      held,
+      groupRequests: [...this.pendingOrder.values()].filter((p) => p.request.order === 'group').map((p) => p.request),
+      ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
+    };
+    if (from === this.id) this.coordinator.onState(this.id, report);
+    else this.send(from, report);
+  }
+
+  /** Participant side of final: deliver exactly the agreed set of the old view, then say done. */
+  onFinal(from: MemberId, final: FlushFinal): void {
+    if (this.following?.coordinator !== from || this.following.attempt !== final.attempt) return;
+    if (this.prepared === undefined || this.prepared.final.attempt !== final.attempt || this.prepared.coordinator !== from) {
+      for (const message of final.union) for (const ready of this.channel.receive(message)) this.ordering.push(ready);
+      this.ordering.deliverReady((s) => this.channel.stableOf(s), true, (m) => this.deliverData(m), (s) => final.targets[s] ?? 0);
+      this.prepared = { final, coordinator: from };
+    }
+    const done = { kind: 'flush-done' as const, view: this.view!.id, attempt: final.attempt };
+    if (from === this.id) this.coordinator.onDone(this.id, done);
+    else this.send(from, done);
+  }
+
+  /** Delivers the gbcasts of a view change, in the agreed order, once each. */
+  deliverGroup(requests: readonly OrderRequest[]): void {
+    for (const r of requests) {
+      if (this.deliveredKeys.has(r.key)) continue;
+      this.deliveredKeys.add(r.key);
+      this.groupRequests.delete(r.key);
+      this.pendingOrder.delete(r.key);
+      this.recordDelivery({ key: r.key, origin: r.origin, order: 'group', safe: r.safe, payload: r.payload, view: this.view!.id }, r.originSeq);
+    }
+  }
+
+  installView(next: ViewRecord): void {
+    const previous = this.view?.members ?? [];
+    const wasNonPrimary = this.nonPrimary;
+    this.view = next;
+    this.channel = new ViewChannel(next.members, this.id);
+    this.ordering = new ViewOrdering(next.members);
+    for (const m of next.members) this.lastHeard.set(m, this.now);
+    for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
+    for (const m of [...this.replaced]) if (!next.members.includes(m)) this.replaced.delete(m);
+    for (const m of next.members) this.pendingJoins.delete(m);
+    this.forwarded.clear();
+    this.streamPos.clear();
+    this.causalSent = 0;
+    this.following = undefined;
+    this.frozen = false;
+    this.prepared = undefined;
+    this.nonPrimary = false;
+    this.coordinator.abandon();
+    this.onLog({ kind: 'install', member: this.id, view: next });
+    this.emit({
+      kind: 'view',
+      view: next,
+      joined: next.members.filter((m) => !previous.includes(m)),
+      left: previous.filter((m) => !next.members.includes(m)),
+    });
+    if (wasNonPrimary) this.emit({ kind: 'primary', primary: true });
+    if (this.blocked) {
+      this.blocked = false;
+      this.emit({ kind: 'unblock' });
+    }
+    for (const pending of this.pendingOrder.values()) {
+      pending.request = { ...pending.request, view: next.id };
+      this.sendOrderRequest(pending.request);
+    }
+    this.sendHeartbeats();
+    this.sendQueued();
+    const replay = this.future.splice(0).filter(([, m]) => m.view >= next.id);
+    for (const [from, message] of replay) {
+      if (message.view === next.id) this.handle(from, message);
+      else this.future.push([from, message]);
+    }
+  }
+
+  // ---- message handling ----------------------------------------------------------
+
+  private handle(from: MemberId, m: PeerMessage): void {
+    this.lastHeard.set(from, this.now);
+    switch (m.kind) {
+      case 'join':
+        return this.onJoin(m.joiner);
+      case 'excluded':
+        return this.onExcluded(m.view);
+      case 'leave-done':
+        if (this.leavingSelf) this.stop('left');
+        return;
+      case 'install':
+        return this.onInstall(m);
+      default:
+        break;
+    }
+    if (this.status !== 'member' || this.view === undefined) {
+      if (m.view > 0) this.keepForLater(from, m);
+      return;
+    }
+    if (m.view > this.view.id) {
+      const next = this.prepared?.final.next;
+      // Scenario (2): someone speaks from the view we are prepared for, so phase 3 has begun.
+      if (next !== undefined && next.id === m.view && next.members.includes(from)) this.installPrepared();
+      if (this.view.id < m.view) return this.keepForLater(from, m);
+    } else if (m.view < this.view.id) {
+      if (!this.view.members.includes(from)) this.sendExcluded(from);
+      else this.coordinator.resendInstall(from);
+      return;
+    }
+    if (!this.view.members.includes(from)) return;
+    switch (m.kind) {
+      case 'data':
+        return this.onData(m);
+      case 'hb':
+        this.channel.onAcks(from, m.acks);
+        if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
+        return this.deliverAndCollect();
+      case 'order-request':
+        return this.onOrderRequest(m);
+      case 'leave':
+        this.leaving.add(from);
+        return;
+      case 'flush-start':
+        return this.onFlushStart(from, m);
+      case 'flush-state':
+        return this.coordinator.onState(from, m);
+      case 'flush-final':
+        return this.onFinal(from, m);
+      case 'flush-done':
+        return this.coordinator.onDone(from, m);
+      default:
+        return;
+    }
+  }
+
+  private onData(m: DataMessage): void {
+    for (const ready of this.channel.receive(m)) this.ordering.push(ready);
+    this.acksDirty = true;
+    this.deliverAndCollect();
+  }
+
+  private deliverAndCollect(): void {
+    if (!this.frozen) {
+      this.ordering.deliverReady((s) => this.channel.stableOf(s), false, (m) => this.deliverData(m));
+    }
+    this.channel.collect((s) => this.ordering.deliveredUpTo.get(s) ?? 0);
+    this.sendQueued();
+  }
+
+  private deliverData(m: DataMessage): void {
+    if (m.order === 'total') {
+      if (this.deliveredKeys.has(m.key)) return;
+      this.deliveredKeys.add(m.key);
+      if (m.origin === this.id) this.pendingOrder.delete(m.key);
+    }
+    const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.view!.id };
+    if (m.stream !== undefined) delivery.stream = m.stream;
+    this.recordDelivery(delivery, m.originSeq, m);
+  }
+
+  private recordDelivery(delivery: Delivery, originSeq: number, data?: DataMessage): void {
+    const entry: LogEntry = {
+      kind: 'deliver',
+      member: this.id,
+      msg: delivery.key,
+      view: delivery.view,
+      order: delivery.order,
+      safe: delivery.safe,
+      sender: delivery.origin,
+      senderSeq: originSeq,
+    };
+    if (data?.vt !== undefined) entry.vt = data.vt;
+    if (data?.stream !== undefined) entry.stream = data.stream;
+    if (data?.streamPos !== undefined) entry.streamPos = data.streamPos;
+    this.onLog(entry);
+    this.emit({ kind: 'deliver', delivery });
+  }
+
+  private onOrderRequest(r: OrderRequest): void {
+    if (this.deliveredKeys.has(r.key)) return;
+    if (r.order === 'group') {
+      if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
+      return;
+    }
+    if (this.frozen || sequencerOf(this.view!, r.stream) !== this.id || this.forwarded.has(r.key)) return;
+    this.forwarded.add(r.key);
+    const pos = (this.streamPos.get(r.stream) ?? 0) + 1;
+    this.streamPos.set(r.stream, pos);
+    this.multicastData({ order: 'total', safe: r.safe, origin: r.origin, key: r.key, originSeq: r.originSeq, stream: r.stream, streamPos: pos, payload: r.payload });
+  }
+
+  private onJoin(joiner: MemberId): void {
+    if (this.status !== 'member' || this.view === undefined || joiner === this.id) return;
+    if (this.view.members.includes(joiner)) return this.coordinator.resendInstall(joiner);
+    const coordinator = this.coordinatorOf();
+    if (coordinator !== this.id) return this.send(coordinator, { kind: 'join', view: this.view.id, joiner });
+    this.pendingJoins.add(joiner);
+    // A newer incarnation asking in means the old one is gone.
+    for (const m of this.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) this.replaced.add(m);
+  }
+
+  private onInstall(m: Install): void {
+    if (!m.next.members.includes(this.id)) return;
+    if (this.status === 'joining') {
+      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
+      for (const key of m.groupKeys ?? []) this.deliveredKeys.add(key);
+      this.status = 'member';
+      return this.installView(m.next);
+    }
+    if (this.status === 'member' && this.prepared?.final.next.id === m.next.id) this.installPrepared();
+  }
+
+  private installPrepared(): void {
+    const final = this.prepared!.final;
+    // A leaver (or a member the change drops) prepared too; it does not move on.
+    if (!final.next.members.includes(this.id)) return this.stop(this.leavingSelf ? 'left' : 'excluded');
+    this.deliverGroup(final.group);
+    this.installView(final.next);
+  }
+
+  private onExcluded(view: number): void {
+    if (this.status !== 'member' || this.view === undefined || view <= this.view.id) return;
+    if ((this.prepared?.final.next.id ?? 0) >= view) return;
+    this.stop(this.leavingSelf ? 'left' : 'excluded');
+  }
+
+  stop(reason: 'excluded' | 'left'): void {
+    this.status = 'stopped';
+    // The log has one word for leaving the group, by exclusion or by choice.
+    this.onLog({ kind: 'excluded', member: this.id });
+    this.emit({ kind: 'stopped', reason });
+  }
+
+  // ---- sending ---------------------------------------------------------------------
+
+  /** Sends what waits in order, as far as blocking and the window allow. */
+  private sendQueued(): void {
+    while (this.queued.length > 0) {
+      if (this.status !== 'member' || this.view === undefined || this.blocked || this.frozen) return;
+      const next = this.queued[0]!;
+      if ((next.order === 'fifo' || next.order === 'causal') && this.channel.unstableOwn() >= this.config.windowMax) return;
+      this.queued.shift();
+      this.onLog({ kind: 'send', member: this.id, msg: next.key, view: this.view.id, order: next.order, safe: next.safe, ...(next.order === 'total' ? { stream: next.stream } : {}) });
+      if (next.order === 'fifo' || next.order === 'causal') {
+        const vt = next.order === 'causal' ? this.ordering.vectorFor(this.id, ++this.causalSent) : undefined;
+        this.multicastData({ order: next.order, safe: next.safe, origin: this.id, key: next.key, originSeq: next.originSeq, payload: next.payload, ...(vt ? { vt } : {}) });
+        continue;
+      }
+      const request: OrderRequest = { kind: 'order-request', view: this.view.id, order: next.order, stream: next.stream, key: next.key, origin: this.id, originSeq: next.originSeq, safe: next.safe, payload: next.payload };
+      this.pendingOrder.set(next.key, { request, sentAt: this.now });
+      this.sendOrderRequest(request);
+    }
+  }
+
+  private multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void {
+    const message: DataMessage = { kind: 'data', view: this.view!.id, sender: this.id, seq: this.channel.nextSeq(), ...fields };
+    this.channel.markSent(message.seq, this.now);
+    for (const m of this.view!.members) if (m !== this.id) this.send(m, message);
+    this.onData(message);
+  }
+
+  private sendOrderRequest(request: OrderRequest): void {
+    const pending = this.pendingOrder.get(request.key);
+    if (pending !== undefined) pending.sentAt = this.now;
+    if (this.view === undefined || this.frozen) return;
+    const to = request.order === 'total' ? sequencerOf(this.view, request.stream) : this.coordinatorOf();
+    if (to === this.id) this.onOrderRequest(request);
+    else this.send(to, request);
+  }
+
+  private sendHeartbeats(): void {
+    if (this.view === undefined) return;
+    this.lastHeartbeatAt = this.now;
+    this.acksDirty = false;
+    const flushWanted = this.frozen && this.following === undefined && this.coordinatorOf() !== this.id;
+    const hb = { kind: 'hb' as const, view: this.view.id, acks: this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
+    for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
+  }
+
+  private sendJoin(): void {
+    this.lastJoinAt = this.now;
+    for (const contact of this.contacts) this.send(contact, { kind: 'join', view: 0, joiner: this.id });
+  }
+
+  private announceLeave(): void {
+    this.lastLeaveAt = this.now;
+    for (const m of this.view?.members ?? []) if (m !== this.id) this.send(m, { kind: 'leave', view: this.view!.id });
+  }
+
+  private sendExcluded(to: MemberId): void {
+    if (this.now - (this.excludedNoticeAt.get(to) ?? -Infinity) < this.config.retryTicks) return;
+    this.excludedNoticeAt.set(to, this.now);
+    this.send(to, { kind: 'excluded', view: this.view!.id });
+  }
+
+  private keepForLater(from: MemberId, m: PeerMessage): void {
+    this.future.push([from, m]);
+    if (this.future.length > this.config.futureMax) this.future.shift();
+  }
+
+  private isOlder(a: MemberId, b: MemberId): boolean {
+    const members = this.view?.members ?? [];
+    return members.indexOf(a) < members.indexOf(b);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Peer messages of the core group: one discriminated union, keyed by `kind`.
+ * Every message carries `view`, the sender's current view id (0 before its
+ * first install), so a receiver can tell stale, current and future traffic
+ * apart. Messages to one destination in one turn travel as one `batch`.
+ */
+import type { MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
+
+/** A multicast on a member's reliable FIFO channel of one view. */
+export interface DataMessage {
+  kind: 'data';
+  view: number;
+  /** Channel owner (for abcast: the stream's sequencer). */
+  sender: MemberId;
+  /** Position on the sender's channel in this view, from 1. */
+  seq: number;
+  order: OrderFlavor;
+  safe: boolean;
+  /** Original multicaster and its message key (equal to `sender` except for abcast). */
+  origin: MemberId;
+  key: MessageKey;
+  /** Origin's count of its own multicasts (FIFO position for the checker). */
+  originSeq: number;
+  /** cbcast: the sender's vector of causal deliveries, itself included. */
+  vt?: Record<MemberId, number>;
+  /** abcast: stream and the sequencer's position in it. */
+  stream?: number;
+  streamPos?: number;
+  payload: unknown;
+}
+
+/** An abcast or gbcast handed to the member that orders it (the stream's sequencer / the coordinator). */
+export interface OrderRequest {
+  kind: 'order-request';
+  view: number;
+  order: 'total' | 'group';
+  stream: number;
+  key: MessageKey;
+  origin: MemberId;
+  originSeq: number;
+  safe: boolean;
+  payload: unknown;
+}
+
+export interface Heartbeat {
+  kind: 'hb';
+  view: number;
+  /** Highest contiguous seq received from each sender's channel in `view`. */
+  acks: Record<MemberId, number>;
+  /** The sender is frozen with no flush under way (its coordinator died, or it is cut off): coordinator, start one. */
+  flushWanted?: boolean;
+}
+
+export interface JoinRequest {
+  kind: 'join';
+  view: number;
+  /** The member asking to join (a forwarded request names it). */
+  joiner: MemberId;
+}
+
+export interface LeaveNotice {
+  kind: 'leave';
+  view: number;
+}
+
+/** You are not a member of my view, which is newer than yours: stop, and join again. */
+export interface ExcludedNotice {
+  kind: 'excluded';
+  view: number;
+}
+
+export interface FlushStart {
+  kind: 'flush-start';
+  view: number;
+  /** Distinguishes a coordinator's attempts (and coordinators' attempts) at one view change. */
+  attempt: number;
+  /** Members asked to take part (the survivors, leavers included). */
+  participants: MemberId[];
+}
+
+export interface FlushState {
+  kind: 'flush-state';
+  view: number;
+  attempt: number;
+  /** Highest contiguous seq received per sender in `view`. */
+  received: Record<MemberId, number>;
+  /** Messages of `view` held: everything received that is not known stable-and-delivered everywhere. */
+  held: DataMessage[];
+  /** Order requests this member would like delivered (gbcasts it has pending). */
+  groupRequests: OrderRequest[];
+  /** Set when the member already completed phase 1 (delivered that final) for a view it has not installed yet; `union` left empty. */
+  prepared?: FlushFinal;
+}
+
+/** Phase 1 of the install: deliver exactly these in the old view, then say done. */
+export interface FlushFinal {
+  kind: 'flush-final';
+  view: number;
+  attempt: number;
+  /** Per sender, deliver its channel up to here; beyond it are orphans. */
+  targets: Record<MemberId, number>;
+  /** Messages some participant may lack, up to the targets. */
+  union: DataMessage[];
+  /** gbcasts delivered after the old view's messages, in this order. */
+  group: OrderRequest[];
+  next: ViewRecord;
+}
+
+export interface FlushDone {
+  kind: 'flush-done';
+  view: number;
+  attempt: number;
+}
+
+/** Phase 2: the new view. A joiner's copy carries the group state. */
+export interface Install {
+  kind: 'install';
+  view: number;
+  next: ViewRecord;
+  /** For joiners only. */
+  state?: { value: unknown };
+  /** gbcast keys delivered at this view change (a joiner must not deliver them again). */
+  groupKeys?: MessageKey[];
+}
+
+/** A leaver's flush is done: it may stop. */
+export interface LeaveDone {
+  kind: 'leave-done';
+  view: number;
+}
+
+export type PeerMessage =
+  | DataMessage
+  | OrderRequest
+  | Heartbeat
+  | JoinRequest
+  | LeaveNotice
+  | ExcludedNotice
+  | FlushStart
+  | FlushState
+  | FlushFinal
+  | FlushDone
+  | Install
+  | LeaveDone;
+
+export interface Batch {
+  kind: 'batch';
+  items: PeerMessage[];
+}
+
+export type WireMessage = PeerMessage | Batch;

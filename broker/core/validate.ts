@@ -1,0 +1,99 @@
+/**
+ * Shape checks for peer messages from the network: a malformed or hostile
+ * message is counted and dropped by the member, never thrown. Checks what the
+ * state machine relies on (kinds, numbers, member ids, arrays), not payloads.
+ */
+import type { PeerMessage } from './messages.js';
+
+const kinds = new Set(['data', 'order-request', 'hb', 'join', 'leave', 'excluded', 'flush-start', 'flush-state', 'flush-final', 'flush-done', 'install', 'leave-done']);
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isId(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 256;
+}
+
+function isCountMap(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  return Object.values(v).every(isCount);
+}
+
+function isView(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as { id?: unknown; members?: unknown };
+  return isCount(r.id) && Array.isArray(r.members) && r.members.length > 0 && r.members.every(isId);
+}
+
+export function isDataMessage(v: unknown): boolean {
+  const m = v as Record<string, unknown>;
+  return (
+    m !== null &&
+    typeof m === 'object' &&
+    m['kind'] === 'data' &&
+    isCount(m['view']) &&
+    isId(m['sender']) &&
+    isCount(m['seq']) &&
+    (m['seq'] as number) > 0 &&
+    typeof m['order'] === 'string' &&
+    ['fifo', 'causal', 'total'].includes(m['order'] as string) &&
+    typeof m['safe'] === 'boolean' &&
+    isId(m['origin']) &&
+    isId(m['key']) &&
+    isCount(m['originSeq']) &&
+    (m['vt'] === undefined || isCountMap(m['vt']))
+  );
+}
+
+function isOrderRequest(m: Record<string, unknown>): boolean {
+  return (m['order'] === 'total' || m['order'] === 'group') && isCount(m['stream']) && isId(m['key']) && isId(m['origin']) && isCount(m['originSeq']) && typeof m['safe'] === 'boolean';
+}
+
+export function isPeerMessage(v: unknown): v is PeerMessage {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const m = v as Record<string, unknown>;
+  if (!kinds.has(m['kind'] as string) || !isCount(m['view'])) return false;
+  switch (m['kind']) {
+    case 'data':
+      return isDataMessage(m);
+    case 'order-request':
+      return isOrderRequest(m);
+    case 'hb':
+      return isCountMap(m['acks']);
+    case 'join':
+      return isId(m['joiner']);
+    case 'flush-start':
+      return isCount(m['attempt']) && Array.isArray(m['participants']) && m['participants'].every(isId);
+    case 'flush-state':
+      return (
+        isCount(m['attempt']) &&
+        isCountMap(m['received']) &&
+        Array.isArray(m['held']) &&
+        m['held'].every(isDataMessage) &&
+        Array.isArray(m['groupRequests']) &&
+        m['groupRequests'].every((r) => r !== null && typeof r === 'object' && isOrderRequest(r as Record<string, unknown>)) &&
+        (m['prepared'] === undefined || isFinalBody(m['prepared']))
+      );
+    case 'flush-final':
+      return isFinalBody(m) && Array.isArray(m['union']) && m['union'].every(isDataMessage);
+    case 'flush-done':
+      return isCount(m['attempt']);
+    case 'install':
+      return isView(m['next']) && (m['groupKeys'] === undefined || (Array.isArray(m['groupKeys']) && m['groupKeys'].every(isId)));
+    default:
+      return true;
+  }
+}
+
+function isFinalBody(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const m = v as Record<string, unknown>;
+  return (
+    isCount(m['attempt']) &&
+    isCountMap(m['targets']) &&
+    Array.isArray(m['group']) &&
+    m['group'].every((r) => r !== null && typeof r === 'object' && isOrderRequest(r as Record<string, unknown>)) &&
+    isView(m['next'])
+  );
+}

@@ -1,0 +1,26 @@
+/** Pure helpers about views: coordinator, sequencers, primary-partition rule. */
+import type { MemberId, ViewRecord } from './log.js';
+
+/**
+ * The primary-partition rule: `next` may follow `previous` only if it holds a
+ * majority of `previous`'s members, or exactly half of them including the
+ * oldest (`previous.members[0]`) — the tie-break that lets a 2|2 split of four
+ * go on on one side only.
+ */
+export function isPrimarySuccessor(previous: readonly MemberId[], next: readonly MemberId[]): boolean {
+  const inNext = new Set(next);
+  const kept = previous.filter((m) => inNext.has(m)).length;
+  if (2 * kept > previous.length) return true;
+  return 2 * kept === previous.length && inNext.has(previous[0]!);
+}
+
+/** The sequencer of an abcast stream: streams are spread over the members in view order. */
+export function sequencerOf(view: ViewRecord, stream: number): MemberId {
+  return view.members[stream % view.members.length]!;
+}
+
+/** Incarnation-aware name split: `broker-1#3` → [`broker-1`, `3`]. */
+export function memberName(member: MemberId): string {
+  const hash = member.lastIndexOf('#');
+  return hash < 0 ? member : member.slice(0, hash);
+}

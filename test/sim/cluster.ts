@@ -1,0 +1,149 @@
+/**
+ * A simulated cluster: members of the core group over SimNetwork, in virtual
+ * time. It performs each member's actions (sends into the network, state
+ * snapshots for joiners), records every member's log for the checker, and
+ * offers the operations scenarios and random runs use: start, crash, pause,
+ * restart with a new incarnation, leave, multicast, partition, heal.
+ */
+import { Member, type CoreConfig, type LogEntry, type MemberId, type MulticastOptions } from '../../broker/core/index.js';
+import { SimNetwork, type FaultKnobs, type Partition } from './network.js';
+
+export interface SimMember {
+  name: string;
+  incarnation: number;
+  member: Member;
+  alive: boolean;
+  /** Ticks left in a pause (no ticks, no receipts; messages wait). */
+  pausedUntil: number;
+  /** Deliveries seen by the application, for state snapshots. */
+  delivered: number;
+  stopped?: 'excluded' | 'left';
+}
+
+export class SimCluster {
+  readonly network: SimNetwork;
+  readonly logs = new Map<MemberId, LogEntry[]>();
+  readonly members = new Map<string, SimMember>();
+  now = 0;
+  private readonly held: Array<{ to: string; from: string; message: unknown }> = [];
+
+  constructor(
+    readonly random: () => number,
+    knobs: FaultKnobs,
+    readonly config: Partial<CoreConfig> = {},
+  ) {
+    this.network = new SimNetwork(random, knobs, (id) => id.split('#')[0]!);
+  }
+
+  /** Starts member `name` (a new incarnation if it ran before); the first one founds the group. */
+  start(name: string, found: boolean): SimMember {
+    const previous = this.members.get(name);
+    const incarnation = (previous?.incarnation ?? 0) + 1;
+    const id = `${name}#${incarnation}`;
+    const log: LogEntry[] = [];
+    this.logs.set(id, log);
+    const member = new Member({ id, config: this.config, onLog: (e) => log.push(e) });
+    const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, delivered: 0 };
+    this.members.set(name, sim);
+    if (found) member.found();
+    else member.join(this.contacts(id));
+    this.perform(sim);
+    return sim;
+  }
+
+  crash(name: string): void {
+    const sim = this.members.get(name);
+    if (sim === undefined || !sim.alive) return;
+    sim.alive = false;
+    this.logs.get(sim.member.id)!.push({ kind: 'crash', member: sim.member.id });
+  }
+
+  pause(name: string, ticks: number): void {
+    const sim = this.members.get(name);
+    if (sim?.alive === true) sim.pausedUntil = this.now + ticks;
+  }
+
+  leave(name: string): void {
+    const sim = this.members.get(name);
+    if (sim?.alive !== true) return;
+    sim.member.leave();
+    this.perform(sim);
+  }
+
+  multicast(name: string, payload: unknown, options: MulticastOptions): void {
+    const sim = this.members.get(name);
+    if (sim?.alive !== true || sim.member.status !== 'member' || this.now < sim.pausedUntil) return;
+    sim.member.multicast(payload, options);
+    this.perform(sim);
+  }
+
+  set partition(p: Partition) {
+    this.network.partition = p;
+  }
+
+  /** One tick of virtual time: deliver what is due, then tick every running member. */
+  step(): void {
+    this.now++;
+    const waiting = this.held.splice(0);
+    for (const h of waiting) this.deliverTo(h.to, h.from, h.message);
+    for (const m of this.network.due(this.now)) this.deliverTo(m.to, m.from, m.message);
+    for (const sim of this.running()) {
+      sim.member.tick();
+      this.perform(sim);
+    }
+  }
+
+  /** Members whose process runs now (alive, not paused, not stopped). */
+  running(): SimMember[] {
+    return [...this.members.values()].filter((s) => s.alive && s.stopped === undefined && this.now >= s.pausedUntil);
+  }
+
+  /** Live, unstopped members (paused ones included). */
+  live(): SimMember[] {
+    return [...this.members.values()].filter((s) => s.alive && s.stopped === undefined);
+  }
+
+  private deliverTo(to: string, from: string, message: unknown): void {
+    const sim = this.members.get(to.split('#')[0]!);
+    if (sim === undefined || !sim.alive || sim.member.id !== to || sim.stopped !== undefined) return;
+    if (this.now < sim.pausedUntil) {
+      this.held.push({ to, from, message });
+      return;
+    }
+    sim.member.receive(from, message as never);
+    this.perform(sim);
+  }
+
+  private perform(sim: SimMember): void {
+    for (const action of sim.member.drain()) {
+      switch (action.kind) {
+        case 'send':
+          this.network.send(this.now, sim.member.id, action.to, action.message);
+          break;
+        case 'deliver':
+          sim.delivered++;
+          break;
+        case 'get-state':
+          sim.member.stateReady({ delivered: sim.delivered });
+          break;
+        case 'set-state':
+          sim.delivered = (action.state as { delivered: number }).delivered;
+          break;
+        case 'stopped':
+          sim.stopped = action.reason;
+          break;
+        default:
+          break;
+      }
+    }
+    // stateReady may have produced more actions
+    if (sim.member.status !== 'stopped') {
+      const more = sim.member.drain();
+      for (const action of more) if (action.kind === 'send') this.network.send(this.now, sim.member.id, action.to, action.message);
+    }
+  }
+
+  private contacts(self: string): string[] {
+    return [...this.members.values()].filter((s) => s.alive && s.member.id !== self && s.stopped === undefined).map((s) => s.member.id);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * A simulated network with virtual time, driven by one seeded PRNG. Named
+ * fault knobs (TigerBeetle's packet simulator is the model): per-link delay,
+ * loss, duplication, reordering (by random delay), partitions (isolate one,
+ * split in two, one-way) and their healing. The same seed gives the same run.
+ */
+import type { WireMessage } from '../../broker/core/index.js';
+
+export interface FaultKnobs {
+  /** Smallest and largest one-way delay, ticks. */
+  delayTicksMin: number;
+  delayTicksMax: number;
+  /** Probability that a message is lost. */
+  lossProbability: number;
+  /** Probability that a message arrives twice. */
+  duplicateProbability: number;
+}
+
+export const calmNetwork: FaultKnobs = { delayTicksMin: 1, delayTicksMax: 3, lossProbability: 0, duplicateProbability: 0 };
+
+interface InFlight {
+  at: number;
+  order: number;
+  from: string;
+  to: string;
+  message: WireMessage;
+}
+
+/** Which links are cut: a predicate over (from, to) names (not incarnations). */
+export type Partition = { kind: 'none' } | { kind: 'isolate'; name: string } | { kind: 'split'; side: ReadonlySet<string> } | { kind: 'one-way'; from: string; to: string };
+
+export class SimNetwork {
+  private queue: InFlight[] = [];
+  private order = 0;
+  partition: Partition = { kind: 'none' };
+  knobs: FaultKnobs;
+  /** Peer messages sent (after batching), for the scale figures. */
+  sentTotal = 0;
+
+  constructor(
+    private readonly random: () => number,
+    knobs: FaultKnobs,
+    /** Member id → name (strips the incarnation), so partitions apply to every incarnation. */
+    private readonly nameOf: (id: string) => string,
+  ) {
+    this.knobs = knobs;
+  }
+
+  send(now: number, from: string, to: string, message: WireMessage): void {
+    this.sentTotal++;
+    if (this.cut(from, to)) return;
+    if (this.random() < this.knobs.lossProbability) return;
+    const copies = this.random() < this.knobs.duplicateProbability ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const span = this.knobs.delayTicksMax - this.knobs.delayTicksMin;
+      const delay = this.knobs.delayTicksMin + Math.floor(this.random() * (span + 1));
+      this.queue.push({ at: now + delay, order: this.order++, from, to, message });
+    }
+  }
+
+  /** Messages due at `now` (or earlier), in a fixed order; a cut link drops what is in flight on it. */
+  due(now: number): InFlight[] {
+    const ready: InFlight[] = [];
+    const rest: InFlight[] = [];
+    for (const m of this.queue) (m.at <= now ? ready : rest).push(m);
+    this.queue = rest;
+    ready.sort((a, b) => a.at - b.at || a.order - b.order);
+    return ready.filter((m) => !this.cut(m.from, m.to));
+  }
+
+  get inFlight(): number {
+    return this.queue.length;
+  }
+
+  private cut(from: string, to: string): boolean {
+    const p = this.partition;
+    const a = this.nameOf(from);
+    const b = this.nameOf(to);
+    switch (p.kind) {
+      case 'none':
+        return false;
+      case 'isolate':
+        return (a === p.name) !== (b === p.name);
+      case 'split':
+        return p.side.has(a) !== p.side.has(b);
+      case 'one-way':
+        return a === p.from && b === p.to;
+      default: {
+        const never: never = p;
+        return never;
+      }
+    }
+  }
+}
