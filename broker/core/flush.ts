@@ -19,6 +19,7 @@ import type { CoreConfig } from './config.js';
 import type { MemberId, MessageKey, ViewRecord } from './log.js';
 import type { DataMessage, FlushDone, FlushFinal, FlushStart, FlushState, OrderRequest, PeerMessage } from './messages.js';
 import { isPrimarySuccessor } from './view.js';
+import { sameCut } from './cut.js';
 
 /** What the coordinator needs of its member. */
 export interface CoordinatorHost {
@@ -54,6 +55,7 @@ interface Round {
   done: Set<MemberId>;
   final?: FlushFinal;
   sentAt: number;
+  startedAt: number;
 }
 
 interface LastInstall {
@@ -77,6 +79,13 @@ export class FlushCoordinator {
     return this.round !== undefined;
   }
 
+  /** For diagnostics: the round in progress, in a few words. */
+  describe(): string {
+    const r = this.round;
+    if (r === undefined) return 'no round';
+    return `round a${r.attempt} ${r.phase} participants=[${r.participants.join(',')}] states=[${[...r.states.keys()].join(',')}] done=[${[...r.done].join(',')}]`;
+  }
+
   /** Called every tick while this member is the coordinator. */
   tick(): void {
     const h = this.host;
@@ -85,6 +94,8 @@ export class FlushCoordinator {
     const round = this.round;
     if (round !== undefined) {
       if (round.participants.some((p) => h.isSuspected(p))) return this.start();
+      // A round that does not finish (a participant answers another round) is started again.
+      if (round.phase !== 'state' && h.now - round.startedAt > h.config.suspectTicks) return this.start();
       if (h.now - round.sentAt < h.config.retransmitTicks) return;
       round.sentAt = h.now;
       if (round.phase === 'collect') {
@@ -161,7 +172,7 @@ export class FlushCoordinator {
       return;
     }
     this.wanted = false;
-    const round: Round = { attempt: ++h.attemptLast, participants, phase: 'collect', states: new Map(), done: new Set(), sentAt: h.now };
+    const round: Round = { attempt: ++h.attemptLast, participants, phase: 'collect', states: new Map(), done: new Set(), sentAt: h.now, startedAt: h.now };
     this.round = round;
     h.block();
     const start = this.startMessage(round);
@@ -180,21 +191,43 @@ export class FlushCoordinator {
     const prepared = states.flatMap((s) => (s.prepared === undefined ? [] : [s.prepared]));
     // The next view: this round's survivors and joiners, under an id no earlier round can have
     // given to other members (a prepared, never installed view keeps its id to itself).
-    const members = this.survivors(view.members, round.participants);
+    const id = Math.max(view.id, ...states.map((st) => st.maxViewSeen), ...prepared.map((p) => p.next.id)) + 1;
     const joiners = [...h.pendingJoins].filter((j) => !view.members.includes(j)).sort();
-    const id = Math.max(view.id, ...prepared.map((p) => p.next.id)) + 1;
-    const next: ViewRecord = { id, members: [...members, ...joiners], primary: true };
-    let final: FlushFinal;
+    let targets: Record<MemberId, number>;
+    let group: OrderRequest[];
+    let staying = round.participants;
     if (prepared.length > 0) {
       // What was delivered cannot be taken back: adopt the newest final someone already delivered
-      // (scenario 1 in member.ts), its targets and its gbcasts, for this round's next view.
+      // (scenario 1 in member.ts), its targets and its gbcasts, for this round's next view. A
+      // participant that delivered something else (another final, or past these targets while
+      // it was cut off from that round) cannot move on with the others: it is left out, and
+      // learns that it was excluded.
       const chosen = prepared.reduce((a, b) => (b.attempt > a.attempt ? b : a));
-      final = { kind: 'flush-final', view: view.id, attempt: round.attempt, targets: chosen.targets, union: unionOf(states, chosen.targets), group: chosen.group, next };
+      targets = chosen.targets;
+      group = chosen.group;
+      staying = round.participants.filter((p) => {
+        const st = round.states.get(p)!;
+        const other = st.prepared !== undefined && !sameCut(st.prepared, chosen);
+        const beyond = Object.entries(st.delivered).some(([sender, seq]) => seq > (targets[sender] ?? 0));
+        return !other && !beyond;
+      });
     } else {
-      const targets: Record<MemberId, number> = {};
+      targets = {};
       for (const s of view.members) targets[s] = Math.max(0, ...states.map((st) => st.received[s] ?? 0));
-      final = { kind: 'flush-final', view: view.id, attempt: round.attempt, targets, union: unionOf(states, targets), group: this.groupOf(states), next };
+      group = this.groupOf(states);
     }
+    const survivors = this.survivors(view.members, staying);
+    if (!isPrimarySuccessor(view.members, survivors)) {
+      // Too many delivered something else to move on together: no primary view is possible.
+      this.round = undefined;
+      this.lastFailedAt = h.now;
+      h.becomeNonPrimary();
+      return;
+    }
+    // Only those moving on take part in the rest of the round.
+    round.participants = staying;
+    const next: ViewRecord = { id, members: [...survivors, ...joiners], primary: true };
+    const final: FlushFinal = { kind: 'flush-final', view: view.id, attempt: round.attempt, targets, union: unionOf(states, targets), group, next };
     round.final = final;
     round.phase = 'final';
     round.sentAt = h.now;

@@ -16,8 +16,12 @@
  * Scenario (1): the coordinator dies in phase 1 after some members delivered
  * its final. They report it as `prepared`; the next coordinator adopts that
  * final as it is, so no member that moves on delivered a different set.
- * Scenario (2): it dies in phase 3 after some members installed. A prepared
- * member that hears anyone speak from the new view installs it too.
+ * Scenario (2): it dies in phase 3 after some members installed. Every member
+ * keeps the install of its view and sends it again to a member of that view
+ * still speaking from the old one; that member installs it if it matches a
+ * final it delivered (the same id and members), and otherwise waits to be
+ * flushed or excluded. View ids are proposed above every id any participant
+ * has seen, so two different views never share an id (M4).
  */
 import type { Action, Delivery } from './actions.js';
 import { coreConfigDefault, type CoreConfig } from './config.js';
@@ -29,6 +33,7 @@ import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMe
 import { ViewOrdering } from './ordering.js';
 import { BoundedSet } from './bounded-set.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
+import { sameCut } from './cut.js';
 
 export interface MulticastOptions {
   order: OrderFlavor;
@@ -93,7 +98,17 @@ export class Member implements CoordinatorHost {
 
   private following: { coordinator: MemberId; attempt: number } | undefined;
   frozen = false;
+  /** The last final delivered in this view (reported for adoption) … */
   prepared: { final: FlushFinal; coordinator: MemberId } | undefined;
+  /** … and every final delivered in this view, by proposed view id. */
+  private readonly preparedById = new Map<number, FlushFinal>();
+  /** Highest view id seen proposed or installed anywhere (reported so the next proposal is higher). */
+  maxViewSeen = 0;
+  /** The install that brought this member into its view, to hand to stragglers. */
+  private installRecord: Install | undefined;
+  private readonly installResentAt = new Map<MemberId, number>();
+  /** `coordinator/attempt` of every round this member reported to in this view. */
+  private readonly reportedTo = new Set<string>();
   nonPrimary = false;
   private blocked = false;
   private leavingSelf = false;
@@ -192,6 +207,16 @@ export class Member implements CoordinatorHost {
     return this.actions.splice(0);
   }
 
+  /** For diagnostics (the simulator prints it when a run does not converge). */
+  describe(): string {
+    const v = this.view;
+    const flags = [this.frozen ? 'frozen' : '', this.nonPrimary ? 'non-primary' : '', this.blocked ? 'blocked' : ''].filter(Boolean).join(',');
+    const following = this.following === undefined ? '-' : `${this.following.coordinator}/a${this.following.attempt}`;
+    const prepared = [...this.preparedById.keys()].join(',');
+    const suspects = (v?.members ?? []).filter((m) => this.isSuspected(m)).join(',');
+    return `${this.id} ${this.status} v${v?.id ?? '-'}[${v?.members.join(',') ?? ''}] ${flags} following=${following} prepared=[${prepared}] suspects=[${suspects}] leaving=[${[...this.leaving].join(',')}] coord=${this.coordinatorOf()} ${this.coordinator.describe()} pendingOrder=${this.pendingOrder.size} queued=${this.queued.length}`;
+  }
+
   // ---- what the flush coordinator needs (CoordinatorHost) -----------------------------
 
   isSuspected(member: MemberId): boolean {
@@ -238,6 +263,7 @@ export class Member implements CoordinatorHost {
     if (from !== this.id && this.isOlder(from, this.id)) this.coordinator.abandon();
     this.attemptLast = Math.max(this.attemptLast, start.attempt);
     this.following = { coordinator: from, attempt: start.attempt };
+    this.reportedTo.add(`${from}/${start.attempt}`);
     this.frozen = true;
     this.block();
     const held = this.channel.allHeld();
@@ -246,6 +272,8 @@ export class Member implements CoordinatorHost {
       view: this.view!.id,
       attempt: start.attempt,
       received: this.channel.ackVector(),
+      delivered: Object.fromEntries(this.ordering.deliveredUpTo),
+      maxViewSeen: this.maxViewSeen,
       held,
       groupRequests: [...this.pendingOrder.values()].filter((p) => p.request.order === 'group').map((p) => p.request),
       ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
@@ -256,11 +284,19 @@ export class Member implements CoordinatorHost {
 
   /** Participant side of final: deliver exactly the agreed set of the old view, then say done. */
   onFinal(from: MemberId, final: FlushFinal): void {
-    if (this.following?.coordinator !== from || this.following.attempt !== final.attempt) return;
+    // Any round this member reported to may finish, if its coordinator is still the one it
+    // follows or its coordinator now: frozen since the report, it delivered nothing the
+    // report does not cover. Once a final is delivered, only the same cut is accepted again.
+    if (!this.reportedTo.has(`${from}/${final.attempt}`)) return;
+    if (from !== this.following?.coordinator && from !== this.coordinatorOf()) return;
+    if (this.prepared !== undefined && !sameCut(this.prepared.final, final)) return;
+    this.following = { coordinator: from, attempt: final.attempt };
     if (this.prepared === undefined || this.prepared.final.attempt !== final.attempt || this.prepared.coordinator !== from) {
       for (const message of final.union) for (const ready of this.channel.receive(message)) this.ordering.push(ready);
       this.ordering.deliverReady((s) => this.channel.stableOf(s), true, (m) => this.deliverData(m), (s) => final.targets[s] ?? 0);
       this.prepared = { final, coordinator: from };
+      this.preparedById.set(final.next.id, final);
+      this.maxViewSeen = Math.max(this.maxViewSeen, final.next.id);
     }
     const done = { kind: 'flush-done' as const, view: this.view!.id, attempt: final.attempt };
     if (from === this.id) this.coordinator.onDone(this.id, done);
@@ -294,6 +330,11 @@ export class Member implements CoordinatorHost {
     this.following = undefined;
     this.frozen = false;
     this.prepared = undefined;
+    this.preparedById.clear();
+    this.maxViewSeen = Math.max(this.maxViewSeen, next.id);
+    this.installRecord = { kind: 'install', view: previous.length === 0 ? 0 : next.id - 1, next };
+    this.installResentAt.clear();
+    this.reportedTo.clear();
     this.nonPrimary = false;
     this.coordinator.abandon();
     this.onLog({ kind: 'install', member: this.id, view: next });
@@ -342,14 +383,10 @@ export class Member implements CoordinatorHost {
       if (m.view > 0) this.keepForLater(from, m);
       return;
     }
-    if (m.view > this.view.id) {
-      const next = this.prepared?.final.next;
-      // Scenario (2): someone speaks from the view we are prepared for, so phase 3 has begun.
-      if (next !== undefined && next.id === m.view && next.members.includes(from)) this.installPrepared();
-      if (this.view.id < m.view) return this.keepForLater(from, m);
-    } else if (m.view < this.view.id) {
+    if (m.view > this.view.id) return this.keepForLater(from, m);
+    if (m.view < this.view.id) {
       if (!this.view.members.includes(from)) this.sendExcluded(from);
-      else this.coordinator.resendInstall(from);
+      else this.resendInstall(from);
       return;
     }
     if (!this.view.members.includes(from)) return;
@@ -437,6 +474,7 @@ export class Member implements CoordinatorHost {
   private onJoin(joiner: MemberId): void {
     if (this.status !== 'member' || this.view === undefined || joiner === this.id) return;
     if (this.view.members.includes(joiner)) return this.coordinator.resendInstall(joiner);
+    this.maxViewSeen = Math.max(this.maxViewSeen, this.view.id);
     const coordinator = this.coordinatorOf();
     if (coordinator !== this.id) return this.send(coordinator, { kind: 'join', view: this.view.id, joiner });
     this.pendingJoins.add(joiner);
@@ -452,20 +490,23 @@ export class Member implements CoordinatorHost {
       this.status = 'member';
       return this.installView(m.next);
     }
-    if (this.status === 'member' && this.prepared?.final.next.id === m.next.id) this.installPrepared();
-  }
-
-  private installPrepared(): void {
-    const final = this.prepared!.final;
-    // A leaver (or a member the change drops) prepared too; it does not move on.
-    if (!final.next.members.includes(this.id)) return this.stop(this.leavingSelf ? 'left' : 'excluded');
+    // Scenario (2): install only a view whose final this member delivered, exactly as proposed.
+    const final = this.preparedById.get(m.next.id);
+    if (this.status !== 'member' || final === undefined || !sameMembers(final.next.members, m.next.members)) return;
     this.deliverGroup(final.group);
     this.installView(final.next);
   }
 
+  /** A member of this view still speaks from the one before: it missed the install (scenario 2). */
+  private resendInstall(to: MemberId): void {
+    if (this.installRecord === undefined || this.installRecord.view === 0) return;
+    if (this.now - (this.installResentAt.get(to) ?? -Infinity) < this.config.retransmitTicks) return;
+    this.installResentAt.set(to, this.now);
+    this.send(to, this.installRecord);
+  }
+
   private onExcluded(view: number): void {
     if (this.status !== 'member' || this.view === undefined || view <= this.view.id) return;
-    if ((this.prepared?.final.next.id ?? 0) >= view) return;
     this.stop(this.leavingSelf ? 'left' : 'excluded');
   }
 
@@ -548,3 +589,8 @@ export class Member implements CoordinatorHost {
     return members.indexOf(a) < members.indexOf(b);
   }
 }
+
+function sameMembers(a: readonly MemberId[], b: readonly MemberId[]): boolean {
+  return a.length === b.length && a.every((m, i) => m === b[i]);
+}
+

@@ -84,6 +84,10 @@ export interface FlushState {
   attempt: number;
   /** Highest contiguous seq received per sender in `view`. */
   received: Record<MemberId, number>;
+  /** Highest channel seq delivered to the application per sender in `view`. */
+  delivered: Record<MemberId, number>;
+  /** Highest view id this member has seen proposed or installed (the next proposal goes above it). */
+  maxViewSeen: number;
   /** Messages of `view` held: everything received that is not known stable-and-delivered everywhere. */
   held: DataMessage[];
   /** Order requests this member would like delivered (gbcasts it has pending). */

@@ -69,6 +69,8 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
       return (
         isCount(m['attempt']) &&
         isCountMap(m['received']) &&
+        isCountMap(m['delivered']) &&
+        isCount(m['maxViewSeen']) &&
         Array.isArray(m['held']) &&
         m['held'].every(isDataMessage) &&
         Array.isArray(m['groupRequests']) &&

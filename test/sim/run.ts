@@ -210,6 +210,6 @@ function isSettled(cluster: SimCluster): boolean {
 function describe(cluster: SimCluster): string {
   return cluster
     .live()
-    .map((s) => `${s.member.id}:${s.member.status}/v${s.member.view?.id ?? '-'}[${s.member.view?.members.join(',') ?? ''}]${s.member.frozen ? '/frozen' : ''}${s.member.nonPrimary ? '/np' : ''}${s.member.prepared ? `/prep${s.member.prepared.final.next.id}(${s.member.prepared.coordinator})` : ''} coord=${s.member.coordinatorOf()} pending=${s.member.pendingOrder.size}`)
-    .join('; ');
+    .map((s) => s.member.describe())
+    .join('\n  ');
 }
