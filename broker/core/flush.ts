@@ -191,42 +191,41 @@ export class FlushCoordinator {
     const prepared = states.flatMap((s) => (s.prepared === undefined ? [] : [s.prepared]));
     // The next view: this round's survivors and joiners, under an id no earlier round can have
     // given to other members (a prepared, never installed view keeps its id to itself).
-    const id = Math.max(view.id, ...states.map((st) => st.maxViewSeen), ...prepared.map((p) => p.next.id)) + 1;
-    const joiners = [...h.pendingJoins].filter((j) => !view.members.includes(j)).sort();
+    let next: ViewRecord;
     let targets: Record<MemberId, number>;
     let group: OrderRequest[];
-    let staying = round.participants;
     if (prepared.length > 0) {
-      // What was delivered cannot be taken back: adopt the newest final someone already delivered
-      // (scenario 1 in member.ts), its targets and its gbcasts, for this round's next view. A
-      // participant that delivered something else (another final, or past these targets while
-      // it was cut off from that round) cannot move on with the others: it is left out, and
-      // learns that it was excluded.
+      // What was delivered cannot be taken back, and the view it led to may already be installed
+      // somewhere: adopt the newest final someone delivered (scenario 1 in member.ts) as it is —
+      // its targets, its gbcasts and its next view. A participant that delivered something else
+      // (another final, or past these targets while cut off from that round) cannot move on
+      // with the others: it is left out of the rest of the round, and a later view change
+      // removes it.
       const chosen = prepared.reduce((a, b) => (b.attempt > a.attempt ? b : a));
-      targets = chosen.targets;
-      group = chosen.group;
-      staying = round.participants.filter((p) => {
+      ({ targets, group, next } = chosen);
+      round.participants = round.participants.filter((p) => {
         const st = round.states.get(p)!;
         const other = st.prepared !== undefined && !sameCut(st.prepared, chosen);
         const beyond = Object.entries(st.delivered).some(([sender, seq]) => seq > (targets[sender] ?? 0));
-        return !other && !beyond;
+        return !other && !beyond && (chosen.next.members.includes(p) || h.leaving.has(p));
       });
+      if (!round.participants.includes(h.id)) {
+        // This coordinator itself delivered something else: it cannot move on with the others.
+        this.round = undefined;
+        h.stop('excluded');
+        return;
+      }
     } else {
+      // The next view: the survivors and joiners, under an id above every id any participant
+      // has seen proposed, so no two views ever share an id.
+      const id = Math.max(view.id, ...states.map((st) => st.maxViewSeen)) + 1;
+      const joiners = [...h.pendingJoins].filter((j) => !view.members.includes(j)).sort();
+      next = { id, members: [...this.survivors(view.members, round.participants), ...joiners], primary: true };
       targets = {};
       for (const s of view.members) targets[s] = Math.max(0, ...states.map((st) => st.received[s] ?? 0));
       group = this.groupOf(states);
+      // Leavers take part to the end (their messages are flushed) and are told they are done.
     }
-    const survivors = this.survivors(view.members, staying);
-    if (!isPrimarySuccessor(view.members, survivors)) {
-      // Too many delivered something else to move on together: no primary view is possible.
-      this.round = undefined;
-      this.lastFailedAt = h.now;
-      h.becomeNonPrimary();
-      return;
-    }
-    // Only those moving on take part in the rest of the round.
-    round.participants = staying;
-    const next: ViewRecord = { id, members: [...survivors, ...joiners], primary: true };
     const final: FlushFinal = { kind: 'flush-final', view: view.id, attempt: round.attempt, targets, union: unionOf(states, targets), group, next };
     round.final = final;
     round.phase = 'final';

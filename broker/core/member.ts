@@ -107,6 +107,13 @@ export class Member implements CoordinatorHost {
   /** The install that brought this member into its view, to hand to stragglers. */
   private installRecord: Install | undefined;
   private readonly installResentAt = new Map<MemberId, number>();
+  /**
+   * Acks stop moving once a member freezes in a view: a member that is not
+   * frozen counts a safe message stable only if every member had it before
+   * freezing — so it is within every round's targets, adopted ones included,
+   * and every survivor delivers it (O5).
+   */
+  private frozenAcks: Record<MemberId, number> | undefined;
   /** `coordinator/attempt` of every round this member reported to in this view. */
   private readonly reportedTo = new Set<string>();
   nonPrimary = false;
@@ -250,6 +257,7 @@ export class Member implements CoordinatorHost {
   becomeNonPrimary(): void {
     if (this.nonPrimary) return;
     this.nonPrimary = true;
+    this.frozenAcks ??= this.channel.ackVector();
     this.frozen = true;
     this.block();
     this.onLog({ kind: 'non-primary', member: this.id });
@@ -264,6 +272,7 @@ export class Member implements CoordinatorHost {
     this.attemptLast = Math.max(this.attemptLast, start.attempt);
     this.following = { coordinator: from, attempt: start.attempt };
     this.reportedTo.add(`${from}/${start.attempt}`);
+    this.frozenAcks ??= this.channel.ackVector();
     this.frozen = true;
     this.block();
     const held = this.channel.allHeld();
@@ -335,6 +344,7 @@ export class Member implements CoordinatorHost {
     this.installRecord = { kind: 'install', view: previous.length === 0 ? 0 : next.id - 1, next };
     this.installResentAt.clear();
     this.reportedTo.clear();
+    this.frozenAcks = undefined;
     this.nonPrimary = false;
     this.coordinator.abandon();
     this.onLog({ kind: 'install', member: this.id, view: next });
@@ -365,7 +375,9 @@ export class Member implements CoordinatorHost {
   // ---- message handling ----------------------------------------------------------
 
   private handle(from: MemberId, m: PeerMessage): void {
-    this.lastHeard.set(from, this.now);
+    // Only a member speaking from this view (or a newer one) counts as alive in it: one stuck in
+    // an older view takes no part, and must be suspected so a view change can drop it.
+    if (this.view === undefined || m.view >= this.view.id) this.lastHeard.set(from, this.now);
     switch (m.kind) {
       case 'join':
         return this.onJoin(m.joiner);
@@ -491,8 +503,14 @@ export class Member implements CoordinatorHost {
       return this.installView(m.next);
     }
     // Scenario (2): install only a view whose final this member delivered, exactly as proposed.
+    if (this.status !== 'member' || this.view === undefined || m.next.id <= this.view.id) return;
     const final = this.preparedById.get(m.next.id);
-    if (this.status !== 'member' || final === undefined || !sameMembers(final.next.members, m.next.members)) return;
+    if (final === undefined || !sameMembers(final.next.members, m.next.members)) {
+      // Listed in a view whose final it never delivered (a coordinator adopted a final this
+      // member had no part in): it cannot move on with the others, so it starts over.
+      if (final === undefined) this.stop('excluded');
+      return;
+    }
     this.deliverGroup(final.group);
     this.installView(final.next);
   }
@@ -559,7 +577,7 @@ export class Member implements CoordinatorHost {
     this.lastHeartbeatAt = this.now;
     this.acksDirty = false;
     const flushWanted = this.frozen && this.following === undefined && this.coordinatorOf() !== this.id;
-    const hb = { kind: 'hb' as const, view: this.view.id, acks: this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
+    const hb = { kind: 'hb' as const, view: this.view.id, acks: this.frozenAcks ?? this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 
