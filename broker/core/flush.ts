@@ -215,6 +215,13 @@ export class FlushCoordinator {
         h.stop('excluded');
         return;
       }
+      if (!isPrimarySuccessor(view.members, round.participants)) {
+        // Those who can move on with this final are no majority of the view: no primary here.
+        this.round = undefined;
+        this.lastFailedAt = h.now;
+        h.becomeNonPrimary();
+        return;
+      }
     } else {
       // The next view: the survivors and joiners, under an id above every id any participant
       // has seen proposed, so no two views ever share an id.
