@@ -15,6 +15,12 @@ export interface CoreConfig {
   windowMax: number;
   /** Messages from a view not installed yet that are kept until it is. Default 10 000. */
   futureMax: number;
+  /**
+   * A member cut off from any primary view this long gives up its incarnation (stops as
+   * excluded) so that its runtime can join again afresh, e.g. when every other member of its
+   * last view is gone. Default 600 ticks.
+   */
+  isolatedTicksMax: number;
 }
 
 export const coreConfigDefault: CoreConfig = {
@@ -24,4 +30,5 @@ export const coreConfigDefault: CoreConfig = {
   retryTicks: 20,
   windowMax: 256,
   futureMax: 10_000,
+  isolatedTicksMax: 600,
 };

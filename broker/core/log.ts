@@ -22,7 +22,8 @@ export interface ViewRecord {
 }
 
 export type LogEntry =
-  | { kind: 'install'; member: MemberId; view: ViewRecord }
+  /** `founded`: the first view of a group founded anew (the seed's founding rule), not a successor of an earlier view. */
+  | { kind: 'install'; member: MemberId; view: ViewRecord; founded?: true }
   | { kind: 'send'; member: MemberId; msg: MessageKey; view: number; order: OrderFlavor; safe: boolean; stream?: number }
   | {
       kind: 'deliver';

@@ -117,6 +117,7 @@ export class Member implements CoordinatorHost {
   /** `coordinator/attempt` of every round this member reported to in this view. */
   private readonly reportedTo = new Set<string>();
   nonPrimary = false;
+  private nonPrimarySince = 0;
   private blocked = false;
   private leavingSelf = false;
   private lastLeaveAt = -Infinity;
@@ -135,11 +136,14 @@ export class Member implements CoordinatorHost {
 
   // ---- inputs ------------------------------------------------------------------
 
-  /** Founds a new group alone (only a designated seed should). */
-  found(): void {
+  /**
+   * Founds a new group alone (only a designated seed should, and only when no group answers).
+   * `viewId` lets a group founded again after a total loss continue above the old ids.
+   */
+  found(viewId = 1): void {
     if (this.status !== 'idle') return;
     this.status = 'member';
-    this.installView({ id: 1, members: [this.id], primary: true });
+    this.installView({ id: viewId, members: [this.id], primary: true }, true);
   }
 
   /** Asks to join through any of `contacts` (member ids or addresses); retried until installed. */
@@ -179,6 +183,7 @@ export class Member implements CoordinatorHost {
     if (this.status !== 'member' || this.view === undefined) return;
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
+    if (this.nonPrimary && this.now - this.nonPrimarySince > this.config.isolatedTicksMax) return this.stop('excluded');
     if (this.acksDirty || this.now - this.lastHeartbeatAt >= this.config.heartbeatTicks) this.sendHeartbeats();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
     for (const pending of this.pendingOrder.values()) {
@@ -257,6 +262,7 @@ export class Member implements CoordinatorHost {
   becomeNonPrimary(): void {
     if (this.nonPrimary) return;
     this.nonPrimary = true;
+    this.nonPrimarySince = this.now;
     this.frozenAcks ??= this.channel.ackVector();
     this.frozen = true;
     this.block();
@@ -323,7 +329,7 @@ export class Member implements CoordinatorHost {
     }
   }
 
-  installView(next: ViewRecord): void {
+  installView(next: ViewRecord, founded = false): void {
     const previous = this.view?.members ?? [];
     const wasNonPrimary = this.nonPrimary;
     this.view = next;
@@ -347,7 +353,7 @@ export class Member implements CoordinatorHost {
     this.frozenAcks = undefined;
     this.nonPrimary = false;
     this.coordinator.abandon();
-    this.onLog({ kind: 'install', member: this.id, view: next });
+    this.onLog(founded ? { kind: 'install', member: this.id, view: next, founded: true } : { kind: 'install', member: this.id, view: next });
     this.emit({
       kind: 'view',
       view: next,

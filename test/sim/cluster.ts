@@ -45,7 +45,12 @@ export class SimCluster {
     const member = new Member({ id, config: this.config, onLog: (e) => log.push(e) });
     const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, delivered: 0 };
     this.members.set(name, sim);
-    if (found) member.found();
+    if (found) {
+      // A group founded again continues above every view id seen so far.
+      let maxId = 0;
+      for (const entries of this.logs.values()) for (const e of entries) if (e.kind === 'install') maxId = Math.max(maxId, e.view.id);
+      member.found(maxId + 1);
+    }
     else member.join(this.contacts(id));
     this.perform(sim);
     return sim;
@@ -105,7 +110,9 @@ export class SimCluster {
 
   private deliverTo(to: string, from: string, message: unknown): void {
     const sim = this.members.get(to.split('#')[0]!);
-    if (sim === undefined || !sim.alive || sim.member.id !== to || sim.stopped !== undefined) return;
+    // A bare name is an address (a contact a joiner was given): whichever incarnation runs there.
+    const addressed = to.includes('#') ? to : sim?.member.id;
+    if (sim === undefined || !sim.alive || sim.member.id !== addressed || sim.stopped !== undefined) return;
     if (this.now < sim.pausedUntil) {
       this.held.push({ to, from, message });
       return;
@@ -143,7 +150,9 @@ export class SimCluster {
     }
   }
 
+  /** Contacts are addresses (names), as a seed list is: they reach whatever incarnation runs there. */
   private contacts(self: string): string[] {
-    return [...this.members.values()].filter((s) => s.alive && s.member.id !== self && s.stopped === undefined).map((s) => s.member.id);
+    const name = self.split('#')[0];
+    return [...this.members.keys()].filter((n) => n !== name);
   }
 }

@@ -99,14 +99,26 @@ export function runSimulation(options: RunOptions): RunResult {
         cluster.partition = { kind: 'one-way', from: victim.name, to: other };
       }
       healAt = cluster.now + 80 + Math.floor(random() * 200);
-    } else if (roll < 0.8) {
+    } else if (roll < 0.8 && (victim.member.view?.members.length ?? 0) > 3) {
       log(`leave ${victim.member.id}`);
       cluster.leave(victim.name);
       restartAt.set(victim.name, cluster.now + 100 + Math.floor(random() * 200));
     }
   };
 
+  let groupLostAt = -1;
   const lifecycle = (): void => {
+    // The founding rule: when no group answers for a while, the seed (m0) founds one again.
+    const anyMember = cluster.live().some((s) => s.member.status === 'member');
+    if (anyMember || startAt.size > 0) groupLostAt = -1;
+    else if (groupLostAt < 0) groupLostAt = cluster.now;
+    else if (cluster.now - groupLostAt > 200) {
+      log('no group: the seed founds one');
+      cluster.crash('m0');
+      cluster.start('m0', true);
+      restartAt.delete('m0');
+      groupLostAt = -1;
+    }
     for (const [name, at] of startAt) {
       if (cluster.now >= at) {
         startAt.delete(name);

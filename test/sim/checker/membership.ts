@@ -115,7 +115,7 @@ export function checkPrimaryComponent(run: Run): Violation[] {
   for (let i = 1; i < primaries.length; i++) {
     const v = primaries[i - 1]!;
     const w = primaries[i]!;
-    if (!isPrimarySuccessor(v, w)) {
+    if (!run.founded.has(w.id) && !isPrimarySuccessor(v, w)) {
       out.push(violation('M5', `primary view ${w.id} ${list(w.members)} keeps no majority of view ${v.id} ${list(v.members)}`));
     }
   }

@@ -39,6 +39,8 @@ export interface Run {
   sends: Map<MessageKey, At<SendEntry>>;
   /** One record per installed view id, the first seen in member order; M4 reports any disagreement. */
   views: Map<number, ViewRecord>;
+  /** Ids of views founded anew (a group started again after a total loss): no predecessor to check. */
+  founded: Set<number>;
 }
 
 export function violation(property: string, message: string): Violation {
@@ -77,11 +79,15 @@ export function indexRun(logs: ReadonlyMap<MemberId, readonly LogEntry[]>): Run 
   const members = [...logs.keys()].sort().map((id) => indexMember(id, logs.get(id) ?? []));
   const sends = new Map<MessageKey, At<SendEntry>>();
   const views = new Map<number, ViewRecord>();
+  const founded = new Set<number>();
   for (const m of members) {
     for (const s of m.sends) if (!sends.has(s.entry.msg)) sends.set(s.entry.msg, s);
-    for (const i of m.installs) if (!views.has(i.entry.view.id)) views.set(i.entry.view.id, i.entry.view);
+    for (const i of m.installs) {
+      if (!views.has(i.entry.view.id)) views.set(i.entry.view.id, i.entry.view);
+      if (i.entry.founded === true) founded.add(i.entry.view.id);
+    }
   }
-  return { members, byId: new Map(members.map((m) => [m.member, m])), sends, views };
+  return { members, byId: new Map(members.map((m) => [m.member, m])), sends, views, founded };
 }
 
 /** Every (V, W) with W = next(p, V): the member's consecutive installs. */

@@ -136,7 +136,9 @@ export function checkGroup(run: Run): Violation[] {
 
 /**
  * O5: once anyone (even a member that then crashes) delivered a safe m in V, every member of V
- * that never crashed nor was excluded and that installed a later view delivered m too.
+ * that never crashed nor was excluded and that installed a later view delivered m too. "Member
+ * of V" means one that installed V: a joiner listed in V whose install never reached it (and
+ * that joins a later view) was never in V.
  */
 export function checkSafe(run: Run): Violation[] {
   const out: Violation[] = [];
@@ -146,7 +148,7 @@ export function checkSafe(run: Run): Violation[] {
       if (!d.safe) continue;
       for (const id of run.views.get(d.view)?.members ?? []) {
         const q = run.byId.get(id);
-        if (q === undefined || q.stopped || !q.installs.some((i) => i.entry.view.id > d.view)) continue;
+        if (q === undefined || q.stopped || !q.installs.some((i) => i.entry.view.id === d.view) || !q.installs.some((i) => i.entry.view.id > d.view)) continue;
         const key = `${d.msg} ${id}`;
         if (reported.has(key) || q.deliveries.some((x) => x.entry.msg === d.msg)) continue;
         reported.add(key);
