@@ -240,7 +240,8 @@ export class Member implements CoordinatorHost {
   /** The oldest member of the view that this member neither suspects nor knows to be leaving. */
   coordinatorOf(): MemberId {
     const members = this.view?.members ?? [];
-    return members.find((m) => !this.isSuspected(m) && !this.leaving.has(m)) ?? this.id;
+    // Leavers coordinate only when everyone is leaving (then the oldest does).
+    return members.find((m) => !this.isSuspected(m) && !this.leaving.has(m)) ?? members.find((m) => !this.isSuspected(m)) ?? this.id;
   }
 
   send(to: MemberId, message: PeerMessage): void {
@@ -369,6 +370,7 @@ export class Member implements CoordinatorHost {
       pending.request = { ...pending.request, view: next.id };
       this.sendOrderRequest(pending.request);
     }
+    if (this.leavingSelf && next.members.length === 1) return this.stop('left');
     this.sendHeartbeats();
     this.sendQueued();
     const replay = this.future.splice(0).filter(([, m]) => m.view >= next.id);
