@@ -5,6 +5,8 @@
 export interface CoreConfig {
   /** Heartbeats (carrying cumulative acks) go out this often. Default 5 ticks. */
   heartbeatTicks: number;
+  /** New acks wait this long to travel together (fewer messages, later stability). Default 2 ticks. */
+  ackTicks: number;
   /** A member silent this long is suspected and removed in the next view. Default 60 ticks. */
   suspectTicks: number;
   /** Unacknowledged data is sent again after this long. Default 12 ticks. */
@@ -25,6 +27,7 @@ export interface CoreConfig {
 
 export const coreConfigDefault: CoreConfig = {
   heartbeatTicks: 5,
+  ackTicks: 2,
   suspectTicks: 60,
   retransmitTicks: 12,
   retryTicks: 20,

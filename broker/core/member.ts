@@ -184,7 +184,8 @@ export class Member implements CoordinatorHost {
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
     if (this.nonPrimary && this.now - this.nonPrimarySince > this.config.isolatedTicksMax) return this.stop('excluded');
-    if (this.acksDirty || this.now - this.lastHeartbeatAt >= this.config.heartbeatTicks) this.sendHeartbeats();
+    const sinceHeartbeat = this.now - this.lastHeartbeatAt;
+    if ((this.acksDirty && sinceHeartbeat >= this.config.ackTicks) || sinceHeartbeat >= this.config.heartbeatTicks) this.sendHeartbeats();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
     for (const pending of this.pendingOrder.values()) {
       if (this.now - pending.sentAt >= 2 * this.config.retransmitTicks) this.sendOrderRequest(pending.request);

@@ -25,6 +25,9 @@ export class SimCluster {
   readonly logs = new Map<MemberId, LogEntry[]>();
   readonly members = new Map<string, SimMember>();
   now = 0;
+  /** When each member installed each view, and when members blocked for a flush (for the scale figures). */
+  readonly installedAt: Array<{ member: MemberId; view: number; tick: number }> = [];
+  readonly blockedAt: number[] = [];
   private readonly held: Array<{ to: string; from: string; message: unknown }> = [];
 
   constructor(
@@ -42,7 +45,14 @@ export class SimCluster {
     const id = `${name}#${incarnation}`;
     const log: LogEntry[] = [];
     this.logs.set(id, log);
-    const member = new Member({ id, config: this.config, onLog: (e) => log.push(e) });
+    const member = new Member({
+      id,
+      config: this.config,
+      onLog: (e) => {
+        log.push(e);
+        if (e.kind === 'install') this.installedAt.push({ member: id, view: e.view.id, tick: this.now });
+      },
+    });
     const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, delivered: 0 };
     this.members.set(name, sim);
     if (found) {
@@ -129,6 +139,9 @@ export class SimCluster {
           break;
         case 'deliver':
           sim.delivered++;
+          break;
+        case 'block':
+          this.blockedAt.push(this.now);
           break;
         case 'get-state':
           sim.member.stateReady({ delivered: sim.delivered });

@@ -1,0 +1,39 @@
+/**
+ * `npm run sim -- [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--scale]`:
+ * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
+ * events and violations; `--scale` prints how view changes and multicasts cost with group size.
+ */
+import { formatViolations } from './checker.js';
+import { runSimulation } from './run.js';
+import { scaleTable } from './scale.js';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const members = Number(flag('--members') ?? 5);
+const faults = !process.argv.includes('--no-faults');
+
+if (process.argv.includes('--scale')) {
+  console.log(scaleTable([5, 10, 25, 50]));
+} else if (flag('--seed') !== undefined) {
+  const result = runSimulation({ seed: Number(flag('--seed')), members, faults });
+  console.log(result.events.join('\n'));
+  console.log(`ticks ${result.ticks}, converged ${result.converged}, ${JSON.stringify(result.stats)}`);
+  console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations, 50));
+  process.exitCode = result.violations.length === 0 ? 0 : 1;
+} else {
+  const seeds = Number(flag('--seeds') ?? 100);
+  const from = Number(flag('--from') ?? 1);
+  const started = Date.now();
+  let failed = 0;
+  for (let seed = from; seed < from + seeds; seed++) {
+    const result = runSimulation({ seed, members, faults });
+    if (result.violations.length === 0) continue;
+    failed++;
+    console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);
+  }
+  console.log(`${seeds - failed} passed, ${failed} failed (${members} members, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exitCode = failed === 0 ? 0 : 1;
+}
