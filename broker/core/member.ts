@@ -165,6 +165,7 @@ export class Member implements CoordinatorHost {
 
   /** Multicasts `payload`; returns its key. Waits internally while blocked or while the window is full. */
   multicast(payload: unknown, options: MulticastOptions): MessageKey {
+    assert(['fifo', 'causal', 'total', 'group'].includes(options.order), `unknown multicast order ${String(options.order)}`);
     const originSeq = ++this.originSeqLast;
     const key = `${this.id}/${originSeq}`;
     this.queued.push({ key, originSeq, order: options.order, safe: options.safe === true, stream: options.stream ?? 0, payload });
@@ -621,3 +622,8 @@ function sameMembers(a: readonly MemberId[], b: readonly MemberId[]): boolean {
   return a.length === b.length && a.every((m, i) => m === b[i]);
 }
 
+
+/** A programmer error: stop here rather than run on with a broken invariant. */
+function assert(condition: boolean, why: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${why}`);
+}

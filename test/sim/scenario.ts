@@ -1,0 +1,158 @@
+/**
+ * Scripted scenarios: the classic cases of group communication, written as a few lines of text
+ * and run deterministically on the simulator, then healed, settled and checked like random runs.
+ *
+ *   start m0 m1 m2          m0 founds, the others join; waits until all are in one view
+ *   multicast m1 total 20    20 abcasts from m1 (orders: fifo causal total group; add `safe`)
+ *   tick 30                  let 30 ticks pass
+ *   await block              run until some member blocks for a flush
+ *   await view 2             run until every running member is in one view of 2 members
+ *   crash m0 | pause m1 90 | leave m2 | restart m2
+ *   partition m0,m1 | m2     cut every link between the two sides ("isolate m1" cuts one off)
+ *   heal
+ *   mark                     remember this moment for `expect no-install-since-mark`
+ *   expect view m0 m1 m2     after settling: the final view holds exactly these names
+ *   expect non-primary m2    some incarnation of m2 knew itself outside the primary
+ *   expect excluded m1       some incarnation of m1 was excluded (and came back)
+ *   expect no-install-since-mark   nobody installed a view between `mark` and the next `heal`
+ */
+import { prng } from '../helpers/prng.js';
+import { checkRun, formatViolations } from './checker.js';
+import { SimCluster } from './cluster.js';
+import { calmNetwork, type FaultKnobs } from './network.js';
+import type { MulticastOptions } from '../../broker/core/index.js';
+
+export interface ScenarioResult {
+  ok: boolean;
+  report: string;
+}
+
+const awaitTicksMax = 5000;
+
+export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNetwork): ScenarioResult {
+  const cluster = new SimCluster(prng(seed), knobs);
+  const failures: string[] = [];
+  const expectations: string[][] = [];
+  let markAt = -1;
+  let installsAfterMark: number | undefined;
+  let counter = 0;
+
+  const until = (what: string, done: () => boolean): void => {
+    for (let t = 0; t < awaitTicksMax; t++) {
+      if (done()) return;
+      restartStopped(cluster);
+      cluster.step();
+    }
+    failures.push(`timed out waiting for ${what}`);
+  };
+  const oneView = (size: number): boolean => {
+    const running = cluster.running();
+    const v = running.find((s) => s.member.status === 'member')?.member.view;
+    return v !== undefined && v.members.length === size && running.every((s) => s.member.status === 'member' && s.member.view?.id === v.id && !s.member.frozen);
+  };
+
+  for (const raw of script.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const [command, ...args] = line.split(/\s+/);
+    switch (command) {
+      case 'start': {
+        args.forEach((name, i) => cluster.start(name, i === 0 && cluster.members.size === 0));
+        until(`a view of ${cluster.live().length}`, () => oneView(cluster.live().length));
+        break;
+      }
+      case 'multicast': {
+        const [name, order, count, safe] = args as [string, MulticastOptions['order'], string | undefined, string | undefined];
+        if (!['fifo', 'causal', 'total', 'group'].includes(order)) {
+          failures.push(`unknown order in: ${line}`);
+          break;
+        }
+        for (let i = 0; i < Number(count ?? 1); i++) cluster.multicast(name, { n: ++counter }, { order, safe: safe === 'safe' });
+        break;
+      }
+      case 'tick':
+        for (let t = 0; t < Number(args[0]); t++) cluster.step();
+        break;
+      case 'await':
+        if (args[0] === 'block') {
+          const blocks = cluster.blockedAt.length;
+          until('a flush to start', () => cluster.blockedAt.length > blocks);
+        } else {
+          until(`a view of ${args[1]}`, () => oneView(Number(args[1])));
+        }
+        break;
+      case 'crash':
+        cluster.crash(args[0]!);
+        break;
+      case 'pause':
+        cluster.pause(args[0]!, Number(args[1]));
+        break;
+      case 'leave':
+        cluster.leave(args[0]!);
+        break;
+      case 'restart':
+        cluster.start(args[0]!, false);
+        break;
+      case 'isolate':
+        cluster.partition = { kind: 'isolate', name: args[0]! };
+        break;
+      case 'partition': {
+        const bar = args.indexOf('|');
+        cluster.partition = { kind: 'split', side: new Set(args.slice(0, bar).join(',').split(',').filter(Boolean)) };
+        break;
+      }
+      case 'split-all':
+        // Every member on its own: each link cut (the 1|1|1 case).
+        cluster.partition = { kind: 'split', side: new Set() };
+        cluster.network.knobs = { ...cluster.network.knobs, lossProbability: 1 };
+        break;
+      case 'heal':
+        if (markAt >= 0 && installsAfterMark === undefined) {
+          const during = cluster.installedAt.filter((i) => i.tick >= markAt);
+          installsAfterMark = during.length;
+          if (process.env['SCENARIO_DEBUG'] !== undefined) console.log(markAt, cluster.now, JSON.stringify(during));
+        }
+        cluster.partition = { kind: 'none' };
+        cluster.network.knobs = knobs;
+        break;
+      case 'mark':
+        markAt = cluster.now;
+        break;
+      case 'expect':
+        expectations.push(args);
+        break;
+      default:
+        failures.push(`unknown command: ${line}`);
+    }
+  }
+
+  // Settle: heal, bring back whatever stopped, wait for one view of everyone.
+  cluster.partition = { kind: 'none' };
+  cluster.network.knobs = knobs;
+  until('the group to settle', () => oneView(cluster.live().length) && cluster.live().every((s) => s.member.status === 'member' && s.member.pendingOrder.size === 0));
+  for (let t = 0; t < 100; t++) cluster.step();
+
+  for (const [what, ...names] of expectations) {
+    const logsOf = (name: string) => [...cluster.logs.entries()].filter(([id]) => id.split('#')[0] === name).flatMap(([, entries]) => entries);
+    if (what === 'view') {
+      const final = cluster.live()[0]?.member.view?.members.map((m) => m.split('#')[0]).sort() ?? [];
+      if (final.join() !== [...names].sort().join()) failures.push(`final view is [${final}], expected [${names}]`);
+    } else if (what === 'non-primary') {
+      if (!logsOf(names[0]!).some((e) => e.kind === 'non-primary')) failures.push(`${names[0]} never knew itself outside the primary`);
+    } else if (what === 'excluded') {
+      if (!logsOf(names[0]!).some((e) => e.kind === 'excluded')) failures.push(`${names[0]} was never excluded`);
+    } else if (what === 'no-install-since-mark') {
+      if (installsAfterMark !== 0) failures.push(`${installsAfterMark ?? '?'} views were installed while no primary was possible`);
+    } else {
+      failures.push(`unknown expectation: ${what}`);
+    }
+  }
+  const violations = checkRun({ logs: cluster.logs, finalLive: cluster.live().map((s) => s.member.id) });
+  const report = [...failures, ...(violations.length > 0 ? [formatViolations(violations, 12)] : [])].join('\n');
+  return { ok: report === '', report };
+}
+
+/** The runtime brings back a member that was excluded as a new incarnation (one that left stays out). */
+function restartStopped(cluster: SimCluster): void {
+  for (const sim of [...cluster.members.values()]) if (sim.alive && sim.stopped === 'excluded') cluster.start(sim.name, false);
+}
