@@ -36,6 +36,8 @@ export class SimNetwork {
   knobs: FaultKnobs;
   /** Peer messages sent (after batching), for the scale figures. */
   sentTotal = 0;
+  /** Protocol messages sent, by kind, counting each item of a batch. */
+  readonly sentByKind = new Map<string, number>();
 
   constructor(
     private readonly random: () => number,
@@ -48,6 +50,7 @@ export class SimNetwork {
 
   send(now: number, from: string, to: string, message: WireMessage): void {
     this.sentTotal++;
+    for (const item of message.kind === 'batch' ? message.items : [message]) this.sentByKind.set(item.kind, (this.sentByKind.get(item.kind) ?? 0) + 1);
     if (this.cut(from, to)) return;
     if (this.random() < this.knobs.lossProbability) return;
     const copies = this.random() < this.knobs.duplicateProbability ? 2 : 1;

@@ -1,8 +1,9 @@
 /**
  * How the design behaves as the group grows (`npm run sim -- --scale`): for each group size, on a
- * calm simulated network, the peer messages a view change costs and how long its flush takes,
- * and the peer messages each multicast costs once heartbeats are discounted. Messages to one
- * member in one turn travel as one batch, so these count batches — what a transport would send.
+ * calm simulated network, the flush messages a view change costs, how long detection and the
+ * flush take, and the peer messages each multicast costs once heartbeats are discounted (there,
+ * messages to one member in one turn travel as one batch, so batches are counted — what a
+ * transport would send).
  */
 import { prng } from '../helpers/prng.js';
 import { SimCluster } from './cluster.js';
@@ -10,6 +11,7 @@ import { calmNetwork } from './network.js';
 
 interface ScaleRow {
   members: number;
+  /** Flush protocol messages (start, state, final, done, install) for one view change. */
   viewChangeMessages: number;
   detectTicks: number;
   flushTicks: number;
@@ -54,17 +56,18 @@ export function measureScale(size: number): ScaleRow {
   const victim = `m${size - 1}`;
   const crashedAt = cluster.now;
   const viewBefore = cluster.members.get('m0')!.member.view!.id;
-  sent = cluster.network.sentTotal;
+  const flushKinds = ['flush-start', 'flush-state', 'flush-final', 'flush-done', 'install'];
+  const flushCount = (): number => flushKinds.reduce((n, k) => n + (cluster.network.sentByKind.get(k) ?? 0), 0);
+  const flushBefore = flushCount();
   cluster.crash(victim);
   const blocksBefore = cluster.blockedAt.length;
   settle(cluster, size - 1, 20_000);
   const installs = cluster.installedAt.filter((i) => i.view > viewBefore);
   const lastInstall = Math.max(...installs.map((i) => i.tick));
   const firstBlock = cluster.blockedAt[blocksBefore] ?? lastInstall;
-  const changeTicks = lastInstall - crashedAt;
   return {
     members: size,
-    viewChangeMessages: Math.round(cluster.network.sentTotal - sent - heartbeatPerTick * changeTicks),
+    viewChangeMessages: flushCount() - flushBefore,
     detectTicks: firstBlock - crashedAt,
     flushTicks: lastInstall - firstBlock,
     messagesPerMulticast: Number(perMulticast.toFixed(2)),
