@@ -31,6 +31,7 @@ import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './
 import { isPeerMessage } from './validate.js';
 import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
+import { Outgoing } from './outgoing.js';
 import { BoundedSet } from './bounded-set.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 import { sameCut } from './cut.js';
@@ -50,15 +51,6 @@ export interface MemberOptions {
   onLog?: (entry: LogEntry) => void;
 }
 
-interface Queued {
-  key: MessageKey;
-  originSeq: number;
-  order: OrderFlavor;
-  safe: boolean;
-  stream: number;
-  payload: unknown;
-}
-
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
 export class Member implements CoordinatorHost {
@@ -74,7 +66,7 @@ export class Member implements CoordinatorHost {
   private readonly actions: Action[] = [];
   private readonly outbox = new Map<string, PeerMessage[]>();
   channel = new ViewChannel([], '');
-  private ordering = new ViewOrdering([]);
+  ordering = new ViewOrdering([]);
   private readonly lastHeard = new Map<MemberId, number>();
   readonly leaving = new Set<MemberId>();
   /** Members replaced by a newer incarnation that asked to join: as good as dead. */
@@ -82,11 +74,7 @@ export class Member implements CoordinatorHost {
   private lastHeartbeatAt = -Infinity;
   private acksDirty = false;
 
-  private originSeqLast = 0;
-  /** Own causal multicasts in the current view (the own entry of their vector timestamps). */
-  private causalSent = 0;
-  private readonly queued: Queued[] = [];
-  readonly pendingOrder = new Map<MessageKey, { request: OrderRequest; sentAt: number }>();
+  readonly outgoing = new Outgoing(this);
   readonly deliveredKeys = new BoundedSet<MessageKey>(200_000);
   private readonly forwarded = new Set<MessageKey>();
   private readonly streamPos = new Map<number, number>();
@@ -166,11 +154,7 @@ export class Member implements CoordinatorHost {
   /** Multicasts `payload`; returns its key. Waits internally while blocked or while the window is full. */
   multicast(payload: unknown, options: MulticastOptions): MessageKey {
     assert(['fifo', 'causal', 'total', 'group'].includes(options.order), `unknown multicast order ${String(options.order)}`);
-    const originSeq = ++this.originSeqLast;
-    const key = `${this.id}/${originSeq}`;
-    this.queued.push({ key, originSeq, order: options.order, safe: options.safe === true, stream: options.stream ?? 0, payload });
-    this.sendQueued();
-    return key;
+    return this.outgoing.add(payload, options.order, options.safe === true, options.stream ?? 0);
   }
 
   /** The application's snapshot, asked for by a `get-state` action. */
@@ -188,9 +172,7 @@ export class Member implements CoordinatorHost {
     const sinceHeartbeat = this.now - this.lastHeartbeatAt;
     if ((this.acksDirty && sinceHeartbeat >= this.config.ackTicks) || sinceHeartbeat >= this.config.heartbeatTicks) this.sendHeartbeats();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
-    for (const pending of this.pendingOrder.values()) {
-      if (this.now - pending.sentAt >= 2 * this.config.retransmitTicks) this.sendOrderRequest(pending.request);
-    }
+    this.outgoing.retry();
     if (this.leavingSelf && this.now - this.lastLeaveAt >= this.config.retryTicks) this.announceLeave();
     if (this.following !== undefined && this.isSuspected(this.following.coordinator)) this.following = undefined;
     if (this.coordinatorOf() === this.id) this.coordinator.tick();
@@ -228,7 +210,7 @@ export class Member implements CoordinatorHost {
     const following = this.following === undefined ? '-' : `${this.following.coordinator}/a${this.following.attempt}`;
     const prepared = [...this.preparedById.keys()].join(',');
     const suspects = (v?.members ?? []).filter((m) => this.isSuspected(m)).join(',');
-    return `${this.id} ${this.status} v${v?.id ?? '-'}[${v?.members.join(',') ?? ''}] ${flags} following=${following} prepared=[${prepared}] suspects=[${suspects}] leaving=[${[...this.leaving].join(',')}] coord=${this.coordinatorOf()} ${this.coordinator.describe()} pendingOrder=${this.pendingOrder.size} queued=${this.queued.length}`;
+    return `${this.id} ${this.status} v${v?.id ?? '-'}[${v?.members.join(',') ?? ''}] ${flags} following=${following} prepared=[${prepared}] suspects=[${suspects}] leaving=[${[...this.leaving].join(',')}] coord=${this.coordinatorOf()} ${this.coordinator.describe()} pendingOrder=${this.outgoing.pending.size} queued=${this.outgoing.queuedCount}`;
   }
 
   // ---- what the flush coordinator needs (CoordinatorHost) -----------------------------
@@ -293,7 +275,7 @@ export class Member implements CoordinatorHost {
       delivered: Object.fromEntries(this.ordering.deliveredUpTo),
       maxViewSeen: this.maxViewSeen,
       held,
-      groupRequests: [...this.pendingOrder.values()].filter((p) => p.request.order === 'group').map((p) => p.request),
+      groupRequests: this.outgoing.groupRequests(),
       ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
     };
     if (from === this.id) this.coordinator.onState(this.id, report);
@@ -327,7 +309,7 @@ export class Member implements CoordinatorHost {
       if (this.deliveredKeys.has(r.key)) continue;
       this.deliveredKeys.add(r.key);
       this.groupRequests.delete(r.key);
-      this.pendingOrder.delete(r.key);
+      this.outgoing.delivered(r.key);
       this.recordDelivery({ key: r.key, origin: r.origin, order: 'group', safe: r.safe, payload: r.payload, view: this.view!.id }, r.originSeq);
     }
   }
@@ -344,7 +326,6 @@ export class Member implements CoordinatorHost {
     for (const m of next.members) this.pendingJoins.delete(m);
     this.forwarded.clear();
     this.streamPos.clear();
-    this.causalSent = 0;
     this.following = undefined;
     this.frozen = false;
     this.prepared = undefined;
@@ -368,13 +349,9 @@ export class Member implements CoordinatorHost {
       this.blocked = false;
       this.emit({ kind: 'unblock' });
     }
-    for (const pending of this.pendingOrder.values()) {
-      pending.request = { ...pending.request, view: next.id };
-      this.sendOrderRequest(pending.request);
-    }
     if (this.leavingSelf && next.members.length === 1) return this.stop('left');
     this.sendHeartbeats();
-    this.sendQueued();
+    this.outgoing.onInstall(next.id);
     const replay = this.future.splice(0).filter(([, m]) => m.view >= next.id);
     for (const [from, message] of replay) {
       if (message.view === next.id) this.handle(from, message);
@@ -448,14 +425,14 @@ export class Member implements CoordinatorHost {
       this.ordering.deliverReady((s) => this.channel.stableOf(s), false, (m) => this.deliverData(m));
     }
     this.channel.collect((s) => this.ordering.deliveredUpTo.get(s) ?? 0);
-    this.sendQueued();
+    this.outgoing.sendQueued();
   }
 
   private deliverData(m: DataMessage): void {
     if (m.order === 'total') {
       if (this.deliveredKeys.has(m.key)) return;
       this.deliveredKeys.add(m.key);
-      if (m.origin === this.id) this.pendingOrder.delete(m.key);
+      if (m.origin === this.id) this.outgoing.delivered(m.key);
     }
     const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.view!.id };
     if (m.stream !== undefined) delivery.stream = m.stream;
@@ -480,7 +457,16 @@ export class Member implements CoordinatorHost {
     this.emit({ kind: 'deliver', delivery });
   }
 
-  private onOrderRequest(r: OrderRequest): void {
+  /** May this member send multicasts now (a member, not blocked, not frozen)? */
+  canSend(): boolean {
+    return this.status === 'member' && this.view !== undefined && !this.blocked && !this.frozen;
+  }
+
+  log(entry: LogEntry): void {
+    this.onLog(entry);
+  }
+
+  onOrderRequest(r: OrderRequest): void {
     if (this.deliveredKeys.has(r.key)) return;
     if (r.order === 'group') {
       if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
@@ -547,39 +533,12 @@ export class Member implements CoordinatorHost {
 
   // ---- sending ---------------------------------------------------------------------
 
-  /** Sends what waits in order, as far as blocking and the window allow. */
-  private sendQueued(): void {
-    while (this.queued.length > 0) {
-      if (this.status !== 'member' || this.view === undefined || this.blocked || this.frozen) return;
-      const next = this.queued[0]!;
-      if ((next.order === 'fifo' || next.order === 'causal') && this.channel.unstableOwn() >= this.config.windowMax) return;
-      this.queued.shift();
-      this.onLog({ kind: 'send', member: this.id, msg: next.key, view: this.view.id, order: next.order, safe: next.safe, ...(next.order === 'total' ? { stream: next.stream } : {}) });
-      if (next.order === 'fifo' || next.order === 'causal') {
-        const vt = next.order === 'causal' ? this.ordering.vectorFor(this.id, ++this.causalSent) : undefined;
-        this.multicastData({ order: next.order, safe: next.safe, origin: this.id, key: next.key, originSeq: next.originSeq, payload: next.payload, ...(vt ? { vt } : {}) });
-        continue;
-      }
-      const request: OrderRequest = { kind: 'order-request', view: this.view.id, order: next.order, stream: next.stream, key: next.key, origin: this.id, originSeq: next.originSeq, safe: next.safe, payload: next.payload };
-      this.pendingOrder.set(next.key, { request, sentAt: this.now });
-      this.sendOrderRequest(request);
-    }
-  }
-
-  private multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void {
+  /** Multicasts on this member's channel of the current view (own fifo/causal, or abcasts it sequences). */
+  multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void {
     const message: DataMessage = { kind: 'data', view: this.view!.id, sender: this.id, seq: this.channel.nextSeq(), ...fields };
     this.channel.markSent(message.seq, this.now);
     for (const m of this.view!.members) if (m !== this.id) this.send(m, message);
     this.onData(message);
-  }
-
-  private sendOrderRequest(request: OrderRequest): void {
-    const pending = this.pendingOrder.get(request.key);
-    if (pending !== undefined) pending.sentAt = this.now;
-    if (this.view === undefined || this.frozen) return;
-    const to = request.order === 'total' ? sequencerOf(this.view, request.stream) : this.coordinatorOf();
-    if (to === this.id) this.onOrderRequest(request);
-    else this.send(to, request);
   }
 
   private sendHeartbeats(): void {

@@ -213,7 +213,7 @@ function isSettled(cluster: SimCluster): boolean {
   if (first === undefined) return false;
   for (const sim of live) {
     const m = sim.member;
-    if (m.status !== 'member' || m.view?.id !== first.id || m.frozen || m.pendingOrder.size > 0) return false;
+    if (m.status !== 'member' || m.view?.id !== first.id || m.frozen || m.outgoing.pending.size > 0) return false;
     if (m.view.members.length !== ids.size || !m.view.members.every((id) => ids.has(id))) return false;
   }
   return true;

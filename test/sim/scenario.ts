@@ -129,7 +129,7 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
   // Settle: heal, bring back whatever stopped, wait for one view of everyone.
   cluster.partition = { kind: 'none' };
   cluster.network.knobs = knobs;
-  until('the group to settle', () => oneView(cluster.live().length) && cluster.live().every((s) => s.member.status === 'member' && s.member.pendingOrder.size === 0));
+  until('the group to settle', () => oneView(cluster.live().length) && cluster.live().every((s) => s.member.status === 'member' && s.member.outgoing.pending.size === 0));
   for (let t = 0; t < 100; t++) cluster.step();
 
   for (const [what, ...names] of expectations) {

@@ -1,0 +1,117 @@
+/**
+ * A member's own multicasts on their way out: numbered by origin, queued while
+ * the member is blocked or its window is full, then sent by flavor — fifo and
+ * causal on the member's own channel, abcast and gbcast handed to the member
+ * that orders them (stream sequencer, coordinator) and kept until delivered, so
+ * that a view change that lost them does not lose them for good.
+ */
+import type { CoreConfig } from './config.js';
+import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
+import type { DataMessage, OrderRequest, PeerMessage } from './messages.js';
+import type { ViewChannel } from './channel.js';
+import type { ViewOrdering } from './ordering.js';
+import { sequencerOf } from './view.js';
+
+export interface OutgoingHost {
+  readonly id: MemberId;
+  readonly now: number;
+  readonly config: CoreConfig;
+  readonly view: ViewRecord | undefined;
+  readonly channel: ViewChannel;
+  readonly ordering: ViewOrdering;
+  /** A member, not blocked, not frozen: it may send now. */
+  canSend(): boolean;
+  log(entry: LogEntry): void;
+  send(to: MemberId, message: PeerMessage): void;
+  multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void;
+  onOrderRequest(request: OrderRequest): void;
+  coordinatorOf(): MemberId;
+}
+
+interface Queued {
+  key: MessageKey;
+  originSeq: number;
+  order: OrderFlavor;
+  safe: boolean;
+  stream: number;
+  payload: unknown;
+}
+
+export class Outgoing {
+  private originSeqLast = 0;
+  /** Own causal multicasts in the current view (the own entry of their vector timestamps). */
+  private causalSent = 0;
+  private readonly queued: Queued[] = [];
+  /** Own abcasts and gbcasts not yet delivered. */
+  readonly pending = new Map<MessageKey, { request: OrderRequest; sentAt: number }>();
+
+  constructor(private readonly host: OutgoingHost) {}
+
+  get queuedCount(): number {
+    return this.queued.length;
+  }
+
+  /** Numbers a multicast and sends it as soon as it may go; returns its key. */
+  add(payload: unknown, order: OrderFlavor, safe: boolean, stream: number): MessageKey {
+    const originSeq = ++this.originSeqLast;
+    const key = `${this.host.id}/${originSeq}`;
+    this.queued.push({ key, originSeq, order, safe, stream, payload });
+    this.sendQueued();
+    return key;
+  }
+
+  /** Sends what waits, in order, as far as blocking and the window allow. */
+  sendQueued(): void {
+    const h = this.host;
+    while (this.queued.length > 0) {
+      if (!h.canSend()) return;
+      const view = h.view!;
+      const next = this.queued[0]!;
+      if ((next.order === 'fifo' || next.order === 'causal') && h.channel.unstableOwn() >= h.config.windowMax) return;
+      this.queued.shift();
+      h.log({ kind: 'send', member: h.id, msg: next.key, view: view.id, order: next.order, safe: next.safe, ...(next.order === 'total' ? { stream: next.stream } : {}) });
+      if (next.order === 'fifo' || next.order === 'causal') {
+        const vt = next.order === 'causal' ? h.ordering.vectorFor(h.id, ++this.causalSent) : undefined;
+        h.multicastData({ order: next.order, safe: next.safe, origin: h.id, key: next.key, originSeq: next.originSeq, payload: next.payload, ...(vt ? { vt } : {}) });
+        continue;
+      }
+      const request: OrderRequest = { kind: 'order-request', view: view.id, order: next.order, stream: next.stream, key: next.key, origin: h.id, originSeq: next.originSeq, safe: next.safe, payload: next.payload };
+      this.pending.set(next.key, { request, sentAt: h.now });
+      this.sendRequest(request);
+    }
+  }
+
+  /** Hands requests not answered for a while to their orderer again. */
+  retry(): void {
+    for (const p of this.pending.values()) if (this.host.now - p.sentAt >= 2 * this.host.config.retransmitTicks) this.sendRequest(p.request);
+  }
+
+  /** A new view: causal counts restart, pending requests go to the new orderers, the queue moves. */
+  onInstall(viewId: number): void {
+    this.causalSent = 0;
+    for (const p of this.pending.values()) {
+      p.request = { ...p.request, view: viewId };
+      this.sendRequest(p.request);
+    }
+    this.sendQueued();
+  }
+
+  delivered(key: MessageKey): void {
+    this.pending.delete(key);
+  }
+
+  /** Own gbcasts still waiting (reported in a flush so the coordinator delivers them). */
+  groupRequests(): OrderRequest[] {
+    return [...this.pending.values()].filter((p) => p.request.order === 'group').map((p) => p.request);
+  }
+
+  private sendRequest(request: OrderRequest): void {
+    const h = this.host;
+    const pending = this.pending.get(request.key);
+    if (pending !== undefined) pending.sentAt = h.now;
+    if (h.view === undefined || !h.canSend()) return;
+    const to = request.order === 'total' ? sequencerOf(h.view, request.stream) : h.coordinatorOf();
+    if (to === h.id) h.onOrderRequest(request);
+    else h.send(to, request);
+  }
+}
