@@ -40,8 +40,7 @@ export interface CoordinatorHost {
   emit(action: Action): void;
   block(): void;
   becomeNonPrimary(): void;
-  onFlushStart(from: MemberId, start: FlushStart): void;
-  onFinal(from: MemberId, final: FlushFinal): void;
+  readonly participant: { onFlushStart(from: MemberId, start: FlushStart): void; onFinal(from: MemberId, final: FlushFinal): void };
   deliverGroup(requests: readonly OrderRequest[]): void;
   installView(next: ViewRecord): void;
   stop(reason: 'excluded' | 'left'): void;
@@ -177,7 +176,7 @@ export class FlushCoordinator {
     h.block();
     const start = this.startMessage(round);
     for (const p of participants) if (p !== h.id) h.send(p, start);
-    h.onFlushStart(h.id, start);
+    h.participant.onFlushStart(h.id, start);
   }
 
   private startMessage(round: Round): FlushStart {
@@ -238,7 +237,7 @@ export class FlushCoordinator {
     round.phase = 'final';
     round.sentAt = h.now;
     for (const p of round.participants) if (p !== h.id) h.send(p, final);
-    h.onFinal(h.id, final);
+    h.participant.onFinal(h.id, final);
   }
 
   /** gbcasts to deliver at this change: every pending request, once, each origin's in its own order. */

@@ -13,15 +13,7 @@
  *             deliver; every participant delivers exactly that and says done;
  *   install — once all are done: gbcasts are delivered, a joiner gets the
  *             state, everyone installs the new view.
- * Scenario (1): the coordinator dies in phase 1 after some members delivered
- * its final. They report it as `prepared`; the next coordinator adopts that
- * final as it is, so no member that moves on delivered a different set.
- * Scenario (2): it dies in phase 3 after some members installed. Every member
- * keeps the install of its view and sends it again to a member of that view
- * still speaking from the old one; that member installs it if it matches a
- * final it delivered (the same id and members), and otherwise waits to be
- * flushed or excluded. View ids are proposed above every id any participant
- * has seen, so two different views never share an id (M4).
+ * (participant.ts has the member's side of the flush and its failure scenarios.)
  */
 import type { Action, Delivery } from './actions.js';
 import { coreConfigDefault, type CoreConfig } from './config.js';
@@ -32,9 +24,9 @@ import { isPeerMessage } from './validate.js';
 import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
 import { Outgoing } from './outgoing.js';
+import { FlushParticipant } from './participant.js';
 import { BoundedSet } from './bounded-set.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
-import { sameCut } from './cut.js';
 
 export interface MulticastOptions {
   order: OrderFlavor;
@@ -84,26 +76,16 @@ export class Member implements CoordinatorHost {
   readonly groupRequests = new Map<MessageKey, OrderRequest>();
   attemptLast = 0;
 
-  private following: { coordinator: MemberId; attempt: number } | undefined;
-  frozen = false;
-  /** The last final delivered in this view (reported for adoption) … */
-  prepared: { final: FlushFinal; coordinator: MemberId } | undefined;
-  /** … and every final delivered in this view, by proposed view id. */
-  private readonly preparedById = new Map<number, FlushFinal>();
-  /** Highest view id seen proposed or installed anywhere (reported so the next proposal is higher). */
-  maxViewSeen = 0;
-  /** The install that brought this member into its view, to hand to stragglers. */
-  private installRecord: Install | undefined;
-  private readonly installResentAt = new Map<MemberId, number>();
-  /**
-   * Acks stop moving once a member freezes in a view: a member that is not
-   * frozen counts a safe message stable only if every member had it before
-   * freezing — so it is within every round's targets, adopted ones included,
-   * and every survivor delivers it (O5).
-   */
-  private frozenAcks: Record<MemberId, number> | undefined;
-  /** `coordinator/attempt` of every round this member reported to in this view. */
-  private readonly reportedTo = new Set<string>();
+  readonly participant = new FlushParticipant(this);
+  /** Delivering nothing new in this view (a flush runs, or no primary is reachable). */
+  get frozen(): boolean {
+    return this.participant.frozen;
+  }
+
+  get prepared(): FlushParticipant['prepared'] {
+    return this.participant.prepared;
+  }
+
   nonPrimary = false;
   private nonPrimarySince = 0;
   private blocked = false;
@@ -174,7 +156,7 @@ export class Member implements CoordinatorHost {
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
     this.outgoing.retry();
     if (this.leavingSelf && this.now - this.lastLeaveAt >= this.config.retryTicks) this.announceLeave();
-    if (this.following !== undefined && this.isSuspected(this.following.coordinator)) this.following = undefined;
+    this.participant.dropFollowingIf((c) => this.isSuspected(c));
     if (this.coordinatorOf() === this.id) this.coordinator.tick();
     else this.coordinator.abandon();
   }
@@ -207,8 +189,9 @@ export class Member implements CoordinatorHost {
   describe(): string {
     const v = this.view;
     const flags = [this.frozen ? 'frozen' : '', this.nonPrimary ? 'non-primary' : '', this.blocked ? 'blocked' : ''].filter(Boolean).join(',');
-    const following = this.following === undefined ? '-' : `${this.following.coordinator}/a${this.following.attempt}`;
-    const prepared = [...this.preparedById.keys()].join(',');
+    const f = this.participant.following;
+    const following = f === undefined ? '-' : `${f.coordinator}/a${f.attempt}`;
+    const prepared = [...this.participant.preparedById.keys()].join(',');
     const suspects = (v?.members ?? []).filter((m) => this.isSuspected(m)).join(',');
     return `${this.id} ${this.status} v${v?.id ?? '-'}[${v?.members.join(',') ?? ''}] ${flags} following=${following} prepared=[${prepared}] suspects=[${suspects}] leaving=[${[...this.leaving].join(',')}] coord=${this.coordinatorOf()} ${this.coordinator.describe()} pendingOrder=${this.outgoing.pending.size} queued=${this.outgoing.queuedCount}`;
   }
@@ -248,59 +231,10 @@ export class Member implements CoordinatorHost {
     if (this.nonPrimary) return;
     this.nonPrimary = true;
     this.nonPrimarySince = this.now;
-    this.frozenAcks ??= this.channel.ackVector();
-    this.frozen = true;
+    this.participant.freeze();
     this.block();
     this.onLog({ kind: 'non-primary', member: this.id });
     this.emit({ kind: 'primary', primary: false });
-  }
-
-  /** Participant side of collect: freeze and report. */
-  onFlushStart(from: MemberId, start: FlushStart): void {
-    const coordinator = this.coordinatorOf();
-    if (from !== coordinator && !this.isOlder(from, coordinator)) return;
-    if (from !== this.id && this.isOlder(from, this.id)) this.coordinator.abandon();
-    this.attemptLast = Math.max(this.attemptLast, start.attempt);
-    this.following = { coordinator: from, attempt: start.attempt };
-    this.reportedTo.add(`${from}/${start.attempt}`);
-    this.frozenAcks ??= this.channel.ackVector();
-    this.frozen = true;
-    this.block();
-    const held = this.channel.allHeld();
-    const report = {
-      kind: 'flush-state' as const,
-      view: this.view!.id,
-      attempt: start.attempt,
-      received: this.channel.ackVector(),
-      delivered: Object.fromEntries(this.ordering.deliveredUpTo),
-      maxViewSeen: this.maxViewSeen,
-      held,
-      groupRequests: this.outgoing.groupRequests(),
-      ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
-    };
-    if (from === this.id) this.coordinator.onState(this.id, report);
-    else this.send(from, report);
-  }
-
-  /** Participant side of final: deliver exactly the agreed set of the old view, then say done. */
-  onFinal(from: MemberId, final: FlushFinal): void {
-    // Any round this member reported to may finish, if its coordinator is still the one it
-    // follows or its coordinator now: frozen since the report, it delivered nothing the
-    // report does not cover. Once a final is delivered, only the same cut is accepted again.
-    if (!this.reportedTo.has(`${from}/${final.attempt}`)) return;
-    if (from !== this.following?.coordinator && from !== this.coordinatorOf()) return;
-    if (this.prepared !== undefined && !sameCut(this.prepared.final, final)) return;
-    this.following = { coordinator: from, attempt: final.attempt };
-    if (this.prepared === undefined || this.prepared.final.attempt !== final.attempt || this.prepared.coordinator !== from) {
-      for (const message of final.union) for (const ready of this.channel.receive(message)) this.ordering.push(ready);
-      this.ordering.deliverReady((s) => this.channel.stableOf(s), true, (m) => this.deliverData(m), (s) => final.targets[s] ?? 0);
-      this.prepared = { final, coordinator: from };
-      this.preparedById.set(final.next.id, final);
-      this.maxViewSeen = Math.max(this.maxViewSeen, final.next.id);
-    }
-    const done = { kind: 'flush-done' as const, view: this.view!.id, attempt: final.attempt };
-    if (from === this.id) this.coordinator.onDone(this.id, done);
-    else this.send(from, done);
   }
 
   /** Delivers the gbcasts of a view change, in the agreed order, once each. */
@@ -326,15 +260,7 @@ export class Member implements CoordinatorHost {
     for (const m of next.members) this.pendingJoins.delete(m);
     this.forwarded.clear();
     this.streamPos.clear();
-    this.following = undefined;
-    this.frozen = false;
-    this.prepared = undefined;
-    this.preparedById.clear();
-    this.maxViewSeen = Math.max(this.maxViewSeen, next.id);
-    this.installRecord = { kind: 'install', view: previous.length === 0 ? 0 : next.id - 1, next };
-    this.installResentAt.clear();
-    this.reportedTo.clear();
-    this.frozenAcks = undefined;
+    this.participant.reset(next, previous.length === 0);
     this.nonPrimary = false;
     this.coordinator.abandon();
     this.onLog(founded ? { kind: 'install', member: this.id, view: next, founded: true } : { kind: 'install', member: this.id, view: next });
@@ -385,7 +311,7 @@ export class Member implements CoordinatorHost {
     if (m.view > this.view.id) return this.keepForLater(from, m);
     if (m.view < this.view.id) {
       if (!this.view.members.includes(from)) this.sendExcluded(from);
-      else this.resendInstall(from);
+      else this.participant.resendInstall(from);
       return;
     }
     if (!this.view.members.includes(from)) return;
@@ -402,11 +328,11 @@ export class Member implements CoordinatorHost {
         this.leaving.add(from);
         return;
       case 'flush-start':
-        return this.onFlushStart(from, m);
+        return this.participant.onFlushStart(from, m);
       case 'flush-state':
         return this.coordinator.onState(from, m);
       case 'flush-final':
-        return this.onFinal(from, m);
+        return this.participant.onFinal(from, m);
       case 'flush-done':
         return this.coordinator.onDone(from, m);
       default:
@@ -428,7 +354,7 @@ export class Member implements CoordinatorHost {
     this.outgoing.sendQueued();
   }
 
-  private deliverData(m: DataMessage): void {
+  deliverData(m: DataMessage): void {
     if (m.order === 'total') {
       if (this.deliveredKeys.has(m.key)) return;
       this.deliveredKeys.add(m.key);
@@ -466,6 +392,10 @@ export class Member implements CoordinatorHost {
     this.onLog(entry);
   }
 
+  ownGroupRequests(): OrderRequest[] {
+    return this.outgoing.groupRequests();
+  }
+
   onOrderRequest(r: OrderRequest): void {
     if (this.deliveredKeys.has(r.key)) return;
     if (r.order === 'group') {
@@ -482,7 +412,6 @@ export class Member implements CoordinatorHost {
   private onJoin(joiner: MemberId): void {
     if (this.status !== 'member' || this.view === undefined || joiner === this.id) return;
     if (this.view.members.includes(joiner)) return this.coordinator.resendInstall(joiner);
-    this.maxViewSeen = Math.max(this.maxViewSeen, this.view.id);
     const coordinator = this.coordinatorOf();
     if (coordinator !== this.id) return this.send(coordinator, { kind: 'join', view: this.view.id, joiner });
     this.pendingJoins.add(joiner);
@@ -498,25 +427,7 @@ export class Member implements CoordinatorHost {
       this.status = 'member';
       return this.installView(m.next);
     }
-    // Scenario (2): install only a view whose final this member delivered, exactly as proposed.
-    if (this.status !== 'member' || this.view === undefined || m.next.id <= this.view.id) return;
-    const final = this.preparedById.get(m.next.id);
-    if (final === undefined || !sameMembers(final.next.members, m.next.members)) {
-      // Listed in a view whose final it never delivered (a coordinator adopted a final this
-      // member had no part in): it cannot move on with the others, so it starts over.
-      if (final === undefined) this.stop('excluded');
-      return;
-    }
-    this.deliverGroup(final.group);
-    this.installView(final.next);
-  }
-
-  /** A member of this view still speaks from the one before: it missed the install (scenario 2). */
-  private resendInstall(to: MemberId): void {
-    if (this.installRecord === undefined || this.installRecord.view === 0) return;
-    if (this.now - (this.installResentAt.get(to) ?? -Infinity) < this.config.retransmitTicks) return;
-    this.installResentAt.set(to, this.now);
-    this.send(to, this.installRecord);
+    if (this.status === 'member') this.participant.onInstall(m);
   }
 
   private onExcluded(view: number): void {
@@ -545,8 +456,8 @@ export class Member implements CoordinatorHost {
     if (this.view === undefined) return;
     this.lastHeartbeatAt = this.now;
     this.acksDirty = false;
-    const flushWanted = this.frozen && this.following === undefined && this.coordinatorOf() !== this.id;
-    const hb = { kind: 'hb' as const, view: this.view.id, acks: this.frozenAcks ?? this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
+    const flushWanted = this.participant.wantsFlush;
+    const hb = { kind: 'hb' as const, view: this.view.id, acks: this.participant.frozenAcks ?? this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 
@@ -571,7 +482,7 @@ export class Member implements CoordinatorHost {
     if (this.future.length > this.config.futureMax) this.future.shift();
   }
 
-  private isOlder(a: MemberId, b: MemberId): boolean {
+  isOlder(a: MemberId, b: MemberId): boolean {
     const members = this.view?.members ?? [];
     return members.indexOf(a) < members.indexOf(b);
   }

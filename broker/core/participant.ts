@@ -1,0 +1,175 @@
+/**
+ * A member's side of view changes (the coordinator's is flush.ts): freeze and
+ * report when a round starts, deliver exactly the agreed cut when its final
+ * comes, and install the next view — or, having missed an install, take it
+ * from any member of the new view if it matches a final it delivered.
+ *
+ * Scenario (1): a coordinator dies in phase 2 after some members delivered its
+ * final. They report it as `prepared`; the next coordinator adopts that final
+ * as it is, so no member that moves on delivered a different set.
+ * Scenario (2): it dies in phase 3 after some members installed. Every member
+ * keeps the install of its view and sends it again to a member of that view
+ * still speaking from the old one; that member installs it if it matches a
+ * final it delivered (same id and members), and otherwise starts over.
+ */
+import type { ViewChannel } from './channel.js';
+import type { CoreConfig } from './config.js';
+import { sameCut } from './cut.js';
+import type { FlushCoordinator } from './flush.js';
+import type { MemberId, ViewRecord } from './log.js';
+import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage } from './messages.js';
+import type { ViewOrdering } from './ordering.js';
+
+export interface ParticipantHost {
+  readonly id: MemberId;
+  readonly now: number;
+  readonly config: CoreConfig;
+  readonly view: ViewRecord | undefined;
+  readonly channel: ViewChannel;
+  readonly ordering: ViewOrdering;
+  readonly coordinator: FlushCoordinator;
+  attemptLast: number;
+  coordinatorOf(): MemberId;
+  isOlder(a: MemberId, b: MemberId): boolean;
+  block(): void;
+  send(to: MemberId, message: PeerMessage): void;
+  /** This member's own gbcasts still waiting. */
+  ownGroupRequests(): OrderRequest[];
+  deliverData(m: DataMessage): void;
+  deliverGroup(requests: readonly OrderRequest[]): void;
+  installView(next: ViewRecord): void;
+  stop(reason: 'excluded' | 'left'): void;
+}
+
+export class FlushParticipant {
+  /** Delivering nothing new in this view: a round is under way, or no primary is reachable. */
+  frozen = false;
+  /** The round this member last reported to. */
+  following: { coordinator: MemberId; attempt: number } | undefined;
+  /** The last final delivered in this view (reported for adoption) … */
+  prepared: { final: FlushFinal; coordinator: MemberId } | undefined;
+  /** … and every final delivered in this view, by proposed view id. */
+  readonly preparedById = new Map<number, FlushFinal>();
+  /** Highest view id seen proposed or installed anywhere (reported so the next proposal is higher). */
+  maxViewSeen = 0;
+  /**
+   * Acks stop moving once a member freezes in a view: a member that is not
+   * frozen counts a safe message stable only if every member had it before
+   * freezing — so it is within every round's targets, adopted ones included,
+   * and every survivor delivers it (O5).
+   */
+  frozenAcks: Record<MemberId, number> | undefined;
+  /** `coordinator/attempt` of every round this member reported to in this view. */
+  private readonly reportedTo = new Set<string>();
+  /** The install that brought this member into its view, to hand to stragglers. */
+  private installRecord: Install | undefined;
+  private readonly installResentAt = new Map<MemberId, number>();
+
+  constructor(private readonly host: ParticipantHost) {}
+
+  /** Stops delivering in this view (a round starts, or no primary is reachable). */
+  freeze(): void {
+    this.frozenAcks ??= this.host.channel.ackVector();
+    this.frozen = true;
+  }
+
+  /** Frozen with no round to finish it: the coordinator should start one. */
+  get wantsFlush(): boolean {
+    return this.frozen && this.following === undefined && this.host.coordinatorOf() !== this.host.id;
+  }
+
+  /** Forgets a round whose coordinator is gone (the member stays frozen). */
+  dropFollowingIf(gone: (coordinator: MemberId) => boolean): void {
+    if (this.following !== undefined && gone(this.following.coordinator)) this.following = undefined;
+  }
+
+  /** Collect: freeze and report. */
+  onFlushStart(from: MemberId, start: FlushStart): void {
+    const h = this.host;
+    const coordinator = h.coordinatorOf();
+    if (from !== coordinator && !h.isOlder(from, coordinator)) return;
+    if (from !== h.id && h.isOlder(from, h.id)) h.coordinator.abandon();
+    h.attemptLast = Math.max(h.attemptLast, start.attempt);
+    this.following = { coordinator: from, attempt: start.attempt };
+    this.reportedTo.add(`${from}/${start.attempt}`);
+    this.freeze();
+    h.block();
+    const report = {
+      kind: 'flush-state' as const,
+      view: h.view!.id,
+      attempt: start.attempt,
+      received: h.channel.ackVector(),
+      delivered: Object.fromEntries(h.ordering.deliveredUpTo),
+      maxViewSeen: this.maxViewSeen,
+      held: h.channel.allHeld(),
+      groupRequests: h.ownGroupRequests(),
+      ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
+    };
+    if (from === h.id) h.coordinator.onState(h.id, report);
+    else h.send(from, report);
+  }
+
+  /** Final: deliver exactly the agreed cut of the old view, then say done. */
+  onFinal(from: MemberId, final: FlushFinal): void {
+    const h = this.host;
+    // Any round this member reported to may finish, if its coordinator is still the one it
+    // follows or its coordinator now: frozen since the report, it delivered nothing the
+    // report does not cover. Once a final is delivered, only the same cut is accepted again.
+    if (!this.reportedTo.has(`${from}/${final.attempt}`)) return;
+    if (from !== this.following?.coordinator && from !== h.coordinatorOf()) return;
+    if (this.prepared !== undefined && !sameCut(this.prepared.final, final)) return;
+    this.following = { coordinator: from, attempt: final.attempt };
+    if (this.prepared === undefined || this.prepared.final.attempt !== final.attempt || this.prepared.coordinator !== from) {
+      for (const message of final.union) for (const ready of h.channel.receive(message)) h.ordering.push(ready);
+      h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(m), (s) => final.targets[s] ?? 0);
+      this.prepared = { final, coordinator: from };
+      this.preparedById.set(final.next.id, final);
+      this.maxViewSeen = Math.max(this.maxViewSeen, final.next.id);
+    }
+    const done = { kind: 'flush-done' as const, view: h.view!.id, attempt: final.attempt };
+    if (from === h.id) h.coordinator.onDone(h.id, done);
+    else h.send(from, done);
+  }
+
+  /** An install for a member already in a view (scenario 2). */
+  onInstall(m: Install): void {
+    const h = this.host;
+    if (h.view === undefined || m.next.id <= h.view.id) return;
+    const final = this.preparedById.get(m.next.id);
+    if (final === undefined) {
+      // Listed in a view whose final it never delivered (a coordinator adopted a final this
+      // member had no part in): it cannot move on with the others, so it starts over.
+      h.stop('excluded');
+      return;
+    }
+    if (!sameMembers(final.next.members, m.next.members)) return;
+    h.deliverGroup(final.group);
+    h.installView(final.next);
+  }
+
+  /** A member of this view still speaks from the one before: it missed the install. */
+  resendInstall(to: MemberId): void {
+    const h = this.host;
+    if (this.installRecord === undefined || this.installRecord.view === 0) return;
+    if (h.now - (this.installResentAt.get(to) ?? -Infinity) < h.config.retransmitTicks) return;
+    this.installResentAt.set(to, h.now);
+    h.send(to, this.installRecord);
+  }
+
+  /** A view was installed: every round of the old one is over. */
+  reset(next: ViewRecord, first: boolean): void {
+    this.following = undefined;
+    this.frozen = false;
+    this.frozenAcks = undefined;
+    this.prepared = undefined;
+    this.preparedById.clear();
+    this.reportedTo.clear();
+    this.maxViewSeen = Math.max(this.maxViewSeen, next.id);
+    this.installRecord = { kind: 'install', view: first ? 0 : next.id - 1, next };
+    this.installResentAt.clear();
+  }
+}
+
+function sameMembers(a: readonly MemberId[], b: readonly MemberId[]): boolean {
+  return a.length === b.length && a.every((m, i) => m === b[i]);
+}
