@@ -25,6 +25,7 @@ import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMe
 import { ViewOrdering } from './ordering.js';
 import { Outgoing } from './outgoing.js';
 import { FlushParticipant } from './participant.js';
+import { Notices } from './notices.js';
 import { BoundedSet } from './bounded-set.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 
@@ -89,13 +90,9 @@ export class Member implements CoordinatorHost {
   nonPrimary = false;
   private nonPrimarySince = 0;
   private blocked = false;
-  private leavingSelf = false;
-  private lastLeaveAt = -Infinity;
+  private readonly notices = new Notices(this);
 
-  private contacts: string[] = [];
-  private lastJoinAt = -Infinity;
   private readonly future: Array<[MemberId, PeerMessage]> = [];
-  private readonly excludedNoticeAt = new Map<MemberId, number>();
 
   constructor(options: MemberOptions) {
     this.id = options.id;
@@ -120,17 +117,15 @@ export class Member implements CoordinatorHost {
   join(contacts: readonly string[]): void {
     if (this.status !== 'idle') return;
     this.status = 'joining';
-    this.contacts = [...contacts];
-    this.sendJoin();
+    this.notices.startJoining(contacts);
   }
 
   /** Leaves gracefully: the next view excludes this member after flushing its messages. */
   leave(): void {
     if (this.status !== 'member' || this.view === undefined) return;
     if (this.view.members.length === 1) return this.stop('left');
-    this.leavingSelf = true;
     this.leaving.add(this.id);
-    this.announceLeave();
+    this.notices.startLeaving();
   }
 
   /** Multicasts `payload`; returns its key. Waits internally while blocked or while the window is full. */
@@ -146,7 +141,7 @@ export class Member implements CoordinatorHost {
 
   tick(): void {
     this.now++;
-    if (this.status === 'joining' && this.now - this.lastJoinAt >= this.config.retryTicks) this.sendJoin();
+    this.notices.tick();
     if (this.status !== 'member' || this.view === undefined) return;
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
@@ -155,7 +150,6 @@ export class Member implements CoordinatorHost {
     if ((this.acksDirty && sinceHeartbeat >= this.config.ackTicks) || sinceHeartbeat >= this.config.heartbeatTicks) this.sendHeartbeats();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
     this.outgoing.retry();
-    if (this.leavingSelf && this.now - this.lastLeaveAt >= this.config.retryTicks) this.announceLeave();
     this.participant.dropFollowingIf((c) => this.isSuspected(c));
     if (this.coordinatorOf() === this.id) this.coordinator.tick();
     else this.coordinator.abandon();
@@ -187,13 +181,14 @@ export class Member implements CoordinatorHost {
 
   /** For diagnostics (the simulator prints it when a run does not converge). */
   describe(): string {
-    const v = this.view;
-    const flags = [this.frozen ? 'frozen' : '', this.nonPrimary ? 'non-primary' : '', this.blocked ? 'blocked' : ''].filter(Boolean).join(',');
     const f = this.participant.following;
-    const following = f === undefined ? '-' : `${f.coordinator}/a${f.attempt}`;
-    const prepared = [...this.participant.preparedById.keys()].join(',');
-    const suspects = (v?.members ?? []).filter((m) => this.isSuspected(m)).join(',');
-    return `${this.id} ${this.status} v${v?.id ?? '-'}[${v?.members.join(',') ?? ''}] ${flags} following=${following} prepared=[${prepared}] suspects=[${suspects}] leaving=[${[...this.leaving].join(',')}] coord=${this.coordinatorOf()} ${this.coordinator.describe()} pendingOrder=${this.outgoing.pending.size} queued=${this.outgoing.queuedCount}`;
+    const flags = [this.frozen ? 'frozen' : '', this.nonPrimary ? 'non-primary' : '', this.blocked ? 'blocked' : ''].filter(Boolean).join(',');
+    return [
+      `${this.id} ${this.status} v${this.view?.id ?? '-'}[${this.view?.members.join(',') ?? ''}] ${flags}`,
+      `following=${f === undefined ? '-' : `${f.coordinator}/a${f.attempt}`} prepared=[${[...this.participant.preparedById.keys()]}]`,
+      `suspects=[${(this.view?.members ?? []).filter((m) => this.isSuspected(m))}] leaving=[${[...this.leaving]}] coord=${this.coordinatorOf()}`,
+      `${this.coordinator.describe()} pending=${this.outgoing.pending.size} queued=${this.outgoing.queuedCount}`,
+    ].join(' ');
   }
 
   // ---- what the flush coordinator needs (CoordinatorHost) -----------------------------
@@ -275,7 +270,7 @@ export class Member implements CoordinatorHost {
       this.blocked = false;
       this.emit({ kind: 'unblock' });
     }
-    if (this.leavingSelf && next.members.length === 1) return this.stop('left');
+    if (this.notices.leaving && next.members.length === 1) return this.stop('left');
     this.sendHeartbeats();
     this.outgoing.onInstall(next.id);
     const replay = this.future.splice(0).filter(([, m]) => m.view >= next.id);
@@ -297,7 +292,7 @@ export class Member implements CoordinatorHost {
       case 'excluded':
         return this.onExcluded(m.view);
       case 'leave-done':
-        if (this.leavingSelf) this.stop('left');
+        if (this.notices.leaving) this.stop('left');
         return;
       case 'install':
         return this.onInstall(m);
@@ -310,7 +305,7 @@ export class Member implements CoordinatorHost {
     }
     if (m.view > this.view.id) return this.keepForLater(from, m);
     if (m.view < this.view.id) {
-      if (!this.view.members.includes(from)) this.sendExcluded(from);
+      if (!this.view.members.includes(from)) this.notices.excluded(from);
       else this.participant.resendInstall(from);
       return;
     }
@@ -425,6 +420,7 @@ export class Member implements CoordinatorHost {
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliveredKeys.add(key);
       this.status = 'member';
+      this.notices.stopJoining();
       return this.installView(m.next);
     }
     if (this.status === 'member') this.participant.onInstall(m);
@@ -432,7 +428,7 @@ export class Member implements CoordinatorHost {
 
   private onExcluded(view: number): void {
     if (this.status !== 'member' || this.view === undefined || view <= this.view.id) return;
-    this.stop(this.leavingSelf ? 'left' : 'excluded');
+    this.stop(this.notices.leaving ? 'left' : 'excluded');
   }
 
   stop(reason: 'excluded' | 'left'): void {
@@ -459,22 +455,6 @@ export class Member implements CoordinatorHost {
     const flushWanted = this.participant.wantsFlush;
     const hb = { kind: 'hb' as const, view: this.view.id, acks: this.participant.frozenAcks ?? this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
-  }
-
-  private sendJoin(): void {
-    this.lastJoinAt = this.now;
-    for (const contact of this.contacts) this.send(contact, { kind: 'join', view: 0, joiner: this.id });
-  }
-
-  private announceLeave(): void {
-    this.lastLeaveAt = this.now;
-    for (const m of this.view?.members ?? []) if (m !== this.id) this.send(m, { kind: 'leave', view: this.view!.id });
-  }
-
-  private sendExcluded(to: MemberId): void {
-    if (this.now - (this.excludedNoticeAt.get(to) ?? -Infinity) < this.config.retryTicks) return;
-    this.excludedNoticeAt.set(to, this.now);
-    this.send(to, { kind: 'excluded', view: this.view!.id });
   }
 
   private keepForLater(from: MemberId, m: PeerMessage): void {
