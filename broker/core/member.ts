@@ -5,28 +5,24 @@
  * timers, clocks, randomness, sockets or promises: time is the count of
  * `tick()` calls, so the same inputs give the same outputs.
  *
- * The view change (flush) runs in two phases, driven by the coordinator (the
- * oldest member it does not suspect, see flush.ts):
- *   collect — every participant stops, freezes delivery and reports what it
- *             received and holds of the current view;
- *   final   — the coordinator sends the union and, per sender, how far to
- *             deliver; every participant delivers exactly that and says done;
- *   install — once all are done: gbcasts are delivered, a joiner gets the
- *             state, everyone installs the new view.
- * (participant.ts has the member's side of the flush and its failure scenarios.)
+ * This file is the glue: inputs, the dispatch of peer messages, failure
+ * detection, views. The parts: channel.ts (reliable FIFO and stability),
+ * ordering.ts (flavors), outgoing.ts (own multicasts), deliverer.ts, flush.ts
+ * (coordinator) and participant.ts (the member's side of a view change),
+ * notices.ts (join, leave, excluded). docs/core.md tells the whole story.
  */
-import type { Action, Delivery } from './actions.js';
+import type { Action } from './actions.js';
 import { coreConfigDefault, type CoreConfig } from './config.js';
 import { ViewChannel } from './channel.js';
 import { FlushCoordinator, type CoordinatorHost } from './flush.js';
 import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
 import { isPeerMessage } from './validate.js';
-import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
+import type { DataMessage, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
 import { Outgoing } from './outgoing.js';
 import { FlushParticipant } from './participant.js';
 import { Notices } from './notices.js';
-import { BoundedSet } from './bounded-set.js';
+import { Deliverer } from './deliverer.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 
 export interface MulticastOptions {
@@ -68,7 +64,7 @@ export class Member implements CoordinatorHost {
   private acksDirty = false;
 
   readonly outgoing = new Outgoing(this);
-  readonly deliveredKeys = new BoundedSet<MessageKey>(200_000);
+  private readonly deliverer = new Deliverer(this);
   private readonly forwarded = new Set<MessageKey>();
   private readonly streamPos = new Map<number, number>();
 
@@ -234,13 +230,16 @@ export class Member implements CoordinatorHost {
 
   /** Delivers the gbcasts of a view change, in the agreed order, once each. */
   deliverGroup(requests: readonly OrderRequest[]): void {
-    for (const r of requests) {
-      if (this.deliveredKeys.has(r.key)) continue;
-      this.deliveredKeys.add(r.key);
-      this.groupRequests.delete(r.key);
-      this.outgoing.delivered(r.key);
-      this.recordDelivery({ key: r.key, origin: r.origin, order: 'group', safe: r.safe, payload: r.payload, view: this.view!.id }, r.originSeq);
-    }
+    for (const r of requests) this.groupRequests.delete(r.key);
+    this.deliverer.group(requests);
+  }
+
+  get deliveredKeys(): { has(key: MessageKey): boolean } {
+    return this.deliverer.keys;
+  }
+
+  ownDelivered(key: MessageKey): void {
+    this.outgoing.delivered(key);
   }
 
   installView(next: ViewRecord, founded = false): void {
@@ -350,32 +349,7 @@ export class Member implements CoordinatorHost {
   }
 
   deliverData(m: DataMessage): void {
-    if (m.order === 'total') {
-      if (this.deliveredKeys.has(m.key)) return;
-      this.deliveredKeys.add(m.key);
-      if (m.origin === this.id) this.outgoing.delivered(m.key);
-    }
-    const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.view!.id };
-    if (m.stream !== undefined) delivery.stream = m.stream;
-    this.recordDelivery(delivery, m.originSeq, m);
-  }
-
-  private recordDelivery(delivery: Delivery, originSeq: number, data?: DataMessage): void {
-    const entry: LogEntry = {
-      kind: 'deliver',
-      member: this.id,
-      msg: delivery.key,
-      view: delivery.view,
-      order: delivery.order,
-      safe: delivery.safe,
-      sender: delivery.origin,
-      senderSeq: originSeq,
-    };
-    if (data?.vt !== undefined) entry.vt = data.vt;
-    if (data?.stream !== undefined) entry.stream = data.stream;
-    if (data?.streamPos !== undefined) entry.streamPos = data.streamPos;
-    this.onLog(entry);
-    this.emit({ kind: 'deliver', delivery });
+    this.deliverer.data(m);
   }
 
   /** May this member send multicasts now (a member, not blocked, not frozen)? */
@@ -418,7 +392,7 @@ export class Member implements CoordinatorHost {
     if (!m.next.members.includes(this.id)) return;
     if (this.status === 'joining') {
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
-      for (const key of m.groupKeys ?? []) this.deliveredKeys.add(key);
+      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
       this.status = 'member';
       this.notices.stopJoining();
       return this.installView(m.next);
@@ -466,10 +440,6 @@ export class Member implements CoordinatorHost {
     const members = this.view?.members ?? [];
     return members.indexOf(a) < members.indexOf(b);
   }
-}
-
-function sameMembers(a: readonly MemberId[], b: readonly MemberId[]): boolean {
-  return a.length === b.length && a.every((m, i) => m === b[i]);
 }
 
 

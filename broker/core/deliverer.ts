@@ -1,0 +1,64 @@
+/**
+ * Handing messages to the application: each delivery is logged (for the
+ * checker) and emitted as an action, abcasts and gbcasts once per key
+ * whatever view changes resubmit them, gbcasts in their agreed order.
+ */
+import type { Action, Delivery } from './actions.js';
+import { BoundedSet } from './bounded-set.js';
+import type { LogEntry, MemberId, MessageKey, ViewRecord } from './log.js';
+import type { DataMessage, OrderRequest } from './messages.js';
+
+export interface DelivererHost {
+  readonly id: MemberId;
+  readonly view: ViewRecord | undefined;
+  log(entry: LogEntry): void;
+  emit(action: Action): void;
+  /** An own abcast or gbcast arrived: stop resubmitting it. */
+  ownDelivered(key: MessageKey): void;
+}
+
+export class Deliverer {
+  /** Keys of abcasts and gbcasts delivered (a window: old ones cannot come back). */
+  readonly keys = new BoundedSet<MessageKey>(200_000);
+
+  constructor(private readonly host: DelivererHost) {}
+
+  data(m: DataMessage): void {
+    if (m.order === 'total') {
+      if (this.keys.has(m.key)) return;
+      this.keys.add(m.key);
+      if (m.origin === this.host.id) this.host.ownDelivered(m.key);
+    }
+    const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.host.view!.id };
+    if (m.stream !== undefined) delivery.stream = m.stream;
+    this.record(delivery, m.originSeq, m);
+  }
+
+  /** The gbcasts of a view change, in the agreed order, once each. */
+  group(requests: readonly OrderRequest[]): void {
+    for (const r of requests) {
+      if (this.keys.has(r.key)) continue;
+      this.keys.add(r.key);
+      if (r.origin === this.host.id) this.host.ownDelivered(r.key);
+      this.record({ key: r.key, origin: r.origin, order: 'group', safe: r.safe, payload: r.payload, view: this.host.view!.id }, r.originSeq);
+    }
+  }
+
+  private record(delivery: Delivery, originSeq: number, data?: DataMessage): void {
+    const entry: LogEntry = {
+      kind: 'deliver',
+      member: this.host.id,
+      msg: delivery.key,
+      view: delivery.view,
+      order: delivery.order,
+      safe: delivery.safe,
+      sender: delivery.origin,
+      senderSeq: originSeq,
+    };
+    if (data?.vt !== undefined) entry.vt = data.vt;
+    if (data?.stream !== undefined) entry.stream = data.stream;
+    if (data?.streamPos !== undefined) entry.streamPos = data.streamPos;
+    this.host.log(entry);
+    this.host.emit({ kind: 'deliver', delivery });
+  }
+}
