@@ -50,6 +50,8 @@ export class Member implements CoordinatorHost {
   view: ViewRecord | undefined;
   /** Peer messages dropped because they were malformed (counted, never thrown). */
   malformedTotal = 0;
+  /** Peer messages from an older view, answered (install again, or excluded) and otherwise dropped. */
+  staleTotal = 0;
 
   private readonly onLog: (entry: LogEntry) => void;
   private readonly actions: Action[] = [];
@@ -304,6 +306,7 @@ export class Member implements CoordinatorHost {
     }
     if (m.view > this.view.id) return this.keepForLater(from, m);
     if (m.view < this.view.id) {
+      this.staleTotal++;
       if (!this.view.members.includes(from)) this.notices.excluded(from);
       else this.participant.resendInstall(from);
       return;
