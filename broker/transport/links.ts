@@ -1,0 +1,218 @@
+/**
+ * TCP links between brokers: a listener on the cluster port and dialed
+ * connections to peers, each authenticated by the cluster secret
+ * (handshake.ts) before it carries anything. Values to one peer in one
+ * event-loop turn leave in one write. A link that drops is dialed again with
+ * backoff; what was queued for a peer with no link is bounded and may be lost
+ * — the core group retransmits, so the transport need not.
+ *
+ * Peers are named by member id once authenticated; before that (a joiner's
+ * contacts, the seed list) by address `host:port`.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { FrameDecoder, encodeLinkFrame } from './framing.js';
+import { isMemberIdLike, isNonce, newNonce, proof, proofMatches } from './handshake.js';
+
+export interface LinksOptions {
+  /** This broker's member id (a new incarnation gets new Links). */
+  self: string;
+  /** The shared cluster secret. */
+  secret: string;
+  /** Interface and port of the cluster listener; port 0 picks a free one. */
+  host: string;
+  port: number;
+  /** The address peers should dial back, if not host:port (e.g. a pod's DNS name). */
+  advertise?: string;
+  /** Largest frame accepted from a peer, bytes. Default 16 MiB. */
+  frameBytesMax?: number;
+  /** Time a connection has to authenticate, ms. Default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Frames queued for a peer without a link before the oldest are dropped. Default 10 000. */
+  queueMax?: number;
+  onMessage(from: string, value: unknown): void;
+  /** A connection was refused (bad secret, bad handshake, bad frame): counted by the caller. */
+  onRefused?(reason: string): void;
+}
+
+interface Link {
+  socket: Socket;
+  peer: string | undefined;
+  authenticated: boolean;
+  decoder: FrameDecoder;
+  nonce: string;
+}
+
+export class Links {
+  private server: Server | undefined;
+  /** Authenticated links by peer member id. */
+  private readonly byPeer = new Map<string, Link>();
+  /** Addresses to dial, by member id (learned in handshakes) or by address itself. */
+  private readonly addressOf = new Map<string, string>();
+  private readonly queues = new Map<string, Uint8Array[]>();
+  private readonly dialing = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  private readonly sockets = new Set<Socket>();
+  private flushScheduled = false;
+  private closed = false;
+  port = 0;
+
+  constructor(private readonly options: LinksOptions) {}
+
+  get address(): string {
+    return this.options.advertise ?? `${this.options.host}:${this.port}`;
+  }
+
+  async listen(): Promise<number> {
+    this.server = createServer((socket) => this.accept(socket, false, undefined));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    return this.port;
+  }
+
+  /** Sends a value to a member id or an address; dials if there is no link yet. */
+  send(to: string, value: unknown): void {
+    if (this.closed) return;
+    let queue = this.queues.get(to);
+    if (queue === undefined) this.queues.set(to, (queue = []));
+    queue.push(encodeLinkFrame(value));
+    if (queue.length > (this.options.queueMax ?? 10_000)) queue.shift();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Peers with an authenticated link now. */
+  connectedPeers(): string[] {
+    return [...this.byPeer.keys()];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const d of this.dialing.values()) clearTimeout(d.timer);
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [to, frames] of this.queues) {
+      const link = this.byPeer.get(to) ?? this.byPeer.get(this.peerAt(to) ?? '');
+      if (link === undefined) {
+        this.dial(to);
+        continue;
+      }
+      this.queues.delete(to);
+      if (frames.length > 0) link.socket.write(Buffer.concat(frames));
+    }
+  }
+
+  /** The member id with a link that lives at an address. */
+  private peerAt(address: string): string | undefined {
+    for (const [id, addr] of this.addressOf) if (addr === address && this.byPeer.has(id)) return id;
+    return undefined;
+  }
+
+  private dial(to: string): void {
+    const address = this.addressOf.get(to) ?? (to.includes(':') && !isMemberIdLike(to) ? to : undefined);
+    if (address === undefined || this.dialing.has(address) || this.closed) return;
+    const state = { attempt: 0 } as { attempt: number; timer?: NodeJS.Timeout };
+    this.dialing.set(address, state);
+    const attempt = (): void => {
+      if (this.closed) return;
+      const [host, port] = splitAddress(address);
+      const socket = createConnection({ host, port });
+      this.accept(socket, true, address);
+      socket.once('close', () => {
+        if (this.closed || this.byPeerHasAddress(address)) return;
+        state.attempt++;
+        const delay = Math.min(5000, 50 * 2 ** Math.min(state.attempt, 7)) * (0.5 + Math.random() / 2);
+        state.timer = setTimeout(attempt, delay);
+      });
+    };
+    attempt();
+  }
+
+  private byPeerHasAddress(address: string): boolean {
+    const id = this.peerAt(address);
+    return id !== undefined && this.byPeer.has(id);
+  }
+
+  private accept(socket: Socket, dialer: boolean, address: string | undefined): void {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    const link: Link = { socket, peer: undefined, authenticated: false, decoder: new FrameDecoder(this.options.frameBytesMax ?? 16 * 1024 * 1024), nonce: newNonce() };
+    const timer = setTimeout(() => this.refuse(link, 'handshake timeout'), this.options.handshakeTimeoutMs ?? 5000);
+    timer.unref();
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.sockets.delete(socket);
+      if (link.peer !== undefined && this.byPeer.get(link.peer) === link) this.byPeer.delete(link.peer);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const event of link.decoder.push(chunk)) {
+        if (!event.ok) return this.refuse(link, `bad frame: ${event.reason}`);
+        if (link.authenticated) this.options.onMessage(link.peer!, event.value);
+        else this.handshake(link, dialer, event.value, timer, address);
+        if (socket.destroyed) return;
+      }
+    });
+    if (dialer) socket.once('connect', () => socket.write(encodeLinkFrame({ t: 'hello', id: this.options.self, nonce: link.nonce, addr: this.address })));
+  }
+
+  private handshake(link: Link, dialer: boolean, value: unknown, timer: NodeJS.Timeout, address: string | undefined): void {
+    const m = (value ?? {}) as Record<string, unknown>;
+    const { secret, self } = this.options;
+    if (!dialer && m['t'] === 'hello' && link.peer === undefined) {
+      if (!isMemberIdLike(m['id']) || !isNonce(m['nonce'])) return this.refuse(link, 'bad hello');
+      link.peer = m['id'];
+      (link as Link & { dialerNonce?: string }).dialerNonce = m['nonce'];
+      if (typeof m['addr'] === 'string' && m['addr'].length < 256) this.addressOf.set(m['id'], m['addr']);
+      link.socket.write(encodeLinkFrame({ t: 'challenge', id: self, nonce: link.nonce, proof: proof(secret, 'listener', m['nonce'], link.nonce, self, m['id']) }));
+      return;
+    }
+    if (dialer && m['t'] === 'challenge' && link.peer === undefined) {
+      if (!isMemberIdLike(m['id']) || !isNonce(m['nonce'])) return this.refuse(link, 'bad challenge');
+      if (!proofMatches(proof(secret, 'listener', link.nonce, m['nonce'], m['id'], self), m['proof'])) return this.refuse(link, 'wrong secret (listener)');
+      link.peer = m['id'];
+      link.socket.write(encodeLinkFrame({ t: 'proof', proof: proof(secret, 'dialer', link.nonce, m['nonce'], self, m['id']) }));
+      if (address !== undefined) this.addressOf.set(m['id'], address);
+      return this.authenticated(link, timer);
+    }
+    if (!dialer && m['t'] === 'proof' && link.peer !== undefined) {
+      const dialerNonce = (link as Link & { dialerNonce?: string }).dialerNonce!;
+      if (!proofMatches(proof(secret, 'dialer', dialerNonce, link.nonce, link.peer, self), m['proof'])) return this.refuse(link, 'wrong secret (dialer)');
+      return this.authenticated(link, timer);
+    }
+    this.refuse(link, 'unexpected handshake message');
+  }
+
+  private authenticated(link: Link, timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    link.authenticated = true;
+    const previous = this.byPeer.get(link.peer!);
+    // Two links to one peer (both dialed at once): keep the newest, it is the one the peer writes to.
+    if (previous !== undefined && previous !== link) previous.socket.end();
+    this.byPeer.set(link.peer!, link);
+    const address = this.addressOf.get(link.peer!);
+    // Whoever lived at this address before (an older incarnation) is gone.
+    for (const [id, addr] of this.addressOf) if (addr === address && id !== link.peer) this.addressOf.delete(id);
+    const dialing = address === undefined ? undefined : this.dialing.get(address);
+    if (dialing !== undefined) dialing.attempt = 0;
+    this.flush();
+  }
+
+  private refuse(link: Link, reason: string): void {
+    this.options.onRefused?.(reason);
+    link.socket.destroy();
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
+}
