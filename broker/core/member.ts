@@ -106,7 +106,8 @@ export class Member implements CoordinatorHost {
    * `viewId` lets a group founded again after a total loss continue above the old ids.
    */
   found(viewId = 1): void {
-    if (this.status !== 'idle') return;
+    if (this.status !== 'idle' && this.status !== 'joining') return;
+    this.notices.stopJoining();
     this.status = 'member';
     this.installView({ id: viewId, members: [this.id], primary: true }, true);
   }

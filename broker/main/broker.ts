@@ -5,7 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
-import { Topics } from '../topics/index.js';
+import { Topics, type TopicTable } from '../topics/index.js';
+import { ClusterNode, MeshStream, epochFor } from '../mesh/index.js';
+import { sequencerOf } from '../core/index.js';
+import { lwgOf } from '../../lightweight-groups/index.js';
 import { configDefaults, validateConfig, type BrokerConfig } from './config.js';
 
 export interface BrokerHandle {
@@ -15,8 +18,10 @@ export interface BrokerHandle {
   httpUrl: string;
   port: number;
   host: string;
-  /** `name#incarnation`. */
+  /** `name#incarnation` (in a mesh, of the first incarnation). */
   brokerId: string;
+  /** The port of broker links, in a mesh. */
+  clusterPort?: number;
   config: BrokerConfig;
   /** Stop being ready, tell clients to move elsewhere (they resume), then stop. */
   close(): Promise<void>;
@@ -24,11 +29,22 @@ export interface BrokerHandle {
 
 export type BrokerOptions = Partial<BrokerConfig>;
 
-export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHandle> {
+export interface BrokerHooks {
+  /** Structured events (cluster views, founding, exclusion …). */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHooks = {}): Promise<BrokerHandle> {
   const config = validateConfig({ ...configDefaults, ...options });
   const incarnation = Date.now().toString(36) + randomBytes(2).toString('hex');
-  const brokerId = `${config.name}#${incarnation}`;
+  const mesh = config.seeds.length > 0;
+  let node: ClusterNode | undefined;
+  const brokerIdNow = (): string => node?.member?.id ?? `${config.name}#${incarnation}`;
   let draining = false;
+  let primary = !mesh;
+  const stream = mesh
+    ? new MeshStream({ group: () => (primary && node?.member?.status === 'member' ? node.member : undefined), lwgOf: (topic) => lwgOf(topic, config.lwgCount) })
+    : undefined;
 
   const topics = new Topics({
     limits: {
@@ -42,10 +58,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     presenceInfoBytesMax: config.presenceInfoBytesMax,
     topicBytesMax: config.topicBytesMax,
     subscriptionsMax: config.subscriptionsMax,
-    newEpoch: () => randomBytes(6).toString('base64url'),
+    newEpoch: mesh ? epochFor : () => randomBytes(6).toString('base64url'),
+    createOnSubscribe: !mesh,
+    ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table) }),
   });
   const { app, gateway } = await createServer({
-    brokerId,
+    brokerId: `${config.name}#${incarnation}`,
     topics,
     limits: {
       frameBytesMax: config.frameBytesMax,
@@ -59,13 +77,35 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     session: { outboundBytesMax: config.outboundBytesMax, frameBytesOutMax: Math.max(64 * 1024, config.frameBytesMax) },
     helloTimeoutMs: config.helloTimeoutMs,
     pingIntervalMs: config.pingIntervalMs,
-    isReady: () => !draining,
-    isAccepting: () => !draining,
+    isReady: () => !draining && primary,
+    isAccepting: () => !draining && primary,
+    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, config.lwgCount, primary) } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  let clusterPort: number | undefined;
+  if (mesh) {
+    const advertise = config.clusterAdvertise !== '' ? config.clusterAdvertise : config.clusterPort === 0 ? undefined : `${shownHost}:${config.clusterPort}`;
+    node = new ClusterNode({
+      name: config.name,
+      secret: config.clusterSecret,
+      host: config.host,
+      port: config.clusterPort,
+      ...(advertise === undefined ? {} : { advertise }),
+      seeds: config.seeds,
+      topics,
+      stream: stream!,
+      onPrimary: (p) => {
+        primary = p;
+        // Outside the primary view: send clients to a broker inside it (they resume there).
+        if (!p && !draining) gateway.closeAll(CloseCode.NotReady, 'this broker is outside the primary view: reconnect elsewhere');
+      },
+      ...(hooks.log === undefined ? {} : { log: hooks.log }),
+    });
+    clusterPort = await node.start();
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -73,15 +113,32 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     httpUrl: `http://${shownHost}:${port}`,
     port,
     host: config.host,
-    brokerId,
+    brokerId: brokerIdNow(),
     config,
+    ...(clusterPort === undefined ? {} : { clusterPort }),
     close() {
       closing ??= (async () => {
         draining = true;
         gateway.closeAll(CloseCode.Draining, 'broker shutting down: reconnect elsewhere');
+        await node?.close();
         await app.close();
       })();
       return closing;
     },
+  };
+}
+
+/** `GET /api/v1/cluster` in a mesh: the view, roles, and which broker sequences each stream. */
+function clusterInfo(node: ClusterNode | undefined, lwgCount: number, primary: boolean): unknown {
+  const view = node?.view;
+  return {
+    broker: node?.member?.id,
+    mode: 'mesh',
+    ready: primary,
+    view: view === undefined ? null : { id: view.id, members: view.members, primary: view.primary },
+    coordinator: view?.members[0] ?? null,
+    views: node?.viewsTotal ?? 0,
+    // Every broker keeps every topic in this version; each stream has its own sequencer.
+    lwgs: view === undefined ? [] : Array.from({ length: lwgCount }, (_, lwg) => ({ lwg, sequencer: sequencerOf(view, lwg), owners: view.members })),
   };
 }

@@ -27,9 +27,18 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const broker = await startBroker(config);
+  const broker = await startBroker(config, config.logLevel === 'info' ? { log } : {});
   if (config.logLevel === 'info') {
-    log('listening', { broker: broker.brokerId, url: broker.url, http: broker.httpUrl, port: broker.port, host: broker.host, auth: 'none (anonymous local mode)' });
+    log('listening', {
+      broker: broker.brokerId,
+      url: broker.url,
+      http: broker.httpUrl,
+      port: broker.port,
+      host: broker.host,
+      mode: config.seeds.length > 0 ? 'mesh' : 'single',
+      ...(broker.clusterPort === undefined ? {} : { clusterPort: broker.clusterPort }),
+      auth: 'none (anonymous local mode)',
+    });
   }
   let stopping = false;
   const stop = (signal: string): void => {

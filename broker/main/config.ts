@@ -45,9 +45,19 @@ export interface BrokerConfig {
   pingIntervalMs: number;
   /** `info` logs start-up and shutdown; `silent` logs nothing. Default info. */
   logLevel: 'info' | 'warn' | 'silent';
+  /** Cluster addresses (`host:port`) of the brokers to form a mesh with, this one included. Empty: run alone. */
+  seeds: string[];
+  /** Port of broker-to-broker links; 0 picks a free one. Default 7946. */
+  clusterPort: number;
+  /** The address other brokers dial for this one. Default: host:clusterPort (127.0.0.1 when host is 0.0.0.0). */
+  clusterAdvertise: string;
+  /** Shared secret brokers prove to each other (never sent). Required with seeds. */
+  clusterSecret: string;
+  /** Lightweight groups (ordered streams) topics hash onto. Default 32. */
+  lwgCount: number;
 }
 
-type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level';
+type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret';
 
 interface OptionSpec {
   key: keyof BrokerConfig;
@@ -81,6 +91,11 @@ export const configDefaults: BrokerConfig = {
   helloTimeoutMs: 5000,
   pingIntervalMs: 25_000,
   logLevel: 'info',
+  seeds: [],
+  clusterPort: 7946,
+  clusterAdvertise: '',
+  clusterSecret: '',
+  lwgCount: 32,
 };
 
 export const optionSpecs: readonly OptionSpec[] = [
@@ -102,6 +117,11 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'helloTimeoutMs', flag: '--hello-timeout-ms', env: 'CHORUS_HELLO_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a new connection has to send hello' },
   { key: 'pingIntervalMs', flag: '--ping-interval-ms', env: 'CHORUS_PING_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'ms between pings on an idle connection' },
   { key: 'logLevel', flag: '--log-level', env: 'CHORUS_LOG_LEVEL', kind: 'level', help: 'info, warn or silent' },
+  { key: 'seeds', flag: '--seeds', env: 'CHORUS_SEEDS', kind: 'addresses', help: 'cluster addresses host:port,… of the mesh (this broker included); none: run alone' },
+  { key: 'clusterPort', flag: '--cluster-port', env: 'CHORUS_CLUSTER_PORT', kind: 'int', min: 0, max: 65535, help: 'port of broker-to-broker links (0 picks a free one)' },
+  { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'CHORUS_CLUSTER_ADVERTISE', kind: 'address', help: 'host:port other brokers dial for this one' },
+  { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
+  { key: 'lwgCount', flag: '--lwg-count', env: 'CHORUS_LWG_COUNT', kind: 'int', min: 1, max: 4096, help: 'lightweight groups (ordered streams) topics hash onto' },
 ];
 
 export class ConfigError extends Error {
@@ -131,6 +151,18 @@ function parseValue(spec: OptionSpec, raw: string, source: string): unknown {
     case 'level':
       if (raw !== 'info' && raw !== 'warn' && raw !== 'silent') bad('one of info, warn, silent');
       return raw;
+    case 'addresses':
+      return raw
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== '')
+        .map((a) => (isAddress(a) ? a : bad('a list of host:port addresses')));
+    case 'address':
+      if (!isAddress(raw)) bad('a host:port address');
+      return raw;
+    case 'secret':
+      if (raw.length < 8 || raw.length > 256) bad('a secret of 8 to 256 characters');
+      return raw;
     case 'history':
       return raw
         .split(',')
@@ -141,6 +173,11 @@ function parseValue(spec: OptionSpec, raw: string, source: string): unknown {
       throw new Error(`unknown kind ${String(never)}`);
     }
   }
+}
+
+function isAddress(a: string): boolean {
+  const m = /^([A-Za-z0-9_.-]{1,253}|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(a);
+  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
 }
 
 function parseBytes(raw: string): number {
@@ -194,6 +231,9 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
 
 /** Cross-field checks, also applied to programmatic options. */
 export function validateConfig(config: BrokerConfig): BrokerConfig {
+  if (config.seeds.length > 0 && config.clusterSecret.length < 8) {
+    throw new ConfigError('a mesh (--seeds) needs --cluster-secret (CHORUS_CLUSTER_SECRET) of at least 8 characters');
+  }
   if (config.payloadBytesMax >= config.frameBytesMax) {
     throw new ConfigError(`payload-bytes-max (${config.payloadBytesMax}) must be below frame-bytes-max (${config.frameBytesMax}): a publish must fit in a frame`);
   }
@@ -203,7 +243,7 @@ export function validateConfig(config: BrokerConfig): BrokerConfig {
 export function helpText(): string {
   const rows = optionSpecs.map((s) => {
     const d = configDefaults[s.key];
-    const shown = Array.isArray(d) ? '(none)' : String(d);
+    const shown = Array.isArray(d) && d.length === 0 ? '(none)' : s.kind === 'secret' ? '(none)' : String(d) || '(derived)';
     return `  ${`${s.flag} <${s.kind}>`.padEnd(30)} ${s.env.padEnd(28)} ${s.help} [default ${shown}]`;
   });
   return ['Usage: chorus [options]', '', '  flag'.padEnd(33) + 'environment'.padEnd(29) + 'meaning', ...rows].join('\n');

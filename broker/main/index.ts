@@ -3,5 +3,5 @@
  * signals. `startBroker(options)` is the programmatic entry (`chorus/broker`);
  * cli.ts is the command line.
  */
-export { startBroker, type BrokerHandle, type BrokerOptions } from './broker.js';
+export { startBroker, type BrokerHandle, type BrokerOptions, type BrokerHooks } from './broker.js';
 export { parseConfig, validateConfig, configDefaults, optionSpecs, helpText, ConfigError, type BrokerConfig } from './config.js';

@@ -37,6 +37,8 @@ export interface GatewayOptions {
   connectionsMax: number;
   /** Whether the broker takes publishes now (false while draining or outside a primary view). */
   isAccepting: () => boolean;
+  /** Prefix of session ids (the mesh uses the broker's member id, so a view change can tell whose sessions left). */
+  sessionPrefix?: () => string;
 }
 
 export class Gateway implements SessionHost {
@@ -174,7 +176,7 @@ export class Gateway implements SessionHost {
   // ---- internals ------------------------------------------------------------
 
   private open(socket: WebSocket, clientId: string | undefined): Session {
-    const sessionId = randomBytes(12).toString('base64url');
+    const sessionId = `${this.options.sessionPrefix?.() ?? ''}${randomBytes(12).toString('base64url')}`;
     const session = new Session(sessionId, clientId ?? `c-${sessionId}`, socket, this.options.session, this, performance.now());
     this.sessions.add(session);
     const { metrics } = this.options;

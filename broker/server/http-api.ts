@@ -15,6 +15,7 @@ export interface HttpApiOptions {
   isReady: () => boolean;
   isAccepting: () => boolean;
   startedAt: number;
+  cluster?: () => unknown;
 }
 
 const topicParams = {
@@ -90,7 +91,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
   });
 
   app.get('/api/v1/cluster', (_request, reply) =>
-    reply.send({
+    reply.send(options.cluster?.() ?? {
       broker: options.brokerId,
       mode: 'single',
       ready: options.isReady(),

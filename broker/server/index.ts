@@ -29,6 +29,10 @@ export interface ServerOptions {
   connectionsMax: number;
   isReady: () => boolean;
   isAccepting: () => boolean;
+  /** Prefix of session ids (the broker's member id in the mesh). */
+  sessionPrefix?: () => string;
+  /** What `GET /api/v1/cluster` shows; default: this one broker. */
+  cluster?: () => unknown;
 }
 
 export interface BrokerServer {
@@ -63,6 +67,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     topics,
     metrics,
     isAccepting: options.isAccepting,
+    ...(options.sessionPrefix === undefined ? {} : { sessionPrefix: options.sessionPrefix }),
   });
   await app.register(websocket, {
     options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false },
@@ -75,6 +80,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     isReady: options.isReady,
     isAccepting: options.isAccepting,
     startedAt: Date.now(),
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
   });
   const bundle = await loadClientBundle();
   app.get('/client.js', (_request, reply) => {

@@ -34,10 +34,15 @@ export interface PresenceLeaveCommand {
   ts: number;
 }
 
-export type TopicCommand = PublishCommand | PresenceJoinCommand | PresenceLeaveCommand;
+/** A unique id the ordering stream gives a command (a topic it creates takes its epoch from it). */
+interface Identified {
+  id?: string;
+}
+
+export type TopicCommand = (PublishCommand | PresenceJoinCommand | PresenceLeaveCommand) & Identified;
 
 /** A command as the edge submits it: the sequencer stamps `ts`. */
-export type UnstampedCommand = DistributiveOmit<TopicCommand, 'ts'>;
+export type UnstampedCommand = DistributiveOmit<PublishCommand | PresenceJoinCommand | PresenceLeaveCommand, 'ts'>;
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 export type ApplyResult =

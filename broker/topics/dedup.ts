@@ -69,4 +69,18 @@ export class PublishDedup {
   get size(): number {
     return this.clients.size;
   }
+
+  /** Plain data for a state snapshot: [client, floor, [pid, topic, seq]…] in LRU order. */
+  snapshot(): Array<[string, number, Array<[number, string, number]>]> {
+    return [...this.clients].map(([client, known]) => [client, known.floor, [...known.pids].map(([pid, hit]) => [pid, hit.topic, hit.seq] as [number, string, number])]);
+  }
+
+  restore(data: ReadonlyArray<[string, number, ReadonlyArray<[number, string, number]>]>): void {
+    this.clients.clear();
+    this.entries = 0;
+    for (const [client, floor, pids] of data) {
+      this.clients.set(client, { floor, pids: new Map(pids.map(([pid, topic, seq]) => [pid, { topic, seq }])) });
+      this.entries += pids.length;
+    }
+  }
 }

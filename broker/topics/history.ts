@@ -55,6 +55,11 @@ export class History {
     }
   }
 
+  /** Everything kept, oldest first (for a state snapshot). */
+  all(): HistoryEntry[] {
+    return this.entries.slice(this.head);
+  }
+
   clear(): void {
     this.entries = [];
     this.head = 0;

@@ -5,7 +5,13 @@
  * it orders it hands to a `DeliverySink` (the local subscribers) as encoded
  * wire messages, encoded once whatever the number of subscribers.
  */
-import { ErrorCode, encode, type PresenceMessage, type TopicMessage } from '../../client/protocol/index.js';
+import { ErrorCode, encode, type PresenceEntry, type PresenceMessage, type TopicMessage } from '../../client/protocol/index.js';
+
+/** What replicas share, as plain data (see TopicTable.snapshot). */
+export interface TableSnapshot {
+  topics: Array<{ name: string; epoch: string; seq: number; state: unknown; presence: Array<[string, PresenceEntry]>; history: Array<[number, Uint8Array]> }>;
+  dedup: Array<[string, number, Array<[number, string, number]>]>;
+}
 import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
 import { historyLimitsFor, type TopicLimits } from './config.js';
 import { PublishDedup } from './dedup.js';
@@ -22,8 +28,8 @@ export interface DeliverySink {
 export interface TopicTableOptions {
   limits: TopicLimits;
   sink: DeliverySink;
-  /** A fresh epoch for a topic created now. */
-  newEpoch: () => string;
+  /** A fresh epoch for a topic created now, by this command (replicas must agree: derive it from the command). */
+  newEpoch: (command: TopicCommand | undefined) => string;
   /** Whether a topic must not be dropped to make room (it has local subscribers). */
   isPinned: (topic: string) => boolean;
 }
@@ -35,6 +41,8 @@ export class TopicTable {
   private readonly dedup = new PublishDedup();
   /** Topics dropped to stay under `topicsMax`, for the metrics. */
   evictedTotal = 0;
+  /** The command being applied (a topic it creates takes its epoch from it). */
+  private applying: TopicCommand | undefined;
 
   constructor(private readonly options: TopicTableOptions) {}
 
@@ -51,6 +59,15 @@ export class TopicTable {
   }
 
   apply(command: TopicCommand): ApplyResult {
+    this.applying = command;
+    try {
+      return this.applyCommand(command);
+    } finally {
+      this.applying = undefined;
+    }
+  }
+
+  private applyCommand(command: TopicCommand): ApplyResult {
     switch (command.kind) {
       case 'publish':
         return this.applyPublish(command);
@@ -126,11 +143,57 @@ export class TopicTable {
       return topic;
     }
     const { lengthMax, bytesMax } = historyLimitsFor(this.options.limits, name);
-    const created = new Topic(name, this.options.newEpoch(), new History(lengthMax, bytesMax));
+    const created = new Topic(name, this.options.newEpoch(this.applying), new History(lengthMax, bytesMax));
     this.topics.set(name, created);
     if (!this.options.isPinned(name)) this.idle.set(name, created);
     this.evict(created);
     return created;
+  }
+
+  /**
+   * Everything replicas share, as plain data: each topic's epoch, seq, state,
+   * presence and history (already encoded), and the publish-id table. A broker
+   * joining the group starts from this.
+   */
+  snapshot(): TableSnapshot {
+    return {
+      topics: [...this.topics.values()].map((t) => ({
+        name: t.name,
+        epoch: t.epoch,
+        seq: t.seq,
+        state: t.state,
+        presence: [...t.presence],
+        history: t.history.all().map((e) => [e.seq, e.encoded] as [number, Uint8Array]),
+      })),
+      dedup: this.dedup.snapshot(),
+    };
+  }
+
+  restore(snapshot: TableSnapshot): void {
+    this.topics.clear();
+    this.idle.clear();
+    for (const t of snapshot.topics) {
+      const { lengthMax, bytesMax } = historyLimitsFor(this.options.limits, t.name);
+      const topic = new Topic(t.name, t.epoch, new History(lengthMax, bytesMax));
+      topic.seq = t.seq;
+      topic.stateHolder.prepare('state', t.state).commit();
+      for (const [session, entry] of t.presence) topic.presence.set(session, entry);
+      for (const [seq, encoded] of t.history) topic.history.push({ seq, encoded });
+      this.topics.set(t.name, topic);
+      if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
+    }
+    this.dedup.restore(snapshot.dedup);
+  }
+
+  /** Drops presence entries for which `gone(session)` holds (their broker left the view), as leave events. */
+  dropPresence(gone: (session: string, entry: PresenceEntry) => boolean): void {
+    for (const topic of this.topics.values()) {
+      for (const [session, entry] of [...topic.presence]) {
+        if (!gone(session, entry)) continue;
+        topic.presence.delete(session);
+        this.emitPresence(topic, 'leave', session, entry.client, undefined);
+      }
+    }
   }
 
   /** A topic gained its first local subscriber: it may not be dropped. */

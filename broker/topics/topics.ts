@@ -23,6 +23,8 @@ import type { TopicLimits } from './config.js';
 import { LocalStream, type CommandStream } from './stream.js';
 import { SubscriberIndex, type Subscriber } from './subscriber-index.js';
 import { TopicTable } from './topic-table.js';
+import { Topic } from './topic.js';
+import { History } from './history.js';
 
 export interface TopicsOptions {
   limits: TopicLimits;
@@ -36,7 +38,13 @@ export interface TopicsOptions {
   subscriptionsMax: number;
   /** Builds the ordered stream over the table; default: this broker sequences (LocalStream). */
   stream?: (table: TopicTable) => CommandStream;
-  newEpoch: () => string;
+  newEpoch: (command: import('./commands.js').TopicCommand | undefined) => string;
+  /**
+   * Whether an exact subscribe creates the topic (so its reply carries an
+   * epoch). True on one broker; false in the mesh, where topics are created
+   * only by ordered commands, identically at every replica. Default true.
+   */
+  createOnSubscribe?: boolean;
   now?: () => number;
 }
 
@@ -107,7 +115,7 @@ export class Topics {
     // subscriber learns the epoch now even if nothing was published yet.
     // (In the mesh, topic creation will be a command of the LWG stream.)
     const existed = this.table.get(topic) !== undefined;
-    const t = this.table.ensure(topic);
+    const t = this.options.createOnSubscribe === false ? this.table.get(topic) ?? emptyTopic(topic) : this.table.ensure(topic);
     const seq = t.seq;
     const reply: Omit<SubscribeReply, 'type' | 'id'> = { topic, seq, epoch: t.epoch };
     let replay: Uint8Array[] = [];
@@ -170,6 +178,11 @@ export class Topics {
 }
 
 function ignore(): void {}
+
+/** A topic not created yet, as a subscriber sees it: seq 0, no epoch, no state, nobody present. */
+function emptyTopic(name: string): Topic {
+  return new Topic(name, '', new History(0, 0));
+}
 
 function failure(code: ErrorCode, message: string): Failure {
   return { ok: false, code, message };

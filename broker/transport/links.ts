@@ -55,7 +55,11 @@ export class Links {
   private closed = false;
   port = 0;
 
-  constructor(private readonly options: LinksOptions) {}
+  private readonly options: LinksOptions;
+
+  constructor(options: LinksOptions) {
+    this.options = { ...options };
+  }
 
   get address(): string {
     return this.options.advertise ?? `${this.options.host}:${this.port}`;
@@ -83,6 +87,17 @@ export class Links {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /**
+   * Takes a new identity (a new incarnation of this broker): every link is
+   * dropped, and peers are authenticated again under the new member id.
+   */
+  setSelf(self: string): void {
+    this.options.self = self;
+    this.byPeer.clear();
+    this.queues.clear();
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Peers with an authenticated link now. */

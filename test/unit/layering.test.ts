@@ -36,6 +36,7 @@ function layerOf(path: string): [string, number] | undefined {
   const layers: Array<[string, number]> = [
     ['broker/main/', 7],
     ['broker/server/', 6],
+    ['broker/mesh/', 5.5],
     ['broker/topics/', 5],
     ['lightweight-groups/', 4],
     ['broker/core/', 3],

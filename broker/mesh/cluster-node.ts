@@ -1,0 +1,184 @@
+/**
+ * The runtime around the core group: a `Member` driven by a tick timer and
+ * by broker links, its actions performed — peer messages sent, deliveries
+ * applied to the topics, state snapshots taken and restored, views and
+ * primary-partition changes reported. When the member is excluded it comes
+ * back as a new incarnation and joins again with state transfer.
+ *
+ * Founding rule: the broker whose advertised address is first in the seed
+ * list (or a broker with no other seed) asks the others first and founds a
+ * group alone only if none answered within `foundAfterMs`; every other
+ * broker keeps asking to join, so brokers started together form one group.
+ */
+import { Member, type CoreConfig, type MemberId, type ViewRecord } from '../core/index.js';
+import { Links } from '../transport/index.js';
+import type { Topics, TableSnapshot } from '../topics/index.js';
+import type { MeshStream } from './mesh-stream.js';
+
+export interface ClusterNodeOptions {
+  name: string;
+  secret: string;
+  host: string;
+  port: number;
+  /** The address other brokers dial for this one; default host:port. */
+  advertise?: string;
+  /** Cluster addresses `host:port` of the brokers to find the group through. */
+  seeds: string[];
+  /** Length of a core tick, ms. Default 10. */
+  tickMs?: number;
+  /** How long the first seed asks around before founding a group alone, ms. Default 1500. */
+  foundAfterMs?: number;
+  core?: Partial<CoreConfig>;
+  topics: Topics;
+  stream: MeshStream;
+  onPrimary(primary: boolean): void;
+  onView?(view: ViewRecord): void;
+  onRefused?(reason: string): void;
+  log?(event: string, fields: Record<string, unknown>): void;
+}
+
+export class ClusterNode {
+  member: Member | undefined;
+  readonly links: Links;
+  private timer: NodeJS.Timeout | undefined;
+  private foundTimer: NodeJS.Timeout | undefined;
+  private primary = false;
+  /** Views installed, for the metrics. */
+  viewsTotal = 0;
+
+  constructor(private readonly options: ClusterNodeOptions) {
+    this.links = new Links({
+      self: this.newId(),
+      secret: options.secret,
+      host: options.host,
+      port: options.port,
+      ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
+      onMessage: (from, value) => this.receive(from, value),
+      ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
+    });
+  }
+
+  get view(): ViewRecord | undefined {
+    return this.member?.status === 'member' ? this.member.view : undefined;
+  }
+
+  get isPrimary(): boolean {
+    return this.primary;
+  }
+
+  /** Listens on the cluster port and starts finding the group; resolves with the port. */
+  async start(): Promise<number> {
+    const port = await this.links.listen();
+    this.startIncarnation();
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 10);
+    return port;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.foundTimer);
+    const member = this.member;
+    if (member !== undefined && member.status === 'member') {
+      member.leave();
+      this.perform();
+    }
+    await this.links.close();
+  }
+
+  private newId(): MemberId {
+    return `${this.options.name}#${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  }
+
+  private startIncarnation(): void {
+    const id = this.member === undefined ? this.linksSelf() : this.newId();
+    if (this.member !== undefined) this.links.setSelf(id);
+    this.member = new Member({ id, ...(this.options.core === undefined ? {} : { config: this.options.core }) });
+    const self = this.links.address;
+    const others = this.options.seeds.filter((s) => s !== self);
+    const first = this.options.seeds.length === 0 || this.options.seeds[0] === self;
+    this.options.log?.('cluster-start', { member: id, address: self, seeds: this.options.seeds, founder: first });
+    if (others.length > 0) this.member.join(others);
+    if (first) {
+      clearTimeout(this.foundTimer);
+      this.foundTimer = setTimeout(() => {
+        if (this.member?.status === 'joining' || this.member?.status === 'idle') {
+          this.options.log?.('cluster-found', { member: this.member.id });
+          this.member.found();
+          this.perform();
+        }
+      }, others.length === 0 ? 0 : (this.options.foundAfterMs ?? 1500));
+    }
+    this.perform();
+  }
+
+  private linksSelf(): MemberId {
+    return (this.links as unknown as { options: { self: string } }).options.self;
+  }
+
+  private tick(): void {
+    this.member?.tick();
+    this.perform();
+  }
+
+  private receive(from: string, value: unknown): void {
+    this.member?.receive(from, value as never);
+    this.perform();
+  }
+
+  /** Performs what the member asks, in order. */
+  private perform(): void {
+    const member = this.member;
+    if (member === undefined) return;
+    for (const action of member.drain()) {
+      switch (action.kind) {
+        case 'send':
+          this.links.send(action.to, action.message);
+          break;
+        case 'deliver':
+          this.options.stream.deliver(action.delivery);
+          break;
+        case 'view':
+          this.viewsTotal++;
+          this.onView(action.view, action.left);
+          break;
+        case 'get-state':
+          member.stateReady(this.options.topics.table.snapshot());
+          break;
+        case 'set-state':
+          this.options.topics.table.restore(action.state as TableSnapshot);
+          break;
+        case 'primary':
+          this.setPrimary(action.primary);
+          break;
+        case 'stopped':
+          this.options.log?.('cluster-stopped', { member: member.id, reason: action.reason });
+          this.setPrimary(false);
+          this.options.stream.failPending(`this broker was ${action.reason === 'left' ? 'leaving' : 'excluded from'} the group; publish again`);
+          if (action.reason === 'excluded') queueMicrotask(() => this.startIncarnation());
+          return;
+        case 'block':
+        case 'unblock':
+          break;
+        default: {
+          const never: never = action;
+          throw new Error(`unhandled action ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  }
+
+  private onView(view: ViewRecord, left: MemberId[]): void {
+    this.options.log?.('cluster-view', { view: view.id, members: view.members });
+    // Presence entries of clients of brokers that left the view go, as leave events, at the same
+    // point of every stream at every broker (a view change is ordered with every message).
+    if (left.length > 0) this.options.topics.table.dropPresence((session) => left.some((m) => session.startsWith(`${m}/`)));
+    this.setPrimary(true);
+    this.options.onView?.(view);
+  }
+
+  private setPrimary(primary: boolean): void {
+    if (primary === this.primary) return;
+    this.primary = primary;
+    this.options.onPrimary(primary);
+  }
+}
