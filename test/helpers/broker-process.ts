@@ -22,6 +22,8 @@ export interface BrokerProcess {
   child: ChildProcess;
   /** stderr so far, for failure messages. */
   stderr(): string;
+  /** Resolves with the first JSON log line (from now on, or already seen) that `match` accepts. */
+  waitForEvent(match: (event: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>>;
   /** Resolves when the process has exited; kills it with `signal` first (default SIGTERM). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -36,6 +38,17 @@ export async function startBrokerProcess(args: string[] = [], options: { timeout
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const lines = createInterface({ input: child.stdout! });
+  const events: Array<Record<string, unknown>> = [];
+  const watchers = new Set<(event: Record<string, unknown>) => void>();
+  lines.on('line', (line) => {
+    try {
+      const event = JSON.parse(line) as Record<string, unknown>;
+      events.push(event);
+      for (const w of [...watchers]) w(event);
+    } catch {
+      // not a JSON line
+    }
+  });
   const timeoutMs = options.timeoutMs ?? 15_000;
   const listening = await new Promise<Record<string, unknown>>((resolveListening, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
@@ -63,6 +76,23 @@ export async function startBrokerProcess(args: string[] = [], options: { timeout
     brokerId: listening['broker'] as string,
     child,
     stderr: () => stderr,
+    waitForEvent(match, timeoutMs, what) {
+      const seen = events.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolveEvent, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(watcher);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr}`));
+        }, timeoutMs);
+        const watcher = (event: Record<string, unknown>): void => {
+          if (!match(event)) return;
+          clearTimeout(timer);
+          watchers.delete(watcher);
+          resolveEvent(event);
+        };
+        watchers.add(watcher);
+      });
+    },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
