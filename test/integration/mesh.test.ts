@@ -116,4 +116,27 @@ describe('the mesh', () => {
     for (const seq of acked) expect(subscribers[0]!.got).toContain(seq);
     expect(reconnected).toBeGreaterThanOrEqual(1);
   });
+
+  it('excludes a coordinator stopped past the suspicion timeout; it comes back as a new incarnation with the state', async () => {
+    brokers = await startMesh(3);
+    const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+    const first = (await b0.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'start'))['member'] as string;
+    const publisher = await client([b1.url, b2.url]);
+    for (let n = 0; n < 50; n++) void publisher.publish('mesh.pause', { n }, { kind: 'state' });
+    await publisher.flush();
+    process.kill(b0.pid, 'SIGSTOP');
+    try {
+      await b1.waitForEvent((e) => e['event'] === 'cluster-view' && !(e['members'] as string[]).includes(first), 20_000, 'a view without the stopped coordinator');
+      for (let n = 50; n < 80; n++) void publisher.publish('mesh.pause', { n }, { kind: 'state' });
+      await publisher.flush();
+    } finally {
+      process.kill(b0.pid, 'SIGCONT');
+    }
+    // It learns it was excluded, stops that incarnation and joins again under a new one.
+    await b0.waitForEvent((e) => e['event'] === 'cluster-stopped' && e['member'] === first && e['reason'] === 'excluded', 20_000, 'the old incarnation to stop');
+    const rejoined = await b0.waitForEvent((e) => e['event'] === 'cluster-start' && e['member'] !== first, 20_000, 'a new incarnation');
+    await b1.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(rejoined['member'] as string), 20_000, 'the new incarnation in the view');
+    const topic = (await (await fetch(`${b0.httpUrl}/api/v1/topics/mesh.pause`)).json()) as { seq: number; state: unknown };
+    expect(topic).toMatchObject({ seq: 80, state: { n: 79 } });
+  });
 });
