@@ -29,6 +29,7 @@ export interface CoordinatorHost {
   readonly view: ViewRecord | undefined;
   readonly leaving: ReadonlySet<MemberId>;
   readonly replaced: ReadonlySet<MemberId>;
+  readonly forcedOut: Set<MemberId>;
   readonly pendingJoins: ReadonlySet<MemberId>;
   readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
   readonly deliveredKeys: { has(key: MessageKey): boolean };
@@ -44,6 +45,8 @@ export interface CoordinatorHost {
   deliverGroup(requests: readonly OrderRequest[]): void;
   installView(next: ViewRecord): void;
   stop(reason: 'excluded' | 'left'): void;
+  /** Where each origin's abcast order stands (handed to joiners). */
+  abcastLanes(): Array<[string, number]>;
 }
 
 interface Round {
@@ -61,6 +64,7 @@ interface LastInstall {
   next: ViewRecord;
   groupKeys: MessageKey[];
   joiners: MemberId[];
+  lanes: Array<[string, number]>;
   state?: { value: unknown };
   resentAt: Map<MemberId, number>;
 }
@@ -93,8 +97,13 @@ export class FlushCoordinator {
     const round = this.round;
     if (round !== undefined) {
       if (round.participants.some((p) => h.isSuspected(p))) return this.start();
-      // A round that does not finish (a participant answers another round) is started again.
-      if (round.phase !== 'state' && h.now - round.startedAt > h.config.suspectTicks) return this.start();
+      // A round that does not finish is started again, without the participants that never
+      // answered it (they are alive to the failure detector, yet take no part).
+      if (round.phase !== 'state' && h.now - round.startedAt > h.config.suspectTicks) {
+        const answered = round.phase === 'collect' ? round.states : round.done;
+        for (const p of round.participants) if (p !== h.id && !answered.has(p)) h.forcedOut.add(p);
+        return this.start();
+      }
       if (h.now - round.sentAt < h.config.retransmitTicks) return;
       round.sentAt = h.now;
       if (round.phase === 'collect') {
@@ -146,6 +155,14 @@ export class FlushCoordinator {
   stateReady(value: unknown): void {
     const round = this.round;
     if (round?.phase === 'state') this.install(round, { value });
+  }
+
+  /** A joiner spoke from the new view: it has its install, and the snapshot kept for it can go. */
+  joinerArrived(member: MemberId): void {
+    const last = this.lastInstall;
+    if (last === undefined || !last.joiners.includes(member)) return;
+    last.joiners = last.joiners.filter((j) => j !== member);
+    if (last.joiners.length === 0) delete last.state;
   }
 
   /** A member of the current view is still behind it (lost install): send it again, at most once a retransmit period. */
@@ -225,8 +242,11 @@ export class FlushCoordinator {
       // The next view: the survivors and joiners, under an id above every id any participant
       // has seen proposed, so no two views ever share an id.
       const id = Math.max(view.id, ...states.map((st) => st.maxViewSeen)) + 1;
-      const joiners = [...h.pendingJoins].filter((j) => !view.members.includes(j)).sort();
-      next = { id, members: [...this.survivors(view.members, round.participants), ...joiners], primary: true };
+      const survivors = this.survivors(view.members, round.participants);
+      // At most as many joiners as survivors at once: were they all to die right after, the
+      // survivors would still hold half of the new view with its oldest member — a primary.
+      const joiners = [...h.pendingJoins].filter((j) => !view.members.includes(j)).sort().slice(0, survivors.length);
+      next = { id, members: [...survivors, ...joiners], primary: true };
       targets = {};
       for (const s of view.members) targets[s] = Math.max(0, ...states.map((st) => st.received[s] ?? 0));
       group = this.groupOf(states);
@@ -258,7 +278,7 @@ export class FlushCoordinator {
   private survivors(members: readonly MemberId[], participants: readonly MemberId[]): MemberId[] {
     const h = this.host;
     const stay = members.filter((m) => participants.includes(m));
-    const going = stay.filter((m) => h.leaving.has(m) || h.replaced.has(m));
+    const going = stay.filter((m) => h.leaving.has(m) || h.replaced.has(m) || h.forcedOut.has(m));
     let next = stay.filter((m) => !going.includes(m));
     while (going.length > 0 && !isPrimarySuccessor(members, next)) {
       // Keep the oldest of those going for now: it can tip an exact half.
@@ -276,7 +296,7 @@ export class FlushCoordinator {
   private install(round: Round, state: { value: unknown } | undefined): void {
     const h = this.host;
     const final = round.final!;
-    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), resentAt: new Map() };
+    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.abcastLanes(), resentAt: new Map() };
     if (state !== undefined) last.state = state;
     for (const m of final.next.members) if (m !== h.id) h.send(m, this.installMessage(last, m));
     for (const p of round.participants) if (!final.next.members.includes(p)) h.send(p, { kind: 'leave-done', view: h.view!.id });
@@ -289,7 +309,8 @@ export class FlushCoordinator {
 
   private installMessage(last: LastInstall, to: MemberId): PeerMessage {
     const base = { kind: 'install' as const, view: last.next.id - 1, next: last.next, groupKeys: last.groupKeys };
-    return last.joiners.includes(to) && last.state !== undefined ? { ...base, state: last.state } : base;
+    if (!last.joiners.includes(to)) return base;
+    return last.state !== undefined ? { ...base, state: last.state, lanes: last.lanes } : { ...base, lanes: last.lanes };
   }
 }
 

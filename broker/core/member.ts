@@ -62,13 +62,24 @@ export class Member implements CoordinatorHost {
   readonly leaving = new Set<MemberId>();
   /** Members replaced by a newer incarnation that asked to join: as good as dead. */
   readonly replaced = new Set<MemberId>();
+  /**
+   * Members this coordinator hears but that cannot hear it (they report suspecting it), or that
+   * never answered a round: dropped in the next view. Without this a one-way link into the
+   * coordinator would freeze the group: the member cut off starts rounds nobody follows, and its
+   * acks stop moving.
+   */
+  readonly forcedOut = new Set<MemberId>();
   private lastHeartbeatAt = -Infinity;
   private acksDirty = false;
 
   readonly outgoing = new Outgoing(this);
   private readonly deliverer = new Deliverer(this);
-  private readonly forwarded = new Set<MessageKey>();
   private readonly streamPos = new Map<number, number>();
+  /** Per `origin|stream`: the highest streamSeq delivered here (the same at every member) … */
+  private readonly abcastDelivered = new Map<string, number>();
+  /** … and, at a sequencer in this view, the highest forwarded, and requests waiting for their turn. */
+  private readonly abcastForwarded = new Map<string, number>();
+  private readonly abcastWaiting = new Map<string, Map<number, OrderRequest>>();
 
   readonly coordinator: FlushCoordinator;
   readonly pendingJoins = new Set<MemberId>();
@@ -194,7 +205,7 @@ export class Member implements CoordinatorHost {
 
   isSuspected(member: MemberId): boolean {
     if (member === this.id) return false;
-    if (this.replaced.has(member)) return true;
+    if (this.replaced.has(member) || this.forcedOut.has(member)) return true;
     return this.now - (this.lastHeard.get(member) ?? -Infinity) > this.config.suspectTicks;
   }
 
@@ -241,6 +252,10 @@ export class Member implements CoordinatorHost {
     return this.deliverer.keys;
   }
 
+  abcastLanes(): Array<[string, number]> {
+    return [...this.abcastDelivered];
+  }
+
   ownDelivered(key: MessageKey): void {
     this.outgoing.delivered(key);
   }
@@ -254,9 +269,13 @@ export class Member implements CoordinatorHost {
     for (const m of next.members) this.lastHeard.set(m, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
     for (const m of [...this.replaced]) if (!next.members.includes(m)) this.replaced.delete(m);
+    this.forcedOut.clear();
     for (const m of next.members) this.pendingJoins.delete(m);
-    this.forwarded.clear();
     this.streamPos.clear();
+    this.abcastForwarded.clear();
+    this.abcastWaiting.clear();
+    for (const key of [...this.abcastDelivered.keys()]) if (!next.members.includes(key.slice(0, key.lastIndexOf('|')))) this.abcastDelivered.delete(key);
+    for (const m of [...this.lastHeard.keys()]) if (!next.members.includes(m)) this.lastHeard.delete(m);
     this.participant.reset(next, previous.length === 0);
     this.nonPrimary = false;
     this.coordinator.abandon();
@@ -313,12 +332,14 @@ export class Member implements CoordinatorHost {
       return;
     }
     if (!this.view.members.includes(from)) return;
+    this.coordinator.joinerArrived(from);
     switch (m.kind) {
       case 'data':
         return this.onData(m);
       case 'hb':
         this.channel.onAcks(from, m.acks);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
+        if (m.suspects?.includes(this.id) === true && this.coordinatorOf() === this.id) this.forcedOut.add(from);
         return this.deliverAndCollect();
       case 'order-request':
         return this.onOrderRequest(m);
@@ -353,6 +374,10 @@ export class Member implements CoordinatorHost {
   }
 
   deliverData(m: DataMessage): void {
+    if (m.order === 'total' && m.streamSeq !== undefined) {
+      const lane = `${m.origin}|${m.stream ?? 0}`;
+      this.abcastDelivered.set(lane, Math.max(this.abcastDelivered.get(lane) ?? 0, m.streamSeq));
+    }
     this.deliverer.data(m);
   }
 
@@ -375,11 +400,23 @@ export class Member implements CoordinatorHost {
       if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
       return;
     }
-    if (this.frozen || sequencerOf(this.view!, r.stream) !== this.id || this.forwarded.has(r.key)) return;
-    this.forwarded.add(r.key);
-    const pos = (this.streamPos.get(r.stream) ?? 0) + 1;
-    this.streamPos.set(r.stream, pos);
-    this.multicastData({ order: 'total', safe: r.safe, origin: r.origin, key: r.key, originSeq: r.originSeq, stream: r.stream, streamPos: pos, payload: r.payload });
+    if (this.frozen || sequencerOf(this.view!, r.stream) !== this.id) return;
+    // Each origin's abcasts on a stream go out in the order it sent them (FIFO, O1): a request
+    // that comes early waits for the ones before it; one already forwarded or delivered is a retry.
+    const lane = `${r.origin}|${r.stream}`;
+    const next = Math.max(this.abcastForwarded.get(lane) ?? 0, this.abcastDelivered.get(lane) ?? 0) + 1;
+    if (r.streamSeq < next) return;
+    let waiting = this.abcastWaiting.get(lane);
+    if (waiting === undefined) this.abcastWaiting.set(lane, (waiting = new Map()));
+    if (waiting.size < this.config.windowMax) waiting.set(r.streamSeq, r);
+    for (let seq = next, ready = waiting.get(seq); ready !== undefined; seq++, ready = waiting.get(seq)) {
+      waiting.delete(seq);
+      this.abcastForwarded.set(lane, seq);
+      const pos = (this.streamPos.get(ready.stream) ?? 0) + 1;
+      this.streamPos.set(ready.stream, pos);
+      this.multicastData({ order: 'total', safe: ready.safe, origin: ready.origin, key: ready.key, originSeq: ready.originSeq, stream: ready.stream, streamPos: pos, streamSeq: ready.streamSeq, payload: ready.payload });
+    }
+    if (waiting.size === 0) this.abcastWaiting.delete(lane);
   }
 
   private onJoin(joiner: MemberId): void {
@@ -397,6 +434,7 @@ export class Member implements CoordinatorHost {
     if (this.status === 'joining') {
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
+      for (const [lane, seq] of m.lanes ?? []) this.abcastDelivered.set(lane, seq);
       this.status = 'member';
       this.notices.stopJoining();
       return this.installView(m.next);
@@ -431,7 +469,14 @@ export class Member implements CoordinatorHost {
     this.lastHeartbeatAt = this.now;
     this.acksDirty = false;
     const flushWanted = this.participant.wantsFlush;
-    const hb = { kind: 'hb' as const, view: this.view.id, acks: this.participant.frozenAcks ?? this.channel.ackVector(), ...(flushWanted ? { flushWanted: true } : {}) };
+    const suspects = this.view.members.filter((m) => this.isSuspected(m) && !this.forcedOut.has(m));
+    const hb = {
+      kind: 'hb' as const,
+      view: this.view.id,
+      acks: this.participant.frozenAcks ?? this.channel.ackVector(),
+      ...(flushWanted ? { flushWanted: true } : {}),
+      ...(suspects.length > 0 ? { suspects } : {}),
+    };
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 

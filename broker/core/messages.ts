@@ -26,6 +26,8 @@ export interface DataMessage {
   /** abcast: stream and the sequencer's position in it. */
   stream?: number;
   streamPos?: number;
+  /** abcast: the origin's count of its own abcasts on this stream (its FIFO position there). */
+  streamSeq?: number;
   payload: unknown;
 }
 
@@ -38,6 +40,8 @@ export interface OrderRequest {
   key: MessageKey;
   origin: MemberId;
   originSeq: number;
+  /** abcast: the origin's count of its own abcasts on this stream; the sequencer keeps this order. */
+  streamSeq: number;
   safe: boolean;
   payload: unknown;
 }
@@ -49,6 +53,8 @@ export interface Heartbeat {
   acks: Record<MemberId, number>;
   /** The sender is frozen with no flush under way (its coordinator died, or it is cut off): coordinator, start one. */
   flushWanted?: boolean;
+  /** Members the sender suspects; a coordinator suspected by a member it still hears drops that member. */
+  suspects?: MemberId[];
 }
 
 export interface JoinRequest {
@@ -125,6 +131,8 @@ export interface Install {
   state?: { value: unknown };
   /** gbcast keys delivered at this view change (a joiner must not deliver them again). */
   groupKeys?: MessageKey[];
+  /** For joiners: per `origin|stream`, the highest abcast streamSeq delivered (where each origin's FIFO order resumes). */
+  lanes?: Array<[string, number]>;
 }
 
 /** A leaver's flush is done: it may stop. */

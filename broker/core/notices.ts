@@ -53,6 +53,8 @@ export class Notices {
     const h = this.host;
     if (h.view === undefined || h.now - (this.excludedAt.get(to) ?? -Infinity) < h.config.retryTicks) return;
     this.excludedAt.set(to, h.now);
+    // Remember only recent notices: the map must not grow with every stale member ever met.
+    if (this.excludedAt.size > 1024) for (const [m, at] of this.excludedAt) if (h.now - at >= h.config.retryTicks) this.excludedAt.delete(m);
     h.send(to, { kind: 'excluded', view: h.view.id });
   }
 

@@ -42,6 +42,8 @@ export class Outgoing {
   /** Own causal multicasts in the current view (the own entry of their vector timestamps). */
   private causalSent = 0;
   private readonly queued: Queued[] = [];
+  /** Own abcasts per stream so far (their FIFO position on the stream). */
+  private readonly streamSeqs = new Map<number, number>();
   /** Own abcasts and gbcasts not yet delivered. */
   readonly pending = new Map<MessageKey, { request: OrderRequest; sentAt: number }>();
 
@@ -67,7 +69,9 @@ export class Outgoing {
       if (!h.canSend()) return;
       const view = h.view!;
       const next = this.queued[0]!;
+      // Flow control: own fifo/causal messages not yet stable, or own abcasts/gbcasts not yet delivered.
       if ((next.order === 'fifo' || next.order === 'causal') && h.channel.unstableOwn() >= h.config.windowMax) return;
+      if ((next.order === 'total' || next.order === 'group') && this.pending.size >= h.config.windowMax) return;
       this.queued.shift();
       h.log({ kind: 'send', member: h.id, msg: next.key, view: view.id, order: next.order, safe: next.safe, ...(next.order === 'total' ? { stream: next.stream } : {}) });
       if (next.order === 'fifo' || next.order === 'causal') {
@@ -75,7 +79,9 @@ export class Outgoing {
         h.multicastData({ order: next.order, safe: next.safe, origin: h.id, key: next.key, originSeq: next.originSeq, payload: next.payload, ...(vt ? { vt } : {}) });
         continue;
       }
-      const request: OrderRequest = { kind: 'order-request', view: view.id, order: next.order, stream: next.stream, key: next.key, origin: h.id, originSeq: next.originSeq, safe: next.safe, payload: next.payload };
+      const streamSeq = next.order === 'total' ? (this.streamSeqs.get(next.stream) ?? 0) + 1 : 0;
+      if (next.order === 'total') this.streamSeqs.set(next.stream, streamSeq);
+      const request: OrderRequest = { kind: 'order-request', view: view.id, order: next.order, stream: next.stream, key: next.key, origin: h.id, originSeq: next.originSeq, streamSeq, safe: next.safe, payload: next.payload };
       this.pending.set(next.key, { request, sentAt: h.now });
       this.sendRequest(request);
     }

@@ -73,9 +73,10 @@ export class FlushParticipant {
     this.frozen = true;
   }
 
-  /** Frozen with no round to finish it: the coordinator should start one. */
+  /** Frozen with no round to finish it (none, or one whose coordinator is no longer ours): the coordinator should start one. */
   get wantsFlush(): boolean {
-    return this.frozen && this.following === undefined && this.host.coordinatorOf() !== this.host.id;
+    const coordinator = this.host.coordinatorOf();
+    return this.frozen && coordinator !== this.host.id && (this.following === undefined || this.following.coordinator !== coordinator);
   }
 
   /** Forgets a round whose coordinator is gone (the member stays frozen). */

@@ -47,7 +47,7 @@ export function isDataMessage(v: unknown): boolean {
 }
 
 function isOrderRequest(m: Record<string, unknown>): boolean {
-  return (m['order'] === 'total' || m['order'] === 'group') && isCount(m['stream']) && isId(m['key']) && isId(m['origin']) && isCount(m['originSeq']) && typeof m['safe'] === 'boolean';
+  return (m['order'] === 'total' || m['order'] === 'group') && isCount(m['stream']) && isId(m['key']) && isId(m['origin']) && isCount(m['originSeq']) && isCount(m['streamSeq']) && typeof m['safe'] === 'boolean';
 }
 
 export function isPeerMessage(v: unknown): v is PeerMessage {
@@ -60,7 +60,7 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
     case 'order-request':
       return isOrderRequest(m);
     case 'hb':
-      return isCountMap(m['acks']);
+      return isCountMap(m['acks']) && (m['suspects'] === undefined || (Array.isArray(m['suspects']) && m['suspects'].length <= 4096 && m['suspects'].every(isId)));
     case 'join':
       return isId(m['joiner']);
     case 'flush-start':
@@ -82,7 +82,11 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
     case 'flush-done':
       return isCount(m['attempt']);
     case 'install':
-      return isView(m['next']) && (m['groupKeys'] === undefined || (Array.isArray(m['groupKeys']) && m['groupKeys'].every(isId)));
+      return (
+        isView(m['next']) &&
+        (m['groupKeys'] === undefined || (Array.isArray(m['groupKeys']) && m['groupKeys'].every(isId))) &&
+        (m['lanes'] === undefined || (Array.isArray(m['lanes']) && m['lanes'].every((l) => Array.isArray(l) && isId(l[0]) && isCount(l[1]))))
+      );
     default:
       return true;
   }

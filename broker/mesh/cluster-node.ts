@@ -7,8 +7,13 @@
  *
  * Founding rule: the broker whose advertised address is first in the seed
  * list (or a broker with no other seed) asks the others first and founds a
- * group alone only if none answered within `foundAfterMs`; every other
- * broker keeps asking to join, so brokers started together form one group.
+ * group alone only if none answered within `foundAfterMs` — and only when
+ * its process starts, never after an exclusion: an excluded broker may be
+ * cut off from a group that lives on, and founding then would split the mesh
+ * in two for good. Every other broker keeps asking to join, so brokers
+ * started together form one group. A broker outside any primary view waits
+ * (it never gives its incarnation up on a timer): when the partition heals
+ * it is either flushed back in or told it was excluded.
  */
 import { Member, type CoreConfig, type MemberId, type ViewRecord } from '../core/index.js';
 import { Links } from '../transport/index.js';
@@ -90,12 +95,13 @@ export class ClusterNode {
   }
 
   private startIncarnation(): void {
-    const id = this.member === undefined ? this.linksSelf() : this.newId();
-    if (this.member !== undefined) this.links.setSelf(id);
-    this.member = new Member({ id, ...(this.options.core === undefined ? {} : { config: this.options.core }) });
+    const restart = this.member !== undefined;
+    const id = restart ? this.newId() : this.linksSelf();
+    if (restart) this.links.setSelf(id);
+    this.member = new Member({ id, config: { isolatedTicksMax: Number.MAX_SAFE_INTEGER, ...this.options.core } });
     const self = this.links.address;
     const others = this.options.seeds.filter((s) => s !== self);
-    const first = this.options.seeds.length === 0 || this.options.seeds[0] === self;
+    const first = !restart && (this.options.seeds.length === 0 || this.options.seeds[0] === self);
     this.options.log?.('cluster-start', { member: id, address: self, seeds: this.options.seeds, founder: first });
     if (others.length > 0) this.member.join(others);
     if (first) {

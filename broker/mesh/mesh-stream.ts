@@ -17,7 +17,12 @@ import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCom
 
 export interface GroupSender {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;
+  /** Own multicasts waiting to go out (flow control holds them). */
+  readonly outgoing: { readonly queuedCount: number };
 }
+
+/** Own multicasts waiting before new publishes are refused (the group is not keeping up). */
+const backlogMax = 10_000;
 
 export interface MeshStreamOptions {
   group: () => GroupSender | undefined;
@@ -41,6 +46,7 @@ export class MeshStream implements CommandStream {
   submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void {
     const group = this.options.group();
     if (group === undefined) return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
+    if (group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
     const stamped = { ...command, ts: (this.options.now ?? Date.now)() } as TopicCommand;
     const key = group.multicast({ command: stamped }, { order: 'total', safe: true, stream: this.options.lwgOf(command.topic) });
     this.pending.set(key, done);

@@ -281,6 +281,14 @@ const bad: BadCase[] = [
     },
   },
   {
+    property: 'O1',
+    why: 'one origin’s abcasts on a stream delivered out of the order it sent them',
+    script: {
+      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['send', 'a#1/2', 'total', { stream: 0 }], ['deliver', 'a#1/2', { streamPos: 1 }], ['deliver', 'a#1/1', { streamPos: 2 }]],
+      [B]: [['install', V1], ['deliver', 'a#1/2', { streamPos: 1 }], ['deliver', 'a#1/1', { streamPos: 2 }]],
+    },
+  },
+  {
     property: 'O3',
     why: 'two members deliver a stream’s messages in different orders',
     script: {

@@ -19,7 +19,7 @@ import {
 } from './checker/membership.js';
 import { type Run, type Violation, indexRun } from './checker/model.js';
 import { checkCausal } from './checker/causality.js';
-import { checkFifo, checkGroup, checkSafe, checkTotal } from './checker/order.js';
+import { checkAbcastFifo, checkFifo, checkGroup, checkSafe, checkTotal } from './checker/order.js';
 
 export type { Violation } from './checker/model.js';
 export { happenedBefore, precedes } from './checker/causality.js';
@@ -47,6 +47,7 @@ const safetyChecks: ReadonlyArray<(run: Run) => Violation[]> = [
   checkSelfDelivery,
   checkFlushSanity,
   checkFifo,
+  checkAbcastFifo,
   checkCausal,
   checkTotal,
   checkGroup,

@@ -8,7 +8,8 @@
  *   await block              run until some member blocks for a flush
  *   await view 2             run until every running member is in one view of 2 members
  *   crash m0 | pause m1 90 | leave m2 | restart m2
- *   partition m0,m1 | m2     cut every link between the two sides ("isolate m1" cuts one off)
+ *   partition m0,m1 | m2     cut every link between the two sides ("isolate m1" cuts one off,
+ *                            "one-way m0 m2" cuts only what m0 sends to m2)
  *   heal
  *   mark                     remember this moment for `expect no-install-since-mark`
  *   expect view m0 m1 m2     after settling: the final view holds exactly these names
@@ -92,6 +93,9 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
         break;
       case 'restart':
         cluster.start(args[0]!, false);
+        break;
+      case 'one-way':
+        cluster.partition = { kind: 'one-way', from: args[0]!, to: args[1]! };
         break;
       case 'isolate':
         cluster.partition = { kind: 'isolate', name: args[0]! };

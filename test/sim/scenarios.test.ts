@@ -6,6 +6,39 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from './scenario.js';
 
 const scenarios: Record<string, string> = {
+  'a one-way link into the coordinator': `
+    start m0 m1 m2 m3 m4
+    one-way m0 m2            # m2 cannot hear the coordinator, which still hears m2
+    multicast m1 fifo 20 safe
+    multicast m3 total 10
+    await view 4             # the group drops m2 while the link stays cut, and goes on
+    heal
+    await view 5
+    expect excluded m2
+    expect view m0 m1 m2 m3 m4`,
+  'the coordinator paused just past the suspicion timeout': `
+    start m0 m1 m2 m3 m4
+    multicast m1 fifo 5
+    tick 10
+    pause m0 64
+    tick 300
+    multicast m2 causal 5
+    await view 5
+    expect view m0 m1 m2 m3 m4`,
+  'joiners that never arrive': `
+    start m0 m1 m2
+    restart m3
+    restart m4
+    restart m5
+    restart m6
+    tick 1
+    crash m3
+    crash m4
+    crash m5
+    crash m6
+    multicast m1 total 5 safe
+    await view 3
+    expect view m0 m1 m2`,
   'the sequencer crashes mid-stream': `
     start m0 m1 m2
     multicast m1 total 30

@@ -41,6 +41,39 @@ export function checkFifo(run: Run): Violation[] {
   return out;
 }
 
+/**
+ * O1 for abcasts: one origin's abcasts on one stream are delivered in the order it sent them,
+ * at every member (across views too: one still pending at a view change is multicast again,
+ * before the ones after it). An abcast lost with its crashed origin may be missing; the order of
+ * the ones delivered is what must hold.
+ */
+export function checkAbcastFifo(run: Run): Violation[] {
+  const out: Violation[] = [];
+  for (const sender of run.members) {
+    const lanes = new Map<number, MessageKey[]>();
+    for (const { entry: s } of sender.sends) {
+      if (s.order !== 'total' || run.sends.get(s.msg)?.entry !== s) continue;
+      const stream = s.stream ?? 0;
+      lanes.set(stream, [...(lanes.get(stream) ?? []), s.msg]);
+    }
+    for (const q of run.members) {
+      const at = deliveryPositions(q);
+      for (const [stream, sent] of lanes) {
+        let lastPos = -1;
+        let lastMsg: MessageKey | undefined;
+        for (const msg of sent) {
+          const pos = at.get(msg);
+          if (pos === undefined) continue;
+          if (pos < lastPos) out.push(violation('O1', `${q.member} delivered ${msg} before ${lastMsg}, which ${sender.member} sent before it on stream ${stream}`));
+          lastPos = pos;
+          lastMsg = msg;
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** The total-order deliveries of one member, per stream, in log order. */
 function totalSequences(run: Run): Map<string, Map<MemberId, Array<{ msg: MessageKey; view: number; streamPos?: number }>>> {
   const out = new Map<string, Map<MemberId, Array<{ msg: MessageKey; view: number; streamPos?: number }>>>();
