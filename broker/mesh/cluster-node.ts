@@ -48,6 +48,7 @@ export class ClusterNode {
   private timer: NodeJS.Timeout | undefined;
   private foundTimer: NodeJS.Timeout | undefined;
   private primary = false;
+  private tickedAt = performance.now();
   /** Views installed, for the metrics. */
   viewsTotal = 0;
 
@@ -121,12 +122,23 @@ export class ClusterNode {
     return (this.links as unknown as { options: { self: string } }).options.self;
   }
 
+  /**
+   * Core time follows real time: a timer that fired late (a stalled event loop, a paused
+   * process) is caught up tick by tick before anything received meanwhile is read, so a broker
+   * that was stopped past the suspicion timeout suspects its peers before it delivers anything.
+   */
   private tick(): void {
-    this.member?.tick();
+    const tickMs = this.options.tickMs ?? 10;
+    const due = Math.floor((performance.now() - this.tickedAt) / tickMs);
+    if (due <= 0) return;
+    this.tickedAt += due * tickMs;
+    for (let i = 0; i < Math.min(due, 100_000); i++) this.member?.tick();
     this.perform();
   }
 
   private receive(from: string, value: unknown): void {
+    // Time first: after a stall, what arrived meanwhile is read only once the ticks are caught up.
+    this.tick();
     this.member?.receive(from, value as never);
     this.perform();
   }

@@ -15,6 +15,8 @@ export interface SimMember {
   alive: boolean;
   /** Ticks left in a pause (no ticks, no receipts; messages wait). */
   pausedUntil: number;
+  /** The cluster tick at which this member last ticked: a paused process catches up on resuming. */
+  tickedAt: number;
   /** Deliveries seen by the application, for state snapshots. */
   delivered: number;
   stopped?: 'excluded' | 'left';
@@ -53,7 +55,7 @@ export class SimCluster {
         if (e.kind === 'install') this.installedAt.push({ member: id, view: e.view.id, tick: this.now });
       },
     });
-    const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, delivered: 0 };
+    const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, tickedAt: this.now, delivered: 0 };
     this.members.set(name, sim);
     if (found) {
       // A group founded again continues above every view id seen so far.
@@ -99,10 +101,21 @@ export class SimCluster {
   /** One tick of virtual time: deliver what is due, then tick every running member. */
   step(): void {
     this.now++;
+    // A process that was paused runs its timers first when it resumes (as Node does, and as the
+    // mesh's runtime does by catching up on ticks): it notices the time that passed before it
+    // reads what arrived meanwhile.
+    for (const sim of this.running()) {
+      while (sim.tickedAt < this.now - 1) {
+        sim.tickedAt++;
+        sim.member.tick();
+      }
+      this.perform(sim);
+    }
     const waiting = this.held.splice(0);
     for (const h of waiting) this.deliverTo(h.to, h.from, h.message);
     for (const m of this.network.due(this.now)) this.deliverTo(m.to, m.from, m.message);
     for (const sim of this.running()) {
+      sim.tickedAt = this.now;
       sim.member.tick();
       this.perform(sim);
     }
