@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--scale]`:
+ * `npm run sim -- [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--scale` prints how view changes and multicasts cost with group size.
  */
@@ -14,11 +14,12 @@ function flag(name: string): string | undefined {
 
 const members = Number(flag('--members') ?? 5);
 const faults = !process.argv.includes('--no-faults');
+const harsh = process.argv.includes('--harsh');
 
 if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50]));
 } else if (flag('--seed') !== undefined) {
-  const result = runSimulation({ seed: Number(flag('--seed')), members, faults });
+  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh });
   console.log(result.events.join('\n'));
   console.log(`ticks ${result.ticks}, converged ${result.converged}, ${JSON.stringify(result.stats)}`);
   console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations, 50));
@@ -29,7 +30,7 @@ if (process.argv.includes('--scale')) {
   const started = Date.now();
   let failed = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runSimulation({ seed, members, faults });
+    const result = runSimulation({ seed, members, faults, harsh });
     if (result.violations.length === 0) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);

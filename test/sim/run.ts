@@ -22,6 +22,8 @@ export interface RunOptions {
   faults?: boolean;
   /** Chance per tick per member of a multicast. Default 0.05. */
   multicastProbability?: number;
+  /** A harsher mix: delays up to 20 ticks, partitions up to ~1000 ticks (past the give-up time). */
+  harsh?: boolean;
 }
 
 export interface RunResult {
@@ -45,7 +47,7 @@ export function runSimulation(options: RunOptions): RunResult {
   const pMulticast = options.multicastProbability ?? 0.05;
   const knobs: FaultKnobs = {
     delayTicksMin: 1,
-    delayTicksMax: 1 + Math.floor(random() * 6),
+    delayTicksMax: 1 + Math.floor(random() * (options.harsh === true ? 20 : 6)),
     lossProbability: random() * 0.05,
     duplicateProbability: random() * 0.03,
   };
@@ -98,7 +100,7 @@ export function runSimulation(options: RunOptions): RunResult {
         log(`one-way ${victim.name} -> ${other}`);
         cluster.partition = { kind: 'one-way', from: victim.name, to: other };
       }
-      healAt = cluster.now + 80 + Math.floor(random() * 200);
+      healAt = cluster.now + 80 + Math.floor(random() * (options.harsh === true ? 900 : 200));
     } else if (roll < 0.8 && (victim.member.view?.members.length ?? 0) > 3) {
       log(`leave ${victim.member.id}`);
       cluster.leave(victim.name);
@@ -186,7 +188,7 @@ export function runSimulation(options: RunOptions): RunResult {
     converged,
     ticks: cluster.now,
     events,
-    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}`,
+    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}`,
     stats: { peerMessages: cluster.network.sentTotal, multicasts, installs },
   };
 }

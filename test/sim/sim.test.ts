@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { formatViolations } from './checker.js';
 import { runSimulation, type RunOptions } from './run.js';
 
-/** The fixed list CI runs: 340 runs over four group sizes (one on a lossy network only). */
-const suites: Array<{ members: number; seeds: number; faults: boolean }> = [
+/** The fixed list CI runs: 400 runs over four group sizes (one on a lossy network only, one harsher). */
+const suites: Array<{ members: number; seeds: number; faults: boolean; harsh?: boolean }> = [
+  { members: 5, seeds: 60, faults: true, harsh: true },
   { members: 5, seeds: 250, faults: true },
   { members: 3, seeds: 50, faults: true },
   { members: 7, seeds: 25, faults: true },
@@ -39,8 +40,8 @@ describe('core group under seeded faults', () => {
   it.each(regressions)('regression: seed $seed with $members members ($caught)', ({ seed, members }) => check({ seed, members }));
 
   for (const suite of suites) {
-    it(`${suite.seeds} runs of ${suite.members} members${suite.faults ? ' with faults' : ' on a lossy network only'}`, () => {
-      for (let seed = 1; seed <= suite.seeds; seed++) check({ seed, members: suite.members, faults: suite.faults });
+    it(`${suite.seeds} runs of ${suite.members} members${suite.faults ? (suite.harsh === true ? ' with harsher faults' : ' with faults') : ' on a lossy network only'}`, () => {
+      for (let seed = 1; seed <= suite.seeds; seed++) check({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true });
     }, 180_000);
   }
 });
