@@ -1,10 +1,11 @@
 /**
  * The client worker thread: one publisher and N subscribers, each on its own
  * connection (the real client library, or with --raw-subscribers the bare-ws
- * subscriber), end-to-end flow control, per-subscriber seq checks and the latency
- * histogram. The main thread (bench/fanout.mjs) starts this file as a Worker and drives
- * the phases with 'go' / 'start' / 'end' messages; it answers 'ready', 'result' or
- * 'error'.
+ * subscriber); the publisher on one broker, the subscribers on the same one or (with
+ * --mesh) on another broker of the mesh. End-to-end flow control, per-subscriber seq
+ * checks and the latency histogram. The main thread (bench/lib/measure.mjs) starts this
+ * file as a Worker and drives the phases with 'go' / 'start' / 'end' messages; it
+ * answers 'ready', 'result' or 'error'.
  */
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -23,7 +24,8 @@ export async function workerMain(cfg) {
   }
 }
 
-export async function runClients({ url, subscribers: n, payload, rate, window, burst, raw }) {
+/** publisherUrl / subscriberUrl: the brokers the publisher and the subscribers connect to (the same for one broker; `url` sets both). */
+export async function runClients({ url, publisherUrl = url, subscriberUrl = url, subscribers: n, payload, rate, window, burst, raw }) {
   const { connect } = await import(CLIENT_URL.href);
 
   // In-flight tracking: remaining[seq & mask] = subscribers still to receive `seq`.
@@ -87,14 +89,14 @@ export async function runClients({ url, subscribers: n, payload, rate, window, b
 
   // ---- connect ------------------------------------------------------------------
   const tConnect = performance.now();
-  const publisher = await connect(url, { clientId: 'bench-publisher' });
+  const publisher = await connect(publisherUrl, { clientId: 'bench-publisher' });
   const batch = 20;
   for (let i = 0; i < n; i += batch) {
     const made = await Promise.all(
       Array.from({ length: Math.min(batch, n - i) }, async (_, j) => {
         const st = { id: i + j, last: 0, count: 0, countAtStart: 0, dup: 0, gaps: 0, gapMsgs: 0, disconnects: 0, resyncs: 0 };
-        if (raw) return { st, client: await rawSubscriber(url, `bench-sub-${i + j}`, st, onDelivery) };
-        const client = await connect(url, { clientId: `bench-sub-${i + j}` });
+        if (raw) return { st, client: await rawSubscriber(subscriberUrl, `bench-sub-${i + j}`, st, onDelivery) };
+        const client = await connect(subscriberUrl, { clientId: `bench-sub-${i + j}` });
         client.on('disconnected', () => st.disconnects++);
         client.on('error', () => {});
         await client.subscribe(TOPIC, makeHandler(st), { onResync: () => st.resyncs++ });

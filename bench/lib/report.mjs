@@ -1,6 +1,6 @@
 /**
- * Reading the figures: the one-line bottleneck verdict and the human-readable summary
- * printed before the JSON line.
+ * Reading the figures: the one-line bottleneck verdict, the human-readable summary of a
+ * run printed before the JSON line, and (--mesh) the single-broker vs mesh table.
  */
 
 /** The verdict drawn from the figures; rate is --rate (null for a flow-controlled run). */
@@ -8,7 +8,9 @@ export function bottleneckVerdict(figures, rate) {
   return (figures.otherProcessesCpuPct ?? 0) > 25
     ? `inconclusive: other processes used ${figures.otherProcessesCpuPct}% CPU during the run`
     : (figures.brokerCpuPct ?? 0) >= 90
-      ? 'broker (its core is saturated)'
+      ? figures.brokers === undefined
+        ? 'broker (its core is saturated)'
+        : `broker ${busiest(figures).name} (${busiest(figures).role}; its core is saturated)`
       : figures.clientThreadUtilizationPct >= 90
         ? 'client side: the load-generator thread is saturated, so the broker figures are a lower bound (try --raw-subscribers)'
         : (figures.machineCpuPct ?? 0) >= 0.85 * figures.cpus * 100
@@ -18,24 +20,47 @@ export function bottleneckVerdict(figures, rate) {
             : 'neither side saturated: broker and clients wait on each other (window-limited; try a larger --window)';
 }
 
-export function printSummary(f) {
-  const fmt = (x, unit = '') => (x === null || x === undefined ? 'n/a' : `${typeof x === 'number' ? x.toLocaleString('en-US') : x}${unit}`);
+function busiest(f) {
+  return f.brokers.reduce((a, b) => ((b.cpuPct ?? -1) > (a.cpuPct ?? -1) ? b : a));
+}
+
+/** A member id from the cluster view (name#incarnation) against a broker of the run. */
+const sameBroker = (id, b) => id !== null && id !== undefined && (id === b.id || String(id).split('#')[0] === b.name);
+
+const fmt = (x, unit = '') => (x === null || x === undefined ? 'n/a' : `${typeof x === 'number' ? x.toLocaleString('en-US') : x}${unit}`);
+
+/** The summary of one run: f holds the shared header (node, argv, config) and that run's figures. */
+export function printSummary(f, title = 'Chorus fan-out benchmark') {
   const l = f.latencyMs;
+  const mesh = f.brokers !== undefined;
+  const pub = mesh ? f.brokers.find((b) => b.role === 'publisher') : null;
+  const sub = mesh ? f.brokers.find((b) => b.role === 'subscribers') : null;
+  const brokerLines = mesh
+    ? f.brokers.map(
+        (b, i) =>
+          `  ${i === 0 ? 'brokers:    ' : '            '} ${b.name} (${b.role}) pid ${b.pid}, ${b.url}, CPU ${fmt(b.cpuPct, '%')} of one core [/metrics ${fmt(b.cpuPctFromMetrics, '%')}]` +
+          (sameBroker(f.cluster?.coordinator, b) ? ', coordinator' : '') +
+          (sameBroker(f.cluster?.topicSequencer, b) ? `, sequences the topic's stream (lwg ${f.cluster.topicStream})` : ''),
+      )
+    : [`  broker:      pid ${f.broker.pid}, ${f.broker.url}`];
   const lines = [
     '',
-    `Chorus fan-out benchmark — node ${f.node}, ${f.platform}, ${f.cpus} CPUs`,
+    `${title} — node ${f.node}, ${f.platform}, ${f.cpus} CPUs`,
     `  args:        ${f.argv.length === 0 ? '(defaults)' : f.argv.join(' ')}`,
-    `  setup:       1 publisher -> ${f.config.subscribers} subscribers on "${f.config.topic}", ${f.config.payloadBytes}-byte payloads, ` +
+    `  setup:       1 publisher${mesh ? ` on ${pub.name}` : ''} -> ${f.config.subscribers} subscribers${mesh ? ` on ${sub.name}` : ''} on "${f.config.topic}", ${f.config.payloadBytes}-byte payloads, ` +
       `${f.config.rate === null ? `flow-controlled (window ${f.config.window} msgs, bursts of ${f.config.burst})` : `paced at ${f.config.rate} msgs/s (window ${f.config.window})`}, ` +
       `${f.config.warmupSeconds} s warm-up + ${f.measuredSeconds} s measured`,
     `  clients:     1 worker thread; publisher: chorus client library; subscribers: ${f.config.subscriberClient}`,
-    `  broker:      pid ${f.broker.pid}, ${f.broker.url}`,
+    ...brokerLines,
+    ...(mesh ? [`  mesh:        ${f.brokers.length} brokers, formed in ${fmt(f.cluster?.formMs)} ms after all listened`] : []),
     '',
     `  delivered:   ${fmt(f.deliveredPerSec)} msgs/s total across subscribers  (per subscriber ${fmt(f.deliveredPerSubscriberPerSec.min)}–${fmt(f.deliveredPerSubscriberPerSec.max)} msgs/s)`,
     `  published:   ${fmt(f.publishedPerSec)} msgs/s`,
     `  latency:     p50 ${fmt(l.p50)} ms   p90 ${fmt(l.p90)} ms   p99 ${fmt(l.p99)} ms   p99.9 ${fmt(l.p999)} ms   max ${fmt(l.max)} ms   (publish -> deliver, ${fmt(l.samples)} samples)`,
-    `  broker CPU:  ${fmt(f.brokerCpuPct, '%')} of one core (/proc/${f.broker.pid}/stat)   [/metrics says ${fmt(f.brokerCpuPctFromMetrics, '%')}]`,
-    `  broker out:  ${fmt(f.brokerMessagesOutPerSec)} msgs/s, ${fmt(f.brokerFramesOutPerSec)} frames/s, ${fmt(f.brokerBytesOutMBPerSec)} MB/s (from /metrics)`,
+    mesh
+      ? `  broker CPU:  busiest ${fmt(f.brokerCpuPct, '%')} of one core, all ${f.brokers.length} brokers ${fmt(f.brokersCpuPctTotal, '%')} (/proc/<pid>/stat)`
+      : `  broker CPU:  ${fmt(f.brokerCpuPct, '%')} of one core (/proc/${f.broker.pid}/stat)   [/metrics says ${fmt(f.brokerCpuPctFromMetrics, '%')}]`,
+    `  broker out:  ${fmt(f.brokerMessagesOutPerSec)} msgs/s, ${fmt(f.brokerFramesOutPerSec)} frames/s, ${fmt(f.brokerBytesOutMBPerSec)} MB/s (from /metrics${mesh ? ', summed over the brokers' : ''})`,
     `  client load: process CPU ${fmt(f.clientProcessCpuPct, '%')}, client thread busy ${fmt(f.clientThreadUtilizationPct, '%')}, event-loop delay p99 ${fmt(f.clientEventLoopDelayP99Ms)} ms`,
     `  machine:     ${fmt(f.machineCpuPct, '%')} busy of ${f.cpus * 100}% (other processes ${fmt(f.otherProcessesCpuPct, '%')}, steal ${fmt(f.stealCpuPct, '%')})` +
       (f.otherProcessesCpuPct !== null && f.otherProcessesCpuPct > 10 ? '  — WARNING: other load on the machine skews these figures' : ''),
@@ -45,4 +70,40 @@ export function printSummary(f) {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** --mesh: the two runs side by side, and the mesh's figures relative to the single broker's. */
+export function printComparison(header, single, mesh) {
+  const c = header.config;
+  const pub = mesh.brokers.find((b) => b.role === 'publisher').name;
+  const sub = mesh.brokers.find((b) => b.role === 'subscribers').name;
+  const ratio = (m, s) => (m === null || s === null || s === 0 ? 'n/a' : `${(m / s).toFixed(2)}x`);
+  const ms = (x) => (x === null ? 'n/a' : x.toFixed(3));
+  const rows = [
+    ['', 'delivered msgs/s', 'published msgs/s', 'p50 ms', 'p99 ms', 'lost', 'dup'],
+    ...[
+      ['single broker', single],
+      [`mesh (${pub} -> ${sub})`, mesh],
+    ].map(([name, f]) => [name, fmt(f.deliveredPerSec), fmt(f.publishedPerSec), ms(f.latencyMs.p50), ms(f.latencyMs.p99), fmt(f.lost), fmt(f.duplicated)]),
+    [
+      'mesh / single',
+      ratio(mesh.deliveredPerSec, single.deliveredPerSec),
+      ratio(mesh.publishedPerSec, single.publishedPerSec),
+      ratio(mesh.latencyMs.p50, single.latencyMs.p50),
+      ratio(mesh.latencyMs.p99, single.latencyMs.p99),
+      '',
+      '',
+    ],
+  ];
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+  const line = (r) => '  ' + r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('   ');
+  const mode = c.rate === null ? `flow-controlled (window ${c.window})` : `paced at ${c.rate} msgs/s`;
+  const out = [
+    '',
+    `Single broker vs ${mesh.brokers.length}-broker mesh — 1 publisher -> ${c.subscribers} subscribers, ${c.payloadBytes}-byte payloads, ${mode}, ${c.seconds} s measured each`,
+    line(rows[0]),
+    ...rows.slice(1).map(line),
+    '',
+  ];
+  process.stdout.write(out.join('\n') + '\n');
 }

@@ -81,6 +81,17 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     isAccepting: () => !draining && primary,
     ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, config.lwgCount, primary) } : {}),
   });
+  if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
+    // Tests only (off unless CHORUS_TEST_FAULTS=1): cut this broker's links to other brokers, by name.
+    app.post<{ Body: { block: string[] } }>(
+      '/api/v1/test/partition',
+      { schema: { body: { type: 'object', required: ['block'], properties: { block: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 64 } } } } },
+      (request, reply) => {
+        node?.setBlocked(request.body.block);
+        return reply.send({ blocked: request.body.block });
+      },
+    );
+  }
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

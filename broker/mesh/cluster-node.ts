@@ -48,6 +48,8 @@ export class ClusterNode {
   private timer: NodeJS.Timeout | undefined;
   private foundTimer: NodeJS.Timeout | undefined;
   private primary = false;
+  /** Tests only: broker names whose links are cut (see Links.isBlocked). */
+  private readonly blocked = new Set<string>();
   private tickedAt = performance.now();
   /** Views installed, for the metrics. */
   viewsTotal = 0;
@@ -60,6 +62,7 @@ export class ClusterNode {
       port: options.port,
       ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
       onMessage: (from, value) => this.receive(from, value),
+      isBlocked: (peer) => this.blocked.size > 0 && this.blocked.has(peer.split('#')[0]!.split(':')[0]!) ,
       ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
     });
   }
@@ -70,6 +73,12 @@ export class ClusterNode {
 
   get isPrimary(): boolean {
     return this.primary;
+  }
+
+  /** Tests only: cut (or, with an empty list, restore) the links to these broker names. */
+  setBlocked(names: readonly string[]): void {
+    this.blocked.clear();
+    for (const name of names) this.blocked.add(name);
   }
 
   /** Listens on the cluster port and starts finding the group; resolves with the port. */

@@ -32,6 +32,11 @@ export interface LinksOptions {
   onMessage(from: string, value: unknown): void;
   /** A connection was refused (bad secret, bad handshake, bad frame): counted by the caller. */
   onRefused?(reason: string): void;
+  /**
+   * Tests only: traffic to and from a peer for which this holds is dropped, as a network
+   * partition would (the broker enables it with CHORUS_TEST_FAULTS=1).
+   */
+  isBlocked?(peer: string): boolean;
 }
 
 interface Link {
@@ -78,7 +83,7 @@ export class Links {
 
   /** Sends a value to a member id or an address; dials if there is no link yet. */
   send(to: string, value: unknown): void {
-    if (this.closed) return;
+    if (this.closed || this.options.isBlocked?.(to) === true) return;
     let queue = this.queues.get(to);
     if (queue === undefined) this.queues.set(to, (queue = []));
     queue.push(encodeLinkFrame(value));
@@ -171,7 +176,9 @@ export class Links {
     socket.on('data', (chunk: Buffer) => {
       for (const event of link.decoder.push(chunk)) {
         if (!event.ok) return this.refuse(link, `bad frame: ${event.reason}`);
-        if (link.authenticated) this.options.onMessage(link.peer!, event.value);
+        if (link.authenticated) {
+          if (this.options.isBlocked?.(link.peer!) !== true) this.options.onMessage(link.peer!, event.value);
+        }
         else this.handshake(link, dialer, event.value, timer, address);
         if (socket.destroyed) return;
       }

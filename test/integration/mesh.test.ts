@@ -21,11 +21,11 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function startMesh(size: number): Promise<BrokerProcess[]> {
+async function startMesh(size: number, env: Record<string, string> = {}): Promise<BrokerProcess[]> {
   const ports = await freePorts(size);
   const seeds = ports.map((p) => `127.0.0.1:${p}`).join(',');
   const brokers = await Promise.all(
-    ports.map((p, i) => startBrokerProcess(['--name', `b${i}`, '--cluster-port', String(p), '--seeds', seeds, '--cluster-secret', 'mesh-test-secret'])),
+    ports.map((p, i) => startBrokerProcess(['--name', `b${i}`, '--cluster-port', String(p), '--seeds', seeds, '--cluster-secret', 'mesh-test-secret'], { env })),
   );
   await Promise.all(brokers.map((b) => b.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === size, 20_000, `a view of ${size}`)));
   return brokers;
@@ -138,5 +138,40 @@ describe('the mesh', () => {
     await b1.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(rejoined['member'] as string), 20_000, 'the new incarnation in the view');
     const topic = (await (await fetch(`${b0.httpUrl}/api/v1/topics/mesh.pause`)).json()) as { seq: number; state: unknown };
     expect(topic).toMatchObject({ seq: 80, state: { n: 79 } });
+  });
+
+  it('a 2|1 partition: the minority refuses publishes and sends its clients away, then rejoins with the state', async () => {
+    brokers = await startMesh(3, { CHORUS_TEST_FAULTS: '1' });
+    const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+    const cut = (b: BrokerProcess, names: string[]) =>
+      fetch(`${b.httpUrl}/api/v1/test/partition`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ block: names }) });
+    const arrived = new Condition();
+    const got: number[] = [];
+    const onMinority = await client([b2.url, b0.url]);
+    await onMinority.subscribe('mesh.split', (m) => (got.push(m.seq), arrived.notify()));
+    const closes: number[] = [];
+    onMinority.on('disconnected', ({ code }) => (closes.push(code), arrived.notify()));
+    const publisher = await client(b0.url);
+    for (let n = 0; n < 20; n++) void publisher.publish('mesh.split', n);
+    await publisher.flush();
+    const old = (await b2.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'start'))['member'] as string;
+    await Promise.all([cut(b0, ['b2']), cut(b1, ['b2']), cut(b2, ['b0', 'b1'])]);
+    await b0.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2, 20_000, 'the majority to go on without b2');
+    // The minority: not ready, no publishes, its clients sent to the majority (close 4005), where they resume.
+    await arrived.wait(() => closes.includes(4005), 20_000, 'the minority to send its client away');
+    expect((await fetch(`${b2.httpUrl}/readyz`)).status).toBe(503);
+    const refused = await fetch(`${b2.httpUrl}/api/v1/topics/mesh.split`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: 'no' }) });
+    expect(refused.status).toBe(503);
+    for (let n = 20; n < 40; n++) void publisher.publish('mesh.split', n);
+    await publisher.flush();
+    await arrived.wait(() => got.length === 40, 20_000, 'the moved client to see every message');
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // Heal: b2 learns it was excluded and joins again as a new incarnation, with the state.
+    await Promise.all([cut(b0, []), cut(b1, []), cut(b2, [])]);
+    const back = await b2.waitForEvent((e) => e['event'] === 'cluster-start' && e['member'] !== old, 20_000, 'a new incarnation of b2');
+    await b0.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(back['member'] as string), 20_000, 'b2 back in the view');
+    await b2.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(back['member'] as string), 20_000, 'b2 to install the view');
+    expect((await fetch(`${b2.httpUrl}/readyz`)).status).toBe(200);
+    expect(((await (await fetch(`${b2.httpUrl}/api/v1/topics/mesh.split`)).json()) as { seq: number }).seq).toBe(40);
   });
 });
