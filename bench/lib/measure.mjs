@@ -74,8 +74,14 @@ export async function measureRun({ opts, publisherUrl, subscriberUrl, brokers, c
   // ---- figures -------------------------------------------------------------------------
   const elapsedS = (t1 - t0) / 1000;
   const deltaOf = (i, name) => (metrics0[i][name] === null || metrics1[i][name] === null ? null : metrics1[i][name] - metrics0[i][name]);
-  /** Summed over the brokers; null if any broker's figure is missing. */
-  const delta = (name) => brokers.reduce((sum, _, i) => (sum === null || deltaOf(i, name) === null ? null : sum + deltaOf(i, name)), 0);
+  /**
+   * Summed over the brokers that report it (a labelled counter has no series on a broker
+   * that never counted one, e.g. messages in on a broker without publishers); null if none does.
+   */
+  const delta = (name) => {
+    const ds = brokers.map((_, i) => deltaOf(i, name)).filter((d) => d !== null);
+    return ds.length === 0 ? null : ds.reduce((a, b) => a + b, 0);
+  };
   const perS = (x) => (x === null ? null : x / elapsedS);
   const cpuPcts = brokers.map((_, i) => (brokerTicks0[i] === null || brokerTicks1[i] === null ? null : ((brokerTicks1[i] - brokerTicks0[i]) / ticksPerSecond / elapsedS) * 100));
   const metricsCpuPcts = brokers.map((_, i) => {

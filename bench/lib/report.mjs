@@ -96,7 +96,7 @@ export function printComparison(header, single, mesh) {
     ],
   ];
   const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  const line = (r) => '  ' + r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('   ');
+  const line = (r) => ('  ' + r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('   ')).trimEnd();
   const mode = c.rate === null ? `flow-controlled (window ${c.window})` : `paced at ${c.rate} msgs/s`;
   const out = [
     '',

@@ -7,7 +7,8 @@ import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
 import { Topics, type TopicTable } from '../topics/index.js';
 import { ClusterNode, MeshStream, epochFor } from '../mesh/index.js';
-import { sequencerOf } from '../core/index.js';
+import { sequencerOf, type LogEntry } from '../core/index.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { lwgOf } from '../../lightweight-groups/index.js';
 import { configDefaults, validateConfig, type BrokerConfig } from './config.js';
 
@@ -97,6 +98,9 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   let clusterPort: number | undefined;
+  // Written synchronously, entry by entry: a broker killed with -9 leaves a true prefix of its log
+  // (the checker reads it). A tool for tests and diagnosis, not for heavy production traffic.
+  const coreLogFd = mesh && config.coreLog !== '' ? openSync(config.coreLog, 'a') : undefined;
   if (mesh) {
     const advertise = config.clusterAdvertise !== '' ? config.clusterAdvertise : config.clusterPort === 0 ? undefined : `${shownHost}:${config.clusterPort}`;
     node = new ClusterNode({
@@ -114,6 +118,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         if (!p && !draining) gateway.closeAll(CloseCode.NotReady, 'this broker is outside the primary view: reconnect elsewhere');
       },
       ...(hooks.log === undefined ? {} : { log: hooks.log }),
+      ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
     });
     clusterPort = await node.start();
   }
@@ -133,6 +138,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         gateway.closeAll(CloseCode.Draining, 'broker shutting down: reconnect elsewhere');
         await node?.close();
         await app.close();
+        if (coreLogFd !== undefined) closeSync(coreLogFd);
       })();
       return closing;
     },

@@ -55,9 +55,11 @@ export interface BrokerConfig {
   clusterSecret: string;
   /** Lightweight groups (ordered streams) topics hash onto. Default 32. */
   lwgCount: number;
+  /** File the core group's log (views, sends, deliveries) is appended to, one JSON line each, for the checker. Default: none. */
+  coreLog: string;
 }
 
-type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret';
+type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path';
 
 interface OptionSpec {
   key: keyof BrokerConfig;
@@ -96,6 +98,7 @@ export const configDefaults: BrokerConfig = {
   clusterAdvertise: '',
   clusterSecret: '',
   lwgCount: 32,
+  coreLog: '',
 };
 
 export const optionSpecs: readonly OptionSpec[] = [
@@ -121,6 +124,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'clusterPort', flag: '--cluster-port', env: 'CHORUS_CLUSTER_PORT', kind: 'int', min: 0, max: 65535, help: 'port of broker-to-broker links (0 picks a free one)' },
   { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'CHORUS_CLUSTER_ADVERTISE', kind: 'address', help: 'host:port other brokers dial for this one' },
   { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
+  { key: 'coreLog', flag: '--core-log', env: 'CHORUS_CORE_LOG', kind: 'path', help: 'append the core group log (JSON lines) to this file, for the property checker' },
   { key: 'lwgCount', flag: '--lwg-count', env: 'CHORUS_LWG_COUNT', kind: 'int', min: 1, max: 4096, help: 'lightweight groups (ordered streams) topics hash onto' },
 ];
 
@@ -159,6 +163,9 @@ function parseValue(spec: OptionSpec, raw: string, source: string): unknown {
         .map((a) => (isAddress(a) ? a : bad('a list of host:port addresses')));
     case 'address':
       if (!isAddress(raw)) bad('a host:port address');
+      return raw;
+    case 'path':
+      if (raw.length > 4096 || raw.includes('\0')) bad('a file path');
       return raw;
     case 'secret':
       if (raw.length < 8 || raw.length > 256) bad('a secret of 8 to 256 characters');

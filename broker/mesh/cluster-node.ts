@@ -15,7 +15,7 @@
  * (it never gives its incarnation up on a timer): when the partition heals
  * it is either flushed back in or told it was excluded.
  */
-import { Member, type CoreConfig, type MemberId, type ViewRecord } from '../core/index.js';
+import { Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
 import { Links } from '../transport/index.js';
 import type { Topics, TableSnapshot } from '../topics/index.js';
 import type { MeshStream } from './mesh-stream.js';
@@ -40,6 +40,8 @@ export interface ClusterNodeOptions {
   onView?(view: ViewRecord): void;
   onRefused?(reason: string): void;
   log?(event: string, fields: Record<string, unknown>): void;
+  /** The core group's own log (views, sends, deliveries), for the property checker. */
+  coreLog?(entry: LogEntry): void;
 }
 
 export class ClusterNode {
@@ -108,7 +110,11 @@ export class ClusterNode {
     const restart = this.member !== undefined;
     const id = restart ? this.newId() : this.linksSelf();
     if (restart) this.links.setSelf(id);
-    this.member = new Member({ id, config: { isolatedTicksMax: Number.MAX_SAFE_INTEGER, ...this.options.core } });
+    this.member = new Member({
+      id,
+      config: { isolatedTicksMax: Number.MAX_SAFE_INTEGER, ...this.options.core },
+      ...(this.options.coreLog === undefined ? {} : { onLog: this.options.coreLog }),
+    });
     const self = this.links.address;
     const others = this.options.seeds.filter((s) => s !== self);
     const first = !restart && (this.options.seeds.length === 0 || this.options.seeds[0] === self);
