@@ -29,16 +29,17 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 let logDir = '';
+/** How each broker of the current mesh was started, to start it again (same ports). */
+let argsOf: string[][] = [];
 
 async function startMesh(size: number, env: Record<string, string> = {}): Promise<BrokerProcess[]> {
-  const ports = await freePorts(size);
-  const seeds = ports.map((p) => `127.0.0.1:${p}`).join(',');
+  const ports = await freePorts(size * 2);
+  const seeds = ports.slice(0, size).map((p) => `127.0.0.1:${p}`).join(',');
   logDir = mkdtempSync(join(tmpdir(), 'chorus-mesh-'));
-  const brokers = await Promise.all(
-    ports.map((p, i) =>
-      startBrokerProcess(['--name', `b${i}`, '--cluster-port', String(p), '--seeds', seeds, '--cluster-secret', 'mesh-test-secret', '--core-log', join(logDir, `b${i}.jsonl`)], { env }),
-    ),
-  );
+  argsOf = ports.slice(0, size).map((p, i) => [
+    '--name', `b${i}`, '--port', String(ports[size + i]), '--cluster-port', String(p), '--seeds', seeds, '--cluster-secret', 'mesh-test-secret', '--core-log', join(logDir, `b${i}.jsonl`),
+  ]);
+  const brokers = await Promise.all(argsOf.map((args) => startBrokerProcess(args, { env })));
   await Promise.all(brokers.map((b) => b.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === size, 20_000, `a view of ${size}`)));
   return brokers;
 }
@@ -209,5 +210,40 @@ describe('the mesh', () => {
     await b2.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(back['member'] as string), 20_000, 'b2 to install the view');
     expect((await fetch(`${b2.httpUrl}/readyz`)).status).toBe(200);
     expect(((await (await fetch(`${b2.httpUrl}/api/v1/topics/mesh.split`)).json()) as { seq: number }).seq).toBe(40);
+  });
+
+  it('a rolling restart of every broker under load loses no acknowledged publish', async () => {
+    brokers = await startMesh(3);
+    const urls = brokers.map((b) => b.url);
+    const arrived = new Condition();
+    const got: number[] = [];
+    const subscriber = await client([urls[1]!, urls[2]!, urls[0]!]);
+    await subscriber.subscribe('mesh.rolling', (m) => (got.push(m.seq), arrived.notify()), { state: true });
+    const publisher = await client([urls[0]!, urls[1]!, urls[2]!]);
+    const acked: number[] = [];
+    let publishing = true;
+    const load = (async () => {
+      for (let n = 0; publishing && n < 20_000; n++) {
+        await publisher.publish('mesh.rolling', { n }).then(({ seq }) => void acked.push(seq), () => {});
+      }
+    })();
+    for (let i = 0; i < 3; i++) {
+      const before = acked.length;
+      await arrived.wait(() => acked.length >= before + 20 || got.length >= before + 20, 20_000, `load before restarting b${i}`);
+      const old = (await brokers[i]!.waitForEvent((e) => e['event'] === 'cluster-start', 1000, 'id'))['member'] as string;
+      expect(await brokers[i]!.stop('SIGTERM')).toBe(0); // a graceful leave
+      const other = brokers[(i + 1) % 3]!;
+      await other.waitForEvent((e) => e['event'] === 'cluster-view' && !(e['members'] as string[]).includes(old), 20_000, `a view without b${i}`);
+      brokers[i] = await startBrokerProcess(argsOf[i]!);
+      const fresh = (await brokers[i]!.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'new id'))['member'] as string;
+      await other.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(fresh), 20_000, `b${i} back`);
+    }
+    publishing = false;
+    await within(load, 20_000, 'the load to stop');
+    const last = Math.max(...acked);
+    await arrived.wait(() => got.at(-1) === last, 20_000, 'the subscriber to reach the last acknowledged seq');
+    expect(new Set(acked).size).toBe(acked.length);
+    expect(got).toEqual(Array.from({ length: last - got[0]! + 1 }, (_, k) => got[0]! + k));
+    for (const seq of acked) expect(got).toContain(seq);
   });
 });
