@@ -130,6 +130,11 @@ export class Member implements CoordinatorHost {
     this.notices.startJoining(contacts);
   }
 
+  /** Replaces the contacts a joining member asks (e.g. seeds re-resolved through DNS). */
+  setContacts(contacts: readonly string[]): void {
+    this.notices.setContacts(contacts);
+  }
+
   /** Leaves gracefully: the next view excludes this member after flushing its messages. */
   leave(): void {
     if (this.status !== 'member' || this.view === undefined) return;

@@ -33,6 +33,11 @@ export class Notices {
     this.askToJoin();
   }
 
+  /** New contacts (seeds found again through DNS); used from the next request on. */
+  setContacts(contacts: readonly string[]): void {
+    this.contacts = [...contacts];
+  }
+
   stopJoining(): void {
     this.joining = false;
   }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
 import { Topics, type TopicTable } from '../topics/index.js';
-import { ClusterNode, MeshStream, epochFor } from '../mesh/index.js';
+import { ClusterNode, MeshStream, epochFor, resolveSeeds } from '../mesh/index.js';
 import { sequencerOf, type LogEntry } from '../core/index.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { lwgOf } from '../../lightweight-groups/index.js';
@@ -38,7 +38,7 @@ export interface BrokerHooks {
 export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHooks = {}): Promise<BrokerHandle> {
   const config = validateConfig({ ...configDefaults, ...options });
   const incarnation = Date.now().toString(36) + randomBytes(2).toString('hex');
-  const mesh = config.seeds.length > 0;
+  const mesh = config.seeds.length > 0 || config.seedsDns !== '';
   let node: ClusterNode | undefined;
   const brokerIdNow = (): string => node?.member?.id ?? `${config.name}#${incarnation}`;
   let draining = false;
@@ -110,6 +110,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       port: config.clusterPort,
       ...(advertise === undefined ? {} : { advertise }),
       seeds: config.seeds,
+      ...(config.seedsDns === '' ? {} : { reseed: () => resolveSeeds(config.seedsDns, config.clusterPort), founder: config.name.endsWith('-0') }),
       topics,
       stream: stream!,
       onPrimary: (p) => {

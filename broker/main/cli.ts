@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       http: broker.httpUrl,
       port: broker.port,
       host: broker.host,
-      mode: config.seeds.length > 0 ? 'mesh' : 'single',
+      mode: config.seeds.length > 0 || config.seedsDns !== '' ? 'mesh' : 'single',
       ...(broker.clusterPort === undefined ? {} : { clusterPort: broker.clusterPort }),
       auth: 'none (anonymous local mode)',
     });

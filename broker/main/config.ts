@@ -47,6 +47,11 @@ export interface BrokerConfig {
   logLevel: 'info' | 'warn' | 'silent';
   /** Cluster addresses (`host:port`) of the brokers to form a mesh with, this one included. Empty: run alone. */
   seeds: string[];
+  /**
+   * A DNS name whose SRV (or A/AAAA) records list the brokers — a Kubernetes headless Service —
+   * re-resolved every 5 s. The broker named `…-0` (a StatefulSet's ordinal 0) may found the group.
+   */
+  seedsDns: string;
   /** Port of broker-to-broker links; 0 picks a free one. Default 7946. */
   clusterPort: number;
   /** The address other brokers dial for this one. Default: host:clusterPort (127.0.0.1 when host is 0.0.0.0). */
@@ -94,6 +99,7 @@ export const configDefaults: BrokerConfig = {
   pingIntervalMs: 25_000,
   logLevel: 'info',
   seeds: [],
+  seedsDns: '',
   clusterPort: 7946,
   clusterAdvertise: '',
   clusterSecret: '',
@@ -121,6 +127,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'pingIntervalMs', flag: '--ping-interval-ms', env: 'CHORUS_PING_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'ms between pings on an idle connection' },
   { key: 'logLevel', flag: '--log-level', env: 'CHORUS_LOG_LEVEL', kind: 'level', help: 'info, warn or silent' },
   { key: 'seeds', flag: '--seeds', env: 'CHORUS_SEEDS', kind: 'addresses', help: 'cluster addresses host:port,… of the mesh (this broker included); none: run alone' },
+  { key: 'seedsDns', flag: '--seeds-dns', env: 'CHORUS_SEEDS_DNS', kind: 'host', help: 'DNS name (SRV or A records, e.g. a Kubernetes headless Service) listing the mesh, re-resolved every 5 s' },
   { key: 'clusterPort', flag: '--cluster-port', env: 'CHORUS_CLUSTER_PORT', kind: 'int', min: 0, max: 65535, help: 'port of broker-to-broker links (0 picks a free one)' },
   { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'CHORUS_CLUSTER_ADVERTISE', kind: 'address', help: 'host:port other brokers dial for this one' },
   { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
@@ -238,8 +245,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
 
 /** Cross-field checks, also applied to programmatic options. */
 export function validateConfig(config: BrokerConfig): BrokerConfig {
-  if (config.seeds.length > 0 && config.clusterSecret.length < 8) {
-    throw new ConfigError('a mesh (--seeds) needs --cluster-secret (CHORUS_CLUSTER_SECRET) of at least 8 characters');
+  if ((config.seeds.length > 0 || config.seedsDns !== '') && config.clusterSecret.length < 8) {
+    throw new ConfigError('a mesh (--seeds or --seeds-dns) needs --cluster-secret (CHORUS_CLUSTER_SECRET) of at least 8 characters');
   }
   if (config.payloadBytesMax >= config.frameBytesMax) {
     throw new ConfigError(`payload-bytes-max (${config.payloadBytesMax}) must be below frame-bytes-max (${config.frameBytesMax}): a publish must fit in a frame`);

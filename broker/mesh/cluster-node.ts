@@ -29,6 +29,12 @@ export interface ClusterNodeOptions {
   advertise?: string;
   /** Cluster addresses `host:port` of the brokers to find the group through. */
   seeds: string[];
+  /** Finds the seeds again (DNS on Kubernetes), every `reseedMs`; the result replaces `seeds`. */
+  reseed?: () => Promise<string[]>;
+  /** Default 5000 ms. */
+  reseedMs?: number;
+  /** May found a group alone when its process starts (on Kubernetes: the pod with ordinal 0). Default: the first seed. */
+  founder?: boolean;
   /** Length of a core tick, ms. Default 10. */
   tickMs?: number;
   /** How long the first seed asks around before founding a group alone, ms. Default 1500. */
@@ -48,6 +54,8 @@ export class ClusterNode {
   member: Member | undefined;
   readonly links: Links;
   private timer: NodeJS.Timeout | undefined;
+  private reseedTimer: NodeJS.Timeout | undefined;
+  private seeds: string[];
   private foundTimer: NodeJS.Timeout | undefined;
   private primary = false;
   /** Tests only: broker names whose links are cut (see Links.isBlocked). */
@@ -57,6 +65,7 @@ export class ClusterNode {
   viewsTotal = 0;
 
   constructor(private readonly options: ClusterNodeOptions) {
+    this.seeds = [...options.seeds];
     this.links = new Links({
       self: this.newId(),
       secret: options.secret,
@@ -86,13 +95,31 @@ export class ClusterNode {
   /** Listens on the cluster port and starts finding the group; resolves with the port. */
   async start(): Promise<number> {
     const port = await this.links.listen();
+    await this.refreshSeeds();
     this.startIncarnation();
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 10);
+    if (this.options.reseed !== undefined) {
+      this.reseedTimer = setInterval(() => void this.refreshSeeds(), this.options.reseedMs ?? 5000);
+      this.reseedTimer.unref();
+    }
     return port;
+  }
+
+  private async refreshSeeds(): Promise<void> {
+    if (this.options.reseed === undefined) return;
+    try {
+      const seeds = await this.options.reseed();
+      if (seeds.length === 0) return;
+      this.seeds = seeds;
+      this.member?.setContacts(seeds.filter((s) => s !== this.links.address));
+    } catch (err) {
+      this.options.log?.('cluster-seeds-unresolved', { error: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.reseedTimer);
     clearTimeout(this.foundTimer);
     const member = this.member;
     if (member !== undefined && member.status === 'member') {
@@ -116,9 +143,9 @@ export class ClusterNode {
       ...(this.options.coreLog === undefined ? {} : { onLog: this.options.coreLog }),
     });
     const self = this.links.address;
-    const others = this.options.seeds.filter((s) => s !== self);
-    const first = !restart && (this.options.seeds.length === 0 || this.options.seeds[0] === self);
-    this.options.log?.('cluster-start', { member: id, address: self, seeds: this.options.seeds, founder: first });
+    const others = this.seeds.filter((s) => s !== self);
+    const first = !restart && (this.options.founder ?? (this.seeds.length === 0 || this.seeds[0] === self));
+    this.options.log?.('cluster-start', { member: id, address: self, seeds: this.seeds, founder: first });
     if (others.length > 0) this.member.join(others);
     if (first) {
       clearTimeout(this.foundTimer);

@@ -5,3 +5,4 @@
  */
 export { MeshStream, epochFor, type GroupSender } from './mesh-stream.js';
 export { ClusterNode, type ClusterNodeOptions } from './cluster-node.js';
+export { resolveSeeds } from './seeds.js';
