@@ -80,7 +80,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     pingIntervalMs: config.pingIntervalMs,
     isReady: () => !draining && primary,
     isAccepting: () => !draining && primary,
-    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, config.lwgCount, primary) } : {}),
+    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, config.lwgCount, primary, topics) } : {}),
   });
   if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
     // Tests only (off unless CHORUS_TEST_FAULTS=1): cut this broker's links to other brokers, by name.
@@ -147,8 +147,10 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
 }
 
 /** `GET /api/v1/cluster` in a mesh: the view, roles, and which broker sequences each stream. */
-function clusterInfo(node: ClusterNode | undefined, lwgCount: number, primary: boolean): unknown {
+function clusterInfo(node: ClusterNode | undefined, lwgCount: number, primary: boolean, topics: Topics): unknown {
   const view = node?.view;
+  const topicCounts = new Array<number>(lwgCount).fill(0);
+  for (const name of topics.table.names()) topicCounts[lwgOf(name, lwgCount)]!++;
   return {
     broker: node?.member?.id,
     mode: 'mesh',
@@ -157,6 +159,9 @@ function clusterInfo(node: ClusterNode | undefined, lwgCount: number, primary: b
     coordinator: view?.members[0] ?? null,
     views: node?.viewsTotal ?? 0,
     // Every broker keeps every topic in this version; each stream has its own sequencer.
-    lwgs: view === undefined ? [] : Array.from({ length: lwgCount }, (_, lwg) => ({ lwg, sequencer: sequencerOf(view, lwg), owners: view.members })),
+    lwgs:
+      view === undefined
+        ? []
+        : Array.from({ length: lwgCount }, (_, lwg) => ({ lwg, sequencer: sequencerOf(view, lwg), owners: view.members, members: view.members, topics: topicCounts[lwg] })),
   };
 }

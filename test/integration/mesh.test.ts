@@ -99,6 +99,12 @@ describe('the mesh', () => {
     const order = (g: Message[]) => g.map((m) => `${m.seq}:${JSON.stringify(m.data)}`);
     expect(order(got[1]!)).toEqual(order(got[0]!));
     expect(order(got[2]!)).toEqual(order(got[0]!));
+    const cluster = (await (await fetch(`${brokers[1]!.httpUrl}/api/v1/cluster`)).json()) as { mode: string; view: { members: string[] }; lwgs: Array<{ sequencer: string; topics: number }> };
+    expect(cluster.mode).toBe('mesh');
+    expect(cluster.view.members).toHaveLength(3);
+    expect(cluster.lwgs).toHaveLength(32);
+    expect(cluster.lwgs.reduce((n, g) => n + g.topics, 0)).toBe(1);
+    expect(new Set(cluster.lwgs.map((g) => g.sequencer)).size).toBe(3);
     // A late subscriber with state, on another broker, while more is published.
     const more = Array.from({ length: 50 }, (_, n) => publishers[0]!.publish('mesh.room', { late: n }, { kind: 'patch' }));
     const late = await client(brokers[2]!.url);
