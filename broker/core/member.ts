@@ -23,6 +23,7 @@ import { Outgoing } from './outgoing.js';
 import { FlushParticipant } from './participant.js';
 import { Notices } from './notices.js';
 import { Deliverer } from './deliverer.js';
+import { AbcastLanes } from './sequencer.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 
 export interface MulticastOptions {
@@ -74,12 +75,7 @@ export class Member implements CoordinatorHost {
 
   readonly outgoing = new Outgoing(this);
   private readonly deliverer = new Deliverer(this);
-  private readonly streamPos = new Map<number, number>();
-  /** Per `origin|stream`: the highest streamSeq delivered here (the same at every member) … */
-  private readonly abcastDelivered = new Map<string, number>();
-  /** … and, at a sequencer in this view, the highest forwarded, and requests waiting for their turn. */
-  private readonly abcastForwarded = new Map<string, number>();
-  private readonly abcastWaiting = new Map<string, Map<number, OrderRequest>>();
+  private readonly lanes: AbcastLanes;
 
   readonly coordinator: FlushCoordinator;
   readonly pendingJoins = new Set<MemberId>();
@@ -108,6 +104,7 @@ export class Member implements CoordinatorHost {
     this.config = { ...coreConfigDefault, ...options.config };
     this.onLog = options.onLog ?? (() => {});
     this.coordinator = new FlushCoordinator(this);
+    this.lanes = new AbcastLanes(this.config.windowMax);
   }
 
   // ---- inputs ------------------------------------------------------------------
@@ -258,7 +255,7 @@ export class Member implements CoordinatorHost {
   }
 
   abcastLanes(): Array<[string, number]> {
-    return [...this.abcastDelivered];
+    return this.lanes.snapshot();
   }
 
   ownDelivered(key: MessageKey): void {
@@ -276,10 +273,7 @@ export class Member implements CoordinatorHost {
     for (const m of [...this.replaced]) if (!next.members.includes(m)) this.replaced.delete(m);
     this.forcedOut.clear();
     for (const m of next.members) this.pendingJoins.delete(m);
-    this.streamPos.clear();
-    this.abcastForwarded.clear();
-    this.abcastWaiting.clear();
-    for (const key of [...this.abcastDelivered.keys()]) if (!next.members.includes(key.slice(0, key.lastIndexOf('|')))) this.abcastDelivered.delete(key);
+    this.lanes.onInstall(next.members);
     for (const m of [...this.lastHeard.keys()]) if (!next.members.includes(m)) this.lastHeard.delete(m);
     this.participant.reset(next, previous.length === 0);
     this.nonPrimary = false;
@@ -379,10 +373,7 @@ export class Member implements CoordinatorHost {
   }
 
   deliverData(m: DataMessage): void {
-    if (m.order === 'total' && m.streamSeq !== undefined) {
-      const lane = `${m.origin}|${m.stream ?? 0}`;
-      this.abcastDelivered.set(lane, Math.max(this.abcastDelivered.get(lane) ?? 0, m.streamSeq));
-    }
+    if (m.order === 'total' && m.streamSeq !== undefined) this.lanes.onDelivered(m.origin, m.stream ?? 0, m.streamSeq);
     this.deliverer.data(m);
   }
 
@@ -406,22 +397,10 @@ export class Member implements CoordinatorHost {
       return;
     }
     if (this.frozen || sequencerOf(this.view!, r.stream) !== this.id) return;
-    // Each origin's abcasts on a stream go out in the order it sent them (FIFO, O1): a request
-    // that comes early waits for the ones before it; one already forwarded or delivered is a retry.
-    const lane = `${r.origin}|${r.stream}`;
-    const next = Math.max(this.abcastForwarded.get(lane) ?? 0, this.abcastDelivered.get(lane) ?? 0) + 1;
-    if (r.streamSeq < next) return;
-    let waiting = this.abcastWaiting.get(lane);
-    if (waiting === undefined) this.abcastWaiting.set(lane, (waiting = new Map()));
-    if (waiting.size < this.config.windowMax) waiting.set(r.streamSeq, r);
-    for (let seq = next, ready = waiting.get(seq); ready !== undefined; seq++, ready = waiting.get(seq)) {
-      waiting.delete(seq);
-      this.abcastForwarded.set(lane, seq);
-      const pos = (this.streamPos.get(ready.stream) ?? 0) + 1;
-      this.streamPos.set(ready.stream, pos);
-      this.multicastData({ order: 'total', safe: ready.safe, origin: ready.origin, key: ready.key, originSeq: ready.originSeq, stream: ready.stream, streamPos: pos, streamSeq: ready.streamSeq, payload: ready.payload });
+    // Each origin's abcasts on a stream go out in the order it sent them (FIFO, O1).
+    for (const { request, position } of this.lanes.admit(r)) {
+      this.multicastData({ order: 'total', safe: request.safe, origin: request.origin, key: request.key, originSeq: request.originSeq, stream: request.stream, streamPos: position, streamSeq: request.streamSeq, payload: request.payload });
     }
-    if (waiting.size === 0) this.abcastWaiting.delete(lane);
   }
 
   private onJoin(joiner: MemberId): void {
@@ -439,7 +418,7 @@ export class Member implements CoordinatorHost {
     if (this.status === 'joining') {
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      for (const [lane, seq] of m.lanes ?? []) this.abcastDelivered.set(lane, seq);
+      this.lanes.restore(m.lanes ?? []);
       this.status = 'member';
       this.notices.stopJoining();
       return this.installView(m.next);
