@@ -24,6 +24,7 @@ import { FlushParticipant } from './participant.js';
 import { Notices } from './notices.js';
 import { Deliverer } from './deliverer.js';
 import { AbcastLanes } from './sequencer.js';
+import { FailureDetector } from './failure-detector.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 
 export interface MulticastOptions {
@@ -59,7 +60,7 @@ export class Member implements CoordinatorHost {
   private readonly outbox = new Map<string, PeerMessage[]>();
   channel = new ViewChannel([], '');
   ordering = new ViewOrdering([]);
-  private readonly lastHeard = new Map<MemberId, number>();
+  private readonly detector: FailureDetector;
   readonly leaving = new Set<MemberId>();
   /** Members replaced by a newer incarnation that asked to join: as good as dead. */
   readonly replaced = new Set<MemberId>();
@@ -105,6 +106,7 @@ export class Member implements CoordinatorHost {
     this.onLog = options.onLog ?? (() => {});
     this.coordinator = new FlushCoordinator(this);
     this.lanes = new AbcastLanes(this.config.windowMax);
+    this.detector = new FailureDetector(this.config.suspectTicks);
   }
 
   // ---- inputs ------------------------------------------------------------------
@@ -208,7 +210,7 @@ export class Member implements CoordinatorHost {
   isSuspected(member: MemberId): boolean {
     if (member === this.id) return false;
     if (this.replaced.has(member) || this.forcedOut.has(member)) return true;
-    return this.now - (this.lastHeard.get(member) ?? -Infinity) > this.config.suspectTicks;
+    return this.detector.silentTooLong(member, this.now);
   }
 
   /** The oldest member of the view that this member neither suspects nor knows to be leaving. */
@@ -268,13 +270,12 @@ export class Member implements CoordinatorHost {
     this.view = next;
     this.channel = new ViewChannel(next.members, this.id);
     this.ordering = new ViewOrdering(next.members);
-    for (const m of next.members) this.lastHeard.set(m, this.now);
+    this.detector.onInstall(next.members, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
     for (const m of [...this.replaced]) if (!next.members.includes(m)) this.replaced.delete(m);
     this.forcedOut.clear();
     for (const m of next.members) this.pendingJoins.delete(m);
     this.lanes.onInstall(next.members);
-    for (const m of [...this.lastHeard.keys()]) if (!next.members.includes(m)) this.lastHeard.delete(m);
     this.participant.reset(next, previous.length === 0);
     this.nonPrimary = false;
     this.coordinator.abandon();
@@ -305,7 +306,7 @@ export class Member implements CoordinatorHost {
   private handle(from: MemberId, m: PeerMessage): void {
     // Only a member speaking from this view (or a newer one) counts as alive in it: one stuck in
     // an older view takes no part, and must be suspected so a view change can drop it.
-    if (this.view === undefined || m.view >= this.view.id) this.lastHeard.set(from, this.now);
+    if (this.view === undefined || m.view >= this.view.id) this.detector.heard(from, this.now);
     switch (m.kind) {
       case 'join':
         return this.onJoin(m.joiner);
