@@ -63,7 +63,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     createOnSubscribe: !mesh,
     ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table) }),
   });
-  const { app, gateway } = await createServer({
+  const { app, gateway, metrics } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
     topics,
     limits: {
@@ -119,9 +119,11 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         if (!p && !draining) gateway.closeAll(CloseCode.NotReady, 'this broker is outside the primary view: reconnect elsewhere');
       },
       ...(hooks.log === undefined ? {} : { log: hooks.log }),
+      onRefused: (reason) => metrics.linksRefused.inc({ reason: reason.includes('secret') ? 'secret' : reason.includes('frame') ? 'frame' : 'handshake' }),
       ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
     });
     clusterPort = await node.start();
+    metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0 }));
   }
 
   let closing: Promise<void> | undefined;

@@ -77,8 +77,38 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
+  private cluster: (() => { primary: boolean; viewId: number; members: number }) | undefined;
+  readonly clusterPrimary: Gauge = new Gauge({
+    name: 'chorus_cluster_primary',
+    help: '1 while this broker is in a primary view of the mesh (1 when running alone).',
+    registers: [this.registry],
+    collect: (): void => this.clusterPrimary.set(this.cluster === undefined || this.cluster().primary ? 1 : 0),
+  });
+  readonly clusterViewId: Gauge = new Gauge({
+    name: 'chorus_cluster_view_id',
+    help: 'Id of the view this broker has installed (0 when running alone or between views).',
+    registers: [this.registry],
+    collect: (): void => this.clusterViewId.set(this.cluster?.().viewId ?? 0),
+  });
+  readonly clusterMembers: Gauge = new Gauge({
+    name: 'chorus_cluster_members',
+    help: 'Brokers in the installed view (1 when running alone).',
+    registers: [this.registry],
+    collect: (): void => this.clusterMembers.set(this.cluster?.().members ?? 1),
+  });
+  readonly linksRefused = new Counter({
+    name: 'chorus_cluster_links_refused_total',
+    help: 'Broker links refused, by reason (handshake, secret, frame).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'chorus_' });
+  }
+
+  setCluster(source: () => { primary: boolean; viewId: number; members: number }): void {
+    this.cluster = source;
   }
 
   setSources(sources: MetricSources): void {

@@ -42,7 +42,10 @@ export interface TopicsOptions {
   /**
    * Whether an exact subscribe creates the topic (so its reply carries an
    * epoch). True on one broker; false in the mesh, where topics are created
-   * only by ordered commands, identically at every replica. Default true.
+   * only by ordered commands, identically at every replica — and where no
+   * topic is dropped to stay under `topicsMax`, since which topics have
+   * local subscribers differs from broker to broker and replicas must not
+   * diverge. Default true.
    */
   createOnSubscribe?: boolean;
   now?: () => number;
@@ -80,9 +83,9 @@ export class Topics {
       limits: options.limits,
       sink: this.index,
       newEpoch: options.newEpoch,
-      isPinned: (topic) => this.index.isPinned(topic),
+      isPinned: options.createOnSubscribe === false ? () => true : (topic) => this.index.isPinned(topic),
     });
-    this.index.pins = this.table;
+    if (options.createOnSubscribe !== false) this.index.pins = this.table;
     this.stream = options.stream?.(this.table) ?? new LocalStream(this.table, options.now);
   }
 

@@ -105,6 +105,9 @@ describe('the mesh', () => {
     expect(cluster.lwgs).toHaveLength(32);
     expect(cluster.lwgs.reduce((n, g) => n + g.topics, 0)).toBe(1);
     expect(new Set(cluster.lwgs.map((g) => g.sequencer)).size).toBe(3);
+    const metrics = await (await fetch(`${brokers[1]!.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/chorus_cluster_primary 1/);
+    expect(metrics).toMatch(/chorus_cluster_members 3/);
     // A late subscriber with state, on another broker, while more is published.
     const more = Array.from({ length: 50 }, (_, n) => publishers[0]!.publish('mesh.room', { late: n }, { kind: 'patch' }));
     const late = await client(brokers[2]!.url);
@@ -203,6 +206,7 @@ describe('the mesh', () => {
     // The minority: not ready, no publishes, its clients sent to the majority (close 4005), where they resume.
     await arrived.wait(() => closes.includes(4005), 20_000, 'the minority to send its client away');
     expect((await fetch(`${b2.httpUrl}/readyz`)).status).toBe(503);
+    expect(await (await fetch(`${b2.httpUrl}/metrics`)).text()).toMatch(/chorus_cluster_primary 0/);
     const refused = await fetch(`${b2.httpUrl}/api/v1/topics/mesh.split`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: 'no' }) });
     expect(refused.status).toBe(503);
     for (let n = 20; n < 40; n++) void publisher.publish('mesh.split', n);

@@ -208,3 +208,24 @@ describe('topics', () => {
     expect(topics.table.evictedTotal).toBe(8);
   });
 });
+
+describe('topics replicated by the mesh', () => {
+  it('never drops a topic (replicas must agree), and a subscribe creates none', () => {
+    let epoch = 0;
+    const topics = new Topics({
+      limits: { ...topicLimitsDefault, topicsMax: 3 },
+      payloadBytesMax: 1024,
+      presenceInfoBytesMax: 256,
+      topicBytesMax: 255,
+      subscriptionsMax: 10,
+      newEpoch: () => `e${++epoch}`,
+      createOnSubscribe: false,
+    });
+    const sub = new FakeSubscriber('s');
+    expect(subscribe(topics, sub, { topic: 'fresh', state: true })).toMatchObject({ ok: true, reply: { seq: 0, epoch: '', state: null } });
+    expect(topics.table.get('fresh')).toBeUndefined();
+    for (let i = 0; i < 10; i++) publish(topics, `t.${i}`, 1);
+    expect(topics.table.size).toBe(10);
+    expect(topics.table.evictedTotal).toBe(0);
+  });
+});
