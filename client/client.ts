@@ -369,6 +369,13 @@ export class Client extends Emitter<ClientEvents> {
     this.requests.delete(id);
     switch (request.kind) {
       case 'pub':
+        if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {
+          // This broker cannot order publishes now (it is outside the primary view, or
+          // draining): the publish stays queued and goes, with its publish id, to the broker
+          // the client moves to — applied once either way.
+          this.link?.close(CloseCode.NotReady, 'broker not ready');
+          return;
+        }
         this.publishes.settle(request.pid, outcome instanceof RequestError ? outcome : { seq: (outcome as PublishReply).seq });
         return;
       case 'unsub':

@@ -20,6 +20,19 @@ import { Links } from '../transport/index.js';
 import type { Topics, TableSnapshot } from '../topics/index.js';
 import type { MeshStream } from './mesh-stream.js';
 
+/**
+ * Core timing over real links, in 10 ms ticks: heartbeats every 100 ms, suspicion after 1.5 s of
+ * silence (a loaded event loop or a GC pause must not look like a crash), no giving up an
+ * incarnation on a timer.
+ */
+const meshCoreDefaults: Partial<CoreConfig> = {
+  heartbeatTicks: 10,
+  suspectTicks: 150,
+  retransmitTicks: 20,
+  retryTicks: 50,
+  isolatedTicksMax: Number.MAX_SAFE_INTEGER,
+};
+
 export interface ClusterNodeOptions {
   name: string;
   secret: string;
@@ -139,7 +152,7 @@ export class ClusterNode {
     if (restart) this.links.setSelf(id);
     this.member = new Member({
       id,
-      config: { isolatedTicksMax: Number.MAX_SAFE_INTEGER, ...this.options.core },
+      config: { ...meshCoreDefaults, ...this.options.core },
       ...(this.options.coreLog === undefined ? {} : { onLog: this.options.coreLog }),
     });
     const self = this.links.address;

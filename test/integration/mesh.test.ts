@@ -90,7 +90,9 @@ describe('the mesh', () => {
       const c = await client(brokers[i]!.url);
       await c.subscribe('mesh.room', (m) => (got[i]!.push(m), arrived.notify()), { state: true });
     }
-    const publishers = await Promise.all(brokers.map((b) => client(b.url)));
+    // Each publisher talks to its own broker, with the others as fallbacks (a broker that falls
+    // out of the primary view for a moment under load sends its clients elsewhere).
+    const publishers = await Promise.all(brokers.map((b, i) => client([b.url, ...brokers.filter((_, j) => j !== i).map((o) => o.url)])));
     const total = 300;
     const acks = Array.from({ length: total }, (_, n) => publishers[n % 3]!.publish('mesh.room', { [`k${n % 7}`]: n }, { kind: n % 4 === 0 ? 'patch' : 'event' }));
     const seqs = (await within(Promise.all(acks), 20_000, 'acks')).map((a) => a.seq);
