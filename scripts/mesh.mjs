@@ -9,7 +9,12 @@ const children = [0, 1, 2].map((i) => {
     ['dist/broker/main/cli.js', '--host', '127.0.0.1', '--port', String(8080 + i), '--name', `broker-${i}`, '--cluster-port', String(7946 + i), '--seeds', seeds, '--cluster-secret', process.env.CHORUS_CLUSTER_SECRET ?? 'dev-only-secret'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  child.stdout.on('data', (chunk) => process.stdout.write(chunk.toString().replace(/^/gm, `[broker-${i}] `)));
+  let rest = '';
+  child.stdout.on('data', (chunk) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) process.stdout.write(`[broker-${i}] ${line}\n`);
+  });
   return child;
 });
 const stop = () => {
