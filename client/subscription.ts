@@ -126,12 +126,14 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       if (this.pending || message.seq <= this.seq) return false;
       if (message.seq !== this.seq + 1) this.onError(new Error(`topic ${this.topic}: seq ${message.seq} follows ${this.seq}; messages in between are missing`));
       this.seq = message.seq;
+      if (message.epoch !== undefined && this.epoch === '') this.epoch = message.epoch;
       if (this.state !== undefined || this.options.state === true) {
         if (message.kind === 'state') this.state = message.data;
         else if (message.kind === 'patch') this.state = applyMergePatch(this.state ?? null, message.data);
       }
     }
     const delivered: Message = { topic: message.topic, seq: message.seq, kind: message.kind, data: message.data, ts: message.ts };
+    if (message.epoch !== undefined) delivered.epoch = message.epoch;
     if (message.client !== undefined) delivered.client = message.client;
     this.call(this.handler, delivered);
     return true;

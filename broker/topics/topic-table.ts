@@ -101,6 +101,9 @@ export class TopicTable {
     topic.seq = seq;
     const message: TopicMessage = { type: 'msg', topic: topic.name, seq, kind: command.msgKind, data: command.data, ts: command.ts };
     if (client !== undefined) message.client = client;
+    // The first message names the topic's epoch: a subscriber that joined before the topic
+    // existed (epoch "") learns it, and can tell this topic from a later re-creation on resume.
+    if (seq === 1) message.epoch = topic.epoch;
     const encoded = encode(message);
     topic.history.push({ seq, encoded });
     if (client !== undefined && pid !== undefined) this.dedup.record(client, pid, { topic: topic.name, seq });

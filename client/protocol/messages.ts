@@ -167,6 +167,8 @@ export interface TopicMessage {
   ts: number;
   /** The publisher's client id (absent for messages published over HTTP). */
   client?: string;
+  /** On a topic's first message (seq 1) only: the topic's epoch. */
+  epoch?: string;
 }
 
 /** A presence change, ordered among the topic's messages: it happened after message `seq`. */

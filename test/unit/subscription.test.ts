@@ -71,3 +71,14 @@ describe('Subscription', () => {
     expect(got).toEqual([]);
   });
 });
+
+describe('Subscription epoch', () => {
+  it('learns the epoch from a topic’s first message when it subscribed before the topic existed', () => {
+    const got: Message[] = [];
+    const sub = new Subscription('t', false, (m) => got.push(m), {}, async () => {});
+    sub.confirm({ type: 'reply', id: 1, topic: 't', seq: 0, epoch: '' });
+    sub.receive({ type: 'msg', topic: 't', seq: 1, kind: 'event', data: 1, ts: 0, epoch: 'E1' });
+    expect(sub.epoch).toBe('E1');
+    expect(got[0]?.epoch).toBe('E1');
+  });
+});
