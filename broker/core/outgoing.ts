@@ -5,20 +5,12 @@
  * that orders them (stream sequencer, coordinator) and kept until delivered, so
  * that a view change that lost them does not lose them for good.
  */
-import type { CoreConfig } from './config.js';
-import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
+import type { MemberBasics } from './host.js';
+import type { LogEntry, MemberId, MessageKey, OrderFlavor } from './log.js';
 import type { DataMessage, OrderRequest, PeerMessage } from './messages.js';
-import type { ViewChannel } from './channel.js';
-import type { ViewOrdering } from './ordering.js';
 import { sequencerOf } from './view.js';
 
-export interface OutgoingHost {
-  readonly id: MemberId;
-  readonly now: number;
-  readonly config: CoreConfig;
-  readonly view: ViewRecord | undefined;
-  readonly channel: ViewChannel;
-  readonly ordering: ViewOrdering;
+export interface OutgoingHost extends MemberBasics {
   /** A member, not blocked, not frozen: it may send now. */
   canSend(): boolean;
   log(entry: LogEntry): void;

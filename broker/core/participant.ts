@@ -12,21 +12,13 @@
  * still speaking from the old one; that member installs it if it matches a
  * final it delivered (same id and members), and otherwise starts over.
  */
-import type { ViewChannel } from './channel.js';
-import type { CoreConfig } from './config.js';
+import type { MemberBasics } from './host.js';
 import { sameCut } from './cut.js';
 import type { FlushCoordinator } from './flush.js';
 import type { MemberId, ViewRecord } from './log.js';
 import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage } from './messages.js';
-import type { ViewOrdering } from './ordering.js';
 
-export interface ParticipantHost {
-  readonly id: MemberId;
-  readonly now: number;
-  readonly config: CoreConfig;
-  readonly view: ViewRecord | undefined;
-  readonly channel: ViewChannel;
-  readonly ordering: ViewOrdering;
+export interface ParticipantHost extends MemberBasics {
   readonly coordinator: FlushCoordinator;
   attemptLast: number;
   coordinatorOf(): MemberId;
