@@ -30,6 +30,7 @@ export interface CoordinatorHost {
   readonly leaving: ReadonlySet<MemberId>;
   readonly replaced: ReadonlySet<MemberId>;
   readonly forcedOut: Set<MemberId>;
+  readonly complainers: Set<MemberId>;
   readonly pendingJoins: ReadonlySet<MemberId>;
   readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
   readonly deliveredKeys: { has(key: MessageKey): boolean };
@@ -180,7 +181,15 @@ export class FlushCoordinator {
   private start(): void {
     const h = this.host;
     const view = h.view!;
-    const participants = view.members.filter((m) => !h.isSuspected(m));
+    let participants = view.members.filter((m) => !h.isSuspected(m));
+    if (!isPrimarySuccessor(view.members, participants) && (h.forcedOut.size > 0 || h.complainers.size > 0)) {
+      // Members set aside for not answering or for complaining are needed for a primary: give
+      // them another chance rather than give up the primary (two survivors of a stall that each
+      // suspected the other for a moment must find each other again).
+      h.forcedOut.clear();
+      h.complainers.clear();
+      participants = view.members.filter((m) => !h.isSuspected(m));
+    }
     if (!isPrimarySuccessor(view.members, participants)) {
       this.round = undefined;
       this.lastFailedAt = h.now;

@@ -71,6 +71,8 @@ export class Member implements CoordinatorHost {
    * acks stop moving.
    */
   readonly forcedOut = new Set<MemberId>();
+  /** Members whose latest heartbeat said they suspect this coordinator (cleared when they stop saying so). */
+  readonly complainers = new Set<MemberId>();
   private lastHeartbeatAt = -Infinity;
   private acksDirty = false;
 
@@ -209,7 +211,7 @@ export class Member implements CoordinatorHost {
 
   isSuspected(member: MemberId): boolean {
     if (member === this.id) return false;
-    if (this.replaced.has(member) || this.forcedOut.has(member)) return true;
+    if (this.replaced.has(member) || this.forcedOut.has(member) || this.complainers.has(member)) return true;
     return this.detector.silentTooLong(member, this.now);
   }
 
@@ -274,6 +276,7 @@ export class Member implements CoordinatorHost {
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
     for (const m of [...this.replaced]) if (!next.members.includes(m)) this.replaced.delete(m);
     this.forcedOut.clear();
+    this.complainers.clear();
     for (const m of next.members) this.pendingJoins.delete(m);
     this.lanes.onInstall(next.members);
     this.participant.reset(next, previous.length === 0);
@@ -339,7 +342,8 @@ export class Member implements CoordinatorHost {
       case 'hb':
         this.channel.onAcks(from, m.acks);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
-        if (m.suspects?.includes(this.id) === true && this.coordinatorOf() === this.id) this.forcedOut.add(from);
+        if (m.suspects?.includes(this.id) === true && this.coordinatorOf() === this.id) this.complainers.add(from);
+        else this.complainers.delete(from);
         return this.deliverAndCollect();
       case 'order-request':
         return this.onOrderRequest(m);
@@ -454,7 +458,7 @@ export class Member implements CoordinatorHost {
     this.lastHeartbeatAt = this.now;
     this.acksDirty = false;
     const flushWanted = this.participant.wantsFlush;
-    const suspects = this.view.members.filter((m) => this.isSuspected(m) && !this.forcedOut.has(m));
+    const suspects = this.view.members.filter((m) => m !== this.id && this.detector.silentTooLong(m, this.now));
     const hb = {
       kind: 'hb' as const,
       view: this.view.id,

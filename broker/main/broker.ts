@@ -61,6 +61,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     subscriptionsMax: config.subscriptionsMax,
     newEpoch: mesh ? epochFor : () => randomBytes(6).toString('base64url'),
     createOnSubscribe: !mesh,
+    ...(mesh ? { streamOf: (topic: string) => lwgOf(topic, config.lwgCount) } : {}),
     ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table) }),
   });
   const { app, gateway, metrics } = await createServer({

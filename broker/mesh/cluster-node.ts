@@ -242,9 +242,15 @@ export class ClusterNode {
 
   private onView(view: ViewRecord, left: MemberId[]): void {
     this.options.log?.('cluster-view', { view: view.id, members: view.members });
-    // Presence entries of clients of brokers that left the view go, as leave events, at the same
-    // point of every stream at every broker (a view change is ordered with every message).
-    if (left.length > 0) this.options.topics.table.dropPresence((session) => left.some((m) => session.startsWith(`${m}/`)));
+    // Presence entries of clients of brokers not in the view go, as leave events, at the same
+    // point of every stream at every broker (a view change is ordered with every message). All
+    // of them, not only those of brokers that just left: a joiner's snapshot was taken before
+    // the coordinator dropped them.
+    void left;
+    this.options.topics.table.dropPresence((session) => {
+      const slash = session.lastIndexOf('/');
+      return slash > 0 && !view.members.includes(session.slice(0, slash));
+    });
     this.setPrimary(true);
     this.options.onView?.(view);
   }

@@ -10,7 +10,8 @@ import { ErrorCode, encode, type PresenceEntry, type PresenceMessage, type Topic
 /** What replicas share, as plain data (see TopicTable.snapshot). */
 export interface TableSnapshot {
   topics: Array<{ name: string; epoch: string; seq: number; state: unknown; presence: Array<[string, PresenceEntry]>; history: Array<[number, Uint8Array]> }>;
-  dedup: Array<[string, number, Array<[number, string, number]>]>;
+  /** Per ordering stream: that stream's publish-id table. */
+  dedup: Array<[number, Array<[string, number, Array<[number, string, number]>]>]>;
 }
 import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
 import { historyLimitsFor, type TopicLimits } from './config.js';
@@ -30,6 +31,8 @@ export interface TopicTableOptions {
   sink: DeliverySink;
   /** A fresh epoch for a topic created now, by this command (replicas must agree: derive it from the command). */
   newEpoch: (command: TopicCommand | undefined) => string;
+  /** The ordering stream of a topic (the mesh's lightweight group); default: one stream. */
+  streamOf?: (topic: string) => number;
   /** Whether a topic must not be dropped to make room (it has local subscribers). */
   isPinned: (topic: string) => boolean;
 }
@@ -38,9 +41,20 @@ export class TopicTable {
   private readonly topics = new Map<string, Topic>();
   /** Topics without local subscribers, least recently used first: the eviction candidates. */
   private readonly idle = new Map<string, Topic>();
-  private readonly dedup = new PublishDedup();
+  /**
+   * One publish-id table per ordering stream, changed only in that stream's order: streams are
+   * interleaved differently at different replicas, so a shared table would evict differently.
+   */
+  private readonly dedups = new Map<number, PublishDedup>();
   /** Topics dropped to stay under `topicsMax`, for the metrics. */
   evictedTotal = 0;
+  private dedupFor(topic: string): PublishDedup {
+    const stream = this.options.streamOf?.(topic) ?? 0;
+    let table = this.dedups.get(stream);
+    if (table === undefined) this.dedups.set(stream, (table = new PublishDedup()));
+    return table;
+  }
+
   /** The command being applied (a topic it creates takes its epoch from it). */
   private applying: TopicCommand | undefined;
 
@@ -85,7 +99,7 @@ export class TopicTable {
   private applyPublish(command: PublishCommand): ApplyResult {
     const { client, pid } = command;
     if (client !== undefined && pid !== undefined) {
-      const seen = this.dedup.lookup(client, pid);
+      const seen = this.dedupFor(command.topic).lookup(client, pid);
       if (seen.kind === 'stale') return { ok: false, code: ErrorCode.StalePublishId, message: `publish id ${pid} is too old to be checked for a retry; it was not applied` };
       if (seen.kind === 'dup' && seen.hit.topic === command.topic) return { ok: true, seq: seen.hit.seq, dup: true };
     }
@@ -106,7 +120,7 @@ export class TopicTable {
     if (seq === 1) message.epoch = topic.epoch;
     const encoded = encode(message);
     topic.history.push({ seq, encoded });
-    if (client !== undefined && pid !== undefined) this.dedup.record(client, pid, { topic: topic.name, seq });
+    if (client !== undefined && pid !== undefined) this.dedupFor(topic.name).record(client, pid, { topic: topic.name, seq });
     this.options.sink.message(topic.name, seq, encoded);
     return { ok: true, seq };
   }
@@ -168,7 +182,7 @@ export class TopicTable {
         presence: [...t.presence],
         history: t.history.all().map((e) => [e.seq, e.encoded] as [number, Uint8Array]),
       })),
-      dedup: this.dedup.snapshot(),
+      dedup: [...this.dedups].map(([stream, table]) => [stream, table.snapshot()]),
     };
   }
 
@@ -185,7 +199,12 @@ export class TopicTable {
       this.topics.set(t.name, topic);
       if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
     }
-    this.dedup.restore(snapshot.dedup);
+    this.dedups.clear();
+    for (const [stream, data] of snapshot.dedup) {
+      const table = new PublishDedup();
+      table.restore(data);
+      this.dedups.set(stream, table);
+    }
   }
 
   /** Drops presence entries for which `gone(session)` holds (their broker left the view), as leave events. */

@@ -48,6 +48,8 @@ export interface TopicsOptions {
    * diverge. Default true.
    */
   createOnSubscribe?: boolean;
+  /** The ordering stream of a topic (publish ids are de-duplicated per stream). */
+  streamOf?: (topic: string) => number;
   now?: () => number;
 }
 
@@ -84,6 +86,7 @@ export class Topics {
       sink: this.index,
       newEpoch: options.newEpoch,
       isPinned: options.createOnSubscribe === false ? () => true : (topic) => this.index.isPinned(topic),
+      ...(options.streamOf === undefined ? {} : { streamOf: options.streamOf }),
     });
     if (options.createOnSubscribe !== false) this.index.pins = this.table;
     this.stream = options.stream?.(this.table) ?? new LocalStream(this.table, options.now);

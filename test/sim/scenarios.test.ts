@@ -6,6 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from './scenario.js';
 
 const scenarios: Record<string, string> = {
+  'two survivors of a crash that stalled together': `
+    start m0 m1 m2
+    multicast m1 fifo 5
+    crash m0
+    pause m1 64
+    pause m2 64
+    tick 70
+    multicast m2 total 5
+    await view 2
+    expect view m1 m2`,
   'a one-way link into the coordinator': `
     start m0 m1 m2 m3 m4
     one-way m0 m2            # m2 cannot hear the coordinator, which still hears m2
