@@ -10,7 +10,7 @@ import { ClusterNode, MeshStream, epochFor, resolveSeeds } from '../mesh/index.j
 import { sequencerOf, type LogEntry } from '../core/index.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { lwgOf } from '../../lightweight-groups/index.js';
-import { configDefaults, validateConfig, type BrokerConfig } from './config.js';
+import { ConfigError, configDefaults, validateConfig, type BrokerConfig } from './config.js';
 
 export interface BrokerHandle {
   /** WebSocket URL of the client endpoint, e.g. `ws://127.0.0.1:8080/ws`. */
@@ -104,6 +104,12 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   const coreLogFd = mesh && config.coreLog !== '' ? openSync(config.coreLog, 'a') : undefined;
   if (mesh) {
     const advertise = config.clusterAdvertise !== '' ? config.clusterAdvertise : config.clusterPort === 0 ? undefined : `${shownHost}:${config.clusterPort}`;
+    if (config.seeds.length > 0 && advertise !== undefined && !config.seeds.includes(advertise)) {
+      await app.close();
+      throw new ConfigError(
+        `this broker's cluster address ${advertise} is not in --seeds (${config.seeds.join(',')}): set --cluster-advertise to the address the seed list uses for it`,
+      );
+    }
     node = new ClusterNode({
       name: config.name,
       secret: config.clusterSecret,
@@ -116,6 +122,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       stream: stream!,
       onPrimary: (p) => {
         primary = p;
+        if (p) stream!.resume();
         // Outside the primary view: send clients to a broker inside it (they resume there).
         if (!p && !draining) gateway.closeAll(CloseCode.NotReady, 'this broker is outside the primary view: reconnect elsewhere');
       },

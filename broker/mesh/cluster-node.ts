@@ -71,6 +71,8 @@ export class ClusterNode {
   private seeds: string[];
   private foundTimer: NodeJS.Timeout | undefined;
   private primary = false;
+  private closing = false;
+  private readonly leaveWaiters: Array<() => void> = [];
   /** Tests only: broker names whose links are cut (see Links.isBlocked). */
   private readonly blocked = new Set<string>();
   private tickedAt = performance.now();
@@ -130,15 +132,21 @@ export class ClusterNode {
     }
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
+  /** Leaves the group gracefully (its messages flushed, at most `leaveTimeoutMs`), then closes the links. */
+  async close(leaveTimeoutMs = 3000): Promise<void> {
     clearInterval(this.reseedTimer);
     clearTimeout(this.foundTimer);
     const member = this.member;
     if (member !== undefined && member.status === 'member') {
+      this.closing = true;
       member.leave();
       this.perform();
+      const deadline = Date.now() + leaveTimeoutMs;
+      // Ticks go on (the interval timer) until the view without this broker is installed.
+      while (member.status === 'member' && Date.now() < deadline) await new Promise<void>((resolve) => this.leaveWaiters.push(resolve));
     }
+    clearInterval(this.timer);
+    this.options.stream.failPending('this broker is shutting down; publish again elsewhere');
     await this.links.close();
   }
 
@@ -159,7 +167,8 @@ export class ClusterNode {
     const others = this.seeds.filter((s) => s !== self);
     const first = !restart && (this.options.founder ?? (this.seeds.length === 0 || this.seeds[0] === self));
     this.options.log?.('cluster-start', { member: id, address: self, seeds: this.seeds, founder: first });
-    if (others.length > 0) this.member.join(others);
+    // Ask even with no contact yet: seeds found later through DNS are asked from then on.
+    this.member.join(others);
     if (first) {
       clearTimeout(this.foundTimer);
       this.foundTimer = setTimeout(() => {
@@ -168,7 +177,7 @@ export class ClusterNode {
           this.member.found();
           this.perform();
         }
-      }, others.length === 0 ? 0 : (this.options.foundAfterMs ?? 1500));
+      }, others.length === 0 ? 0 : (this.options.foundAfterMs ?? 3000));
     }
     this.perform();
   }
@@ -183,6 +192,7 @@ export class ClusterNode {
    * that was stopped past the suspicion timeout suspects its peers before it delivers anything.
    */
   private tick(): void {
+    for (const wake of this.leaveWaiters.splice(0)) wake();
     const tickMs = this.options.tickMs ?? 10;
     const due = Math.floor((performance.now() - this.tickedAt) / tickMs);
     if (due <= 0) return;
@@ -205,7 +215,10 @@ export class ClusterNode {
     for (const action of member.drain()) {
       switch (action.kind) {
         case 'send':
-          this.links.send(action.to, action.message);
+          // One frame per message, not per batch: a turn's batch to one peer can be large, and the
+          // link writes everything of a turn in one go anyway.
+          if (action.message.kind === 'batch') for (const item of action.message.items) this.links.send(action.to, item);
+          else this.links.send(action.to, action.message);
           break;
         case 'deliver':
           this.options.stream.deliver(action.delivery);
@@ -227,7 +240,7 @@ export class ClusterNode {
           this.options.log?.('cluster-stopped', { member: member.id, reason: action.reason });
           this.setPrimary(false);
           this.options.stream.failPending(`this broker was ${action.reason === 'left' ? 'leaving' : 'excluded from'} the group; publish again`);
-          if (action.reason === 'excluded') queueMicrotask(() => this.startIncarnation());
+          if (action.reason === 'excluded' && !this.closing) queueMicrotask(() => this.startIncarnation());
           return;
         case 'block':
         case 'unblock':

@@ -33,6 +33,7 @@ export interface MeshStreamOptions {
 export class MeshStream implements CommandStream {
   private table: TopicTable | undefined;
   private readonly pending = new Map<MessageKey, (result: ApplyResult) => void>();
+  private readonly deferred: Array<{ command: UnstampedCommand; done: (result: ApplyResult) => void }> = [];
   /** Commands applied from the group, for the metrics. */
   appliedTotal = 0;
 
@@ -45,8 +46,15 @@ export class MeshStream implements CommandStream {
 
   submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void {
     const group = this.options.group();
-    if (group === undefined) return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
-    if (group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
+    const presence = command.kind !== 'publish';
+    if (group === undefined) {
+      // A presence change must not be lost (a leave never applied leaves a ghost everywhere):
+      // it waits for the broker to be back in a primary view. A publish is refused; the client
+      // takes it elsewhere.
+      if (presence) return void this.deferPresence(command, done);
+      return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
+    }
+    if (!presence && group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
     const stamped = { ...command, ts: (this.options.now ?? Date.now)() } as TopicCommand;
     const key = group.multicast({ command: stamped }, { order: 'total', safe: true, stream: this.options.lwgOf(command.topic) });
     this.pending.set(key, done);
@@ -63,6 +71,16 @@ export class MeshStream implements CommandStream {
       this.pending.delete(delivery.key);
       done(result);
     }
+  }
+
+  private deferPresence(command: UnstampedCommand, done: (result: ApplyResult) => void): void {
+    this.deferred.push({ command, done });
+    if (this.deferred.length > 100_000) this.deferred.shift();
+  }
+
+  /** Back in a primary view: the presence changes that waited go out, in order. */
+  resume(): void {
+    for (const { command, done } of this.deferred.splice(0)) this.submit(command, done);
   }
 
   /** The member stopped (excluded, or left): what it had in flight will never be answered by it. */

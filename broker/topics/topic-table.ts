@@ -178,7 +178,8 @@ export class TopicTable {
         name: t.name,
         epoch: t.epoch,
         seq: t.seq,
-        state: t.state,
+        // A copy: patches change the live state in place, and a snapshot may be sent again later.
+        state: structuredClone(t.state),
         presence: [...t.presence],
         history: t.history.all().map((e) => [e.seq, e.encoded] as [number, Uint8Array]),
       })),

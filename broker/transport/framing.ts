@@ -23,34 +23,41 @@ export class FrameDecoder {
   private buffered = 0;
   private failed = false;
 
-  constructor(readonly frameBytesMax: number) {}
+  /** The limit may rise once the peer is trusted (after the handshake); it applies from the next frame on. */
+  constructor(public frameBytesMax: number) {}
 
   /** Takes the next bytes; returns every frame completed by them. After a failure it returns nothing more. */
   push(chunk: Uint8Array): FrameEvent[] {
-    if (this.failed) return [];
+    this.append(chunk);
+    const out: FrameEvent[] = [];
+    for (let e = this.next(); e !== undefined; e = this.next()) out.push(e);
+    return out;
+  }
+
+  append(chunk: Uint8Array): void {
+    if (this.failed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.byteLength;
-    const out: FrameEvent[] = [];
-    for (;;) {
-      if (this.buffered < frameHeaderBytes) return out;
-      const header = this.peek(frameHeaderBytes);
-      const length = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(0);
-      if (length > this.frameBytesMax) {
-        this.failed = true;
-        out.push({ ok: false, reason: 'too-big' });
-        return out;
-      }
-      if (this.buffered < frameHeaderBytes + length) return out;
-      const bytes = this.take(frameHeaderBytes + length).subarray(frameHeaderBytes);
-      // A link frame holds one value; wrap it so the protocol's checked decoder can be reused.
-      const decoded = decodeFrame(concat([Uint8Array.of(0x91), bytes]), 64);
-      if (!decoded.ok) {
-        this.failed = true;
-        out.push({ ok: false, reason: 'malformed' });
-        return out;
-      }
-      out.push({ ok: true, value: decoded.messages[0] });
+  }
+
+  /** The next complete frame, if there is one (one at a time, so the caller can raise the limit in between). */
+  next(): FrameEvent | undefined {
+    if (this.failed || this.buffered < frameHeaderBytes) return undefined;
+    const header = this.peek(frameHeaderBytes);
+    const length = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(0);
+    if (length > this.frameBytesMax) {
+      this.failed = true;
+      return { ok: false, reason: 'too-big' };
     }
+    if (this.buffered < frameHeaderBytes + length) return undefined;
+    const bytes = this.take(frameHeaderBytes + length).subarray(frameHeaderBytes);
+    // A link frame holds one value; wrap it so the protocol's checked decoder can be reused.
+    const decoded = decodeFrame(concat([Uint8Array.of(0x91), bytes]), 64);
+    if (!decoded.ok) {
+      this.failed = true;
+      return { ok: false, reason: 'malformed' };
+    }
+    return { ok: true, value: decoded.messages[0] };
   }
 
   private peek(n: number): Uint8Array {

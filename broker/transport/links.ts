@@ -23,8 +23,10 @@ export interface LinksOptions {
   port: number;
   /** The address peers should dial back, if not host:port (e.g. a pod's DNS name). */
   advertise?: string;
-  /** Largest frame accepted from a peer, bytes. Default 16 MiB. */
+  /** Largest frame accepted from an authenticated peer, bytes. Default 256 MiB (a joiner's state comes in one). */
   frameBytesMax?: number;
+  /** Connections still in their handshake at once; more are refused. Default 64. */
+  handshakesMax?: number;
   /** Time a connection has to authenticate, ms. Default 5000. */
   handshakeTimeoutMs?: number;
   /** Frames queued for a peer without a link before the oldest are dropped. Default 10 000. */
@@ -57,6 +59,7 @@ export class Links {
   private readonly dialing = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
   private readonly sockets = new Set<Socket>();
   private flushScheduled = false;
+  private pendingHandshakes = 0;
   private closed = false;
   port = 0;
 
@@ -162,19 +165,28 @@ export class Links {
   }
 
   private accept(socket: Socket, dialer: boolean, address: string | undefined): void {
+    // Before it proves the secret a peer gets small frames only, and only so many may be pending.
+    if (this.pendingHandshakes >= (this.options.handshakesMax ?? 64)) {
+      this.options.onRefused?.('too many pending handshakes');
+      socket.destroy();
+      return;
+    }
+    this.pendingHandshakes++;
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const link: Link = { socket, peer: undefined, authenticated: false, decoder: new FrameDecoder(this.options.frameBytesMax ?? 16 * 1024 * 1024), nonce: newNonce() };
+    const link: Link = { socket, peer: undefined, authenticated: false, decoder: new FrameDecoder(preAuthFrameBytesMax), nonce: newNonce() };
     const timer = setTimeout(() => this.refuse(link, 'handshake timeout'), this.options.handshakeTimeoutMs ?? 5000);
     timer.unref();
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
+      if (!link.authenticated) this.pendingHandshakes--;
       this.sockets.delete(socket);
       if (link.peer !== undefined && this.byPeer.get(link.peer) === link) this.byPeer.delete(link.peer);
     });
     socket.on('data', (chunk: Buffer) => {
-      for (const event of link.decoder.push(chunk)) {
+      link.decoder.append(chunk);
+      for (let event = link.decoder.next(); event !== undefined; event = link.decoder.next()) {
         if (!event.ok) return this.refuse(link, `bad frame: ${event.reason}`);
         if (link.authenticated) {
           if (this.options.isBlocked?.(link.peer!) !== true) this.options.onMessage(link.peer!, event.value);
@@ -193,7 +205,7 @@ export class Links {
       if (!isMemberIdLike(m['id']) || !isNonce(m['nonce'])) return this.refuse(link, 'bad hello');
       link.peer = m['id'];
       (link as Link & { dialerNonce?: string }).dialerNonce = m['nonce'];
-      if (typeof m['addr'] === 'string' && m['addr'].length < 256) this.addressOf.set(m['id'], m['addr']);
+      if (typeof m['addr'] === 'string' && m['addr'].length < 256) (link as Link & { claimedAddress?: string }).claimedAddress = m['addr'];
       link.socket.write(encodeLinkFrame({ t: 'challenge', id: self, nonce: link.nonce, proof: proof(secret, 'listener', m['nonce'], link.nonce, self, m['id']) }));
       return;
     }
@@ -208,6 +220,9 @@ export class Links {
     if (!dialer && m['t'] === 'proof' && link.peer !== undefined) {
       const dialerNonce = (link as Link & { dialerNonce?: string }).dialerNonce!;
       if (!proofMatches(proof(secret, 'dialer', dialerNonce, link.nonce, link.peer, self), m['proof'])) return this.refuse(link, 'wrong secret (dialer)');
+      // Only a peer that proved the secret may say where to dial it back.
+      const claimed = (link as Link & { claimedAddress?: string }).claimedAddress;
+      if (claimed !== undefined) this.addressOf.set(link.peer, claimed);
       return this.authenticated(link, timer);
     }
     this.refuse(link, 'unexpected handshake message');
@@ -216,6 +231,8 @@ export class Links {
   private authenticated(link: Link, timer: NodeJS.Timeout): void {
     clearTimeout(timer);
     link.authenticated = true;
+    this.pendingHandshakes--;
+    link.decoder.frameBytesMax = this.options.frameBytesMax ?? 256 * 1024 * 1024;
     const previous = this.byPeer.get(link.peer!);
     // Two links to one peer (both dialed at once): keep the newest, it is the one the peer writes to.
     if (previous !== undefined && previous !== link) previous.socket.end();
@@ -233,6 +250,9 @@ export class Links {
     link.socket.destroy();
   }
 }
+
+/** Largest frame a peer may send before it has proved the secret (handshake messages are tiny). */
+const preAuthFrameBytesMax = 4096;
 
 function splitAddress(address: string): [string, number] {
   const i = address.lastIndexOf(':');

@@ -184,6 +184,7 @@ describe('the mesh', () => {
     await b0.waitForEvent((e) => e['event'] === 'cluster-stopped' && e['member'] === first && e['reason'] === 'excluded', 20_000, 'the old incarnation to stop');
     const rejoined = await b0.waitForEvent((e) => e['event'] === 'cluster-start' && e['member'] !== first, 20_000, 'a new incarnation');
     await b1.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(rejoined['member'] as string), 20_000, 'the new incarnation in the view');
+    await b0.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(rejoined['member'] as string), 20_000, 'b0 to install it');
     const topic = (await (await fetch(`${b0.httpUrl}/api/v1/topics/mesh.pause`)).json()) as { seq: number; state: unknown };
     expect(topic).toMatchObject({ seq: 80, state: { n: 79 } });
   });
