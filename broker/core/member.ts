@@ -16,7 +16,8 @@ import { coreConfigDefault, type CoreConfig } from './config.js';
 import { ViewChannel } from './channel.js';
 import { FlushCoordinator, type CoordinatorHost } from './flush.js';
 import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
-import { isPeerMessage } from './validate.js';
+import { Wire } from './wire.js';
+import { describeMember } from './describe.js';
 import type { DataMessage, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
 import { Outgoing } from './outgoing.js';
@@ -51,13 +52,14 @@ export class Member implements CoordinatorHost {
   status: Status = 'idle';
   view: ViewRecord | undefined;
   /** Peer messages dropped because they were malformed (counted, never thrown). */
-  malformedTotal = 0;
+  get malformedTotal(): number {
+    return this.wire.malformedTotal;
+  }
   /** Peer messages from an older view, answered (install again, or excluded) and otherwise dropped. */
   staleTotal = 0;
 
   private readonly onLog: (entry: LogEntry) => void;
-  private readonly actions: Action[] = [];
-  private readonly outbox = new Map<string, PeerMessage[]>();
+  private readonly wire = new Wire();
   channel = new ViewChannel([], '');
   ordering = new ViewOrdering([]);
   private readonly detector: FailureDetector;
@@ -173,14 +175,7 @@ export class Member implements CoordinatorHost {
 
   receive(from: MemberId, wire: WireMessage): void {
     if (this.status === 'stopped' || this.status === 'idle') return;
-    if (wire === null || typeof wire !== 'object') return void this.malformedTotal++;
-    const items = (wire as { kind?: unknown }).kind === 'batch' ? (wire as { items?: unknown }).items : [wire];
-    if (!Array.isArray(items)) return void this.malformedTotal++;
-    for (const item of items) {
-      if (!isPeerMessage(item)) {
-        this.malformedTotal++;
-        continue;
-      }
+    for (const item of this.wire.unpack(wire)) {
       this.handle(from, item);
       if ((this.status as Status) === 'stopped') return;
     }
@@ -188,23 +183,12 @@ export class Member implements CoordinatorHost {
 
   /** Everything asked of the runtime since the last call, sends batched per destination. */
   drain(): Action[] {
-    for (const [to, messages] of this.outbox) {
-      this.actions.push({ kind: 'send', to, message: messages.length === 1 ? messages[0]! : { kind: 'batch', items: messages } });
-    }
-    this.outbox.clear();
-    return this.actions.splice(0);
+    return this.wire.drain();
   }
 
   /** For diagnostics (the simulator prints it when a run does not converge). */
   describe(): string {
-    const f = this.participant.following;
-    const flags = [this.frozen ? 'frozen' : '', this.nonPrimary ? 'non-primary' : '', this.blocked ? 'blocked' : ''].filter(Boolean).join(',');
-    return [
-      `${this.id} ${this.status} v${this.view?.id ?? '-'}[${this.view?.members.join(',') ?? ''}] ${flags}`,
-      `following=${f === undefined ? '-' : `${f.coordinator}/a${f.attempt}`} prepared=[${[...this.participant.preparedById.keys()]}]`,
-      `suspects=[${(this.view?.members ?? []).filter((m) => this.isSuspected(m))}] leaving=[${[...this.leaving]}] coord=${this.coordinatorOf()}`,
-      `${this.coordinator.describe()} pending=${this.outgoing.pending.size} queued=${this.outgoing.queuedCount}`,
-    ].join(' ');
+    return describeMember(this);
   }
 
   // ---- what the flush coordinator needs (CoordinatorHost) -----------------------------
@@ -223,13 +207,11 @@ export class Member implements CoordinatorHost {
   }
 
   send(to: MemberId, message: PeerMessage): void {
-    let queue = this.outbox.get(to);
-    if (queue === undefined) this.outbox.set(to, (queue = []));
-    queue.push(message);
+    this.wire.send(to, message);
   }
 
   emit(action: Action): void {
-    this.actions.push(action);
+    this.wire.emit(action);
   }
 
   block(): void {

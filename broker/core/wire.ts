@@ -1,0 +1,52 @@
+/**
+ * The member's edge to its runtime: actions queue here in order, peer messages
+ * to one destination within one turn leave as one batch, and what arrives is
+ * unpacked and checked — a malformed message is counted and dropped, never thrown.
+ */
+import type { Action } from './actions.js';
+import type { PeerMessage, WireMessage } from './messages.js';
+import { isPeerMessage } from './validate.js';
+
+export class Wire {
+  private readonly actions: Action[] = [];
+  private readonly outbox = new Map<string, PeerMessage[]>();
+  /** Peer messages dropped because they were malformed. */
+  malformedTotal = 0;
+
+  send(to: string, message: PeerMessage): void {
+    let queue = this.outbox.get(to);
+    if (queue === undefined) this.outbox.set(to, (queue = []));
+    queue.push(message);
+  }
+
+  emit(action: Action): void {
+    this.actions.push(action);
+  }
+
+  /** Everything asked since the last call, sends batched per destination. */
+  drain(): Action[] {
+    for (const [to, messages] of this.outbox) {
+      this.actions.push({ kind: 'send', to, message: messages.length === 1 ? messages[0]! : { kind: 'batch', items: messages } });
+    }
+    this.outbox.clear();
+    return this.actions.splice(0);
+  }
+
+  /** The well-formed peer messages in what arrived (a batch or one message). */
+  unpack(wire: WireMessage | unknown): PeerMessage[] {
+    if (wire === null || typeof wire !== 'object') return this.malformed();
+    const items = (wire as { kind?: unknown }).kind === 'batch' ? (wire as { items?: unknown }).items : [wire];
+    if (!Array.isArray(items)) return this.malformed();
+    const out: PeerMessage[] = [];
+    for (const item of items) {
+      if (isPeerMessage(item)) out.push(item);
+      else this.malformedTotal++;
+    }
+    return out;
+  }
+
+  private malformed(): PeerMessage[] {
+    this.malformedTotal++;
+    return [];
+  }
+}
