@@ -32,7 +32,7 @@ import {
   type SubscribeReply,
   type WelcomeMessage,
 } from './protocol/index.js';
-import { PublishQueue, type PendingPublish, type PublishResult } from './publisher.js';
+import { PublishQueue, publishQueueCeiling, randomId, type PendingPublish, type PublishResult } from './publisher.js';
 import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import type { WebSocketConstructor } from './websocket.js';
@@ -391,15 +391,4 @@ export class Client extends Emitter<ClientEvents> {
       }
     }
   }
-}
-
-/** Publish ids the broker remembers per client (PublishDedup.pidsPerClientMax). */
-const publishQueueCeiling = 4096;
-
-function randomId(): string {
-  const bytes = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(bytes);
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
 }

@@ -77,3 +77,15 @@ export class PublishQueue {
     for (const entry of this.inOrder()) this.settle(entry.pid, error);
   }
 }
+
+/** Publish ids the broker remembers per client and stream (PublishDedup.pidsPerClientMax). */
+export const publishQueueCeiling = 4096;
+
+/** A random client instance id (hex), from the platform's crypto (browser and Node alike). */
+export function randomId(): string {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
