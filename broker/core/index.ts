@@ -9,7 +9,8 @@
  * safe message delivered anywhere is delivered by every survivor.
  * Invariants are checked by test/sim's checker over seeded fault runs.
  */
-export { Member, type MemberOptions, type MulticastOptions } from './member.js';
+export { Member } from './member.js';
+export type { MemberOptions, MulticastOptions } from './options.js';
 export type { Action, Delivery } from './actions.js';
 export { coreConfigDefault, type CoreConfig } from './config.js';
 export type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';

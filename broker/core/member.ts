@@ -15,8 +15,9 @@ import type { Action } from './actions.js';
 import { coreConfigDefault, type CoreConfig } from './config.js';
 import { ViewChannel } from './channel.js';
 import { FlushCoordinator, type CoordinatorHost } from './flush.js';
-import type { LogEntry, MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
+import type { LogEntry, MemberId, MessageKey, ViewRecord } from './log.js';
 import { Wire } from './wire.js';
+import type { MemberOptions, MulticastOptions } from './options.js';
 import { describeMember } from './describe.js';
 import type { DataMessage, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
@@ -27,21 +28,6 @@ import { Deliverer } from './deliverer.js';
 import { AbcastLanes } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
-
-export interface MulticastOptions {
-  order: OrderFlavor;
-  /** Deliver only once every member has it (then every survivor delivers it). */
-  safe?: boolean;
-  /** abcast: which ordered stream (each has its own sequencer). Default 0. */
-  stream?: number;
-}
-
-export interface MemberOptions {
-  id: MemberId;
-  config?: Partial<CoreConfig>;
-  /** Receives this member's log (install, send, deliver, …) for the checker. */
-  onLog?: (entry: LogEntry) => void;
-}
 
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
