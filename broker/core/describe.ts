@@ -1,7 +1,22 @@
 /** A member's state in one line, for diagnostics (the simulator prints it when a run does not converge). */
-import type { Member } from './member.js';
+import type { MemberId, ViewRecord } from './log.js';
 
-export function describeMember(m: Member): string {
+/** What the description reads of a member (structural, so this file needs nothing from member.ts). */
+export interface Describable {
+  readonly id: MemberId;
+  readonly status: string;
+  readonly view: ViewRecord | undefined;
+  readonly frozen: boolean;
+  readonly nonPrimary: boolean;
+  readonly participant: { following: { coordinator: MemberId; attempt: number } | undefined; preparedById: ReadonlyMap<number, unknown> };
+  readonly leaving: ReadonlySet<MemberId>;
+  readonly coordinator: { describe(): string };
+  readonly outgoing: { pending: ReadonlyMap<string, unknown>; queuedCount: number };
+  isSuspected(member: MemberId): boolean;
+  coordinatorOf(): MemberId;
+}
+
+export function describeMember(m: Describable): string {
   const f = m.participant.following;
   const flags = [m.frozen ? 'frozen' : '', m.nonPrimary ? 'non-primary' : ''].filter(Boolean).join(',');
   return [
