@@ -18,6 +18,8 @@ export class ViewChannel {
   /** When each own message was last (re)sent. */
   private readonly sentAt = new Map<number, number>();
   private seqLast = 0;
+  /** Per sender: every message up to here has been freed. */
+  private readonly freedUpTo = new Map<MemberId, number>();
 
   constructor(
     readonly members: readonly MemberId[],
@@ -106,15 +108,22 @@ export class ViewChannel {
     return out;
   }
 
-  /** Frees messages that are stable and that the ordering layer has delivered. */
+  /**
+   * Frees messages that are stable and that the ordering layer has delivered. Incremental: it
+   * runs on every data message and heartbeat, so it walks only what it frees, from each
+   * sender's watermark up, never the whole backlog.
+   */
   collect(deliveredUpTo: (sender: MemberId) => number): void {
     for (const [sender, held] of this.held) {
       const upTo = Math.min(this.stableOf(sender), deliveredUpTo(sender));
-      for (const seq of held.keys()) {
-        if (seq > upTo) continue;
-        held.delete(seq);
-        if (sender === this.me) this.sentAt.delete(seq);
+      let freed = this.freedUpTo.get(sender) ?? 0;
+      if (upTo <= freed) continue;
+      for (; freed < upTo; ) {
+        freed++;
+        held.delete(freed);
+        if (sender === this.me) this.sentAt.delete(freed);
       }
+      this.freedUpTo.set(sender, freed);
     }
   }
 

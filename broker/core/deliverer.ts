@@ -13,8 +13,8 @@ export interface DelivererHost {
   readonly view: ViewRecord | undefined;
   log(entry: LogEntry): void;
   emit(action: Action): void;
-  /** An own abcast or gbcast arrived: stop resubmitting it. */
-  ownDelivered(key: MessageKey): void;
+  /** Own abcasts and gbcasts on their way: one that arrived is not submitted again. */
+  readonly outgoing: { delivered(key: MessageKey): void };
 }
 
 export class Deliverer {
@@ -27,7 +27,7 @@ export class Deliverer {
     if (m.order === 'total') {
       if (this.keys.has(m.key)) return;
       this.keys.add(m.key);
-      if (m.origin === this.host.id) this.host.ownDelivered(m.key);
+      if (m.origin === this.host.id) this.host.outgoing.delivered(m.key);
     }
     const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.host.view!.id };
     if (m.stream !== undefined) delivery.stream = m.stream;
@@ -39,7 +39,7 @@ export class Deliverer {
     for (const r of requests) {
       if (this.keys.has(r.key)) continue;
       this.keys.add(r.key);
-      if (r.origin === this.host.id) this.host.ownDelivered(r.key);
+      if (r.origin === this.host.id) this.host.outgoing.delivered(r.key);
       this.record({ key: r.key, origin: r.origin, order: 'group', safe: r.safe, payload: r.payload, view: this.host.view!.id }, r.originSeq);
     }
   }

@@ -28,12 +28,12 @@ export interface CoordinatorHost {
   readonly now: number;
   readonly view: ViewRecord | undefined;
   readonly leaving: ReadonlySet<MemberId>;
-  readonly replaced: ReadonlySet<MemberId>;
-  readonly forcedOut: Set<MemberId>;
-  readonly complainers: Set<MemberId>;
+  /** The suspicion marks: replaced incarnations, members forced out, complainers. */
+  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId> };
   readonly pendingJoins: ReadonlySet<MemberId>;
   readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
-  readonly deliveredKeys: { has(key: MessageKey): boolean };
+  /** Keys of abcasts and gbcasts already delivered here. */
+  readonly deliverer: { readonly keys: { has(key: MessageKey): boolean } };
   readonly nonPrimary: boolean;
   readonly frozen: boolean;
   attemptLast: number;
@@ -47,7 +47,7 @@ export interface CoordinatorHost {
   installView(next: ViewRecord): void;
   stop(reason: 'excluded' | 'left'): void;
   /** Where each origin's abcast order stands (handed to joiners). */
-  abcastLanes(): Array<[string, number]>;
+  readonly lanes: { snapshot(): Array<[string, number]> };
 }
 
 interface Round {
@@ -102,7 +102,7 @@ export class FlushCoordinator {
       // answered it (they are alive to the failure detector, yet take no part).
       if (round.phase !== 'state' && h.now - round.startedAt > h.config.suspectTicks) {
         const answered = round.phase === 'collect' ? round.states : round.done;
-        for (const p of round.participants) if (p !== h.id && !answered.has(p)) h.forcedOut.add(p);
+        for (const p of round.participants) if (p !== h.id && !answered.has(p)) h.detector.forcedOut.add(p);
         return this.start();
       }
       if (h.now - round.sentAt < h.config.retransmitTicks) return;
@@ -182,12 +182,12 @@ export class FlushCoordinator {
     const h = this.host;
     const view = h.view!;
     let participants = view.members.filter((m) => !h.isSuspected(m));
-    if (!isPrimarySuccessor(view.members, participants) && (h.forcedOut.size > 0 || h.complainers.size > 0)) {
+    if (!isPrimarySuccessor(view.members, participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0)) {
       // Members set aside for not answering or for complaining are needed for a primary: give
       // them another chance rather than give up the primary (two survivors of a stall that each
       // suspected the other for a moment must find each other again).
-      h.forcedOut.clear();
-      h.complainers.clear();
+      h.detector.forcedOut.clear();
+      h.detector.complainers.clear();
       participants = view.members.filter((m) => !h.isSuspected(m));
     }
     if (!isPrimarySuccessor(view.members, participants)) {
@@ -275,7 +275,7 @@ export class FlushCoordinator {
     const all = new Map<MessageKey, OrderRequest>(h.groupRequests);
     for (const st of states) for (const r of st.groupRequests) all.set(r.key, r);
     return [...all.values()]
-      .filter((r) => !h.deliveredKeys.has(r.key))
+      .filter((r) => !h.deliverer.keys.has(r.key))
       .sort((a, b) => (a.origin === b.origin ? a.originSeq - b.originSeq : a.origin < b.origin ? -1 : 1));
   }
 
@@ -287,7 +287,7 @@ export class FlushCoordinator {
   private survivors(members: readonly MemberId[], participants: readonly MemberId[]): MemberId[] {
     const h = this.host;
     const stay = members.filter((m) => participants.includes(m));
-    const going = stay.filter((m) => h.leaving.has(m) || h.replaced.has(m) || h.forcedOut.has(m));
+    const going = stay.filter((m) => h.leaving.has(m) || h.detector.replaced.has(m) || h.detector.forcedOut.has(m));
     let next = stay.filter((m) => !going.includes(m));
     while (going.length > 0 && !isPrimarySuccessor(members, next)) {
       // Keep the oldest of those going for now: it can tip an exact half.
@@ -305,7 +305,7 @@ export class FlushCoordinator {
   private install(round: Round, state: { value: unknown } | undefined): void {
     const h = this.host;
     const final = round.final!;
-    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.abcastLanes(), resentAt: new Map() };
+    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.lanes.snapshot(), resentAt: new Map() };
     if (state !== undefined) last.state = state;
     for (const m of final.next.members) if (m !== h.id) h.send(m, this.installMessage(last, m));
     for (const p of round.participants) if (!final.next.members.includes(p)) h.send(p, { kind: 'leave-done', view: h.view!.id });

@@ -5,11 +5,10 @@
  * timers, clocks, randomness, sockets or promises: time is the count of
  * `tick()` calls, so the same inputs give the same outputs.
  *
- * This file is the glue: inputs, the dispatch of peer messages, failure
- * detection, views. The parts: channel.ts (reliable FIFO and stability),
- * ordering.ts (flavors), outgoing.ts (own multicasts), deliverer.ts, flush.ts
- * (coordinator) and participant.ts (the member's side of a view change),
- * notices.ts (join, leave, excluded). docs/core.md tells the whole story.
+ * This file is the glue: inputs, the dispatch of peer messages, views. The
+ * parts are named for their concern (channel, ordering, outgoing, deliverer,
+ * sequencer, failure-detector, flush, participant, notices, wire); docs/core.md
+ * tells the whole story.
  */
 import type { Action } from './actions.js';
 import { coreConfigDefault, type CoreConfig } from './config.js';
@@ -48,25 +47,14 @@ export class Member implements CoordinatorHost {
   private readonly wire = new Wire();
   channel = new ViewChannel([], '');
   ordering = new ViewOrdering([]);
-  private readonly detector: FailureDetector;
+  readonly detector: FailureDetector;
   readonly leaving = new Set<MemberId>();
-  /** Members replaced by a newer incarnation that asked to join: as good as dead. */
-  readonly replaced = new Set<MemberId>();
-  /**
-   * Members this coordinator hears but that cannot hear it (they report suspecting it), or that
-   * never answered a round: dropped in the next view. Without this a one-way link into the
-   * coordinator would freeze the group: the member cut off starts rounds nobody follows, and its
-   * acks stop moving.
-   */
-  readonly forcedOut = new Set<MemberId>();
-  /** Members whose latest heartbeat said they suspect this coordinator (cleared when they stop saying so). */
-  readonly complainers = new Set<MemberId>();
   private lastHeartbeatAt = -Infinity;
   private acksDirty = false;
 
   readonly outgoing = new Outgoing(this);
-  private readonly deliverer = new Deliverer(this);
-  private readonly lanes: AbcastLanes;
+  readonly deliverer = new Deliverer(this);
+  readonly lanes: AbcastLanes;
 
   readonly coordinator: FlushCoordinator;
   readonly pendingJoins = new Set<MemberId>();
@@ -79,16 +67,11 @@ export class Member implements CoordinatorHost {
     return this.participant.frozen;
   }
 
-  get prepared(): FlushParticipant['prepared'] {
-    return this.participant.prepared;
-  }
-
   nonPrimary = false;
   private nonPrimarySince = 0;
   private blocked = false;
   private readonly notices = new Notices(this);
 
-  private readonly future: Array<[MemberId, PeerMessage]> = [];
 
   constructor(options: MemberOptions) {
     this.id = options.id;
@@ -98,8 +81,6 @@ export class Member implements CoordinatorHost {
     this.lanes = new AbcastLanes(this.config.windowMax);
     this.detector = new FailureDetector(this.config.suspectTicks);
   }
-
-  // ---- inputs ------------------------------------------------------------------
 
   /**
    * Founds a new group alone (only a designated seed should, and only when no group answers).
@@ -134,7 +115,8 @@ export class Member implements CoordinatorHost {
 
   /** Multicasts `payload`; returns its key. Waits internally while blocked or while the window is full. */
   multicast(payload: unknown, options: MulticastOptions): MessageKey {
-    assert(['fifo', 'causal', 'total', 'group'].includes(options.order), `unknown multicast order ${String(options.order)}`);
+    // A programmer error: stop rather than run on with a broken invariant.
+    if (!['fifo', 'causal', 'total', 'group'].includes(options.order)) throw new Error(`assertion failed: unknown multicast order ${String(options.order)}`);
     return this.outgoing.add(payload, options.order, options.safe === true, options.stream ?? 0);
   }
 
@@ -177,12 +159,9 @@ export class Member implements CoordinatorHost {
     return describeMember(this);
   }
 
-  // ---- what the flush coordinator needs (CoordinatorHost) -----------------------------
-
   isSuspected(member: MemberId): boolean {
     if (member === this.id) return false;
-    if (this.replaced.has(member) || this.forcedOut.has(member) || this.complainers.has(member)) return true;
-    return this.detector.silentTooLong(member, this.now);
+    return this.detector.isSuspected(member, this.now);
   }
 
   /** The oldest member of the view that this member neither suspects nor knows to be leaving. */
@@ -222,18 +201,6 @@ export class Member implements CoordinatorHost {
     this.deliverer.group(requests);
   }
 
-  get deliveredKeys(): { has(key: MessageKey): boolean } {
-    return this.deliverer.keys;
-  }
-
-  abcastLanes(): Array<[string, number]> {
-    return this.lanes.snapshot();
-  }
-
-  ownDelivered(key: MessageKey): void {
-    this.outgoing.delivered(key);
-  }
-
   installView(next: ViewRecord, founded = false): void {
     const previous = this.view?.members ?? [];
     const wasNonPrimary = this.nonPrimary;
@@ -242,9 +209,6 @@ export class Member implements CoordinatorHost {
     this.ordering = new ViewOrdering(next.members);
     this.detector.onInstall(next.members, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
-    for (const m of [...this.replaced]) if (!next.members.includes(m)) this.replaced.delete(m);
-    this.forcedOut.clear();
-    this.complainers.clear();
     for (const m of next.members) this.pendingJoins.delete(m);
     this.lanes.onInstall(next.members);
     this.participant.reset(next, previous.length === 0);
@@ -265,14 +229,8 @@ export class Member implements CoordinatorHost {
     if (this.notices.leaving && next.members.length === 1) return this.stop('left');
     this.sendHeartbeats();
     this.outgoing.onInstall(next.id);
-    const replay = this.future.splice(0).filter(([, m]) => m.view >= next.id);
-    for (const [from, message] of replay) {
-      if (message.view === next.id) this.handle(from, message);
-      else this.future.push([from, message]);
-    }
+    for (const [from, message] of this.wire.takeFor(next.id)) this.handle(from, message);
   }
-
-  // ---- message handling ----------------------------------------------------------
 
   private handle(from: MemberId, m: PeerMessage): void {
     // Only a member speaking from this view (or a newer one) counts as alive in it: one stuck in
@@ -292,10 +250,10 @@ export class Member implements CoordinatorHost {
         break;
     }
     if (this.status !== 'member' || this.view === undefined) {
-      if (m.view > 0) this.keepForLater(from, m);
+      if (m.view > 0) this.wire.keepForLater(from, m, this.config.futureMax);
       return;
     }
-    if (m.view > this.view.id) return this.keepForLater(from, m);
+    if (m.view > this.view.id) return this.wire.keepForLater(from, m, this.config.futureMax);
     if (m.view < this.view.id) {
       this.staleTotal++;
       if (!this.view.members.includes(from)) this.notices.excluded(from);
@@ -310,8 +268,7 @@ export class Member implements CoordinatorHost {
       case 'hb':
         this.channel.onAcks(from, m.acks);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
-        if (m.suspects?.includes(this.id) === true && this.coordinatorOf() === this.id) this.complainers.add(from);
-        else this.complainers.delete(from);
+        this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id);
         return this.deliverAndCollect();
       case 'order-request':
         return this.onOrderRequest(m);
@@ -359,12 +316,8 @@ export class Member implements CoordinatorHost {
     this.onLog(entry);
   }
 
-  ownGroupRequests(): OrderRequest[] {
-    return this.outgoing.groupRequests();
-  }
-
   onOrderRequest(r: OrderRequest): void {
-    if (this.deliveredKeys.has(r.key)) return;
+    if (this.deliverer.keys.has(r.key)) return;
     if (r.order === 'group') {
       if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
       return;
@@ -383,7 +336,7 @@ export class Member implements CoordinatorHost {
     if (coordinator !== this.id) return this.send(coordinator, { kind: 'join', view: this.view.id, joiner });
     this.pendingJoins.add(joiner);
     // A newer incarnation asking in means the old one is gone.
-    for (const m of this.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) this.replaced.add(m);
+    for (const m of this.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) this.detector.replaced.add(m);
   }
 
   private onInstall(m: Install): void {
@@ -411,8 +364,6 @@ export class Member implements CoordinatorHost {
     this.emit({ kind: 'stopped', reason });
   }
 
-  // ---- sending ---------------------------------------------------------------------
-
   /** Multicasts on this member's channel of the current view (own fifo/causal, or abcasts it sequences). */
   multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void {
     const message: DataMessage = { kind: 'data', view: this.view!.id, sender: this.id, seq: this.channel.nextSeq(), ...fields };
@@ -426,7 +377,7 @@ export class Member implements CoordinatorHost {
     this.lastHeartbeatAt = this.now;
     this.acksDirty = false;
     const flushWanted = this.participant.wantsFlush;
-    const suspects = this.view.members.filter((m) => m !== this.id && this.detector.silentTooLong(m, this.now));
+    const suspects = this.detector.silentAmong(this.view.members, this.id, this.now);
     const hb = {
       kind: 'hb' as const,
       view: this.view.id,
@@ -437,19 +388,8 @@ export class Member implements CoordinatorHost {
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 
-  private keepForLater(from: MemberId, m: PeerMessage): void {
-    this.future.push([from, m]);
-    if (this.future.length > this.config.futureMax) this.future.shift();
-  }
-
   isOlder(a: MemberId, b: MemberId): boolean {
     const members = this.view?.members ?? [];
     return members.indexOf(a) < members.indexOf(b);
   }
-}
-
-
-/** A programmer error: stop here rather than run on with a broken invariant. */
-function assert(condition: boolean, why: string): asserts condition {
-  if (!condition) throw new Error(`assertion failed: ${why}`);
 }

@@ -25,8 +25,8 @@ export interface ParticipantHost extends MemberBasics {
   isOlder(a: MemberId, b: MemberId): boolean;
   block(): void;
   send(to: MemberId, message: PeerMessage): void;
-  /** This member's own gbcasts still waiting. */
-  ownGroupRequests(): OrderRequest[];
+  /** Own gbcasts still waiting are reported in a flush. */
+  readonly outgoing: { groupRequests(): OrderRequest[] };
   deliverData(m: DataMessage): void;
   deliverGroup(requests: readonly OrderRequest[]): void;
   installView(next: ViewRecord): void;
@@ -95,7 +95,7 @@ export class FlushParticipant {
       delivered: Object.fromEntries(h.ordering.deliveredUpTo),
       maxViewSeen: this.maxViewSeen,
       held: h.channel.allHeld(),
-      groupRequests: h.ownGroupRequests(),
+      groupRequests: h.outgoing.groupRequests(),
       ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
     };
     if (from === h.id) h.coordinator.onState(h.id, report);

@@ -1,7 +1,8 @@
 /**
  * The member's edge to its runtime: actions queue here in order, peer messages
  * to one destination within one turn leave as one batch, and what arrives is
- * unpacked and checked — a malformed message is counted and dropped, never thrown.
+ * unpacked and checked — a malformed message is counted and dropped, never
+ * thrown; messages from a view not installed yet wait here for it.
  */
 import type { Action } from './actions.js';
 import type { PeerMessage, WireMessage } from './messages.js';
@@ -12,6 +13,7 @@ export class Wire {
   private readonly outbox = new Map<string, PeerMessage[]>();
   /** Peer messages dropped because they were malformed. */
   malformedTotal = 0;
+  private readonly future: Array<[string, PeerMessage]> = [];
 
   send(to: string, message: PeerMessage): void {
     let queue = this.outbox.get(to);
@@ -43,6 +45,19 @@ export class Wire {
       else this.malformedTotal++;
     }
     return out;
+  }
+
+  /** Keeps a message from a view not installed yet (bounded: the oldest go first). */
+  keepForLater(from: string, message: PeerMessage, max: number): void {
+    this.future.push([from, message]);
+    if (this.future.length > max) this.future.shift();
+  }
+
+  /** A view was installed: what was kept for it, in arrival order; older ones are dropped, newer kept. */
+  takeFor(viewId: number): Array<[string, PeerMessage]> {
+    const kept = this.future.splice(0).filter(([, m]) => m.view >= viewId);
+    this.future.push(...kept.filter(([, m]) => m.view > viewId));
+    return kept.filter(([, m]) => m.view === viewId);
   }
 
   private malformed(): PeerMessage[] {
