@@ -130,17 +130,14 @@ export function skipValue(b, p) {
   if (v < 0x80 || v >= 0xe0 || v === 0xc0 || v === 0xc2 || v === 0xc3) return p + 1;
   if ((v & 0xe0) === 0xa0) return p + 1 + (v & 0x1f);
   switch (v) {
-    case 0xd9:
+    case 0xd9: // str 8
+    case 0xc4: // bin 8
       return p + 2 + b[p + 1];
-    case 0xda:
+    case 0xda: // str 16
+    case 0xc5: // bin 16
       return p + 3 + b.readUInt16BE(p + 1);
-    case 0xdb:
-      return p + 5 + b.readUInt32BE(p + 1);
-    case 0xc4:
-      return p + 2 + b[p + 1];
-    case 0xc5:
-      return p + 3 + b.readUInt16BE(p + 1);
-    case 0xc6:
+    case 0xdb: // str 32
+    case 0xc6: // bin 32
       return p + 5 + b.readUInt32BE(p + 1);
     case 0xcc:
     case 0xd0:
