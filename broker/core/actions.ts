@@ -14,6 +14,8 @@ export interface Delivery {
   safe: boolean;
   stream?: number;
   payload: unknown;
+  /** An elided abcast delivered without its payload (this member is not in the stream's audience). */
+  stub?: true;
   /** The view it was delivered in. */
   view: number;
 }

@@ -7,6 +7,7 @@
  */
 import type { MemberId } from './log.js';
 import type { DataMessage } from './messages.js';
+import { stubOf } from './audience.js';
 
 export class ViewChannel {
   /** Highest contiguous seq received from each sender (own messages included). */
@@ -21,10 +22,13 @@ export class ViewChannel {
   /** Per sender: every message up to here has been freed. */
   private readonly freedUpTo = new Map<MemberId, number>();
 
+  private readonly myIndex: number;
+
   constructor(
     readonly members: readonly MemberId[],
     readonly me: MemberId,
   ) {
+    this.myIndex = members.indexOf(me);
     for (const m of members) {
       this.received.set(m, 0);
       this.held.set(m, new Map());
@@ -46,6 +50,9 @@ export class ViewChannel {
    * channel order (possibly none; duplicates and unknown senders are ignored).
    */
   receive(message: DataMessage): DataMessage[] {
+    // A copy relayed in full (a flush union) to a member outside the message's audience keeps no
+    // payload; a sender keeps its own in full (it retransmits them to the audience).
+    if (message.audience !== undefined && message.sender !== this.me && !message.audience.includes(this.myIndex)) message = stubOf(message);
     const held = this.held.get(message.sender);
     const received = this.received.get(message.sender);
     if (held === undefined || received === undefined) return [];

@@ -31,6 +31,7 @@ export class Deliverer {
     }
     const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.host.view!.id };
     if (m.stream !== undefined) delivery.stream = m.stream;
+    if (m.stub === true) delivery.stub = true;
     this.record(delivery, m.originSeq, m);
   }
 
@@ -58,6 +59,8 @@ export class Deliverer {
     if (data?.vt !== undefined) entry.vt = data.vt;
     if (data?.stream !== undefined) entry.stream = data.stream;
     if (data?.streamPos !== undefined) entry.streamPos = data.streamPos;
+    if (data?.audience !== undefined) entry.audience = data.audience.includes(this.host.view!.members.indexOf(this.host.id));
+    if (data?.stub === true) entry.stub = true;
     this.host.log(entry);
     this.host.emit({ kind: 'deliver', delivery });
   }

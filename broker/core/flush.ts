@@ -48,6 +48,8 @@ export interface CoordinatorHost {
   stop(reason: 'excluded' | 'left'): void;
   /** Where each origin's abcast order stands (handed to joiners). */
   readonly lanes: { snapshot(): Array<[string, number]> };
+  /** Each stream's audience (handed to joiners). */
+  readonly audiences: { snapshot(): Array<[number, MemberId[]]> };
 }
 
 interface Round {
@@ -66,6 +68,7 @@ interface LastInstall {
   groupKeys: MessageKey[];
   joiners: MemberId[];
   lanes: Array<[string, number]>;
+  audiences: Array<[number, MemberId[]]>;
   state?: { value: unknown };
   resentAt: Map<MemberId, number>;
 }
@@ -305,7 +308,7 @@ export class FlushCoordinator {
   private install(round: Round, state: { value: unknown } | undefined): void {
     const h = this.host;
     const final = round.final!;
-    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.lanes.snapshot(), resentAt: new Map() };
+    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.lanes.snapshot(), audiences: h.audiences.snapshot(), resentAt: new Map() };
     if (state !== undefined) last.state = state;
     for (const m of final.next.members) if (m !== h.id) h.send(m, this.installMessage(last, m));
     for (const p of round.participants) if (!final.next.members.includes(p)) h.send(p, { kind: 'leave-done', view: h.view!.id });
@@ -319,23 +322,27 @@ export class FlushCoordinator {
   private installMessage(last: LastInstall, to: MemberId): PeerMessage {
     const base = { kind: 'install' as const, view: last.next.id - 1, next: last.next, groupKeys: last.groupKeys };
     if (!last.joiners.includes(to)) return base;
-    return last.state !== undefined ? { ...base, state: last.state, lanes: last.lanes } : { ...base, lanes: last.lanes };
+    const joiner = { ...base, lanes: last.lanes, audiences: last.audiences };
+    return last.state !== undefined ? { ...joiner, state: last.state } : joiner;
   }
 }
 
-/** The messages some participant may lack, up to the targets, once each. */
+/**
+ * The messages some participant may lack, up to the targets, once each — a
+ * copy with its payload where any participant holds one (members outside an
+ * elided message's audience hold stubs; see audience.ts).
+ */
 function unionOf(states: FlushState[], targets: Record<MemberId, number>): DataMessage[] {
   const floor = new Map<MemberId, number>();
   for (const sender of Object.keys(targets)) floor.set(sender, Math.min(...states.map((s) => s.received[sender] ?? 0)));
-  const seen = new Set<string>();
-  const out: DataMessage[] = [];
+  const chosen = new Map<string, DataMessage>();
   for (const st of states) {
     for (const m of st.held) {
       const id = `${m.sender}:${m.seq}`;
-      if (seen.has(id) || m.seq <= (floor.get(m.sender) ?? 0) || m.seq > (targets[m.sender] ?? 0)) continue;
-      seen.add(id);
-      out.push(m);
+      if (m.seq <= (floor.get(m.sender) ?? 0) || m.seq > (targets[m.sender] ?? 0)) continue;
+      const had = chosen.get(id);
+      if (had === undefined || (had.stub === true && m.stub !== true)) chosen.set(id, m);
     }
   }
-  return out;
+  return [...chosen.values()];
 }

@@ -41,6 +41,10 @@ export type LogEntry =
       /** abcast: the stream and the position the sequencer gave it. */
       stream?: number;
       streamPos?: number;
+      /** Elided abcast: whether this member was in the stream's audience for it … */
+      audience?: boolean;
+      /** … and whether what it delivered was a stub (no payload). */
+      stub?: true;
     }
   /** The member's process stopped (crash); appended by the simulator. */
   | { kind: 'crash'; member: MemberId }

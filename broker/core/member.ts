@@ -7,8 +7,8 @@
  *
  * This file is the glue: inputs, the dispatch of peer messages, views. The
  * parts are named for their concern (channel, ordering, outgoing, deliverer,
- * sequencer, failure-detector, flush, participant, notices, wire); docs/core.md
- * tells the whole story.
+ * sequencer, audience, failure-detector, flush, participant, notices, wire);
+ * docs/core.md tells the whole story.
  */
 import type { Action } from './actions.js';
 import { coreConfigDefault, type CoreConfig } from './config.js';
@@ -18,15 +18,16 @@ import type { LogEntry, MemberId, MessageKey, ViewRecord } from './log.js';
 import { Wire } from './wire.js';
 import type { MemberOptions, MulticastOptions } from './options.js';
 import { describeMember } from './describe.js';
-import type { DataMessage, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
+import type { DataMessage, Heartbeat, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
 import { Outgoing } from './outgoing.js';
 import { FlushParticipant } from './participant.js';
 import { Notices } from './notices.js';
 import { Deliverer } from './deliverer.js';
-import { AbcastLanes } from './sequencer.js';
+import { AbcastLanes, sequencedFields } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
+import { StreamAudiences, copyFor, stubOf } from './audience.js';
 
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
@@ -55,6 +56,8 @@ export class Member implements CoordinatorHost {
   readonly outgoing = new Outgoing(this);
   readonly deliverer = new Deliverer(this);
   readonly lanes: AbcastLanes;
+  readonly audiences = new StreamAudiences();
+  private readonly placeSequencer: MemberOptions['sequencerOf'];
 
   readonly coordinator: FlushCoordinator;
   readonly pendingJoins = new Set<MemberId>();
@@ -72,7 +75,6 @@ export class Member implements CoordinatorHost {
   private blocked = false;
   private readonly notices = new Notices(this);
 
-
   constructor(options: MemberOptions) {
     this.id = options.id;
     this.config = { ...coreConfigDefault, ...options.config };
@@ -80,6 +82,7 @@ export class Member implements CoordinatorHost {
     this.coordinator = new FlushCoordinator(this);
     this.lanes = new AbcastLanes(this.config.windowMax);
     this.detector = new FailureDetector(this.config.suspectTicks);
+    this.placeSequencer = options.sequencerOf;
   }
 
   /**
@@ -117,7 +120,7 @@ export class Member implements CoordinatorHost {
   multicast(payload: unknown, options: MulticastOptions): MessageKey {
     // A programmer error: stop rather than run on with a broken invariant.
     if (!['fifo', 'causal', 'total', 'group'].includes(options.order)) throw new Error(`assertion failed: unknown multicast order ${String(options.order)}`);
-    return this.outgoing.add(payload, options.order, options.safe === true, options.stream ?? 0);
+    return this.outgoing.add(payload, options.order, options.safe === true, options.stream ?? 0, options.elide === true, options.audience);
   }
 
   /** The application's snapshot, asked for by a `get-state` action. */
@@ -172,7 +175,9 @@ export class Member implements CoordinatorHost {
   }
 
   send(to: MemberId, message: PeerMessage): void {
-    this.wire.send(to, message);
+    // Elided payloads go only to their audience (audience.ts).
+    const index = this.view?.members.indexOf(to) ?? -1;
+    this.wire.send(to, index < 0 || this.status !== 'member' ? message : copyFor(message, index));
   }
 
   emit(action: Action): void {
@@ -211,6 +216,7 @@ export class Member implements CoordinatorHost {
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
     for (const m of next.members) this.pendingJoins.delete(m);
     this.lanes.onInstall(next.members);
+    this.audiences.onInstall(next.members);
     this.participant.reset(next, previous.length === 0);
     this.nonPrimary = false;
     this.coordinator.abandon();
@@ -304,7 +310,13 @@ export class Member implements CoordinatorHost {
 
   deliverData(m: DataMessage): void {
     if (m.order === 'total' && m.streamSeq !== undefined) this.lanes.onDelivered(m.origin, m.stream ?? 0, m.streamSeq);
+    this.audiences.delivered(m);
+    if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);
     this.deliverer.data(m);
+  }
+
+  sequencerOf(stream: number): MemberId {
+    return this.placeSequencer?.(stream, this.view!.members) ?? sequencerOf(this.view!, stream);
   }
 
   /** May this member send multicasts now (a member, not blocked, not frozen)? */
@@ -322,10 +334,10 @@ export class Member implements CoordinatorHost {
       if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
       return;
     }
-    if (this.frozen || sequencerOf(this.view!, r.stream) !== this.id) return;
+    if (this.frozen || this.sequencerOf(r.stream) !== this.id) return;
     // Each origin's abcasts on a stream go out in the order it sent them (FIFO, O1).
     for (const { request, position } of this.lanes.admit(r)) {
-      this.multicastData({ order: 'total', safe: request.safe, origin: request.origin, key: request.key, originSeq: request.originSeq, stream: request.stream, streamPos: position, streamSeq: request.streamSeq, payload: request.payload });
+      this.multicastData(sequencedFields(request, position, this.audiences.sequenced(request, this.view!.members)));
     }
   }
 
@@ -345,6 +357,7 @@ export class Member implements CoordinatorHost {
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
       this.lanes.restore(m.lanes ?? []);
+      this.audiences.restore(m.audiences ?? []);
       this.status = 'member';
       this.notices.stopJoining();
       return this.installView(m.next);
@@ -376,15 +389,10 @@ export class Member implements CoordinatorHost {
     if (this.view === undefined) return;
     this.lastHeartbeatAt = this.now;
     this.acksDirty = false;
-    const flushWanted = this.participant.wantsFlush;
+    const hb: Heartbeat = { kind: 'hb', view: this.view.id, acks: this.participant.frozenAcks ?? this.channel.ackVector() };
+    if (this.participant.wantsFlush) hb.flushWanted = true;
     const suspects = this.detector.silentAmong(this.view.members, this.id, this.now);
-    const hb = {
-      kind: 'hb' as const,
-      view: this.view.id,
-      acks: this.participant.frozenAcks ?? this.channel.ackVector(),
-      ...(flushWanted ? { flushWanted: true } : {}),
-      ...(suspects.length > 0 ? { suspects } : {}),
-    };
+    if (suspects.length > 0) hb.suspects = suspects;
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 

@@ -4,6 +4,7 @@
  * first install), so a receiver can tell stale, current and future traffic
  * apart. Messages to one destination in one turn travel as one `batch`.
  */
+import type { AudienceChange } from './audience.js';
 import type { MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
 
 /** A multicast on a member's reliable FIFO channel of one view. */
@@ -28,6 +29,12 @@ export interface DataMessage {
   streamPos?: number;
   /** abcast: the origin's count of its own abcasts on this stream (its FIFO position there). */
   streamSeq?: number;
+  /** Elided abcast: indices (in the view) of the members its payload goes to (audience.ts). */
+  audience?: number[];
+  /** This copy carries no payload: its receiver is not in the audience. */
+  stub?: true;
+  /** abcast: from here on, `origin` is in (or out of) the stream's audience. */
+  audienceChange?: AudienceChange;
   payload: unknown;
 }
 
@@ -43,6 +50,10 @@ export interface OrderRequest {
   /** abcast: the origin's count of its own abcasts on this stream; the sequencer keeps this order. */
   streamSeq: number;
   safe: boolean;
+  /** abcast: the payload goes only to the stream's audience. */
+  elide?: true;
+  /** abcast: from this message on, the origin is in (or out of) the stream's audience. */
+  audience?: AudienceChange;
   payload: unknown;
 }
 
@@ -133,6 +144,8 @@ export interface Install {
   groupKeys?: MessageKey[];
   /** For joiners: per `origin|stream`, the highest abcast streamSeq delivered (where each origin's FIFO order resumes). */
   lanes?: Array<[string, number]>;
+  /** For joiners: each stream's audience (audience.ts). */
+  audiences?: Array<[number, MemberId[]]>;
 }
 
 /** A leaver's flush is done: it may stop. */

@@ -8,6 +8,10 @@ export interface MulticastOptions {
   safe?: boolean;
   /** abcast: which ordered stream (each has its own sequencer). Default 0. */
   stream?: number;
+  /** abcast: the payload goes only to the stream's audience; other members get a stub (audience.ts). */
+  elide?: boolean;
+  /** abcast: from this message's position on, this member is in (`add`) or out of (`remove`) the stream's audience. */
+  audience?: 'add' | 'remove';
 }
 
 export interface MemberOptions {
@@ -15,4 +19,9 @@ export interface MemberOptions {
   config?: Partial<CoreConfig>;
   /** Receives this member's log (install, send, deliver, …) for the checker. */
   onLog?: (entry: LogEntry) => void;
+  /**
+   * Where each abcast stream is sequenced: a pure function of the stream and the view's members
+   * (every member must compute the same). Default: streams spread over the members in view order.
+   */
+  sequencerOf?: (stream: number, members: readonly MemberId[]) => MemberId;
 }

@@ -8,7 +8,7 @@
 import type { MemberBasics } from './host.js';
 import type { LogEntry, MemberId, MessageKey, OrderFlavor } from './log.js';
 import type { DataMessage, OrderRequest, PeerMessage } from './messages.js';
-import { sequencerOf } from './view.js';
+import type { AudienceChange } from './audience.js';
 
 export interface OutgoingHost extends MemberBasics {
   /** A member, not blocked, not frozen: it may send now. */
@@ -18,6 +18,7 @@ export interface OutgoingHost extends MemberBasics {
   multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void;
   onOrderRequest(request: OrderRequest): void;
   coordinatorOf(): MemberId;
+  sequencerOf(stream: number): MemberId;
 }
 
 interface Queued {
@@ -26,6 +27,8 @@ interface Queued {
   order: OrderFlavor;
   safe: boolean;
   stream: number;
+  elide: boolean;
+  audience: AudienceChange | undefined;
   payload: unknown;
 }
 
@@ -46,10 +49,10 @@ export class Outgoing {
   }
 
   /** Numbers a multicast and sends it as soon as it may go; returns its key. */
-  add(payload: unknown, order: OrderFlavor, safe: boolean, stream: number): MessageKey {
+  add(payload: unknown, order: OrderFlavor, safe: boolean, stream: number, elide = false, audience?: AudienceChange): MessageKey {
     const originSeq = ++this.originSeqLast;
     const key = `${this.host.id}/${originSeq}`;
-    this.queued.push({ key, originSeq, order, safe, stream, payload });
+    this.queued.push({ key, originSeq, order, safe, stream, elide, audience, payload });
     this.sendQueued();
     return key;
   }
@@ -74,6 +77,8 @@ export class Outgoing {
       const streamSeq = next.order === 'total' ? (this.streamSeqs.get(next.stream) ?? 0) + 1 : 0;
       if (next.order === 'total') this.streamSeqs.set(next.stream, streamSeq);
       const request: OrderRequest = { kind: 'order-request', view: view.id, order: next.order, stream: next.stream, key: next.key, origin: h.id, originSeq: next.originSeq, streamSeq, safe: next.safe, payload: next.payload };
+      if (next.order === 'total' && next.elide) request.elide = true;
+      if (next.order === 'total' && next.audience !== undefined) request.audience = next.audience;
       this.pending.set(next.key, { request, sentAt: h.now });
       this.sendRequest(request);
     }
@@ -108,7 +113,7 @@ export class Outgoing {
     const pending = this.pending.get(request.key);
     if (pending !== undefined) pending.sentAt = h.now;
     if (h.view === undefined || !h.canSend()) return;
-    const to = request.order === 'total' ? sequencerOf(h.view, request.stream) : h.coordinatorOf();
+    const to = request.order === 'total' ? h.sequencerOf(request.stream) : h.coordinatorOf();
     if (to === h.id) h.onOrderRequest(request);
     else h.send(to, request);
   }

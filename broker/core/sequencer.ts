@@ -8,7 +8,7 @@
  * in their install.
  */
 import type { MemberId } from './log.js';
-import type { OrderRequest } from './messages.js';
+import type { DataMessage, OrderRequest } from './messages.js';
 
 export class AbcastLanes {
   /** Per `origin|stream`: the highest streamSeq delivered here. */
@@ -63,4 +63,22 @@ export class AbcastLanes {
   restore(lanes: ReadonlyArray<[string, number]>): void {
     for (const [lane, seq] of lanes) this.delivered.set(lane, seq);
   }
+}
+
+/** The data message a sequencer multicasts for a request at `position` (with its audience stamp, if elided). */
+export function sequencedFields(r: OrderRequest, position: number, audience: number[] | undefined): Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'> {
+  const fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'> = {
+    order: 'total',
+    safe: r.safe,
+    origin: r.origin,
+    key: r.key,
+    originSeq: r.originSeq,
+    stream: r.stream,
+    streamPos: position,
+    streamSeq: r.streamSeq,
+    payload: r.payload,
+  };
+  if (audience !== undefined) fields.audience = audience;
+  if (r.audience !== undefined) fields.audienceChange = r.audience;
+  return fields;
 }

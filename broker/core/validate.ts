@@ -42,12 +42,25 @@ export function isDataMessage(v: unknown): boolean {
     isId(m['origin']) &&
     isId(m['key']) &&
     isCount(m['originSeq']) &&
-    (m['vt'] === undefined || isCountMap(m['vt']))
+    (m['vt'] === undefined || isCountMap(m['vt'])) &&
+    (m['audience'] === undefined || (Array.isArray(m['audience']) && m['audience'].length <= 4096 && m['audience'].every(isCount))) &&
+    (m['stub'] === undefined || m['stub'] === true) &&
+    (m['audienceChange'] === undefined || m['audienceChange'] === 'add' || m['audienceChange'] === 'remove')
   );
 }
 
 function isOrderRequest(m: Record<string, unknown>): boolean {
-  return (m['order'] === 'total' || m['order'] === 'group') && isCount(m['stream']) && isId(m['key']) && isId(m['origin']) && isCount(m['originSeq']) && isCount(m['streamSeq']) && typeof m['safe'] === 'boolean';
+  return (
+    (m['order'] === 'total' || m['order'] === 'group') &&
+    isCount(m['stream']) &&
+    isId(m['key']) &&
+    isId(m['origin']) &&
+    isCount(m['originSeq']) &&
+    isCount(m['streamSeq']) &&
+    typeof m['safe'] === 'boolean' &&
+    (m['elide'] === undefined || m['elide'] === true) &&
+    (m['audience'] === undefined || m['audience'] === 'add' || m['audience'] === 'remove')
+  );
 }
 
 export function isPeerMessage(v: unknown): v is PeerMessage {
@@ -85,7 +98,8 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
       return (
         isView(m['next']) &&
         (m['groupKeys'] === undefined || (Array.isArray(m['groupKeys']) && m['groupKeys'].every(isId))) &&
-        (m['lanes'] === undefined || (Array.isArray(m['lanes']) && m['lanes'].every((l) => Array.isArray(l) && isId(l[0]) && isCount(l[1]))))
+        (m['lanes'] === undefined || (Array.isArray(m['lanes']) && m['lanes'].every((l) => Array.isArray(l) && isId(l[0]) && isCount(l[1])))) &&
+        (m['audiences'] === undefined || (Array.isArray(m['audiences']) && m['audiences'].every((a) => Array.isArray(a) && isCount(a[0]) && Array.isArray(a[1]) && a[1].every(isId))))
       );
     default:
       return true;

@@ -19,6 +19,9 @@ interface Overrides {
   order?: OrderFlavor;
   sender?: MemberId;
   view?: number;
+  /** Deliver only: an elided abcast — in the member's audience or not, and delivered as a stub or not. */
+  audience?: boolean;
+  stub?: true;
 }
 
 type Step =
@@ -64,6 +67,8 @@ function build(script: Record<MemberId, Step[]>): Map<MemberId, LogEntry[]> {
           senderSeq: Number(n),
           ...(stream === undefined ? {} : { stream }),
           ...(o?.streamPos === undefined ? {} : { streamPos: o.streamPos }),
+          ...(o?.audience === undefined ? {} : { audience: o.audience }),
+          ...(o?.stub === undefined ? {} : { stub: o.stub }),
         });
       } else {
         log.push({ kind: s[0], member });
@@ -326,6 +331,22 @@ const bad: BadCase[] = [
       [C]: [['install', view(1, [A, B, C])], ['install', view(2, [B, C])]],
     },
   },
+  {
+    property: 'A1',
+    why: 'two members of an elided message\'s audience deliver it differently (one gets the payload, one a stub)',
+    script: {
+      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
+      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }]],
+    },
+  },
+  {
+    property: 'A2',
+    why: 'a member outside an elided message\'s audience delivers its payload',
+    script: {
+      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
+      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: false }]],
+    },
+  },
 ];
 
 describe('checker on bad runs', () => {
@@ -335,7 +356,7 @@ describe('checker on bad runs', () => {
 
   it('covers every property of PROPERTIES.md with at least one bad log', () => {
     const covered = new Set(bad.map((c) => c.property));
-    for (const p of ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'O1', 'O2', 'O3', 'O4', 'O5']) {
+    for (const p of ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'O1', 'O2', 'O3', 'O4', 'O5', 'A1', 'A2']) {
       expect(covered.has(p), p).toBe(true);
     }
   });

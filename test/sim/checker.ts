@@ -19,6 +19,7 @@ import {
 } from './checker/membership.js';
 import { type Run, type Violation, indexRun } from './checker/model.js';
 import { checkCausal } from './checker/causality.js';
+import { checkAudience } from './checker/audience.js';
 import { checkAbcastFifo, checkFifo, checkGroup, checkSafe, checkTotal } from './checker/order.js';
 
 export type { Violation } from './checker/model.js';
@@ -52,6 +53,7 @@ const safetyChecks: ReadonlyArray<(run: Run) => Violation[]> = [
   checkTotal,
   checkGroup,
   checkSafe,
+  checkAudience,
 ];
 
 export function checkRun(runLogs: RunLogs): Violation[] {

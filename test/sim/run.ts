@@ -62,12 +62,21 @@ export function runSimulation(options: RunOptions): RunResult {
   cluster.start(names[0]!, true);
   const startAt = new Map(names.slice(1).map((name, i) => [name, 1 + i * 3]));
 
+  // Audiences draw from their own stream so that the fault and workload schedule of a seed is
+  // the same with them as without (the regression seeds replay the runs they were found in).
+  const audienceRandom = prng(options.seed ^ 0x5bd1e995);
   const workload = (): void => {
     for (const sim of cluster.running()) {
       if (sim.member.status !== 'member' || random() >= pMulticast) continue;
       const order = orders[Math.floor(random() * orders.length)]!;
       const opts: MulticastOptions = { order, safe: random() < 0.2 };
-      if (order === 'total') opts.stream = Math.floor(random() * 3);
+      if (order === 'total') {
+        opts.stream = Math.floor(random() * 3);
+        const roll = audienceRandom();
+        if (roll < 0.15) opts.audience = 'add';
+        else if (roll < 0.25) opts.audience = 'remove';
+        else if (roll < 0.75) opts.elide = true;
+      }
       cluster.multicast(sim.name, { n: ++multicasts }, opts);
     }
   };
