@@ -1,12 +1,12 @@
 /**
  * lightweight-groups — topics onto a few ordered streams. Pure logic with no
  * broker import: the stable topic → group hash, rendezvous choice of owners
- * and sequencer from a view, the group membership table changed only by
- * ordered control messages, and receiver-side filtering.
+ * and sequencer from a view, and the table of holders and wants changed only
+ * by ordered control messages.
  *
  * Contract: given the same view and the same control messages in the same
  * order, every broker computes the same table.
  */
 export { fnv1a32, lwgOf, rendezvousScore } from './hash.js';
 export { ownersOf, brokerName } from './owners.js';
-export { LwgTable, keepOnReceipt, lwgConfigDefault, type LwgConfig, type LwgControl, type LwgInfo } from './table.js';
+export { LwgTable, lwgConfigDefault, type LwgConfig, type LwgControl, type LwgInfo, type LwgTableSnapshot } from './table.js';

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
 import { Topics, type TopicTable } from '../topics/index.js';
-import { ClusterNode, MeshStream, epochFor, resolveSeeds } from '../mesh/index.js';
-import { sequencerOf, type LogEntry } from '../core/index.js';
+import { ClusterNode, MeshStream, Replicas, epochFor, resolveSeeds } from '../mesh/index.js';
+import type { LogEntry } from '../core/index.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { lwgOf } from '../../lightweight-groups/index.js';
 import { ConfigError, configDefaults, validateConfig, type BrokerConfig } from './config.js';
@@ -46,6 +46,24 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   const stream = mesh
     ? new MeshStream({ group: () => (primary && node?.member?.status === 'member' ? node.member : undefined), lwgOf: (topic) => lwgOf(topic, config.lwgCount) })
     : undefined;
+  // Which topics this broker keeps (lightweight groups); `topics` is created just below.
+  let topicsRef: Topics | undefined;
+  const replicas = mesh
+    ? new Replicas(
+        { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
+        {
+          self: () => (node?.member?.status === 'member' ? node.member.id : undefined),
+          // Controls go out whenever this broker is a member: the core holds them while it is blocked.
+          multicast: (payload, options) => (node?.member?.status === 'member' ? node.member.multicast(payload, options) : undefined),
+          sendPeer: (to, note) => node?.links.send(to, note),
+          answer: (key, result) => stream!.answer(key, result),
+          delivered: (key) => stream!.delivered(key),
+          isPinned: (topic) => topicsRef?.index.isPinned(topic) ?? false,
+          dropDeparted: () => node?.dropDeparted(),
+          ...(hooks.log === undefined ? {} : { log: hooks.log }),
+        },
+      )
+    : undefined;
 
   const topics = new Topics({
     limits: {
@@ -62,8 +80,10 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     newEpoch: mesh ? epochFor : () => randomBytes(6).toString('base64url'),
     createOnSubscribe: !mesh,
     ...(mesh ? { streamOf: (topic: string) => lwgOf(topic, config.lwgCount) } : {}),
-    ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table) }),
+    ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table, replicas!) }),
+    ...(replicas === undefined ? {} : { interest: replicas }),
   });
+  topicsRef = topics;
   const { app, gateway, metrics } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
     topics,
@@ -81,7 +101,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     pingIntervalMs: config.pingIntervalMs,
     isReady: () => !draining && primary,
     isAccepting: () => !draining && primary,
-    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, config.lwgCount, primary, topics) } : {}),
+    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
   });
   if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
     // Tests only (off unless CHORUS_TEST_FAULTS=1): cut this broker's links to other brokers, by name.
@@ -120,6 +140,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       ...(config.seedsDns === '' ? {} : { reseed: () => resolveSeeds(config.seedsDns, config.clusterPort), founder: config.name.endsWith('-0') }),
       topics,
       stream: stream!,
+      replicas: replicas!,
       onPrimary: (p) => {
         primary = p;
         if (p) stream!.resume();
@@ -156,11 +177,12 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   };
 }
 
-/** `GET /api/v1/cluster` in a mesh: the view, roles, and which broker sequences each stream. */
-function clusterInfo(node: ClusterNode | undefined, lwgCount: number, primary: boolean, topics: Topics): unknown {
+/** `GET /api/v1/cluster` in a mesh: the view, roles, and each lightweight group's owners, holders and members. */
+function clusterInfo(node: ClusterNode | undefined, replicas: Replicas, primary: boolean, topics: Topics): unknown {
   const view = node?.view;
+  const lwgCount = replicas.table.config.lwgCount;
   const topicCounts = new Array<number>(lwgCount).fill(0);
-  for (const name of topics.table.names()) topicCounts[lwgOf(name, lwgCount)]!++;
+  for (const name of topics.table.names()) topicCounts[replicas.lwgOf(name)]!++;
   return {
     broker: node?.member?.id,
     mode: 'mesh',
@@ -168,10 +190,9 @@ function clusterInfo(node: ClusterNode | undefined, lwgCount: number, primary: b
     view: view === undefined ? null : { id: view.id, members: view.members, primary: view.primary },
     coordinator: view?.members[0] ?? null,
     views: node?.viewsTotal ?? 0,
-    // Every broker keeps every topic in this version; each stream has its own sequencer.
-    lwgs:
-      view === undefined
-        ? []
-        : Array.from({ length: lwgCount }, (_, lwg) => ({ lwg, sequencer: sequencerOf(view, lwg), owners: view.members, members: view.members, topics: topicCounts[lwg] })),
+    replicas: replicas.table.config.replicas,
+    kept: { ...replicas.counts, topics: topicCounts.reduce((a, b) => a + b, 0) },
+    // `topics`: how many of the group's topics this broker keeps now.
+    lwgs: view === undefined ? [] : replicas.table.all().map((info) => ({ ...info, topics: topicCounts[info.lwg] })),
   };
 }

@@ -60,6 +60,8 @@ export interface BrokerConfig {
   clusterSecret: string;
   /** Lightweight groups (ordered streams) topics hash onto. Default 32. */
   lwgCount: number;
+  /** Brokers that keep each lightweight group's state and history (capped by the view size). Default 2. */
+  lwgReplicas: number;
   /** File the core group's log (views, sends, deliveries) is appended to, one JSON line each, for the checker. Default: none. */
   coreLog: string;
 }
@@ -104,6 +106,7 @@ export const configDefaults: BrokerConfig = {
   clusterAdvertise: '',
   clusterSecret: '',
   lwgCount: 32,
+  lwgReplicas: 2,
   coreLog: '',
 };
 
@@ -133,6 +136,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
   { key: 'coreLog', flag: '--core-log', env: 'CHORUS_CORE_LOG', kind: 'path', help: 'append the core group log (JSON lines) to this file, for the property checker' },
   { key: 'lwgCount', flag: '--lwg-count', env: 'CHORUS_LWG_COUNT', kind: 'int', min: 1, max: 4096, help: 'lightweight groups (ordered streams) topics hash onto' },
+  { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
 ];
 
 export class ConfigError extends Error {

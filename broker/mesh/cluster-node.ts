@@ -17,8 +17,10 @@
  */
 import { Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
 import { Links } from '../transport/index.js';
-import type { Topics, TableSnapshot } from '../topics/index.js';
+import type { Topics } from '../topics/index.js';
+import { ownersOf, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
 import type { MeshStream } from './mesh-stream.js';
+import type { PeerNote, Replicas } from './replicas.js';
 
 /**
  * Core timing over real links, in 10 ms ticks: heartbeats every 100 ms, suspicion after 1.5 s of
@@ -55,6 +57,7 @@ export interface ClusterNodeOptions {
   core?: Partial<CoreConfig>;
   topics: Topics;
   stream: MeshStream;
+  replicas: Replicas;
   onPrimary(primary: boolean): void;
   onView?(view: ViewRecord): void;
   onRefused?(reason: string): void;
@@ -76,6 +79,7 @@ export class ClusterNode {
   /** Tests only: broker names whose links are cut (see Links.isBlocked). */
   private readonly blocked = new Set<string>();
   private tickedAt = performance.now();
+  private sweptAt = 0;
   /** Views installed, for the metrics. */
   viewsTotal = 0;
 
@@ -158,9 +162,13 @@ export class ClusterNode {
     const restart = this.member !== undefined;
     const id = restart ? this.newId() : this.linksSelf();
     if (restart) this.links.setSelf(id);
+    if (restart) this.options.replicas.reset();
+    const replicas = this.options.replicas.table.config.replicas;
     this.member = new Member({
       id,
       config: { ...meshCoreDefaults, ...this.options.core },
+      // A lightweight group's stream is sequenced by its first owner.
+      sequencerOf: (stream, members) => ownersOf(stream, members, replicas)[0]!,
       ...(this.options.coreLog === undefined ? {} : { onLog: this.options.coreLog }),
     });
     const self = this.links.address;
@@ -199,12 +207,24 @@ export class ClusterNode {
     this.tickedAt += due * tickMs;
     for (let i = 0; i < Math.min(due, 100_000); i++) this.member?.tick();
     this.perform();
+    const now = Date.now();
+    if (now - this.sweptAt >= 100) {
+      this.sweptAt = now;
+      this.options.replicas.tick(now);
+      this.options.stream.tick(now);
+    }
   }
 
   private receive(from: string, value: unknown): void {
     // Time first: after a stall, what arrived meanwhile is read only once the ticks are caught up.
     this.tick();
-    this.member?.receive(from, value as never);
+    const note = peerNote(value);
+    if (note !== undefined) {
+      if (note.kind === 'lwg-snap') this.options.replicas.onSnapshot(note);
+      else this.options.replicas.onResult(note);
+    } else {
+      this.member?.receive(from, value as never);
+    }
     this.perform();
   }
 
@@ -228,11 +248,14 @@ export class ClusterNode {
           this.onView(action.view, action.left);
           break;
         case 'get-state':
-          member.stateReady(this.options.topics.table.snapshot());
+          // A joiner gets the lightweight-group table; topics come to it by snapshots per group.
+          member.stateReady({ lwg: this.options.replicas.snapshot() });
           break;
-        case 'set-state':
-          this.options.topics.table.restore(action.state as TableSnapshot);
+        case 'set-state': {
+          const lwg = (action.state as { lwg?: unknown } | null)?.lwg;
+          if (Array.isArray(lwg)) this.options.replicas.restore(lwg as LwgTableSnapshot);
           break;
+        }
         case 'primary':
           this.setPrimary(action.primary);
           break;
@@ -260,12 +283,20 @@ export class ClusterNode {
     // of them, not only those of brokers that just left: a joiner's snapshot was taken before
     // the coordinator dropped them.
     void left;
+    this.dropDeparted();
+    this.setPrimary(true);
+    this.options.replicas.onView(view.members);
+    this.options.onView?.(view);
+  }
+
+  /** Drops the presence of clients of brokers not in the view (also after a snapshot from an older view is loaded). */
+  dropDeparted(): void {
+    const members = this.view?.members;
+    if (members === undefined) return;
     this.options.topics.table.dropPresence((session) => {
       const slash = session.lastIndexOf('/');
-      return slash > 0 && !view.members.includes(session.slice(0, slash));
+      return slash > 0 && !members.includes(session.slice(0, slash));
     });
-    this.setPrimary(true);
-    this.options.onView?.(view);
   }
 
   private setPrimary(primary: boolean): void {
@@ -273,4 +304,23 @@ export class ClusterNode {
     this.primary = primary;
     this.options.onPrimary(primary);
   }
+}
+
+/** A lightweight-group note between brokers, checked for shape (a peer is authenticated, but a bug must not crash us). */
+function peerNote(value: unknown): PeerNote | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v['key'] !== 'string') return undefined;
+  if (v['kind'] === 'lwg-result') {
+    const r = v['result'] as Record<string, unknown> | null;
+    if (r === null || typeof r !== 'object' || typeof r['ok'] !== 'boolean') return undefined;
+    return value as PeerNote;
+  }
+  if (v['kind'] === 'lwg-snap') {
+    const snap = v['snapshot'] as Record<string, unknown> | null;
+    if (!Number.isSafeInteger(v['lwg']) || (v['topic'] !== undefined && typeof v['topic'] !== 'string')) return undefined;
+    if (snap === null || typeof snap !== 'object' || !Array.isArray(snap['topics']) || !Array.isArray(snap['dedup'])) return undefined;
+    return value as PeerNote;
+  }
+  return undefined;
 }

@@ -1,19 +1,18 @@
 /**
  * Topic commands over the core group: the CommandStream of the mesh. A
- * command is multicast as a safe abcast on its lightweight group's stream, so
- * every broker applies the commands of a topic in one order, and the broker
- * that took it from its client answers only once the command is stable —
- * no client is ever told of a seq a failover could take back.
- *
- * This first mesh keeps every topic on every broker (each broker receives
- * every stream); lightweight groups give each stream its own sequencer, so
- * ordering load spreads over the brokers. Sending each stream only to its
- * group's members is the next step (lightweight-groups/ has the table).
+ * command is multicast as a safe, elided abcast on its lightweight group's
+ * stream: every broker that keeps the topic applies its commands in one
+ * order, brokers that do not get an ordering stub (replicas.ts decides who
+ * keeps what), and the broker that took it from its client answers only once
+ * the command is stable — no client is ever told of a seq a failover could
+ * take back. If this broker keeps the topic it answers from its own copy;
+ * otherwise the group's server sends the result.
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
+import type { Replicas } from './replicas.js';
 
 export interface GroupSender {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;
@@ -23,6 +22,8 @@ export interface GroupSender {
 
 /** Own multicasts waiting before new publishes are refused (the group is not keeping up). */
 const backlogMax = 10_000;
+/** How long a command delivered here unapplied waits for the server's answer, ms. */
+const answerWaitMs = 5_000;
 
 export interface MeshStreamOptions {
   group: () => GroupSender | undefined;
@@ -31,16 +32,18 @@ export interface MeshStreamOptions {
 }
 
 export class MeshStream implements CommandStream {
-  private table: TopicTable | undefined;
+  private replicas: Replicas | undefined;
   private readonly pending = new Map<MessageKey, (result: ApplyResult) => void>();
+  /** Own commands delivered here without being applied, by when: the server's answer is awaited. */
+  private readonly awaiting = new Map<MessageKey, number>();
   private readonly deferred: Array<{ command: UnstampedCommand; done: (result: ApplyResult) => void }> = [];
   /** Commands applied from the group, for the metrics. */
   appliedTotal = 0;
 
   constructor(private readonly options: MeshStreamOptions) {}
 
-  bind(table: TopicTable): this {
-    this.table = table;
+  bind(table: TopicTable, replicas: Replicas): this {
+    this.replicas = replicas.bind(table);
     return this;
   }
 
@@ -56,20 +59,35 @@ export class MeshStream implements CommandStream {
     }
     if (!presence && group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
     const stamped = { ...command, ts: (this.options.now ?? Date.now)() } as TopicCommand;
-    const key = group.multicast({ command: stamped }, { order: 'total', safe: true, stream: this.options.lwgOf(command.topic) });
+    const key = group.multicast({ command: stamped }, { order: 'total', safe: true, elide: true, stream: this.options.lwgOf(command.topic) });
     this.pending.set(key, done);
   }
 
-  /** A delivery from the core group: apply it, and answer if it came from here. */
+  /** A delivery from the core group: the replicas apply, buffer or drop it. */
   deliver(delivery: Delivery): void {
-    const command = (delivery.payload as { command?: TopicCommand } | null)?.command;
-    if (command === undefined || this.table === undefined) return;
-    this.appliedTotal++;
-    const result = this.table.apply({ ...command, id: delivery.key });
-    const done = this.pending.get(delivery.key);
-    if (done !== undefined) {
-      this.pending.delete(delivery.key);
-      done(result);
+    if ((delivery.payload as { command?: TopicCommand } | null)?.command !== undefined) this.appliedTotal++;
+    this.replicas?.deliver(delivery);
+  }
+
+  /** A command submitted here was applied (here, or by the server): answer its client, once. */
+  answer(key: MessageKey, result: ApplyResult): void {
+    const done = this.pending.get(key);
+    if (done === undefined) return;
+    this.pending.delete(key);
+    this.awaiting.delete(key);
+    done(result);
+  }
+
+  /** A command submitted here was delivered here unapplied: the server's answer should follow. */
+  delivered(key: MessageKey): void {
+    if (this.pending.has(key)) this.awaiting.set(key, Date.now() + answerWaitMs);
+  }
+
+  /** Answers that did not come (their server died with them): the client publishes again (de-duplicated). */
+  tick(now: number): void {
+    for (const [key, until] of this.awaiting) {
+      if (until > now) continue;
+      this.answer(key, { ok: false, code: ErrorCode.NotReady, message: 'no answer from the replicas of this topic in time; publish again (it is not applied twice)' });
     }
   }
 
@@ -87,6 +105,7 @@ export class MeshStream implements CommandStream {
   failPending(message: string): void {
     for (const done of this.pending.values()) done({ ok: false, code: ErrorCode.NotReady, message });
     this.pending.clear();
+    this.awaiting.clear();
   }
 }
 

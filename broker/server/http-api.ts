@@ -71,14 +71,16 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     },
   );
 
-  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { schema: { params: topicParams } }, (request, reply) => {
+  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { schema: { params: topicParams } }, async (request, reply) => {
     const { topic } = request.params;
     const check = checkTopic(topic, false);
     if (!check.ok) {
       const code = check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic;
       return sendError(reply, code, `invalid topic name (${check.reason})`);
     }
-    const t = topics.table.get(topic);
+    const outcome = await new Promise<Parameters<Parameters<Topics['read']>[1]>[0]>((resolve) => topics.read(topic, resolve));
+    if (!outcome.ok) return sendError(reply, outcome.code, outcome.message);
+    const t = outcome.topic;
     return reply.send({
       topic,
       seq: t?.seq ?? 0,

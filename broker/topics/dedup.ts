@@ -75,6 +75,25 @@ export class PublishDedup {
     return [...this.clients].map(([client, known]) => [client, known.floor, [...known.pids].map(([pid, hit]) => [pid, hit.topic, hit.seq] as [number, string, number])]);
   }
 
+  /** The entries of the topics `keep` selects (a snapshot of part of a stream), floors kept. */
+  snapshotWhere(keep: (topic: string) => boolean): Array<[string, number, Array<[number, string, number]>]> {
+    const out: Array<[string, number, Array<[number, string, number]>]> = [];
+    for (const [client, known] of this.clients) {
+      const pids = [...known.pids].filter(([, hit]) => keep(hit.topic)).map(([pid, hit]) => [pid, hit.topic, hit.seq] as [number, string, number]);
+      if (pids.length > 0) out.push([client, known.floor, pids]);
+    }
+    return out;
+  }
+
+  /** Adds a part snapshot's entries to this table (what a broker taking one more topic learns). */
+  merge(data: ReadonlyArray<[string, number, ReadonlyArray<[number, string, number]>]>): void {
+    for (const [client, floor, pids] of data) {
+      for (const [pid, topic, seq] of pids) this.record(client, pid, { topic, seq });
+      const known = this.clients.get(client);
+      if (known !== undefined) known.floor = Math.max(known.floor, floor);
+    }
+  }
+
   restore(data: ReadonlyArray<[string, number, ReadonlyArray<[number, string, number]>]>): void {
     this.clients.clear();
     this.entries = 0;

@@ -15,6 +15,8 @@ export interface Subscriber {
   readonly client: string;
   /** Queues an encoded wire message for this subscriber (coalesced by the session). */
   deliver(encoded: Uint8Array): void;
+  /** Gone: a subscribe still waiting for its topic must not register it. */
+  readonly isClosed?: boolean;
 }
 
 export interface ExactSubscription {
@@ -40,6 +42,8 @@ class TrieNode {
 export interface PinListener {
   pin(topic: string): void;
   unpin(topic: string): void;
+  /** The number of local wildcard subscriptions changed. */
+  patterns?(count: number): void;
 }
 
 export class SubscriberIndex implements DeliverySink {
@@ -94,6 +98,7 @@ export class SubscriberIndex implements DeliverySink {
         this.mine(subscriber).set(pattern, undefined);
         this.patternCount++;
         this.subscriptionCount++;
+        this.pins.patterns?.(this.patternCount);
         return;
       }
       let next = node.children.get(token);
@@ -104,6 +109,7 @@ export class SubscriberIndex implements DeliverySink {
     this.mine(subscriber).set(pattern, undefined);
     this.patternCount++;
     this.subscriptionCount++;
+    this.pins.patterns?.(this.patternCount);
   }
 
   /** Removes one subscription; returns what it was (undefined entry for a pattern), or false if absent. */
@@ -177,6 +183,7 @@ export class SubscriberIndex implements DeliverySink {
     }
     if (tokens[tokens.length - 1] !== '>') node.here.delete(subscriber);
     this.patternCount--;
+    this.pins.patterns?.(this.patternCount);
     // Prune empty nodes bottom-up so the trie does not grow without bound.
     for (let i = path.length - 1; i > 0; i--) {
       if (!path[i]!.empty) break;

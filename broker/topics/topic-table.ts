@@ -173,8 +173,14 @@ export class TopicTable {
    * joining the group starts from this.
    */
   snapshot(): TableSnapshot {
+    const whole = this.snapshotOf([...this.topics.values()]);
+    whole.dedup = [...this.dedups].map(([stream, table]) => [stream, table.snapshot()]);
+    return whole;
+  }
+
+  private snapshotOf(topics: Topic[]): TableSnapshot {
     return {
-      topics: [...this.topics.values()].map((t) => ({
+      topics: topics.map((t) => ({
         name: t.name,
         epoch: t.epoch,
         seq: t.seq,
@@ -183,14 +189,58 @@ export class TopicTable {
         presence: [...t.presence],
         history: t.history.all().map((e) => [e.seq, e.encoded] as [number, Uint8Array]),
       })),
-      dedup: [...this.dedups].map(([stream, table]) => [stream, table.snapshot()]),
+      dedup: [],
     };
+  }
+
+  /**
+   * Part of the table: the topics `keep` selects and, per stream, the publish ids of those
+   * topics — what a broker taking over a lightweight group, or one topic, starts from.
+   */
+  snapshotPart(keep: (topic: string) => boolean): TableSnapshot {
+    const whole = this.snapshotOf([...this.topics.values()].filter((t) => keep(t.name)));
+    whole.dedup = [...this.dedups].map(([stream, table]) => [stream, table.snapshotWhere(keep)]);
+    return whole;
+  }
+
+  /**
+   * Replaces the topics `replace` selects by the snapshot's (the subscribers of a replaced
+   * topic stay: they are in the index, by name). With `wholeStreams` the snapshot's publish-id
+   * tables replace this table's for those streams; otherwise their entries are added.
+   */
+  restorePart(snapshot: TableSnapshot, replace: (topic: string) => boolean, wholeStreams: boolean): void {
+    this.dropWhere(replace);
+    this.insertTopics(snapshot.topics);
+    for (const [stream, data] of snapshot.dedup) {
+      let table = this.dedups.get(stream);
+      if (table === undefined || wholeStreams) this.dedups.set(stream, (table = new PublishDedup()));
+      table.merge(data);
+    }
+  }
+
+  /** Forgets the topics `drop` selects (a broker that no longer keeps them); no events. */
+  dropWhere(drop: (topic: string) => boolean): void {
+    for (const name of [...this.topics.keys()]) {
+      if (!drop(name)) continue;
+      this.topics.delete(name);
+      this.idle.delete(name);
+    }
   }
 
   restore(snapshot: TableSnapshot): void {
     this.topics.clear();
     this.idle.clear();
-    for (const t of snapshot.topics) {
+    this.insertTopics(snapshot.topics);
+    this.dedups.clear();
+    for (const [stream, data] of snapshot.dedup) {
+      const table = new PublishDedup();
+      table.restore(data);
+      this.dedups.set(stream, table);
+    }
+  }
+
+  private insertTopics(topics: TableSnapshot['topics']): void {
+    for (const t of topics) {
       const { lengthMax, bytesMax } = historyLimitsFor(this.options.limits, t.name);
       const topic = new Topic(t.name, t.epoch, new History(lengthMax, bytesMax));
       topic.seq = t.seq;
@@ -199,12 +249,6 @@ export class TopicTable {
       for (const [seq, encoded] of t.history) topic.history.push({ seq, encoded });
       this.topics.set(t.name, topic);
       if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
-    }
-    this.dedups.clear();
-    for (const [stream, data] of snapshot.dedup) {
-      const table = new PublishDedup();
-      table.restore(data);
-      this.dedups.set(stream, table);
     }
   }
 

@@ -21,7 +21,7 @@ import {
 import type { ApplyResult } from './commands.js';
 import type { TopicLimits } from './config.js';
 import { LocalStream, type CommandStream } from './stream.js';
-import { SubscriberIndex, type Subscriber } from './subscriber-index.js';
+import { SubscriberIndex, type PinListener, type Subscriber } from './subscriber-index.js';
 import { TopicTable } from './topic-table.js';
 import { Topic } from './topic.js';
 import { History } from './history.js';
@@ -50,7 +50,20 @@ export interface TopicsOptions {
   createOnSubscribe?: boolean;
   /** The ordering stream of a topic (publish ids are de-duplicated per stream). */
   streamOf?: (topic: string) => number;
+  /** In the mesh: which topics this broker keeps, and how it comes to keep one (lightweight groups). */
+  interest?: TopicInterest;
   now?: () => number;
+}
+
+/**
+ * A broker of the mesh keeps only some topics (broker/mesh/replicas.ts): a
+ * subscribe to one it does not keep waits until it does. `undefined` stands
+ * for every topic (a wildcard subscription).
+ */
+export interface TopicInterest extends PinListener {
+  keeps(topic: string | undefined): boolean;
+  /** Calls `ready` once the topic is kept here, or with the reason it cannot be. */
+  await(topic: string | undefined, ready: (failure?: Failure) => void): void;
 }
 
 export interface SubscribeRequest {
@@ -73,7 +86,7 @@ export interface PublishRequest {
   pid?: number;
 }
 
-type Failure = { ok: false; code: ErrorCode; message: string };
+export type Failure = { ok: false; code: ErrorCode; message: string };
 
 export class Topics {
   readonly index = new SubscriberIndex();
@@ -89,6 +102,7 @@ export class Topics {
       ...(options.streamOf === undefined ? {} : { streamOf: options.streamOf }),
     });
     if (options.createOnSubscribe !== false) this.index.pins = this.table;
+    if (options.interest !== undefined) this.index.pins = options.interest;
     this.stream = options.stream?.(this.table) ?? new LocalStream(this.table, options.now);
   }
 
@@ -105,10 +119,20 @@ export class Topics {
       return respond(failure(ErrorCode.TooManySubscriptions, `at most ${this.options.subscriptionsMax} subscriptions per connection`));
     }
     const presence = request.presence;
+    if (check.wildcard && (request.state === true || request.since !== undefined || presence !== undefined)) {
+      return respond(failure(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
+    }
+    const interest = this.options.interest;
+    const wanted = check.wildcard ? undefined : topic;
+    if (interest !== undefined && !interest.keeps(wanted)) {
+      // Not kept here yet: the broker takes it (a snapshot at a known stream position), then
+      // the subscribe runs again from the top, now against a table that keeps the topic.
+      return interest.await(wanted, (fail) => {
+        if (fail !== undefined) return respond(fail);
+        if (subscriber.isClosed !== true) this.subscribe(subscriber, request, respond);
+      });
+    }
     if (check.wildcard) {
-      if (request.state === true || request.since !== undefined || presence !== undefined) {
-        return respond(failure(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
-      }
       this.index.addPattern(subscriber, topic);
       return respond({ ok: true, reply: { topic, seq: 0, epoch: '' }, replay: [] });
     }
@@ -156,6 +180,16 @@ export class Topics {
       const entry = presence.info === undefined ? { client: subscriber.client } : { client: subscriber.client, info: presence.info };
       this.stream.submit({ kind: 'presence-join', topic, session: subscriber.id, entry }, ignore);
     }
+  }
+
+  /**
+   * Reads a topic as this broker keeps it (undefined: none yet). In the mesh a broker that does
+   * not keep the topic loads it first (and lets it go again when nobody here subscribes).
+   */
+  read(topic: string, done: (outcome: { ok: true; topic: Topic | undefined } | Failure) => void): void {
+    const interest = this.options.interest;
+    if (interest === undefined || interest.keeps(topic)) return done({ ok: true, topic: this.table.get(topic) });
+    interest.await(topic, (fail) => done(fail ?? { ok: true, topic: this.table.get(topic) }));
   }
 
   /** Ends one subscription; false if there was none. */

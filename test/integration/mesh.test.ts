@@ -4,86 +4,21 @@
 // loses no acknowledged publish, and its clients resume on another broker, each message once;
 // SIGSTOP of the coordinator and a 2|1 partition heal with a rejoin. After each test the property
 // checker reads every broker's core log.
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { LogEntry } from '../../broker/core/index.js';
-import { checkRun, formatViolations } from '../sim/checker.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, type Client, type Message } from '../../client/index.js';
+import type { Message } from '../../client/index.js';
 import { applyMergePatch } from '../../client/protocol/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { MeshHarness } from '../helpers/mesh.js';
 import { Condition, within } from '../helpers/wait.js';
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-let logDir = '';
-/** How each broker of the current mesh was started, to start it again (same ports). */
-let argsOf: string[][] = [];
-
-async function startMesh(size: number, env: Record<string, string> = {}): Promise<BrokerProcess[]> {
-  const ports = await freePorts(size * 2);
-  const seeds = ports.slice(0, size).map((p) => `127.0.0.1:${p}`).join(',');
-  logDir = mkdtempSync(join(tmpdir(), 'chorus-mesh-'));
-  argsOf = ports.slice(0, size).map((p, i) => [
-    '--name', `b${i}`, '--port', String(ports[size + i]), '--cluster-port', String(p), '--seeds', seeds, '--cluster-secret', 'mesh-test-secret', '--core-log', join(logDir, `b${i}.jsonl`),
-  ]);
-  const brokers = await Promise.all(argsOf.map((args) => startBrokerProcess(args, { env })));
-  await Promise.all(brokers.map((b) => b.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === size, 20_000, `a view of ${size}`)));
-  return brokers;
-}
-
-let brokers: BrokerProcess[] = [];
-let clients: Client[] = [];
-/** Member ids killed with -9 in a test: their logs end without saying so; the checker is told. */
-let killed: string[] = [];
-afterEach(async (context) => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  clients = [];
-  await Promise.all(brokers.map((b) => b.stop('SIGKILL')));
-  brokers = [];
-  if (logDir === '') return;
-  // Each test ends with the property checker over every broker's core log (PROPERTIES.md).
-  const logs = new Map<string, LogEntry[]>();
-  for (const file of readdirSync(logDir)) {
-    for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
-      if (line === '') continue;
-      const entry = JSON.parse(line) as LogEntry;
-      const list = logs.get(entry.member) ?? [];
-      list.push(entry);
-      logs.set(entry.member, list);
-    }
-  }
-  for (const id of killed) logs.get(id)?.push({ kind: 'crash', member: id });
-  killed = [];
-  const violations = checkRun({ logs });
-  if (violations.length > 0) console.error(`${context.task.name}: logs kept in ${logDir}`);
-  else rmSync(logDir, { recursive: true, force: true });
-  logDir = '';
-  expect(formatViolations(violations)).toBe('no violations');
-  expect(logs.size).toBeGreaterThan(0);
-});
-
-async function client(urls: string | string[]): Promise<Client> {
-  const c = await connect(urls, { reconnect: { delayMinMs: 20, delayMaxMs: 300 } });
-  clients.push(c);
-  return c;
-}
+const mesh = new MeshHarness();
+afterEach((context) => mesh.finish(context.task.name));
+const startMesh = (size: number, env: Record<string, string> = {}) => mesh.start(size, env);
+const client = (urls: string | string[]) => mesh.client(urls);
 
 describe('the mesh', () => {
   it('orders each topic once for subscribers on every broker, and a late subscriber follows the state', async () => {
-    brokers = await startMesh(3);
+    const brokers = await startMesh(3);
     const arrived = new Condition();
     const got: Message[][] = [[], [], []];
     for (let i = 0; i < 3; i++) {
@@ -126,7 +61,7 @@ describe('the mesh', () => {
   });
 
   it('loses no acknowledged publish when a broker is killed mid-burst, and its clients resume elsewhere', async () => {
-    brokers = await startMesh(3);
+    const brokers = await startMesh(3);
     const urls = brokers.map((b) => b.url);
     const arrived = new Condition();
     // Subscribers: one on each survivor, one on the victim that fails over.
@@ -151,7 +86,7 @@ describe('the mesh', () => {
     await arrived.wait(() => subscribers[0]!.got.length >= 100, 20_000, 'the burst to be under way');
     const killedAt = Date.now();
     const victim = await brokers[2]!.waitForEvent((e) => e['event'] === 'cluster-start', 1000, 'the victim id');
-    killed.push(victim['member'] as string);
+    mesh.killed.push(victim['member'] as string);
     expect(await brokers[2]!.stop('SIGKILL')).toBe(null);
     const view = await brokers[0]!.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2, 20_000, 'the view without the killed broker');
     await within(burst, 30_000, 'the burst');
@@ -166,7 +101,7 @@ describe('the mesh', () => {
   });
 
   it('excludes a coordinator stopped past the suspicion timeout; it comes back as a new incarnation with the state', async () => {
-    brokers = await startMesh(3);
+    const brokers = await startMesh(3);
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
     const first = (await b0.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'start'))['member'] as string;
     const publisher = await client([b1.url, b2.url]);
@@ -190,7 +125,7 @@ describe('the mesh', () => {
   });
 
   it('a 2|1 partition: the minority refuses publishes and sends its clients away, then rejoins with the state', async () => {
-    brokers = await startMesh(3, { CHORUS_TEST_FAULTS: '1' });
+    const brokers = await startMesh(3, { CHORUS_TEST_FAULTS: '1' });
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
     const cut = (b: BrokerProcess, names: string[]) =>
       fetch(`${b.httpUrl}/api/v1/test/partition`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ block: names }) });
@@ -226,7 +161,7 @@ describe('the mesh', () => {
   });
 
   it('a rolling restart of every broker under load loses no acknowledged publish', async () => {
-    brokers = await startMesh(3);
+    const brokers = await startMesh(3);
     const urls = brokers.map((b) => b.url);
     const arrived = new Condition();
     const got: number[] = [];
@@ -247,7 +182,7 @@ describe('the mesh', () => {
       expect(await brokers[i]!.stop('SIGTERM')).toBe(0); // a graceful leave
       const other = brokers[(i + 1) % 3]!;
       await other.waitForEvent((e) => e['event'] === 'cluster-view' && !(e['members'] as string[]).includes(old), 20_000, `a view without b${i}`);
-      brokers[i] = await startBrokerProcess(argsOf[i]!);
+      brokers[i] = await startBrokerProcess(mesh.argsOf[i]!);
       const fresh = (await brokers[i]!.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'new id'))['member'] as string;
       await other.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(fresh), 20_000, `b${i} back`);
     }

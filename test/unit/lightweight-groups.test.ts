@@ -1,9 +1,9 @@
 // Proves the lightweight-group layer's pure logic: the topic hash is FNV-1a (pinned to published
 // test vectors, so every broker and every version agrees), topics spread evenly, rendezvous
-// owners move little when the view changes, and the membership table is owners ∪ interested,
-// changed only by ordered control messages.
+// owners move little when the view changes, and the table of holders and wants changes only by
+// ordered control messages, the same at every broker.
 import { describe, expect, it } from 'vitest';
-import { LwgTable, fnv1a32, keepOnReceipt, lwgOf, ownersOf } from '../../lightweight-groups/index.js';
+import { LwgTable, fnv1a32, lwgOf, ownersOf, type LwgControl } from '../../lightweight-groups/index.js';
 
 describe('hashing', () => {
   it('is 32-bit FNV-1a (published test vectors)', () => {
@@ -46,54 +46,80 @@ describe('owners', () => {
 });
 
 describe('LwgTable', () => {
-  it('has owners ∪ interested as members, changed by ordered control messages', () => {
+  const view = ['a#1', 'b#1', 'c#1', 'd#1'];
+
+  it('has holders ∪ wanting brokers as members, changed by ordered control messages', () => {
     const table = new LwgTable({ lwgCount: 8, replicas: 2 });
-    table.installView(['a#1', 'b#1', 'c#1', 'd#1']);
+    table.installView(view);
     const g = table.lwgOf('room.1');
     const { owners, sequencer } = table.info(g);
     expect(sequencer).toBe(owners[0]);
-    const outsider = ['a#1', 'b#1', 'c#1', 'd#1'].find((m) => !owners.includes(m))!;
-    expect(table.isMember(g, outsider)).toBe(false);
-    expect(table.apply({ kind: 'interest', lwg: g, broker: outsider })).toBe(true);
-    expect(table.apply({ kind: 'interest', lwg: g, broker: outsider })).toBe(false);
+    // The first holder of a group nobody holds starts ready (empty); the next waits for a copy.
+    table.apply(owners[0]!, { op: 'hold', lwg: g });
+    table.apply(owners[1]!, { op: 'hold', lwg: g });
+    expect(table.info(g).holders).toEqual([
+      { broker: owners[0], ready: true },
+      { broker: owners[1], ready: false },
+    ]);
+    expect(table.server(g)).toBe(owners[0]);
+    expect(table.ownersReady(g)).toBe(false);
+    table.apply(owners[1]!, { op: 'ready', lwg: g });
+    expect(table.ownersReady(g)).toBe(true);
+    const outsider = view.find((m) => !owners.includes(m))!;
+    expect(table.keeps('room.1', outsider)).toBe(false);
+    table.apply(outsider, { op: 'want', lwg: g, topic: 'room.1' });
+    expect(table.keeps('room.1', outsider)).toBe(true);
     expect(table.info(g).members).toEqual([...owners, outsider]);
-    expect(table.apply({ kind: 'disinterest', lwg: g, broker: outsider })).toBe(true);
-    expect(table.isMember(g, outsider)).toBe(false);
+    table.apply(outsider, { op: 'unwant', lwg: g, topic: 'room.1' });
+    expect(table.info(g).members).toEqual(owners);
     // a broker outside the view, or a group out of range, changes nothing
-    expect(table.apply({ kind: 'interest', lwg: g, broker: 'z#1' })).toBe(false);
-    expect(table.apply({ kind: 'interest', lwg: 99, broker: 'a#1' })).toBe(false);
+    table.apply('z#1', { op: 'hold', lwg: g });
+    table.apply('a#1', { op: 'hold', lwg: 99 });
+    expect(table.info(g).members).toEqual(owners);
   });
 
-  it('drops the interest of brokers that leave the view and re-chooses owners', () => {
+  it('never lets the last ready holder drop its copy', () => {
+    const table = new LwgTable({ lwgCount: 1, replicas: 1 });
+    table.installView(['a#1', 'b#1']);
+    table.apply('a#1', { op: 'hold', lwg: 0 });
+    table.apply('b#1', { op: 'hold', lwg: 0 });
+    table.apply('a#1', { op: 'unhold', lwg: 0 });
+    expect(table.isHolder(0, 'a#1')).toBe(true);
+    table.apply('b#1', { op: 'ready', lwg: 0 });
+    table.apply('a#1', { op: 'unhold', lwg: 0 });
+    expect(table.holders(0)).toEqual(['b#1']);
+  });
+
+  it('drops brokers that leave the view, re-chooses owners, and reports groups whose every copy left', () => {
     const table = new LwgTable({ lwgCount: 4, replicas: 3 });
-    table.installView(['a#1', 'b#1', 'c#1', 'd#1']);
-    table.apply({ kind: 'interest', lwg: 0, broker: 'd#1' });
-    table.installView(['a#1', 'b#1', 'c#1']);
-    expect(table.info(0).members.every((m) => m !== 'd#1')).toBe(true);
+    table.installView(view);
+    table.apply('d#1', { op: 'want', lwg: 0, topic: 't' });
+    table.apply('d#1', { op: 'hold', lwg: 1 });
+    table.apply('c#1', { op: 'hold', lwg: 1 });
+    expect(table.installView(['a#1', 'b#1', 'c#1'])).toEqual([1]);
+    expect(table.info(0).members).toEqual([]);
+    expect(table.info(1).holders).toEqual([{ broker: 'c#1', ready: true }]);
     expect(table.info(0).owners).toHaveLength(3);
-    expect(table.ownedBy('a#1')).toEqual([0, 1, 2, 3]);
   });
 
-  it('agrees at every broker given the same view and the same controls', () => {
-    const controls = [
-      { kind: 'interest', lwg: 1, broker: 'c#1' },
-      { kind: 'interest', lwg: 2, broker: 'a#1' },
-      { kind: 'disinterest', lwg: 1, broker: 'c#1' },
-      { kind: 'interest', lwg: 1, broker: 'b#1' },
-    ] as const;
+  it('agrees at every broker given the same view and the same controls, and survives a snapshot', () => {
+    const controls: Array<[string, LwgControl]> = [
+      ['c#1', { op: 'hold', lwg: 1 }],
+      ['a#1', { op: 'want', lwg: 2, topic: 'x' }],
+      ['b#1', { op: 'hold', lwg: 1 }],
+      ['b#1', { op: 'ready', lwg: 1 }],
+      ['c#1', { op: 'unhold', lwg: 1 }],
+    ];
     const tables = [new LwgTable(), new LwgTable()];
     for (const t of tables) {
       t.installView(['a#1', 'b#1', 'c#1']);
-      for (const c of controls) t.apply(c);
+      for (const [broker, c] of controls) t.apply(broker, c);
     }
     expect(tables[0]!.all()).toEqual(tables[1]!.all());
-  });
-
-  it('filters on receipt: owners keep everything, others only what local subscribers want', () => {
-    const local = new Set(['room.1']);
-    expect(keepOnReceipt(true, 'room.2', (t) => local.has(t))).toBe(true);
-    expect(keepOnReceipt(false, 'room.1', (t) => local.has(t))).toBe(true);
-    expect(keepOnReceipt(false, 'room.2', (t) => local.has(t))).toBe(false);
+    const joiner = new LwgTable();
+    joiner.restore(tables[0]!.snapshot());
+    joiner.installView(['a#1', 'b#1', 'c#1']);
+    expect(joiner.all()).toEqual(tables[0]!.all());
   });
 
   it('refuses a nonsensical configuration', () => {
