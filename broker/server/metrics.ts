@@ -28,6 +28,15 @@ export interface MetricSources {
   delivered(): number;
 }
 
+/** The mesh's figures, read at scrape time. */
+export interface ClusterFigures {
+  primary: boolean;
+  viewId: number;
+  members: number;
+  /** Monotone counts of the lightweight-group layer (broker/mesh/replicas.ts). */
+  lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number };
+}
+
 export class BrokerMetrics {
   readonly registry = new Registry();
   private sources: MetricSources = { topics: () => 0, subscriptions: () => 0, delivered: () => 0 };
@@ -77,7 +86,45 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
-  private cluster: (() => { primary: boolean; viewId: number; members: number }) | undefined;
+  private cluster: (() => ClusterFigures) | undefined;
+  private readonly lwgSeen = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0 };
+  /** Adds what a monotone figure of the lightweight groups grew by since the last scrape. */
+  private lwgDelta(key: keyof ClusterFigures['lwg'] & keyof BrokerMetrics['lwgSeen'], counter: Counter, labels?: Record<string, string>): void {
+    const now = this.cluster?.().lwg[key] ?? 0;
+    if (now > this.lwgSeen[key]) {
+      if (labels === undefined) counter.inc(now - this.lwgSeen[key]);
+      else counter.inc(labels, now - this.lwgSeen[key]);
+    }
+    this.lwgSeen[key] = now;
+  }
+  readonly lwgFiltered: Counter = new Counter({
+    name: 'chorus_lwg_filtered_total',
+    help: 'Topic commands this broker dropped on receipt because it keeps nothing of their topic (stubs included).',
+    registers: [this.registry],
+    collect: (): void => this.lwgDelta('filtered', this.lwgFiltered),
+  });
+  readonly lwgStubs: Counter = new Counter({
+    name: 'chorus_lwg_stubs_total',
+    help: 'Topic commands that reached this broker as ordering stubs, without their payload (it is outside their group).',
+    registers: [this.registry],
+    collect: (): void => this.lwgDelta('stubs', this.lwgStubs),
+  });
+  readonly lwgSnapshots: Counter<'direction'> = new Counter({
+    name: 'chorus_lwg_snapshots_total',
+    help: 'Snapshots of a lightweight group or topic sent to another broker or loaded from one.',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.lwgDelta('snapshotsSent', this.lwgSnapshots, { direction: 'sent' });
+      this.lwgDelta('snapshotsLoaded', this.lwgSnapshots, { direction: 'loaded' });
+    },
+  });
+  readonly lwgLost: Counter = new Counter({
+    name: 'chorus_lwg_state_lost_total',
+    help: 'Lightweight groups whose every complete copy left the view at once (they start again empty).',
+    registers: [this.registry],
+    collect: (): void => this.lwgDelta('lost', this.lwgLost),
+  });
   readonly clusterPrimary: Gauge = new Gauge({
     name: 'chorus_cluster_primary',
     help: '1 while this broker is in a primary view of the mesh (1 when running alone).',
@@ -107,7 +154,7 @@ export class BrokerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'chorus_' });
   }
 
-  setCluster(source: () => { primary: boolean; viewId: number; members: number }): void {
+  setCluster(source: () => ClusterFigures): void {
     this.cluster = source;
   }
 

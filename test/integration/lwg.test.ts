@@ -99,6 +99,9 @@ describe('lightweight groups', () => {
     expect(again.snapshot!.seq).toBe(101);
     expect(again.snapshot!.state).toEqual(applyMergePatch(expected, { after: true }));
     expect((await info(b2)).kept.stubs).toBeGreaterThan(stubsBefore);
+    const metrics = await (await fetch(`${b2.httpUrl}/metrics`)).text();
+    expect(Number(/^chorus_lwg_stubs_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(stubsBefore);
+    expect(metrics).toMatch(/^chorus_lwg_snapshots_total\{direction="loaded"\} [1-9]/m);
   });
 
   it('moves state to new owners before old ones let go: a topic survives losing, one at a time, every broker that first held it', async () => {
