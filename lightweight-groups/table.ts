@@ -110,8 +110,9 @@ export class LwgTable {
         if (g.holders.includes(broker)) g.ready.add(broker);
         return;
       case 'unhold':
-        // The last ready holder never drops its copy (its `unhold` was sent on an older table).
-        if (g.ready.has(broker) && g.ready.size === 1) return;
+        // Let go only once every owner has a complete copy, and never the last complete copy
+        // (an `unhold` is said on the table as it was; a view change may have come since).
+        if (!this.ownersReady(control.lwg) || (g.ready.has(broker) && g.ready.size === 1)) return;
         g.holders = g.holders.filter((b) => b !== broker);
         g.ready.delete(broker);
         return;

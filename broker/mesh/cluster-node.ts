@@ -20,7 +20,8 @@ import { Links } from '../transport/index.js';
 import type { Topics } from '../topics/index.js';
 import { ownersOf, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
 import type { MeshStream } from './mesh-stream.js';
-import type { PeerNote, Replicas } from './replicas.js';
+import type { Replicas } from './replicas.js';
+import { peerNote } from './peer-notes.js';
 
 /**
  * Core timing over real links, in 10 ms ticks: heartbeats every 100 ms, suspicion after 1.5 s of
@@ -220,8 +221,13 @@ export class ClusterNode {
     this.tick();
     const note = peerNote(value);
     if (note !== undefined) {
-      if (note.kind === 'lwg-snap') this.options.replicas.onSnapshot(note);
-      else this.options.replicas.onResult(note);
+      try {
+        if (note.kind === 'lwg-snap') this.options.replicas.onSnapshot(note);
+        else this.options.replicas.onResult(note);
+      } catch (err) {
+        // A bug must cost this note, not the process (the load asks again).
+        this.options.log?.('lwg-note-failed', { from, error: err instanceof Error ? err.message : String(err) });
+      }
     } else {
       this.member?.receive(from, value as never);
     }
@@ -304,23 +310,4 @@ export class ClusterNode {
     this.primary = primary;
     this.options.onPrimary(primary);
   }
-}
-
-/** A lightweight-group note between brokers, checked for shape (a peer is authenticated, but a bug must not crash us). */
-function peerNote(value: unknown): PeerNote | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  const v = value as Record<string, unknown>;
-  if (typeof v['key'] !== 'string') return undefined;
-  if (v['kind'] === 'lwg-result') {
-    const r = v['result'] as Record<string, unknown> | null;
-    if (r === null || typeof r !== 'object' || typeof r['ok'] !== 'boolean') return undefined;
-    return value as PeerNote;
-  }
-  if (v['kind'] === 'lwg-snap') {
-    const snap = v['snapshot'] as Record<string, unknown> | null;
-    if (!Number.isSafeInteger(v['lwg']) || (v['topic'] !== undefined && typeof v['topic'] !== 'string')) return undefined;
-    if (snap === null || typeof snap !== 'object' || !Array.isArray(snap['topics']) || !Array.isArray(snap['dedup'])) return undefined;
-    return value as PeerNote;
-  }
-  return undefined;
 }

@@ -7,4 +7,5 @@
 export { MeshStream, epochFor, type GroupSender } from './mesh-stream.js';
 export { ClusterNode, type ClusterNodeOptions } from './cluster-node.js';
 export { resolveSeeds } from './seeds.js';
-export { Replicas, type PeerNote, type ReplicasHost } from './replicas.js';
+export { Replicas, type ReplicasHost } from './replicas.js';
+export type { PeerNote } from './peer-notes.js';

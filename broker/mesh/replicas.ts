@@ -6,40 +6,43 @@
  *   one of the group's R owners, or while it has a wildcard subscriber. It
  *   says `hold` on the group's stream, buffers the group's commands from that
  *   position, and the group's *server* (its first ready holder) sends it a
- *   snapshot taken at that very position; it applies snapshot, then buffer,
- *   and says `ready`. It says `unhold` once it is no longer an owner and every
- *   owner is ready, so a view change moves state before anyone drops it.
+ *   snapshot taken at that very position; it applies snapshot, then buffer
+ *   (replica-load.ts), and says `ready`. It says `unhold` once it is no
+ *   longer an owner and every owner is ready (the table refuses it otherwise),
+ *   and keeps serving the group until that `unhold` is delivered.
  * - A broker *wants* a topic while it has a local subscriber to it: `want` on
  *   the stream, a snapshot of that topic at that position from the server,
- *   then every later command of the topic. `unwant` when the last local
- *   subscriber goes; the topic is dropped here.
+ *   then every later command of the topic; `unwant` when the last local
+ *   subscriber goes, and the topic is dropped here. A group's load covers
+ *   the wants of its topics.
+ * - A topic is served to subscribers only while its copy is current: not
+ *   while its group or itself is loading, not while its group is being let go.
  * - Commands of a topic this broker does not keep are dropped on receipt and
- *   counted; a broker that does not keep a topic gets its payloads as stubs
- *   only (its audience on the stream follows its holds and wants). A publish
- *   taken here for such a topic is answered by the server (`lwg-result`).
- * A snapshot or answer lost with a broker that died is asked for again at the
- * next view (the view change that removes it): every `hold`/`want` still
- * waiting is said again, and the new server answers that one.
+ *   counted; a broker that keeps nothing of a group gets its payloads as stubs
+ *   (its audience on the stream follows its holds and wants). A publish taken
+ *   here and not applied here is answered by the group's server.
+ * - A load asks again when no snapshot came within `askAgainMs` or the view
+ *   changed (its server may be gone); a group whose every complete copy left
+ *   at once starts again empty at every broker that kept any of it.
  */
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MemberId, MessageKey, MulticastOptions } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
-import type { ApplyResult, Failure, TableSnapshot, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
-
-/** Point-to-point notes between brokers (beside the core group's traffic on the same links). */
-export type PeerNote =
-  | { kind: 'lwg-snap'; key: MessageKey; lwg: number; topic?: string; snapshot: TableSnapshot }
-  | { kind: 'lwg-result'; key: MessageKey; result: ApplyResult };
+import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
+import { Load, type Held, type Wanted } from './replica-load.js';
+import type { PeerNote } from './peer-notes.js';
+import { TopicWaiters } from './topic-waiters.js';
+import { GroupControls } from './group-controls.js';
 
 export interface ReplicasHost {
   /** This broker's member id now (a new incarnation after an exclusion). */
   self(): MemberId | undefined;
-  /** Multicasts on the group; undefined when this broker is not in a primary view. */
+  /** Multicasts on the group; undefined when this broker is not a member now. */
   multicast(payload: unknown, options: MulticastOptions): MessageKey | undefined;
   sendPeer(to: MemberId, note: PeerNote): void;
   /** A command this broker submitted was applied here or answered by the server. */
   answer(key: MessageKey, result: ApplyResult): void;
-  /** A command this broker submitted was delivered here without being applied (the server answers). */
+  /** A command this broker submitted was delivered here and not applied (yet): the server answers. */
   delivered(key: MessageKey): void;
   isPinned(topic: string): boolean;
   /** After a snapshot taken in an older view was loaded: drop the presence of brokers gone since. */
@@ -47,35 +50,21 @@ export interface ReplicasHost {
   log?(event: string, fields: Record<string, unknown>): void;
 }
 
-interface Pending {
-  /** Key of the own control whose position the snapshot is taken at (undefined until delivered). */
-  key: MessageKey | undefined;
-  buffer: Delivery[];
-}
-
-type Want = { phase: 'asked' | 'active' } | ({ phase: 'loading' } & Pending);
-
 /** How long a subscribe waits for its topic to be loaded, ms. */
 const awaitMs = 10_000;
+/** How long a load waits for its snapshot before asking again, ms. */
+const askAgainMs = 5_000;
 
 export class Replicas implements TopicInterest {
   readonly table: LwgTable;
   private topicTable!: TopicTable;
-  private readonly holding = new Set<number>();
-  /** Groups whose `unhold` is on its way: still served until it is delivered. */
-  private readonly releasing = new Set<number>();
-  private readonly complete = new Set<number>();
-  private readonly loading = new Map<number, Pending>();
-  private readonly wanted = new Map<string, Want>();
-  /** Own controls multicast and not delivered yet (a snapshot for one may come first). */
-  private readonly ownControls = new Set<MessageKey>();
+  private readonly held = new Map<number, Held>();
+  private readonly wanted = new Map<string, Wanted>();
   private readonly early = new Map<MessageKey, PeerNote & { kind: 'lwg-snap' }>();
-  private readonly waiters = new Map<string, Array<{ ready: (failure?: Failure) => void; until: number }>>();
-  private readonly audience = new Set<number>();
-  /** Controls that could not go out (no group just then), sent at the next view. */
-  private readonly unsent: LwgControl[] = [];
+  private readonly waiters = new TopicWaiters();
+  private readonly controls: GroupControls;
   private patternCount = 0;
-  /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded. */
+  /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded, groups lost. */
   readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0 };
 
   constructor(
@@ -83,6 +72,7 @@ export class Replicas implements TopicInterest {
     private readonly host: ReplicasHost,
   ) {
     this.table = new LwgTable(config);
+    this.controls = new GroupControls(host.multicast, (lwg) => this.interested(lwg));
   }
 
   bind(table: TopicTable): this {
@@ -97,17 +87,15 @@ export class Replicas implements TopicInterest {
   // ---- TopicInterest: what the topic layer asks -----------------------------------------
 
   keeps(topic: string | undefined): boolean {
-    if (topic === undefined) return this.allGroups().every((g) => this.serves(g));
-    const g = this.lwgOf(topic);
-    if (this.loading.has(g) && this.loading.get(g)!.key !== undefined) return false;
-    return this.serves(g) || this.wanted.get(topic)?.phase === 'active';
+    if (topic === undefined) return this.allGroups().every((g) => this.serves(g) && this.held.get(g)?.releasing !== true);
+    const h = this.held.get(this.lwgOf(topic));
+    if (h?.phase === 'loading') return false;
+    if (this.wanted.get(topic)?.phase === 'active') return true;
+    return h?.phase === 'complete' && !h.releasing;
   }
 
   await(topic: string | undefined, ready: (failure?: Failure) => void): void {
-    const name = topic ?? '*';
-    let list = this.waiters.get(name);
-    if (list === undefined) this.waiters.set(name, (list = []));
-    list.push({ ready, until: Date.now() + awaitMs });
+    this.waiters.add(topic ?? '*', ready, Date.now() + awaitMs);
     if (topic === undefined) this.reconcile();
     else if (!this.wanted.has(topic)) this.want(topic);
   }
@@ -120,7 +108,7 @@ export class Replicas implements TopicInterest {
     if (this.waiters.has(topic) || !this.wanted.has(topic)) return;
     this.wanted.delete(topic);
     const g = this.lwgOf(topic);
-    this.control({ op: 'unwant', lwg: g, topic });
+    this.controls.send({ op: 'unwant', lwg: g, topic });
     if (!this.serves(g)) this.topicTable.dropWhere((t) => t === topic);
   }
 
@@ -133,117 +121,136 @@ export class Replicas implements TopicInterest {
 
   /** A delivery on a group's stream: a control, or a topic command (applied, buffered or dropped). */
   deliver(d: Delivery): void {
-    const payload = d.payload as { lwg?: LwgControl; command?: TopicCommand } | null;
     const me = this.host.self();
+    const own = d.origin === me;
     if (d.stub === true) {
       this.counts.filtered++;
       this.counts.stubs++;
-      if (d.origin === me) this.host.delivered(d.key);
+      if (own) this.host.delivered(d.key);
       return;
     }
+    const payload = d.payload as { lwg?: LwgControl; command?: TopicCommand } | null;
     if (payload?.lwg !== undefined) return this.onControl(d.origin, d.key, payload.lwg);
     const command = payload?.command;
     if (command === undefined) return;
     const g = this.lwgOf(command.topic);
-    const held = this.loading.get(g);
-    const want = this.wanted.get(command.topic);
-    this.lastResult = undefined;
-    if (held?.key !== undefined) held.buffer.push(d);
-    else if (want?.phase === 'loading' && want.key !== undefined) want.buffer.push(d);
-    else if (this.serves(g) || want?.phase === 'active') this.apply(d, command);
-    else {
-      this.counts.filtered++;
-      if (d.origin === me) this.host.delivered(d.key);
-    }
-    // The server answers the broker that took a command unless it holds a complete copy (a
-    // broker that only wants the topic may have let it go since; the first answer counts).
-    const result = this.lastResult;
-    if (result !== undefined && me !== undefined && d.origin !== me && this.table.server(g) === me && !this.table.isReady(g, d.origin)) {
+    const h = this.held.get(g);
+    const w = this.wanted.get(command.topic);
+    let result: ApplyResult | undefined;
+    if (h?.phase === 'loading') h.load!.push(d);
+    else if (w?.phase === 'loading') w.load!.push(d);
+    else if (this.serves(g) || w?.phase === 'active') result = this.applyNow(d);
+    else this.counts.filtered++;
+    if (own && result === undefined) this.host.delivered(d.key);
+    // The server answers the broker that took a command unless it holds a complete copy (one that
+    // only wants the topic may have let it go, or be loading; the first answer counts).
+    if (result !== undefined && me !== undefined && !own && this.table.server(g) === me && !this.table.isReady(g, d.origin)) {
       this.host.sendPeer(d.origin, { kind: 'lwg-result', key: d.key, result });
     }
   }
 
-  private lastResult: ApplyResult | undefined;
-
-  private apply(d: Delivery, command: TopicCommand): void {
+  /** Applies a command to this broker's copy; answers it if it was taken here. */
+  private applyNow(d: Delivery): ApplyResult | undefined {
+    const command = commandOf(d);
+    if (command === undefined) return undefined;
     const result = this.topicTable.apply({ ...command, id: d.key });
-    this.lastResult = result;
     if (d.origin === this.host.self()) this.host.answer(d.key, result);
+    return result;
   }
 
   private onControl(from: MemberId, key: MessageKey, c: LwgControl): void {
     const me = this.host.self();
     this.table.apply(from, c);
     const mine = from === me;
-    if (mine) this.ownControls.delete(key);
+    if (mine) this.controls.delivered(key);
     switch (c.op) {
       case 'hold':
-        if (mine) {
-          if (this.table.isReady(c.lwg, from)) this.becomeComplete(c.lwg);
-          else if (this.holding.has(c.lwg)) this.startLoading(this.loading, c.lwg, key);
-        } else if (this.table.server(c.lwg, from) === me && this.complete.has(c.lwg)) {
-          this.sendSnapshot(from, key, c.lwg, undefined);
-        }
-        return;
+        if (mine) this.ownHold(c.lwg, key);
+        else if (this.table.server(c.lwg, from) === me && this.serves(c.lwg)) this.sendSnapshot(from, key, c.lwg, undefined);
+        break;
       case 'want':
-        if (mine) {
-          const w = this.wanted.get(c.topic);
-          if (w?.phase !== 'asked') return this.quieten(c.lwg);
-          // Held here (or about to be, from the group's snapshot), or nowhere to load it from.
-          if (this.serves(c.lwg) || this.loading.get(c.lwg)?.key !== undefined || this.table.server(c.lwg) === undefined) {
-            this.wanted.set(c.topic, { phase: 'active' });
-            if (this.keeps(c.topic)) this.resolve(c.topic);
-          } else {
-            const loading: Want = { phase: 'loading', key, buffer: [] };
-            this.wanted.set(c.topic, loading);
-            const snap = this.early.get(key);
-            if (snap !== undefined) this.onSnapshot(snap);
-          }
-        } else if (this.table.server(c.lwg) === me && this.complete.has(c.lwg) && !this.table.isReady(c.lwg, from)) {
-          this.sendSnapshot(from, key, c.lwg, c.topic);
-        }
-        return;
+        if (mine) this.ownWant(c.topic, key);
+        else if (this.table.server(c.lwg) === me && this.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.sendSnapshot(from, key, c.lwg, c.topic);
+        break;
       case 'unhold':
-        if (mine) {
-          this.releasing.delete(c.lwg);
-          // Refused only to the last complete copy (its owners went meanwhile): it stays.
-          if (!this.table.isHolder(c.lwg, from)) {
-            this.holding.delete(c.lwg);
-            this.complete.delete(c.lwg);
-            this.topicTable.dropWhere((t) => this.lwgOf(t) === c.lwg && this.wanted.get(t)?.phase !== 'active');
-            this.host.log?.('lwg-released', { lwg: c.lwg });
-          }
-          this.quieten(c.lwg);
-        }
+        if (mine) this.ownUnhold(c.lwg);
         this.reconcile();
-        return;
+        break;
       case 'unwant':
-        if (mine) this.quieten(c.lwg);
-        return;
+        if (mine) this.controls.quieten(c.lwg);
+        break;
       case 'ready':
         this.reconcile();
-        return;
+        break;
       case 'idle':
         if (mine) this.host.log?.('lwg-idle', { lwg: c.lwg });
-        return;
+        break;
     }
+    // A snapshot that came before its control and was not used by it will not be.
+    if (mine) this.early.delete(key);
   }
 
-  /** Keeping nothing of a group any more: leave its audience (its payloads stop coming). */
-  private quieten(lwg: number): void {
-    if (this.audience.has(lwg) && !this.interested(lwg)) this.control({ op: 'idle', lwg });
+  private ownHold(g: number, key: MessageKey): void {
+    const h = this.held.get(g);
+    if (h === undefined || h.phase === 'complete') return;
+    if (this.table.isReady(g, this.host.self()!)) {
+      // No complete copy anywhere to load from (a new group): it starts here, empty.
+      this.complete(g, h);
+      return;
+    }
+    if (h.phase === 'asked') {
+      h.phase = 'loading';
+      const current = [...this.wanted].filter(([topic, w]) => w.phase === 'active' && this.lwgOf(topic) === g).map(([topic]) => topic);
+      h.load = new Load(Date.now(), new Set(current));
+      // The group's snapshot covers its topics: their own loads stop (their commands go to the
+      // group's buffer from here, and a topic snapshot that comes later is not used).
+      for (const [topic, w] of this.wanted) {
+        if (w.phase === 'loading' && this.lwgOf(topic) === g) this.wanted.set(topic, { phase: 'active' });
+      }
+    }
+    h.load!.mark(key);
+    const snap = this.early.get(key);
+    if (snap !== undefined) this.onSnapshot(snap);
+  }
+
+  private ownWant(topic: string, key: MessageKey): void {
+    const w = this.wanted.get(topic);
+    const g = this.lwgOf(topic);
+    if (w === undefined) return this.controls.quieten(g);
+    if (w.phase === 'active') return;
+    if (w.phase === 'asked') {
+      // Kept here already (or about to be, by the group's load), or nowhere to load it from.
+      if (this.serves(g) || this.held.get(g)?.phase === 'loading' || this.table.server(g) === undefined) {
+        this.wanted.set(topic, { phase: 'active' });
+        if (this.keeps(topic)) this.resolve(topic);
+        return;
+      }
+      w.phase = 'loading';
+      w.load = new Load(Date.now());
+    }
+    w.load!.mark(key);
+    const snap = this.early.get(key);
+    if (snap !== undefined) this.onSnapshot(snap);
+  }
+
+  private ownUnhold(g: number): void {
+    const h = this.held.get(g);
+    if (h !== undefined) h.releasing = false;
+    // Refused (an owner is not ready yet, or this is the last complete copy): it stays.
+    if (h === undefined || this.table.isHolder(g, this.host.self()!)) return;
+    this.held.delete(g);
+    // The copy is current to here: topics wanted here stay (and are served), the rest go.
+    for (const [topic, w] of this.wanted) if (this.lwgOf(topic) === g && w.phase === 'asked') this.wanted.set(topic, { phase: 'active' });
+    this.topicTable.dropWhere((t) => this.lwgOf(t) === g && this.wanted.get(t)?.phase !== 'active');
+    this.host.log?.('lwg-released', { lwg: g });
+    this.resolveKept(g);
+    this.controls.quieten(g);
   }
 
   private interested(lwg: number): boolean {
-    if (this.holding.has(lwg)) return true;
+    if (this.held.has(lwg)) return true;
     for (const t of this.wanted.keys()) if (this.lwgOf(t) === lwg) return true;
     return false;
-  }
-
-  private startLoading(map: Map<number, Pending>, lwg: number, key: MessageKey): void {
-    map.set(lwg, { key, buffer: [] });
-    const snap = this.early.get(key);
-    if (snap !== undefined) this.onSnapshot(snap);
   }
 
   private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
@@ -252,40 +259,46 @@ export class Replicas implements TopicInterest {
     this.host.sendPeer(to, topic === undefined ? { kind: 'lwg-snap', key, lwg, snapshot } : { kind: 'lwg-snap', key, lwg, topic, snapshot });
   }
 
-  /** A snapshot from the server: load it if it is the one awaited, keep it if it came before its control. */
+  /** A snapshot from the server: load it if a load waits for it, keep it if it came before its control. */
   onSnapshot(note: PeerNote & { kind: 'lwg-snap' }): void {
     this.early.delete(note.key);
+    const h = this.held.get(note.lwg);
     if (note.topic === undefined) {
-      const p = this.loading.get(note.lwg);
-      if (p?.key === note.key) {
-        this.topicTable.restorePart(note.snapshot, (t) => this.lwgOf(t) === note.lwg, true);
-        this.loading.delete(note.lwg);
-        this.counts.snapshotsLoaded++;
-        this.replay(p.buffer);
-        this.host.dropDeparted();
-        this.host.log?.('lwg-loaded', { lwg: note.lwg, topics: note.snapshot.topics.length });
-        this.becomeComplete(note.lwg);
-        this.control({ op: 'ready', lwg: note.lwg });
-        return;
+      const load = h?.phase === 'loading' ? h.load! : undefined;
+      const at = load?.split(note.key);
+      if (load !== undefined && at !== undefined) {
+        // Topics kept here all along catch up command by command (their subscribers see every
+        // message); the snapshot brings the rest.
+        const current = new Set([...load.current].filter((t) => this.wanted.get(t)?.phase === 'active' && this.topicTable.get(t) !== undefined));
+        for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
+        const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
+        this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
+        return this.loaded(at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
+          this.complete(note.lwg, h!);
+          this.controls.send({ op: 'ready', lwg: note.lwg });
+        });
       }
-    } else {
+    } else if (h?.phase !== 'loading') {
       const w = this.wanted.get(note.topic);
-      if (w?.phase === 'loading' && w.key === note.key) {
+      const rest = w?.phase === 'loading' ? w.load!.split(note.key)?.after : undefined;
+      if (rest !== undefined) {
+        // No local subscriber waits on a topic still loading: its copy may jump ahead.
         this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
-        this.wanted.set(note.topic, { phase: 'active' });
-        this.counts.snapshotsLoaded++;
-        this.replay(w.buffer);
-        this.host.dropDeparted();
-        this.host.log?.('lwg-loaded', { lwg: note.lwg, topic: note.topic });
-        this.resolve(note.topic);
-        return;
+        return this.loaded(rest, { lwg: note.lwg, topic: note.topic }, () => {
+          this.wanted.set(note.topic!, { phase: 'active' });
+          this.resolve(note.topic!);
+        });
       }
     }
-    if (this.ownControls.has(note.key) && this.early.size < 1024) this.early.set(note.key, note);
+    if (this.controls.isInFlight(note.key) && this.early.size < 1024) this.early.set(note.key, note);
   }
 
-  private replay(buffer: Delivery[]): void {
-    for (const d of buffer) this.deliver(d);
+  private loaded(rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
+    this.counts.snapshotsLoaded++;
+    done();
+    for (const d of rest) this.deliver(d);
+    this.host.dropDeparted();
+    this.host.log?.('lwg-loaded', fields);
   }
 
   /** A result for a command this broker submitted, from the group's server. */
@@ -293,35 +306,52 @@ export class Replicas implements TopicInterest {
     this.host.answer(note.key, note.result);
   }
 
-  // ---- views ----------------------------------------------------------------------------
+  // ---- views and time -------------------------------------------------------------------
 
   /** A new view (after the presence of departed brokers was dropped). */
   onView(members: readonly MemberId[]): void {
-    for (const g of this.table.installView(members)) {
-      this.counts.lost++;
-      this.host.log?.('lwg-state-lost', { lwg: g });
-      if (!this.holding.has(g)) continue;
-      // Every complete copy left at once: the group starts again, empty, at every holder.
-      this.topicTable.dropWhere((t) => this.lwgOf(t) === g);
-      this.loading.delete(g);
-      this.becomeComplete(g);
-    }
-    for (const c of this.unsent.splice(0)) this.control(c);
-    // What waits for a snapshot is asked again: its server may be gone.
-    for (const [g, p] of this.loading) if (p.key !== undefined) this.askAgain(g, p);
-    for (const [topic, w] of this.wanted) {
-      if (w.phase === 'loading') {
-        this.wanted.set(topic, { phase: 'asked' });
-        this.control({ op: 'want', lwg: this.lwgOf(topic), topic });
-      }
-    }
+    for (const g of this.table.installView(members)) this.lose(g);
+    this.controls.sendUnsent();
+    // What waits for a snapshot asks again: its server may be gone.
+    this.askAgain(0);
     this.reconcile();
   }
 
-  private askAgain(g: number, p: Pending): void {
-    p.key = undefined;
-    p.buffer = [];
-    this.control({ op: 'hold', lwg: g });
+  /** Every complete copy of the group left at once: it starts again, empty, wherever any of it was kept. */
+  private lose(g: number): void {
+    this.counts.lost++;
+    this.host.log?.('lwg-state-lost', { lwg: g });
+    this.topicTable.dropWhere((t) => this.lwgOf(t) === g);
+    this.topicTable.forgetStream(g);
+    const h = this.held.get(g);
+    if (h !== undefined && h.phase !== 'asked') this.complete(g, h);
+    for (const [topic, w] of this.wanted) if (this.lwgOf(topic) === g && w.phase === 'loading') this.wanted.set(topic, { phase: 'active' });
+  }
+
+  /** Says `hold`/`want` again for loads that waited `olderThanMs` (each adds a position to load at). */
+  private askAgain(olderThanMs: number): void {
+    const now = Date.now();
+    for (const [g, h] of this.held) {
+      if (h.phase !== 'loading' || now - h.load!.askedAt < olderThanMs) continue;
+      h.load!.askedAt = now;
+      this.controls.send({ op: 'hold', lwg: g });
+    }
+    for (const [topic, w] of this.wanted) {
+      if (w.phase !== 'loading' || now - w.load!.askedAt < olderThanMs) continue;
+      w.load!.askedAt = now;
+      this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic });
+    }
+  }
+
+  /** Subscribes that waited too long are answered (the client may retry, or try elsewhere); lost snapshots are asked for again. */
+  tick(now: number): void {
+    const late = (topic: string): Failure => ({ ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` });
+    for (const topic of this.waiters.expire(now, late)) {
+      // Nobody waits for it any more: let it go again (a wildcard's groups too).
+      if (topic === '*') this.reconcile();
+      else if (!this.host.isPinned(topic)) this.unpin(topic);
+    }
+    this.askAgain(askAgainMs);
   }
 
   /** Holds what this broker should hold, lets go of what it need not, as far as the table allows. */
@@ -331,71 +361,44 @@ export class Replicas implements TopicInterest {
     const everything = this.patternCount > 0 || this.waiters.has('*');
     for (const g of this.allGroups()) {
       const should = everything || this.table.ownersOf(g).includes(me);
-      if (should && !this.holding.has(g)) {
-        this.holding.add(g);
-        this.loading.set(g, { key: undefined, buffer: [] });
-        this.control({ op: 'hold', lwg: g });
-      } else if (!should && this.holding.has(g) && !this.releasing.has(g) && this.complete.has(g) && this.table.isHolder(g, me) && this.table.ownersReady(g)) {
-        this.releasing.add(g);
-        this.control({ op: 'unhold', lwg: g });
+      const h = this.held.get(g);
+      if (should && h === undefined) {
+        this.held.set(g, { phase: 'asked', releasing: false });
+        this.controls.send({ op: 'hold', lwg: g });
+      } else if (!should && h?.phase === 'complete' && !h.releasing && this.table.isHolder(g, me) && this.table.ownersReady(g)) {
+        h.releasing = true;
+        this.controls.send({ op: 'unhold', lwg: g });
       }
     }
     if (this.waiters.has('*') && this.keeps(undefined)) this.resolve('*');
   }
 
-  private becomeComplete(g: number): void {
-    this.loading.delete(g);
-    this.complete.add(g);
-    for (const topic of [...this.waiters.keys()]) if (topic !== '*' && this.lwgOf(topic) === g && this.keeps(topic)) this.resolve(topic);
+  private complete(g: number, h: Held): void {
+    h.phase = 'complete';
+    delete h.load;
+    this.resolveKept(g);
+  }
+
+  /** Answers the waiters of what is kept now, of group `g`. */
+  private resolveKept(g: number): void {
+    for (const topic of this.waiters.names()) if (topic !== '*' && this.lwgOf(topic) === g && this.keeps(topic)) this.resolve(topic);
     if (this.waiters.has('*') && this.keeps(undefined)) this.resolve('*');
   }
 
   private serves(g: number): boolean {
-    return this.holding.has(g) && this.complete.has(g) && !this.loading.has(g);
+    return this.held.get(g)?.phase === 'complete';
   }
 
   private want(topic: string): void {
     this.wanted.set(topic, { phase: 'asked' });
-    this.control({ op: 'want', lwg: this.lwgOf(topic), topic });
+    this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic });
   }
 
   private resolve(topic: string): void {
-    const list = this.waiters.get(topic);
-    this.waiters.delete(topic);
-    for (const w of list ?? []) w.ready();
+    const any = this.waiters.resolve(topic);
     // Loaded for a subscribe whose subscriber has gone meanwhile: let it go again.
-    if (topic !== '*' && list !== undefined && !this.host.isPinned(topic)) this.unpin(topic);
+    if (topic !== '*' && any && !this.host.isPinned(topic)) this.unpin(topic);
     if (topic === '*') this.reconcile();
-  }
-
-  /** Subscribes that waited too long are answered (the client may retry, or try elsewhere). */
-  tick(now: number): void {
-    for (const [topic, list] of this.waiters) {
-      const late = list.filter((w) => w.until <= now);
-      if (late.length === 0) continue;
-      this.waiters.set(topic, list.filter((w) => w.until > now));
-      if (this.waiters.get(topic)!.length === 0) this.waiters.delete(topic);
-      for (const w of late) w.ready({ ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` });
-    }
-  }
-
-  /**
-   * Multicasts a control. The one that makes this broker interested in a group brings it into
-   * the stream's audience; `idle` takes it out, once what it kept is let go (a hold is let go
-   * only when its `unhold` is delivered and accepted, so it never misses a payload it needs).
-   */
-  private control(c: LwgControl): void {
-    const options: MulticastOptions = { order: 'total', safe: true, stream: c.lwg };
-    if (c.op === 'idle') options.audience = 'remove';
-    else if (this.interested(c.lwg) && !this.audience.has(c.lwg)) options.audience = 'add';
-    const key = this.host.multicast({ lwg: c }, options);
-    if (key === undefined) {
-      if (this.unsent.length < 100_000) this.unsent.push(c);
-      return;
-    }
-    if (options.audience === 'add') this.audience.add(c.lwg);
-    if (options.audience === 'remove') this.audience.delete(c.lwg);
-    this.ownControls.add(key);
   }
 
   private allGroups(): number[] {
@@ -404,17 +407,11 @@ export class Replicas implements TopicInterest {
 
   /** A new incarnation (after an exclusion): nothing is kept, nothing is owed. */
   reset(): void {
-    this.holding.clear();
-    this.releasing.clear();
-    this.complete.clear();
-    this.loading.clear();
-    this.ownControls.clear();
+    this.held.clear();
+    this.controls.reset();
     this.early.clear();
-    this.audience.clear();
-    this.unsent.length = 0;
     this.wanted.clear();
-    for (const list of this.waiters.values()) for (const w of list) w.ready({ ok: false, code: ErrorCode.NotReady, message: 'this broker left the group; subscribe again' });
-    this.waiters.clear();
+    this.waiters.failAll({ ok: false, code: ErrorCode.NotReady, message: 'this broker left the group; subscribe again' });
     this.topicTable.restore({ topics: [], dedup: [] });
   }
 
@@ -425,4 +422,8 @@ export class Replicas implements TopicInterest {
   restore(data: LwgTableSnapshot): void {
     this.table.restore(data);
   }
+}
+
+function commandOf(d: Delivery): TopicCommand | undefined {
+  return (d.payload as { command?: TopicCommand } | null)?.command;
 }

@@ -218,6 +218,11 @@ export class TopicTable {
     }
   }
 
+  /** Forgets a stream's publish ids (its group's state was lost and starts again). */
+  forgetStream(stream: number): void {
+    this.dedups.delete(stream);
+  }
+
   /** Forgets the topics `drop` selects (a broker that no longer keeps them); no events. */
   dropWhere(drop: (topic: string) => boolean): void {
     for (const name of [...this.topics.keys()]) {

@@ -1,0 +1,66 @@
+/**
+ * What this broker keeps of a group or a topic, and the snapshot it waits for
+ * (a whole group's, or one topic's) while it loads one.
+ *
+ * A load is positioned by this broker's own controls: each `hold`/`want` it
+ * said and that was delivered marks where, in the buffer of commands
+ * delivered since, the commands after that control start. A snapshot taken
+ * at any of those positions loads: restore it, then replay what follows its
+ * mark. Asking again (the server may have died, or its note was lost) adds
+ * a mark; the buffer is never thrown away while the load waits, so nothing
+ * between the first position and the snapshot's is missed or applied twice.
+ */
+import type { Delivery, MessageKey } from '../core/index.js';
+
+export class Load {
+  private readonly marks = new Map<MessageKey, number>();
+  private readonly buffer: Delivery[] = [];
+  /** When this broker last asked (ms), to ask again if no snapshot comes. */
+  askedAt: number;
+
+  /**
+   * @param current topics this broker already keeps, current up to the first position (a group
+   *   load for a broker that wanted some of its topics): their local subscribers must see every
+   *   message, so they are carried forward command by command, not jumped ahead by a snapshot.
+   */
+  constructor(
+    now: number,
+    readonly current: ReadonlySet<string> = new Set(),
+  ) {
+    this.askedAt = now;
+  }
+
+  /** Whether an own control of this load was delivered (commands are buffered from then on). */
+  get positioned(): boolean {
+    return this.marks.size > 0;
+  }
+
+  mark(key: MessageKey): void {
+    this.marks.set(key, this.buffer.length);
+  }
+
+  push(d: Delivery): void {
+    this.buffer.push(d);
+  }
+
+  /** The commands before and after `key`'s position, or undefined if `key` is not one of this load's. */
+  split(key: MessageKey): { before: Delivery[]; after: Delivery[] } | undefined {
+    const at = this.marks.get(key);
+    return at === undefined ? undefined : { before: this.buffer.slice(0, at), after: this.buffer.slice(at) };
+  }
+}
+
+
+/** A group this broker holds: asked (its `hold` on its way), loading, or complete. */
+export interface Held {
+  phase: 'asked' | 'loading' | 'complete';
+  load?: Load;
+  /** Its `unhold` is on its way: still served until it is delivered. */
+  releasing: boolean;
+}
+
+/** A topic this broker wants (a local subscriber): asked, loading, or active (kept, current). */
+export interface Wanted {
+  phase: 'asked' | 'loading' | 'active';
+  load?: Load;
+}

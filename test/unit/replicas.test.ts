@@ -1,0 +1,193 @@
+// Proves broker/mesh/replicas.ts — which topics a broker keeps, and how it loads them — against a
+// deterministic stand-in for the core group (test/helpers/replica-net.ts): one total order per
+// stream, the audience rule, and peer notes the test hands over when it chooses. Each case is an
+// ordering that once broke a guarantee (found by review): a broker must never serve a stale
+// copy, apply a command twice, leave a gap for a subscriber, or leave its own publish unanswered.
+import { describe, expect, it } from 'vitest';
+import { peerNote } from '../../broker/mesh/peer-notes.js';
+import { ReplicaNet } from '../helpers/replica-net.js';
+
+const T = 'room.1';
+
+/** Five brokers; W is no owner in V1 and becomes one when owner X leaves (V2); Z leaves next (V3). */
+function fiveBrokers() {
+  const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e']);
+  const V1 = ['a', 'b', 'c', 'd', 'e'];
+  const o1 = net.owners(V1);
+  for (const X of o1) {
+    for (const W of V1.filter((m) => !o1.includes(m))) {
+      const V2 = V1.filter((m) => m !== X);
+      if (!net.owners(V2).includes(W)) continue;
+      const Z = V2.find((m) => m !== W && !net.owners(V2).includes(m))!;
+      const Y = o1.find((m) => m !== X)!;
+      net.install(V1);
+      net.settle();
+      return { net, V1, V2, V3: V2.filter((m) => m !== Z), W, X, Y };
+    }
+  }
+  throw new Error('no such views');
+}
+
+describe('replicas', () => {
+  it('keeps a group on its owners only, and a topic where a subscriber wants it, loaded at its want', () => {
+    const { net, V1, W, Y } = fiveBrokers();
+    for (let i = 0; i < 3; i++) net.publish(Y, T, i);
+    net.settle();
+    for (const id of V1) expect(net.get(id).seq(T)).toBe(net.owners().includes(id) ? 3 : undefined);
+    const w = net.get(W);
+    const sub = w.subscribe(T);
+    net.publish(Y, T, 3);
+    net.settle();
+    expect(sub.seq).toBe(3);
+    expect(w.seqsSince(T, sub.startedAt!)).toEqual([4]);
+    expect(w.seq(T)).toBe(4);
+  });
+
+  it('loads a snapshot that comes before its own control', () => {
+    const { net, W, Y } = fiveBrokers();
+    for (let i = 0; i < 3; i++) net.publish(Y, T, i);
+    net.settle();
+    const w = net.get(W);
+    const sub = w.subscribe(T);
+    const server = net.owners()[0]!;
+    // The want reaches the server first, and the server's snapshot reaches W before the want does.
+    net.step([server], true);
+    net.publish(Y, T, 3);
+    net.settle();
+    expect(sub.seq).toBe(3);
+    expect(w.seqsSince(T, sub.startedAt!)).toEqual([4]);
+  });
+
+  it('asking again at a view change keeps buffering: no stale copy is served, own publish answered right', () => {
+    const { net, V2, V3, W, Y } = fiveBrokers();
+    const w = net.get(W);
+    const sub = w.subscribe(T);
+    net.settle();
+    for (let i = 0; i < 3; i++) net.publish(Y, T, i);
+    net.settle();
+    net.install(V2); // W becomes an owner: its hold is delivered, the snapshot is lost
+    net.drain();
+    net.notes.length = 0;
+    net.publish(Y, T, 'p4');
+    net.publish(Y, T, 'p5');
+    net.drain();
+    net.publish(Y, T, 'p6');
+    const mine = net.publish(W, T, 'p7');
+    net.install(V3);
+    net.drain();
+    expect(w.replicas.keeps(T)).toBe(false); // loading: not served from the stale copy
+    net.settle();
+    const owner = net.get(Y);
+    expect(w.seq(T)).toBe(owner.seq(T));
+    expect(w.seq(T)).toBe(7);
+    expect(w.seqsSince(T, sub.startedAt!)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(w.answers.get(mine) ?? (w.awaiting.has(mine) ? 'awaiting' : 'lost')).not.toBe('lost');
+    if (w.answers.has(mine)) expect(w.answers.get(mine)).toBe(7);
+  });
+
+  it('a want, then a hold of the same group: nothing is applied twice, whichever snapshot comes first', () => {
+    for (const topicFirst of [true, false]) {
+      const { net, W, Y } = fiveBrokers();
+      for (let i = 0; i < 3; i++) net.publish(Y, T, i);
+      net.settle();
+      const w = net.get(W);
+      w.subscribe(T);
+      net.publish(Y, T, 'p4');
+      net.publish(Y, T, 'p5');
+      w.replicas.patterns(1); // a wildcard subscriber: W holds the group
+      net.publish(Y, T, 'p6');
+      net.drain();
+      if (!topicFirst) net.notes.reverse();
+      net.settle();
+      expect(w.seq(T)).toBe(6);
+      net.publish(Y, T, 'p7');
+      net.settle();
+      expect(w.seq(T)).toBe(net.get(Y).seq(T));
+      expect(w.seq(T)).toBe(7);
+    }
+  });
+
+  it('a subscribe while the group is being let go leaves no gap', () => {
+    const { net, W, Y } = fiveBrokers();
+    const w = net.get(W);
+    w.replicas.patterns(1);
+    net.settle();
+    for (let i = 0; i < 3; i++) net.publish(Y, T, i);
+    net.settle();
+    w.replicas.patterns(0); // W is no owner: it says unhold, and serves until that is delivered
+    expect(w.replicas.keeps(T)).toBe(false); // … but takes no new subscriber meanwhile
+    net.publish(Y, T, 'p3b');
+    const sub = w.subscribe(T);
+    net.drain();
+    net.publish(Y, T, 'p4');
+    net.settle();
+    expect(sub.seq).toBeDefined();
+    const seen = w.seqsSince(T, sub.startedAt!);
+    expect(seen).toEqual(Array.from({ length: 5 - sub.seq! }, (_, i) => sub.seq! + 1 + i));
+    expect(w.seq(T)).toBe(net.get(Y).seq(T));
+  });
+
+  it('when every complete copy is lost at once, every broker that kept any of it starts again alike', () => {
+    const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    net.install(V1);
+    net.settle();
+    const [X, Y] = net.owners(V1) as [string, string];
+    const V2 = V1.filter((m) => m !== X && m !== Y);
+    const W = V2.find((m) => !net.owners(V2).includes(m))!;
+    for (let i = 0; i < 3; i++) net.publish(Y, T, i);
+    net.settle();
+    const w = net.get(W);
+    w.subscribe(T);
+    net.settle();
+    expect(w.seq(T)).toBe(3);
+    net.install(V2); // both owners at once: R failures
+    net.settle();
+    const o = net.owners(V2).find((m) => m !== W)!;
+    net.publish(o, T, 'after');
+    net.settle();
+    expect(w.seq(T)).toBe(1);
+    expect(net.get(o).seq(T)).toBe(1);
+    expect(w.table.get(T)!.epoch).toBe(net.get(o).table.get(T)!.epoch);
+  });
+
+  it('an own command buffered while loading is answered, or awaits the answer (and times out)', () => {
+    const { net, V2, V3, W } = fiveBrokers();
+    const w = net.get(W);
+    net.install(V2);
+    net.drain();
+    const mine = net.publish(W, T, 'mine');
+    net.drain();
+    net.notes.length = 0; // the server's result and snapshot are lost
+    net.install(V3);
+    net.settle();
+    expect(w.answers.has(mine) || w.awaiting.has(mine)).toBe(true);
+    expect(w.replicas.keeps(T)).toBe(true);
+  });
+
+  it('a publish through a broker that keeps nothing is answered by the server', () => {
+    const { net, W } = fiveBrokers();
+    const keys = [net.publish(W, T, 0), net.publish(W, T, 1)];
+    net.settle();
+    expect(keys.map((k) => net.get(W).answers.get(k))).toEqual([1, 2]);
+    expect(net.get(W).seq(T)).toBeUndefined();
+  });
+
+  it('takes from peers only well-formed notes (anything else is core traffic, or refused)', () => {
+    const snapshot = { topics: [{ name: 't', epoch: 'e', seq: 2, state: null, presence: [['s', { client: 'c' }]], history: [[1, new Uint8Array([1])]] }], dedup: [[0, [['c', 0, [[1, 't', 1]]]]]] };
+    expect(peerNote({ kind: 'lwg-snap', key: 'a/1', lwg: 0, snapshot })).toBeDefined();
+    expect(peerNote({ kind: 'lwg-result', key: 'a/1', result: { ok: true, seq: 3 } })).toBeDefined();
+    const bad = [
+      null,
+      { kind: 'lwg-result', key: 'a/1', result: { ok: true } },
+      { kind: 'lwg-result', key: 'a/1', result: { ok: false, code: 'x', message: 'm' } },
+      { kind: 'lwg-snap', key: 7, lwg: 0, snapshot },
+      { kind: 'lwg-snap', key: 'a/1', lwg: 0.5, snapshot },
+      { kind: 'lwg-snap', key: 'a/1', lwg: 0, snapshot: { ...snapshot, topics: [{ ...snapshot.topics[0], presence: null }] } },
+      { kind: 'lwg-snap', key: 'a/1', lwg: 0, snapshot: { ...snapshot, topics: [{ ...snapshot.topics[0], history: [[1, 'not bytes']] }] } },
+      { kind: 'lwg-snap', key: 'a/1', lwg: 0, snapshot: { ...snapshot, dedup: [[0, [['c', 0, [[1, 2, 3]]]]]] } },
+      { kind: 'lwg-snap', key: 'a/1', lwg: 0, snapshot: { topics: {}, dedup: [] } },
+    ];
+    for (const note of bad) expect(peerNote(note)).toBeUndefined();
+  });
+});
