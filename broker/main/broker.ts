@@ -60,6 +60,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
           delivered: (key) => stream!.delivered(key),
           isPinned: (topic) => topicsRef?.index.isPinned(topic) ?? false,
           dropDeparted: () => node?.dropDeparted(),
+          now: Date.now,
           ...(hooks.log === undefined ? {} : { log: hooks.log }),
         },
       )

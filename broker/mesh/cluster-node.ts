@@ -211,7 +211,7 @@ export class ClusterNode {
     const now = Date.now();
     if (now - this.sweptAt >= 100) {
       this.sweptAt = now;
-      this.options.replicas.tick(now);
+      this.options.replicas.tick();
       this.options.stream.tick(now);
     }
   }

@@ -47,6 +47,8 @@ export interface ReplicasHost {
   isPinned(topic: string): boolean;
   /** After a snapshot taken in an older view was loaded: drop the presence of brokers gone since. */
   dropDeparted(): void;
+  /** Milliseconds, for deadlines (a test drives its own clock). */
+  now(): number;
   log?(event: string, fields: Record<string, unknown>): void;
 }
 
@@ -95,7 +97,7 @@ export class Replicas implements TopicInterest {
   }
 
   await(topic: string | undefined, ready: (failure?: Failure) => void): void {
-    this.waiters.add(topic ?? '*', ready, Date.now() + awaitMs);
+    this.waiters.add(topic ?? '*', ready, this.host.now() + awaitMs);
     if (topic === undefined) this.reconcile();
     else if (!this.wanted.has(topic)) this.want(topic);
   }
@@ -201,7 +203,7 @@ export class Replicas implements TopicInterest {
     if (h.phase === 'asked') {
       h.phase = 'loading';
       const current = [...this.wanted].filter(([topic, w]) => w.phase === 'active' && this.lwgOf(topic) === g).map(([topic]) => topic);
-      h.load = new Load(Date.now(), new Set(current));
+      h.load = new Load(this.host.now(), new Set(current));
       // The group's snapshot covers its topics: their own loads stop (their commands go to the
       // group's buffer from here, and a topic snapshot that comes later is not used).
       for (const [topic, w] of this.wanted) {
@@ -226,7 +228,7 @@ export class Replicas implements TopicInterest {
         return;
       }
       w.phase = 'loading';
-      w.load = new Load(Date.now());
+      w.load = new Load(this.host.now());
     }
     w.load!.mark(key);
     const snap = this.early.get(key);
@@ -330,7 +332,7 @@ export class Replicas implements TopicInterest {
 
   /** Says `hold`/`want` again for loads that waited `olderThanMs` (each adds a position to load at). */
   private askAgain(olderThanMs: number): void {
-    const now = Date.now();
+    const now = this.host.now();
     for (const [g, h] of this.held) {
       if (h.phase !== 'loading' || now - h.load!.askedAt < olderThanMs) continue;
       h.load!.askedAt = now;
@@ -344,7 +346,8 @@ export class Replicas implements TopicInterest {
   }
 
   /** Subscribes that waited too long are answered (the client may retry, or try elsewhere); lost snapshots are asked for again. */
-  tick(now: number): void {
+  tick(): void {
+    const now = this.host.now();
     const late = (topic: string): Failure => ({ ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` });
     for (const topic of this.waiters.expire(now, late)) {
       // Nobody waits for it any more: let it go again (a wildcard's groups too).

@@ -54,6 +54,7 @@ export class ReplicaBroker {
         delivered: (key) => void (this.answers.has(key) || this.awaiting.add(key)),
         isPinned: (t) => this.pinned.has(t),
         dropDeparted: () => {},
+        now: () => net.clock,
       },
     ).bind(this.table);
   }
@@ -63,8 +64,8 @@ export class ReplicaBroker {
   }
 
   /** What a local subscriber would do: wait until the topic is kept, then subscribe (pin). Returns the emitted index it starts at. */
-  subscribe(topic: string): { startedAt?: number; seq?: number } {
-    const at: { startedAt?: number; seq?: number } = {};
+  subscribe(topic: string): { startedAt?: number; seq?: number; failed?: boolean } {
+    const at: { startedAt?: number; seq?: number; failed?: boolean } = {};
     const go = (): void => {
       at.startedAt = this.emitted.length;
       at.seq = this.seq(topic) ?? 0;
@@ -72,7 +73,7 @@ export class ReplicaBroker {
       this.replicas.pin(topic);
     };
     if (this.replicas.keeps(topic)) go();
-    else this.replicas.await(topic, (fail) => (fail === undefined ? go() : undefined));
+    else this.replicas.await(topic, (fail) => (fail === undefined ? go() : void (at.failed = true)));
     return at;
   }
 
@@ -87,6 +88,8 @@ export class ReplicaNet {
   readonly queue: Sent[] = [];
   readonly notes: Array<{ to: string; note: PeerNote }> = [];
   view: string[] = [];
+  /** The brokers' clock, ms (moved by the test). */
+  clock = 0;
   private readonly audience = new Set<string>();
 
   constructor(
@@ -151,8 +154,20 @@ export class ReplicaNet {
     }
   }
 
-  /** A new view: brokers gone stop; the audience loses them (as the core prunes it). */
+  /**
+   * A new view: brokers gone stop; the audience loses them (as the core prunes it); brokers new
+   * to the mesh are made, with the lightweight-group table of a member as their state transfer.
+   * What is still queued is delivered in the new view (the core hands unordered requests to the
+   * new view's sequencers), except what brokers that left had sent.
+   */
   install(view: string[]): void {
+    const donor = this.view.find((id) => view.includes(id));
+    for (const id of view) {
+      if (this.brokers.has(id)) continue;
+      const joiner = new ReplicaBroker(id, this);
+      if (donor !== undefined) joiner.replicas.restore(this.get(donor).replicas.snapshot());
+      this.brokers.set(id, joiner);
+    }
     this.view = view;
     for (const id of [...this.audience]) if (!view.includes(id)) this.audience.delete(id);
     for (let i = this.queue.length - 1; i >= 0; i--) if (!view.includes(this.queue[i]!.origin)) this.queue.splice(i, 1);
