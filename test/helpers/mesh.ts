@@ -13,6 +13,12 @@ import { connect, type Client } from '../../client/index.js';
 import { checkRun, formatViolations } from '../sim/checker.js';
 import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
 
+/** Matches log events stamped from now on (brokers log the same kinds of event while the mesh forms). */
+export function since(): (event: Record<string, unknown>) => boolean {
+  const now = new Date().toISOString();
+  return (event) => (event['ts'] as string) >= now;
+}
+
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => new Promise<Server>((resolve) => {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../client/index.js';
 import { applyMergePatch } from '../../client/protocol/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
-import { MeshHarness } from '../helpers/mesh.js';
+import { MeshHarness, since } from '../helpers/mesh.js';
 import { Condition, within } from '../helpers/wait.js';
 
 const mesh = new MeshHarness();
@@ -28,11 +28,7 @@ async function info(b: BrokerProcess): Promise<ClusterInfo> {
 }
 
 const nameOf = (member: string): string => member.split('#')[0]!;
-/** Log events stamped from now on (brokers log the same kinds of event while the mesh forms). */
-const since = (): ((e: Record<string, unknown>) => boolean) => {
-  const now = new Date().toISOString();
-  return (e) => (e['ts'] as string) >= now;
-};
+
 
 /** A topic of the form `prefix.N` whose group has every owner in `owners` (broker names) — and no other. */
 async function topicOwnedBy(b: BrokerProcess, prefix: string, owners: string[]): Promise<{ topic: string; lwg: number }> {
