@@ -1,0 +1,20 @@
+# The broker image: built from this repository, run as an unprivileged user.
+#   docker build -t chorus:0.1.0 .
+FROM node:20-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY packages ./packages
+RUN npm ci --ignore-scripts
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+USER node
+# 8080: clients (WebSocket /ws, HTTP API, /metrics, /livez, /readyz); 7946: broker links.
+EXPOSE 8080 7946
+ENTRYPOINT ["node", "dist/broker/main/cli.js"]

@@ -1,0 +1,42 @@
+// Keeps the deployment files true to the broker: every CHORUS_* variable the Kubernetes manifest
+// sets is one the broker reads, the probes and the scrape path are routes it serves, and the
+// image runs the CLI the build produces. (No cluster here: this is what can be checked offline.)
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { optionSpecs, parseConfig } from '../../broker/main/config.js';
+
+const manifest = readFileSync('k8s/chorus.yaml', 'utf8');
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+
+describe('deployment files', () => {
+  it('set only variables the broker reads, with values it accepts', () => {
+    const known = new Set(optionSpecs.map((o) => o.env));
+    const set = [...manifest.matchAll(/- name: (CHORUS_[A-Z_]+)\n\s+value(?:From)?: (.*)/g)].map((m) => [m[1]!, m[2]!] as const);
+    expect(set.length).toBeGreaterThan(5);
+    for (const [name] of set) expect(known.has(name), name).toBe(true);
+    // The literal values, with the pod's fields filled in as Kubernetes would, must parse.
+    const env: Record<string, string> = { CHORUS_CLUSTER_SECRET: 'a-secret-from-the-secret-object' };
+    for (const [name, value] of set) {
+      if (value.startsWith('{')) continue;
+      env[name] = value.replace(/^"|"$/g, '').replaceAll('$(POD_NAME)', 'chorus-0').replaceAll('$(POD_NAMESPACE)', 'default');
+    }
+    const config = parseConfig([], env);
+    expect(config.name).toBe('chorus-0');
+    expect(config.seedsDns).toBe('_cluster._tcp.chorus-mesh.default.svc.cluster.local');
+    expect(config.clusterAdvertise).toBe('chorus-0.chorus-mesh.default.svc.cluster.local:7946');
+  });
+
+  it('probe and scrape routes the broker serves, on its client port', () => {
+    expect(manifest).toContain('path: /readyz');
+    expect(manifest).toContain('path: /livez');
+    expect(manifest).toContain('prometheus.io/path: /metrics');
+    expect(manifest).toMatch(/containerPort: 8080/);
+    expect(manifest).toMatch(/containerPort: 7946/);
+  });
+
+  it('build an image that runs the CLI the build produces', () => {
+    const entry = /ENTRYPOINT \["node", "([^"]+)"\]/.exec(dockerfile)?.[1];
+    expect(entry).toBe('dist/broker/main/cli.js');
+    expect(existsSync(entry!)).toBe(true);
+  });
+});
