@@ -28,12 +28,16 @@ export interface LwgConfig {
 
 export const lwgConfigDefault: LwgConfig = { lwgCount: 32, replicas: 2 };
 
-/** An ordered control of the group layer, about the broker that multicast it, on its group's stream. */
+/**
+ * An ordered control of the group layer, about the broker that multicast it, on its group's
+ * stream. `n` is that broker's own tag for the request a `hold`/`want` belongs to (the table
+ * ignores it; the broker tells its current request from an older one still on its way).
+ */
 export type LwgControl =
-  | { op: 'hold'; lwg: number }
+  | { op: 'hold'; lwg: number; n?: number }
   | { op: 'ready'; lwg: number }
   | { op: 'unhold'; lwg: number }
-  | { op: 'want'; lwg: number; topic: string }
+  | { op: 'want'; lwg: number; topic: string; n?: number }
   | { op: 'unwant'; lwg: number; topic: string }
   /** The broker keeps nothing of the group any more: changes no table, carries it out of the stream's audience. */
   | { op: 'idle'; lwg: number };

@@ -25,7 +25,7 @@ export class Load {
    */
   constructor(
     now: number,
-    readonly current: ReadonlySet<string> = new Set(),
+    readonly current: Set<string> = new Set(),
   ) {
     this.askedAt = now;
   }
@@ -57,10 +57,17 @@ export interface Held {
   load?: Load;
   /** Its `unhold` is on its way: still served until it is delivered. */
   releasing: boolean;
+  /** Tag of this request: an own `hold` with another tag is an older request's. */
+  n: number;
 }
 
-/** A topic this broker wants (a local subscriber): asked, loading, or active (kept, current). */
+/**
+ * A topic this broker wants (a local subscriber): asked, loading (a load waits for the server's
+ * snapshot, or for a server to exist), or active (kept, current).
+ */
 export interface Wanted {
   phase: 'asked' | 'loading' | 'active';
   load?: Load;
+  /** Tag of this request: an own `want` with another tag is an older request's. */
+  n: number;
 }

@@ -66,6 +66,8 @@ export class Replicas implements TopicInterest {
   private readonly waiters = new TopicWaiters();
   private readonly controls: GroupControls;
   private patternCount = 0;
+  /** Tags own `hold`/`want` requests (an older one may still be on its way when a new one starts). */
+  private tag = 0;
   /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded, groups lost. */
   readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0 };
 
@@ -110,6 +112,7 @@ export class Replicas implements TopicInterest {
     if (this.waiters.has(topic) || !this.wanted.has(topic)) return;
     this.wanted.delete(topic);
     const g = this.lwgOf(topic);
+    this.held.get(g)?.load?.current.delete(topic);
     this.controls.send({ op: 'unwant', lwg: g, topic });
     if (!this.serves(g)) this.topicTable.dropWhere((t) => t === topic);
   }
@@ -140,8 +143,9 @@ export class Replicas implements TopicInterest {
     const w = this.wanted.get(command.topic);
     let result: ApplyResult | undefined;
     if (h?.phase === 'loading') h.load!.push(d);
-    else if (w?.phase === 'loading') w.load!.push(d);
-    else if (this.serves(g) || w?.phase === 'active') result = this.applyNow(d);
+    else if (this.serves(g)) result = this.applyNow(d);
+    else if (w?.phase === 'loading' && w.load!.positioned) w.load!.push(d);
+    else if (w?.phase === 'active') result = this.applyNow(d);
     else this.counts.filtered++;
     if (own && result === undefined) this.host.delivered(d.key);
     // The server answers the broker that took a command unless it holds a complete copy (one that
@@ -167,11 +171,11 @@ export class Replicas implements TopicInterest {
     if (mine) this.controls.delivered(key);
     switch (c.op) {
       case 'hold':
-        if (mine) this.ownHold(c.lwg, key);
+        if (mine) this.ownHold(c.lwg, key, c.n);
         else if (this.table.server(c.lwg, from) === me && this.serves(c.lwg)) this.sendSnapshot(from, key, c.lwg, undefined);
         break;
       case 'want':
-        if (mine) this.ownWant(c.topic, key);
+        if (mine) this.ownWant(c.topic, key, c.n);
         else if (this.table.server(c.lwg) === me && this.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.sendSnapshot(from, key, c.lwg, c.topic);
         break;
       case 'unhold':
@@ -192,9 +196,9 @@ export class Replicas implements TopicInterest {
     if (mine) this.early.delete(key);
   }
 
-  private ownHold(g: number, key: MessageKey): void {
+  private ownHold(g: number, key: MessageKey, n: number | undefined): void {
     const h = this.held.get(g);
-    if (h === undefined || h.phase === 'complete') return;
+    if (h === undefined || h.n !== n || h.phase === 'complete') return;
     if (this.table.isReady(g, this.host.self()!)) {
       // No complete copy anywhere to load from (a new group): it starts here, empty.
       this.complete(g, h);
@@ -207,7 +211,7 @@ export class Replicas implements TopicInterest {
       // The group's snapshot covers its topics: their own loads stop (their commands go to the
       // group's buffer from here, and a topic snapshot that comes later is not used).
       for (const [topic, w] of this.wanted) {
-        if (w.phase === 'loading' && this.lwgOf(topic) === g) this.wanted.set(topic, { phase: 'active' });
+        if (w.phase === 'loading' && this.lwgOf(topic) === g) this.wanted.set(topic, { phase: 'active', n: w.n });
       }
     }
     h.load!.mark(key);
@@ -215,18 +219,21 @@ export class Replicas implements TopicInterest {
     if (snap !== undefined) this.onSnapshot(snap);
   }
 
-  private ownWant(topic: string, key: MessageKey): void {
+  private ownWant(topic: string, key: MessageKey, n: number | undefined): void {
     const w = this.wanted.get(topic);
     const g = this.lwgOf(topic);
-    if (w === undefined) return this.controls.quieten(g);
+    // Not the current request (it was let go, and perhaps asked for again since): nothing to do.
+    if (w === undefined || w.n !== n) return this.controls.quieten(g);
     if (w.phase === 'active') return;
     if (w.phase === 'asked') {
-      // Kept here already (or about to be, by the group's load), or nowhere to load it from.
-      if (this.serves(g) || this.held.get(g)?.phase === 'loading' || this.table.server(g) === undefined) {
-        this.wanted.set(topic, { phase: 'active' });
+      // Kept here already, or about to be by the group's load.
+      if (this.serves(g) || this.held.get(g)?.phase === 'loading') {
+        this.wanted.set(topic, { phase: 'active', n: w.n });
         if (this.keeps(topic)) this.resolve(topic);
         return;
       }
+      // Loaded from the server — or, while the group has none (its copies were lost, no owner
+      // holds it yet), asked for again until it has one.
       w.phase = 'loading';
       w.load = new Load(this.host.now());
     }
@@ -242,7 +249,7 @@ export class Replicas implements TopicInterest {
     if (h === undefined || this.table.isHolder(g, this.host.self()!)) return;
     this.held.delete(g);
     // The copy is current to here: topics wanted here stay (and are served), the rest go.
-    for (const [topic, w] of this.wanted) if (this.lwgOf(topic) === g && w.phase === 'asked') this.wanted.set(topic, { phase: 'active' });
+    for (const [topic, w] of this.wanted) if (this.lwgOf(topic) === g && w.phase === 'asked') this.wanted.set(topic, { phase: 'active', n: w.n });
     this.topicTable.dropWhere((t) => this.lwgOf(t) === g && this.wanted.get(t)?.phase !== 'active');
     this.host.log?.('lwg-released', { lwg: g });
     this.resolveKept(g);
@@ -256,7 +263,7 @@ export class Replicas implements TopicInterest {
   }
 
   private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
-    const snapshot = this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic);
+    const snapshot = this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic, lwg);
     this.counts.snapshotsSent++;
     this.host.sendPeer(to, topic === undefined ? { kind: 'lwg-snap', key, lwg, snapshot } : { kind: 'lwg-snap', key, lwg, topic, snapshot });
   }
@@ -271,7 +278,7 @@ export class Replicas implements TopicInterest {
       if (load !== undefined && at !== undefined) {
         // Topics kept here all along catch up command by command (their subscribers see every
         // message); the snapshot brings the rest.
-        const current = new Set([...load.current].filter((t) => this.wanted.get(t)?.phase === 'active' && this.topicTable.get(t) !== undefined));
+        const current = new Set([...load.current].filter((t) => this.wanted.get(t)?.phase === 'active'));
         for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
         const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
         this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
@@ -287,7 +294,7 @@ export class Replicas implements TopicInterest {
         // No local subscriber waits on a topic still loading: its copy may jump ahead.
         this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
         return this.loaded(rest, { lwg: note.lwg, topic: note.topic }, () => {
-          this.wanted.set(note.topic!, { phase: 'active' });
+          this.wanted.set(note.topic!, { phase: 'active', n: this.wanted.get(note.topic!)!.n });
           this.resolve(note.topic!);
         });
       }
@@ -327,7 +334,13 @@ export class Replicas implements TopicInterest {
     this.topicTable.forgetStream(g);
     const h = this.held.get(g);
     if (h !== undefined && h.phase !== 'asked') this.complete(g, h);
-    for (const [topic, w] of this.wanted) if (this.lwgOf(topic) === g && w.phase === 'loading') this.wanted.set(topic, { phase: 'active' });
+    // With holders left (now complete, empty), wants start empty here too; with none, they wait
+    // (asking again) until a holder exists and load from it — never apply what no holder has.
+    const holders = this.table.holders(g).length > 0;
+    for (const [topic, w] of this.wanted) {
+      if (this.lwgOf(topic) !== g || w.phase === 'asked') continue;
+      this.wanted.set(topic, holders ? { phase: 'active', n: w.n } : { phase: 'loading', load: new Load(this.host.now()), n: w.n });
+    }
   }
 
   /** Says `hold`/`want` again for loads that waited `olderThanMs` (each adds a position to load at). */
@@ -336,12 +349,12 @@ export class Replicas implements TopicInterest {
     for (const [g, h] of this.held) {
       if (h.phase !== 'loading' || now - h.load!.askedAt < olderThanMs) continue;
       h.load!.askedAt = now;
-      this.controls.send({ op: 'hold', lwg: g });
+      this.controls.send({ op: 'hold', lwg: g, n: h.n });
     }
     for (const [topic, w] of this.wanted) {
       if (w.phase !== 'loading' || now - w.load!.askedAt < olderThanMs) continue;
       w.load!.askedAt = now;
-      this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic });
+      this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic, n: w.n });
     }
   }
 
@@ -366,8 +379,9 @@ export class Replicas implements TopicInterest {
       const should = everything || this.table.ownersOf(g).includes(me);
       const h = this.held.get(g);
       if (should && h === undefined) {
-        this.held.set(g, { phase: 'asked', releasing: false });
-        this.controls.send({ op: 'hold', lwg: g });
+        const n = ++this.tag;
+        this.held.set(g, { phase: 'asked', releasing: false, n });
+        this.controls.send({ op: 'hold', lwg: g, n });
       } else if (!should && h?.phase === 'complete' && !h.releasing && this.table.isHolder(g, me) && this.table.ownersReady(g)) {
         h.releasing = true;
         this.controls.send({ op: 'unhold', lwg: g });
@@ -379,6 +393,8 @@ export class Replicas implements TopicInterest {
   private complete(g: number, h: Held): void {
     h.phase = 'complete';
     delete h.load;
+    // The group's copy covers its topics: wants still loading are kept from here, by the group.
+    for (const [topic, w] of this.wanted) if (w.phase === 'loading' && this.lwgOf(topic) === g) this.wanted.set(topic, { phase: 'active', n: w.n });
     this.resolveKept(g);
   }
 
@@ -393,8 +409,9 @@ export class Replicas implements TopicInterest {
   }
 
   private want(topic: string): void {
-    this.wanted.set(topic, { phase: 'asked' });
-    this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic });
+    const n = ++this.tag;
+    this.wanted.set(topic, { phase: 'asked', n });
+    this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic, n });
   }
 
   private resolve(topic: string): void {

@@ -194,19 +194,21 @@ export class TopicTable {
   }
 
   /**
-   * Part of the table: the topics `keep` selects and, per stream, the publish ids of those
-   * topics — what a broker taking over a lightweight group, or one topic, starts from.
+   * Part of the table: the topics `keep` selects, all of one ordering `stream`, and that
+   * stream's publish ids of those topics — what a broker taking over a lightweight group, or one
+   * topic, starts from.
    */
-  snapshotPart(keep: (topic: string) => boolean): TableSnapshot {
-    const whole = this.snapshotOf([...this.topics.values()].filter((t) => keep(t.name)));
-    whole.dedup = [...this.dedups].map(([stream, table]) => [stream, table.snapshotWhere(keep)]);
-    return whole;
+  snapshotPart(keep: (topic: string) => boolean, stream: number): TableSnapshot {
+    const part = this.snapshotOf([...this.topics.values()].filter((t) => keep(t.name)));
+    const table = this.dedups.get(stream);
+    part.dedup = table === undefined ? [] : [[stream, table.snapshotWhere(keep)]];
+    return part;
   }
 
   /**
    * Replaces the topics `replace` selects by the snapshot's (the subscribers of a replaced
    * topic stay: they are in the index, by name). With `wholeStreams` the snapshot's publish-id
-   * tables replace this table's for those streams; otherwise their entries are added.
+   * table replaces this table's for its stream (only that one); otherwise its entries are added.
    */
   restorePart(snapshot: TableSnapshot, replace: (topic: string) => boolean, wholeStreams: boolean): void {
     this.dropWhere(replace);

@@ -1,15 +1,18 @@
 /**
  * A deterministic stand-in for the core group under broker/mesh/replicas.ts:
- * one stream delivered in one total order to every broker of the view, with
- * the core's audience rule (elided payloads only to the stream's audience,
- * stubs to the rest), and point-to-point notes queued for the test to hand
- * over when it chooses — so a test can put a snapshot before its control,
- * lose it, or change the view in between.
+ * one stream per lightweight group, all delivered in one total order to every
+ * broker of the view (a test may pick which origin's oldest request goes next:
+ * the core keeps only each origin's order), with the core's audience rule
+ * (elided payloads only to the stream's audience, stubs to the rest),
+ * presence of departed brokers dropped at each view (as cluster-node.ts does),
+ * and point-to-point notes queued for the test to hand over when it chooses —
+ * so a test can put a snapshot before its control, lose it, or change the view
+ * in between.
  */
 import type { Delivery, MulticastOptions } from '../../broker/core/index.js';
 import { Replicas, type PeerNote } from '../../broker/mesh/replicas.js';
 import { TopicTable } from '../../broker/topics/index.js';
-import { ownersOf } from '../../lightweight-groups/index.js';
+import { lwgOf, ownersOf } from '../../lightweight-groups/index.js';
 
 interface Sent {
   origin: string;
@@ -38,11 +41,11 @@ export class ReplicaBroker {
       limits: { historyLengthMax: 1000, historyBytesMax: 1e9, historyRules: [], stateBytesMax: 1e6, topicsMax: 1e6 },
       sink: { message: (t, s) => void this.emitted.push([t, s]), presence: () => {} },
       newEpoch: (c) => String(c?.id ?? 'x'),
-      streamOf: () => 0,
+      streamOf: (t) => lwgOf(t, net.lwgCount),
       isPinned: () => true,
     });
     this.replicas = new Replicas(
-      { lwgCount: 1, replicas: net.replicas },
+      { lwgCount: net.lwgCount, replicas: net.replicas },
       {
         self: () => (net.view.includes(this.id) ? this.id : undefined),
         multicast: (payload, options) => net.submit(this, payload, options),
@@ -53,10 +56,15 @@ export class ReplicaBroker {
         },
         delivered: (key) => void (this.answers.has(key) || this.awaiting.add(key)),
         isPinned: (t) => this.pinned.has(t),
-        dropDeparted: () => {},
+        dropDeparted: () => this.dropDeparted(net.view),
         now: () => net.clock,
       },
     ).bind(this.table);
+  }
+
+  /** Presence of sessions of brokers not in `view` goes (sessions are `member/…`). */
+  dropDeparted(view: readonly string[]): void {
+    this.table.dropPresence((session) => !view.includes(session.slice(0, session.lastIndexOf('/'))));
   }
 
   seq(topic: string): number | undefined {
@@ -90,11 +98,12 @@ export class ReplicaNet {
   view: string[] = [];
   /** The brokers' clock, ms (moved by the test). */
   clock = 0;
-  private readonly audience = new Set<string>();
+  private readonly audiences = new Map<number, Set<string>>();
 
   constructor(
     names: string[],
     readonly replicas = 2,
+    readonly lwgCount = 1,
   ) {
     for (const n of names) this.brokers.set(n, new ReplicaBroker(n, this));
   }
@@ -103,8 +112,14 @@ export class ReplicaNet {
     return this.brokers.get(id)!;
   }
 
-  owners(view = this.view): string[] {
-    return ownersOf(0, view, this.replicas);
+  owners(view = this.view, lwg = 0): string[] {
+    return ownersOf(lwg, view, this.replicas);
+  }
+
+  private audience(stream: number): Set<string> {
+    let set = this.audiences.get(stream);
+    if (set === undefined) this.audiences.set(stream, (set = new Set()));
+    return set;
   }
 
   submit(from: ReplicaBroker, payload: unknown, options: MulticastOptions): string {
@@ -114,20 +129,40 @@ export class ReplicaNet {
   }
 
   publish(from: string, topic: string, data: unknown): string {
-    return this.submit(this.get(from), { command: { kind: 'publish', topic, msgKind: 'event', data, ts: 0 } }, { order: 'total', safe: true, elide: true, stream: 0 });
+    return this.command(from, { kind: 'publish', topic, msgKind: 'event', data, ts: 0 });
+  }
+
+  /** A presence change by a session of broker `from`. */
+  presence(from: string, topic: string, session: string, join: boolean): string {
+    const s = `${from}/${session}`;
+    return this.command(from, join ? { kind: 'presence-join', topic, session: s, entry: { client: s }, ts: 0 } : { kind: 'presence-leave', topic, session: s, ts: 0 });
+  }
+
+  private command(from: string, command: Record<string, unknown> & { topic: string }): string {
+    return this.submit(this.get(from), { command }, { order: 'total', safe: true, elide: true, stream: lwgOf(command.topic, this.lwgCount) });
+  }
+
+  /** Puts the oldest request of the `i`-th origin with requests queued first (the core orders only each origin's). */
+  reorder(i: number): void {
+    const origins = [...new Set(this.queue.map((m) => m.origin))];
+    const origin = origins[i % Math.max(1, origins.length)];
+    const at = this.queue.findIndex((m) => m.origin === origin);
+    if (at > 0) this.queue.unshift(...this.queue.splice(at, 1));
   }
 
   /** Delivers the next multicast: first at `early` brokers, then (after handing over the notes, if `notesBetween`) at the rest. */
   step(early: string[] = [], notesBetween = false): void {
     const m = this.queue.shift()!;
     if (!this.view.includes(m.origin)) return;
-    if (m.options.audience === 'add') this.audience.add(m.origin);
-    if (m.options.audience === 'remove') this.audience.delete(m.origin);
+    const stream = m.options.stream ?? 0;
+    const audience = this.audience(stream);
+    if (m.options.audience === 'add') audience.add(m.origin);
+    if (m.options.audience === 'remove') audience.delete(m.origin);
     const order = [...early, ...this.view.filter((id) => !early.includes(id))];
     order.forEach((id, i) => {
       if (notesBetween && i === early.length) this.handNotes();
-      const stub = m.options.elide === true && !this.audience.has(id);
-      const d: Delivery = { key: m.key, origin: m.origin, order: 'total', safe: true, stream: 0, payload: stub ? null : m.payload, view: 1 };
+      const stub = m.options.elide === true && !audience.has(id);
+      const d: Delivery = { key: m.key, origin: m.origin, order: 'total', safe: true, stream, payload: stub ? null : m.payload, view: 1 };
       if (stub) d.stub = true;
       this.get(id).replicas.deliver(d);
     });
@@ -169,8 +204,11 @@ export class ReplicaNet {
       this.brokers.set(id, joiner);
     }
     this.view = view;
-    for (const id of [...this.audience]) if (!view.includes(id)) this.audience.delete(id);
+    for (const audience of this.audiences.values()) for (const id of [...audience]) if (!view.includes(id)) audience.delete(id);
     for (let i = this.queue.length - 1; i >= 0; i--) if (!view.includes(this.queue[i]!.origin)) this.queue.splice(i, 1);
-    for (const id of view) this.get(id).replicas.onView(view);
+    for (const id of view) {
+      this.get(id).dropDeparted(view);
+      this.get(id).replicas.onView(view);
+    }
   }
 }

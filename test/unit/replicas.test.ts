@@ -5,6 +5,7 @@
 // copy, apply a command twice, leave a gap for a subscriber, or leave its own publish unanswered.
 import { describe, expect, it } from 'vitest';
 import { peerNote } from '../../broker/mesh/peer-notes.js';
+import { TopicTable } from '../../broker/topics/index.js';
 import { ReplicaNet } from '../helpers/replica-net.js';
 
 const T = 'room.1';
@@ -143,6 +144,9 @@ describe('replicas', () => {
     expect(w.seq(T)).toBe(3);
     net.install(V2); // both owners at once: R failures
     net.settle();
+    net.clock += 6000; // W asks again for its topic, now that the group has holders
+    for (const id of V2) net.get(id).replicas.tick();
+    net.settle();
     const o = net.owners(V2).find((m) => m !== W)!;
     net.publish(o, T, 'after');
     net.settle();
@@ -189,5 +193,103 @@ describe('replicas', () => {
       { kind: 'lwg-snap', key: 'a/1', lwg: 0, snapshot: { topics: {}, dedup: [] } },
     ];
     for (const note of bad) expect(peerNote(note)).toBeUndefined();
+  });
+
+  it('a group snapshot replaces the publish ids of its own stream only', () => {
+    const table = () =>
+      new TopicTable({
+        limits: { historyLengthMax: 100, historyBytesMax: 1e9, historyRules: [], stateBytesMax: 1e6, topicsMax: 1e6 },
+        sink: { message: () => {}, presence: () => {} },
+        newEpoch: () => 'e',
+        streamOf: (t) => (t.startsWith('g1.') ? 1 : 0),
+        isPinned: () => true,
+      });
+    const server = table();
+    const loader = table();
+    const publish = (topic: string, pid: number, id: string) => ({ kind: 'publish' as const, topic, msgKind: 'event' as const, data: 1, ts: 0, client: 'c', pid, id });
+    for (const t of [server, loader]) t.apply(publish('g1.x', 7, 'k1'));
+    server.apply(publish('g0.y', 8, 'k2'));
+    loader.restorePart(server.snapshotPart((t) => t.startsWith('g0.'), 0), (t) => t.startsWith('g0.'), true);
+    const retry = publish('g1.x', 7, 'k3');
+    expect(loader.apply(retry)).toEqual(server.apply(retry));
+    expect(loader.apply(publish('g0.y', 8, 'k4'))).toEqual({ ok: true, seq: 1, dup: true });
+  });
+
+  it('a subscriber of a topic not created yet sees every message when its broker starts holding the group', () => {
+    const net = new ReplicaNet(['a', 'b', 'c', 'd']);
+    net.install(['a', 'b', 'c', 'd']);
+    net.settle();
+    const owners = net.owners();
+    const W = ['a', 'b', 'c', 'd'].find((x) => !owners.includes(x))!;
+    const P = owners[0]!;
+    const w = net.get(W);
+    const sub = w.subscribe(T);
+    net.settle();
+    expect(sub.seq).toBe(0);
+    w.replicas.patterns(1);
+    net.drain();
+    net.publish(P, T, 1);
+    net.publish(P, T, 2);
+    net.drain();
+    net.notes.length = 0; // the snapshot for the first hold is lost: a second mark, after the publishes
+    net.clock += 6000;
+    w.replicas.tick();
+    net.settle();
+    net.publish(P, T, 3);
+    net.settle();
+    expect(w.seq(T)).toBe(net.get(P).seq(T));
+    expect(w.seqsSince(T, sub.startedAt!)).toEqual([1, 2, 3]);
+  });
+
+  it('an older own want still on its way is not taken for a newer one (and its idle does not cut the newer one off)', () => {
+    const { net, W, Y } = fiveBrokers();
+    const w = net.get(W);
+    w.replicas.patterns(1); // W holds the group (in its audience)
+    net.settle();
+    for (let i = 0; i < 2; i++) net.publish(Y, T, i);
+    net.settle();
+    w.replicas.patterns(0); // unhold on its way
+    w.replicas.pin(T); // want #1, no audience change (W is in it)
+    w.replicas.unpin(T); // unwant
+    net.step(); // the unhold is delivered: W keeps nothing now, and says idle
+    net.publish(Y, T, 'x'); // ordered after the idle: a stub for W
+    w.pinned.add(T);
+    w.replicas.pin(T); // want #2, back into the audience
+    net.settle();
+    net.clock += 6000;
+    w.replicas.tick();
+    net.settle();
+    net.publish(Y, T, 'y');
+    net.settle();
+    expect(w.replicas.keeps(T)).toBe(true);
+    expect(w.seq(T)).toBe(net.get(Y).seq(T));
+    expect(w.seq(T)).toBe(4);
+  });
+
+  it('after a group lost every holder, a broker that wants a topic waits for a holder and agrees with it', () => {
+    const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e']);
+    const all = ['a', 'b', 'c', 'd', 'e'];
+    net.install(all);
+    net.settle();
+    const o1 = net.owners();
+    const W = all.find((x) => !o1.includes(x))!;
+    const w = net.get(W);
+    w.subscribe(T);
+    net.publish(W, T, 0);
+    net.settle();
+    expect(w.seq(T)).toBe(1);
+    const V2 = all.filter((x) => !o1.includes(x));
+    net.install(V2); // both owners at once: every holder gone
+    net.publish(W, T, 'p'); // may be ordered before the new owners' holds
+    net.reorder(V2.indexOf(W));
+    net.settle();
+    net.clock += 6000;
+    for (const id of V2) net.get(id).replicas.tick();
+    net.settle();
+    net.publish(W, T, 'q');
+    net.settle();
+    const kept = V2.filter((id) => net.get(id).replicas.keeps(T)).map((id) => [net.get(id).seq(T), net.get(id).table.get(T)?.epoch]);
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(kept.map((k) => JSON.stringify(k))).size).toBe(1);
   });
 });
