@@ -69,6 +69,8 @@ function usage() {
                       library: a cheaper load generator, to find the broker's ceiling
   --mesh              also run across a ${MESH_SIZE}-broker mesh: publisher on broker A,
                       subscribers on broker B; prints both runs side by side
+  --mesh-brokers N    brokers in that mesh (3–7; with more than 3, some keep nothing of
+                      the topic's lightweight group and get its messages as stubs)  [default ${MESH_SIZE}]
   --cpu-prof-dir DIR  run the broker(s) under node --cpu-prof, profiles written to DIR
   --help`;
 }
@@ -88,6 +90,7 @@ function parseOptions(argv) {
       warmup: { type: 'string', default: '1' },
       'raw-subscribers': { type: 'boolean', default: false },
       mesh: { type: 'boolean', default: false },
+      'mesh-brokers': { type: 'string', default: String(MESH_SIZE) },
       'cpu-prof-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -114,6 +117,7 @@ function parseOptions(argv) {
     warmup: num('warmup', { min: 0, max: 600 }),
     rawSubscribers: values['raw-subscribers'],
     mesh: values.mesh,
+    meshBrokers: num('mesh-brokers', { int: true, min: 3, max: 7 }),
     cpuProfDir: values['cpu-prof-dir'] ?? null,
   };
 }
@@ -188,7 +192,7 @@ async function main() {
       burst: opts.burst,
       subscriberClient: opts.rawSubscribers ? 'raw ws + frame scanner' : 'chorus client library',
       topic: TOPIC,
-      ...(opts.mesh ? { meshBrokers: MESH_SIZE } : {}),
+      ...(opts.mesh ? { meshBrokers: opts.meshBrokers } : {}),
     },
   };
   const withVerdict = (run) => ({ ...run, bottleneck: bottleneckVerdict({ ...header, ...run }, opts.rate) });
@@ -224,9 +228,10 @@ async function main() {
       coordinator: cluster.coordinator,
       topicStream: cluster.topicStream,
       topicSequencer: cluster.topicSequencer,
+      topicOwners: cluster.topicOwners,
     },
   });
-  printSummary({ ...header, ...mesh }, `Chorus fan-out benchmark, run 2 of 2: ${MESH_SIZE}-broker mesh`);
+  printSummary({ ...header, ...mesh }, `Chorus fan-out benchmark, run 2 of 2: ${opts.meshBrokers}-broker mesh`);
   printComparison(header, single, mesh);
   const ratio = (m, s) => (m === null || s === null || s === 0 ? null : round(m / s, 3));
   const figures = {

@@ -108,6 +108,8 @@ export async function measureRun({ opts, publisherUrl, subscriberUrl, brokers, c
             id: b.id ?? null,
             cpuPct: round(cpuPcts[i], 1),
             cpuPctFromMetrics: round(metricsCpuPcts[i], 1),
+            // What reaches this broker from the others: the lightweight groups it is not in come as stubs.
+            linkInMBPerSec: round(perS(deltaOf(i, 'chorus_cluster_link_bytes_total{direction="in"}')) === null ? null : perS(deltaOf(i, 'chorus_cluster_link_bytes_total{direction="in"}')) / 1e6, 2),
           })),
         }),
     measuredSeconds: round(elapsedS, 3),

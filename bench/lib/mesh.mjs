@@ -33,14 +33,15 @@ export async function freePorts(n) {
 }
 
 /**
- * Starts MESH_SIZE brokers b0…b2 and returns them once the mesh is formed: each with
+ * Starts `opts.meshBrokers` (default MESH_SIZE) brokers b0… and returns them once the mesh is formed: each with
  * port, url, clusterPort, and the view it last logged. b0 is broker A (the publisher's),
  * b1 broker B (the subscribers'), b2 only relays.
  */
 export async function startMesh(set, opts) {
-  const ports = await freePorts(2 * MESH_SIZE);
-  const clientPorts = ports.slice(0, MESH_SIZE);
-  const clusterPorts = ports.slice(MESH_SIZE);
+  const size = opts.meshBrokers ?? MESH_SIZE;
+  const ports = await freePorts(2 * size);
+  const clientPorts = ports.slice(0, size);
+  const clusterPorts = ports.slice(size);
   const seeds = clusterPorts.map((p) => `127.0.0.1:${p}`).join(',');
   const secret = `bench-${randomBytes(12).toString('hex')}`;
   const roles = ['publisher', 'subscribers', 'relay'];
@@ -57,16 +58,16 @@ export async function startMesh(set, opts) {
   });
   await Promise.all(brokers.map((b) => set.waitListening(b)));
 
-  // Formed: every broker's latest cluster-view holds MESH_SIZE members.
+  // Formed: every broker's latest cluster-view holds size members.
   const t0 = Date.now();
   const fullView = (b) => {
     const views = b.events.filter((e) => e.event === 'cluster-view');
     const last = views[views.length - 1];
-    return last !== undefined && Array.isArray(last.members) && last.members.length === MESH_SIZE ? last : null;
+    return last !== undefined && Array.isArray(last.members) && last.members.length === size ? last : null;
   };
   while (!brokers.every(fullView)) {
     const waiting = brokers.filter((b) => !fullView(b)).map((b) => b.name);
-    if (Date.now() - t0 > MESH_FORM_TIMEOUT_MS) throw new Error(`the mesh did not form within ${MESH_FORM_TIMEOUT_MS / 1000} s (no ${MESH_SIZE}-member cluster-view from ${waiting.join(', ')})`);
+    if (Date.now() - t0 > MESH_FORM_TIMEOUT_MS) throw new Error(`the mesh did not form within ${MESH_FORM_TIMEOUT_MS / 1000} s (no ${size}-member cluster-view from ${waiting.join(', ')})`);
     for (const b of brokers) if (!set.alive(b)) throw new Error(`broker ${b.name} (pid ${b.pid}) exited while the mesh formed`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -78,20 +79,23 @@ export async function startMesh(set, opts) {
   return { brokers, formMs: Date.now() - t0, ...cluster };
 }
 
-/** From broker A's GET /api/v1/cluster: the coordinator and the sequencer of the bench topic's stream. */
+/** From broker A's GET /api/v1/cluster: the coordinator, and the sequencer and owners of the bench topic's group. */
 async function clusterInfo(broker) {
   try {
     const res = await fetch(`http://127.0.0.1:${broker.port}/api/v1/cluster`, { signal: AbortSignal.timeout(3000) });
     const info = await res.json();
     let sequencer = null;
     let lwg = null;
+    let owners = [];
     if (Array.isArray(info.lwgs) && info.lwgs.length > 0) {
       const { lwgOf } = await import(new URL('../../dist/lightweight-groups/index.js', import.meta.url).href);
       lwg = lwgOf(TOPIC, info.lwgs.length);
-      sequencer = info.lwgs.find((g) => g.lwg === lwg)?.sequencer ?? null;
+      const group = info.lwgs.find((g) => g.lwg === lwg);
+      sequencer = group?.sequencer ?? null;
+      owners = group?.owners ?? [];
     }
-    return { coordinator: info.coordinator ?? null, topicStream: lwg, topicSequencer: sequencer };
+    return { coordinator: info.coordinator ?? null, topicStream: lwg, topicSequencer: sequencer, topicOwners: owners };
   } catch {
-    return { coordinator: null, topicStream: null, topicSequencer: null };
+    return { coordinator: null, topicStream: null, topicSequencer: null, topicOwners: [] };
   }
 }

@@ -47,7 +47,7 @@ export function readMachineTicks() {
   }
 }
 
-/** Sums every series of each wanted metric (labels ignored). */
+/** Sums every series of each wanted metric (labels ignored), or takes one series named with its labels. */
 export async function scrapeMetrics(port) {
   const wanted = [
     'chorus_messages_out_total',
@@ -56,6 +56,7 @@ export async function scrapeMetrics(port) {
     'chorus_bytes_out_total',
     'chorus_frames_out_total',
     'chorus_slow_consumers_total',
+    'chorus_cluster_link_bytes_total{direction="in"}',
   ];
   const out = Object.fromEntries(wanted.map((w) => [w, null]));
   try {
@@ -64,8 +65,10 @@ export async function scrapeMetrics(port) {
     for (const line of text.split('\n')) {
       if (line === '' || line.startsWith('#')) continue;
       const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (m === null || !(m[1] in out)) continue;
-      out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+      if (m === null) continue;
+      const key = `${m[1]}${m[2] ?? ''}` in out ? `${m[1]}${m[2] ?? ''}` : m[1];
+      if (!(key in out)) continue;
+      out[key] = (out[key] ?? 0) + Number(m[3]);
     }
   } catch {
     // leave nulls: the figures derived from them are reported as null

@@ -153,7 +153,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
     });
     clusterPort = await node.start();
-    metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: replicas!.counts }));
+    metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: replicas!.counts, linkBytes: node!.links.bytes }));
   }
 
   let closing: Promise<void> | undefined;

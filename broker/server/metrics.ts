@@ -35,6 +35,8 @@ export interface ClusterFigures {
   members: number;
   /** Monotone counts of the lightweight-group layer (broker/mesh/replicas.ts). */
   lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number };
+  /** Bytes on broker links so far. */
+  linkBytes: { out: number; in: number };
 }
 
 export class BrokerMetrics {
@@ -142,6 +144,21 @@ export class BrokerMetrics {
     help: 'Brokers in the installed view (1 when running alone).',
     registers: [this.registry],
     collect: (): void => this.clusterMembers.set(this.cluster?.().members ?? 1),
+  });
+  private readonly linkBytesSeen = { out: 0, in: 0 };
+  readonly linkBytes: Counter<'direction'> = new Counter({
+    name: 'chorus_cluster_link_bytes_total',
+    help: 'Bytes on broker-to-broker links, by direction (in, out).',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      const now = this.cluster?.().linkBytes;
+      if (now === undefined) return;
+      for (const direction of ['in', 'out'] as const) {
+        if (now[direction] > this.linkBytesSeen[direction]) this.linkBytes.inc({ direction }, now[direction] - this.linkBytesSeen[direction]);
+        this.linkBytesSeen[direction] = now[direction];
+      }
+    },
   });
   readonly linksRefused = new Counter({
     name: 'chorus_cluster_links_refused_total',

@@ -62,6 +62,8 @@ export class Links {
   private pendingHandshakes = 0;
   private closed = false;
   port = 0;
+  /** Bytes written to and read from broker links (frames, handshakes included), for the metrics. */
+  readonly bytes = { out: 0, in: 0 };
 
   private readonly options: LinksOptions;
 
@@ -129,7 +131,10 @@ export class Links {
         continue;
       }
       this.queues.delete(to);
-      if (frames.length > 0) link.socket.write(Buffer.concat(frames));
+      if (frames.length === 0) continue;
+      const data = Buffer.concat(frames);
+      this.bytes.out += data.length;
+      link.socket.write(data);
     }
   }
 
@@ -185,6 +190,7 @@ export class Links {
       if (link.peer !== undefined && this.byPeer.get(link.peer) === link) this.byPeer.delete(link.peer);
     });
     socket.on('data', (chunk: Buffer) => {
+      this.bytes.in += chunk.length;
       link.decoder.append(chunk);
       for (let event = link.decoder.next(); event !== undefined; event = link.decoder.next()) {
         if (!event.ok) return this.refuse(link, `bad frame: ${event.reason}`);
