@@ -46,6 +46,8 @@ describe('the mesh', () => {
     const metrics = await (await fetch(`${brokers[1]!.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/chorus_cluster_primary 1/);
     expect(metrics).toMatch(/chorus_cluster_members 3/);
+    expect(metrics).toMatch(/^chorus_cluster_link_bytes_total\{direction="in"\} [1-9]/m);
+    expect(metrics).toMatch(/^chorus_cluster_link_bytes_total\{direction="out"\} [1-9]/m);
     // A late subscriber with state, on another broker, while more is published.
     const more = Array.from({ length: 50 }, (_, n) => publishers[0]!.publish('mesh.room', { late: n }, { kind: 'patch' }));
     const late = await client(brokers[2]!.url);
