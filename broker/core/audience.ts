@@ -19,9 +19,7 @@
  *   with the old view, and will be sequenced again).
  */
 import type { MemberId } from './log.js';
-import type { DataMessage, OrderRequest, PeerMessage } from './messages.js';
-
-export type AudienceChange = 'add' | 'remove';
+import type { AudienceChange, DataMessage, OrderRequest, PeerMessage } from './messages.js';
 
 export class StreamAudiences {
   /** Per stream, the audience after every change delivered here (the same at every member). */

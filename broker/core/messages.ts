@@ -4,8 +4,10 @@
  * first install), so a receiver can tell stale, current and future traffic
  * apart. Messages to one destination in one turn travel as one `batch`.
  */
-import type { AudienceChange } from './audience.js';
 import type { MemberId, MessageKey, OrderFlavor, ViewRecord } from './log.js';
+
+/** An abcast that brings its origin into (`add`) or out of (`remove`) its stream's audience (audience.ts). */
+export type AudienceChange = 'add' | 'remove';
 
 /** A multicast on a member's reliable FIFO channel of one view. */
 export interface DataMessage {

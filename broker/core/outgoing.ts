@@ -7,8 +7,7 @@
  */
 import type { MemberBasics } from './host.js';
 import type { LogEntry, MemberId, MessageKey, OrderFlavor } from './log.js';
-import type { DataMessage, OrderRequest, PeerMessage } from './messages.js';
-import type { AudienceChange } from './audience.js';
+import type { AudienceChange, DataMessage, OrderRequest, PeerMessage } from './messages.js';
 
 export interface OutgoingHost extends MemberBasics {
   /** A member, not blocked, not frozen: it may send now. */

@@ -1,6 +1,7 @@
 // Proves the architecture's import rules by scanning every source file's imports:
 // client/ imports nothing from broker/ or lightweight-groups/ and nothing Node-only (except
-// client/node-websocket.ts), and no layer imports one above it.
+// client/node-websocket.ts), no layer imports one above it, and no files import each other in a
+// circle (type-only imports included: a circle of types is a tangle of concerns all the same).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,5 +77,31 @@ describe('import rules', () => {
       }
     }
     expect(offences).toEqual([]);
+  });
+
+  it('no files import each other in a circle', () => {
+    const edges = new Map<string, string[]>();
+    for (const file of files) {
+      const targets = imports(file)
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => relative(root, resolve(root, file, '..', spec)).replace(/\.js$/, '.ts'))
+        .filter((target) => files.includes(target));
+      edges.set(file, targets);
+    }
+    const circles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, 'open');
+      path.push(file);
+      for (const next of edges.get(file) ?? []) {
+        if (state.get(next) === 'open') circles.push([...path.slice(path.indexOf(next)), next].join(' → '));
+        else if (state.get(next) === undefined) visit(next);
+      }
+      path.pop();
+      state.set(file, 'done');
+    };
+    for (const file of files) if (state.get(file) === undefined) visit(file);
+    expect(circles).toEqual([]);
   });
 });
