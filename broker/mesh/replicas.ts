@@ -1,35 +1,20 @@
 /**
  * Which topics this broker keeps, and how it comes to keep them: the mesh's
- * side of lightweight groups (the replicated table is lightweight-groups/).
- *
- * - A broker *holds* a group (every topic's state and history) while it is
- *   one of the group's R owners, or while it has a wildcard subscriber. It
- *   says `hold` on the group's stream, buffers the group's commands from that
- *   position, and the group's *server* (its first ready holder) sends it a
- *   snapshot taken at that very position; it applies snapshot, then buffer
- *   (replica-load.ts), and says `ready`. It says `unhold` once it is no
- *   longer an owner and every owner is ready (the table refuses it otherwise),
- *   and keeps serving the group until that `unhold` is delivered.
- * - A broker *wants* a topic while it has a local subscriber to it: `want` on
- *   the stream, a snapshot of that topic at that position from the server,
- *   then every later command of the topic; `unwant` when the last local
- *   subscriber goes, and the topic is dropped here. A group's load covers
- *   the wants of its topics.
- * - A topic is served to subscribers only while its copy is current: not
- *   while its group or itself is loading, not while its group is being let go.
- * - Commands of a topic this broker does not keep are dropped on receipt and
- *   counted; a broker that keeps nothing of a group gets its payloads as stubs
- *   (its audience on the stream follows its holds and wants). A publish taken
- *   here and not applied here is answered by the group's server.
- * - A load asks again when no snapshot came within `askAgainMs` or the view
- *   changed (its server may be gone); a group whose every complete copy left
- *   at once starts again empty at every broker that kept any of it.
+ * side of lightweight groups (the replicated table is lightweight-groups/;
+ * docs/mesh.md, "Lightweight groups: who keeps what", tells the protocol).
+ * A broker holds the groups it owns (all of them, with a wildcard subscriber)
+ * and wants the topics its clients subscribe to; each `hold`/`want` it says is
+ * answered by the group's server with a snapshot at that control's position,
+ * loaded with the commands buffered since (replica-load.ts). It serves a topic
+ * only while its copy is current, drops on receipt what it does not keep,
+ * and lets a group go only once every owner is ready.
  */
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MemberId, MessageKey, MulticastOptions } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
 import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
-import { Load, type Held, type Wanted } from './replica-load.js';
+import { Load, type Held } from './replica-load.js';
+import { Kept } from './kept.js';
 import type { PeerNote } from './peer-notes.js';
 import { TopicWaiters } from './topic-waiters.js';
 import { GroupControls } from './group-controls.js';
@@ -60,8 +45,7 @@ const askAgainMs = 5_000;
 export class Replicas implements TopicInterest {
   readonly table: LwgTable;
   private topicTable!: TopicTable;
-  private readonly held = new Map<number, Held>();
-  private readonly wanted = new Map<string, Wanted>();
+  private readonly kept: Kept;
   private readonly early = new Map<MessageKey, PeerNote & { kind: 'lwg-snap' }>();
   private readonly waiters = new TopicWaiters();
   private readonly controls: GroupControls;
@@ -76,7 +60,8 @@ export class Replicas implements TopicInterest {
     private readonly host: ReplicasHost,
   ) {
     this.table = new LwgTable(config);
-    this.controls = new GroupControls(host.multicast, (lwg) => this.interested(lwg));
+    this.kept = new Kept((topic) => this.table.lwgOf(topic));
+    this.controls = new GroupControls(host.multicast, (lwg) => this.kept.interested(lwg));
   }
 
   bind(table: TopicTable): this {
@@ -91,30 +76,26 @@ export class Replicas implements TopicInterest {
   // ---- TopicInterest: what the topic layer asks -----------------------------------------
 
   keeps(topic: string | undefined): boolean {
-    if (topic === undefined) return this.allGroups().every((g) => this.serves(g) && this.held.get(g)?.releasing !== true);
-    const h = this.held.get(this.lwgOf(topic));
-    if (h?.phase === 'loading') return false;
-    if (this.wanted.get(topic)?.phase === 'active') return true;
-    return h?.phase === 'complete' && !h.releasing;
+    return topic === undefined ? this.kept.keepsAll(this.allGroups()) : this.kept.keeps(topic);
   }
 
   await(topic: string | undefined, ready: (failure?: Failure) => void): void {
     this.waiters.add(topic ?? '*', ready, this.host.now() + awaitMs);
     if (topic === undefined) this.reconcile();
-    else if (!this.wanted.has(topic)) this.want(topic);
+    else if (!this.kept.wanted.has(topic)) this.want(topic);
   }
 
   pin(topic: string): void {
-    if (!this.wanted.has(topic)) this.want(topic);
+    if (!this.kept.wanted.has(topic)) this.want(topic);
   }
 
   unpin(topic: string): void {
-    if (this.waiters.has(topic) || !this.wanted.has(topic)) return;
-    this.wanted.delete(topic);
+    if (this.waiters.has(topic) || !this.kept.wanted.has(topic)) return;
+    this.kept.wanted.delete(topic);
     const g = this.lwgOf(topic);
-    this.held.get(g)?.load?.current.delete(topic);
+    this.kept.held.get(g)?.load?.current.delete(topic);
     this.controls.send({ op: 'unwant', lwg: g, topic });
-    if (!this.serves(g)) this.topicTable.dropWhere((t) => t === topic);
+    if (!this.kept.serves(g)) this.topicTable.dropWhere((t) => t === topic);
   }
 
   patterns(count: number): void {
@@ -139,11 +120,11 @@ export class Replicas implements TopicInterest {
     const command = payload?.command;
     if (command === undefined) return;
     const g = this.lwgOf(command.topic);
-    const h = this.held.get(g);
-    const w = this.wanted.get(command.topic);
+    const h = this.kept.held.get(g);
+    const w = this.kept.wanted.get(command.topic);
     let result: ApplyResult | undefined;
     if (h?.phase === 'loading') h.load!.push(d);
-    else if (this.serves(g)) result = this.applyNow(d);
+    else if (this.kept.serves(g)) result = this.applyNow(d);
     else if (w?.phase === 'loading' && w.load!.positioned) w.load!.push(d);
     else if (w?.phase === 'active') result = this.applyNow(d);
     else this.counts.filtered++;
@@ -172,11 +153,11 @@ export class Replicas implements TopicInterest {
     switch (c.op) {
       case 'hold':
         if (mine) this.ownHold(c.lwg, key, c.n);
-        else if (this.table.server(c.lwg, from) === me && this.serves(c.lwg)) this.sendSnapshot(from, key, c.lwg, undefined);
+        else if (this.table.server(c.lwg, from) === me && this.kept.serves(c.lwg)) this.sendSnapshot(from, key, c.lwg, undefined);
         break;
       case 'want':
         if (mine) this.ownWant(c.topic, key, c.n);
-        else if (this.table.server(c.lwg) === me && this.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.sendSnapshot(from, key, c.lwg, c.topic);
+        else if (this.table.server(c.lwg) === me && this.kept.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.sendSnapshot(from, key, c.lwg, c.topic);
         break;
       case 'unhold':
         if (mine) this.ownUnhold(c.lwg);
@@ -197,7 +178,7 @@ export class Replicas implements TopicInterest {
   }
 
   private ownHold(g: number, key: MessageKey, n: number | undefined): void {
-    const h = this.held.get(g);
+    const h = this.kept.held.get(g);
     if (h === undefined || h.n !== n || h.phase === 'complete') return;
     if (this.table.isReady(g, this.host.self()!)) {
       // No complete copy anywhere to load from (a new group): it starts here, empty.
@@ -206,13 +187,10 @@ export class Replicas implements TopicInterest {
     }
     if (h.phase === 'asked') {
       h.phase = 'loading';
-      const current = [...this.wanted].filter(([topic, w]) => w.phase === 'active' && this.lwgOf(topic) === g).map(([topic]) => topic);
-      h.load = new Load(this.host.now(), new Set(current));
+      h.load = new Load(this.host.now(), new Set(this.kept.activeIn(g)));
       // The group's snapshot covers its topics: their own loads stop (their commands go to the
       // group's buffer from here, and a topic snapshot that comes later is not used).
-      for (const [topic, w] of this.wanted) {
-        if (w.phase === 'loading' && this.lwgOf(topic) === g) this.wanted.set(topic, { phase: 'active', n: w.n });
-      }
+      this.kept.activate(g, ['loading']);
     }
     h.load!.mark(key);
     const snap = this.early.get(key);
@@ -220,15 +198,15 @@ export class Replicas implements TopicInterest {
   }
 
   private ownWant(topic: string, key: MessageKey, n: number | undefined): void {
-    const w = this.wanted.get(topic);
+    const w = this.kept.wanted.get(topic);
     const g = this.lwgOf(topic);
     // Not the current request (it was let go, and perhaps asked for again since): nothing to do.
     if (w === undefined || w.n !== n) return this.controls.quieten(g);
     if (w.phase === 'active') return;
     if (w.phase === 'asked') {
       // Kept here already, or about to be by the group's load.
-      if (this.serves(g) || this.held.get(g)?.phase === 'loading') {
-        this.wanted.set(topic, { phase: 'active', n: w.n });
+      if (this.kept.serves(g) || this.kept.held.get(g)?.phase === 'loading') {
+        this.kept.wanted.set(topic, { phase: 'active', n: w.n });
         if (this.keeps(topic)) this.resolve(topic);
         return;
       }
@@ -243,23 +221,17 @@ export class Replicas implements TopicInterest {
   }
 
   private ownUnhold(g: number): void {
-    const h = this.held.get(g);
+    const h = this.kept.held.get(g);
     if (h !== undefined) h.releasing = false;
     // Refused (an owner is not ready yet, or this is the last complete copy): it stays.
     if (h === undefined || this.table.isHolder(g, this.host.self()!)) return;
-    this.held.delete(g);
+    this.kept.held.delete(g);
     // The copy is current to here: topics wanted here stay (and are served), the rest go.
-    for (const [topic, w] of this.wanted) if (this.lwgOf(topic) === g && w.phase === 'asked') this.wanted.set(topic, { phase: 'active', n: w.n });
-    this.topicTable.dropWhere((t) => this.lwgOf(t) === g && this.wanted.get(t)?.phase !== 'active');
+    this.kept.activate(g, ['asked']);
+    this.topicTable.dropWhere((t) => this.lwgOf(t) === g && this.kept.wanted.get(t)?.phase !== 'active');
     this.host.log?.('lwg-released', { lwg: g });
     this.resolveKept(g);
     this.controls.quieten(g);
-  }
-
-  private interested(lwg: number): boolean {
-    if (this.held.has(lwg)) return true;
-    for (const t of this.wanted.keys()) if (this.lwgOf(t) === lwg) return true;
-    return false;
   }
 
   private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
@@ -271,14 +243,14 @@ export class Replicas implements TopicInterest {
   /** A snapshot from the server: load it if a load waits for it, keep it if it came before its control. */
   onSnapshot(note: PeerNote & { kind: 'lwg-snap' }): void {
     this.early.delete(note.key);
-    const h = this.held.get(note.lwg);
+    const h = this.kept.held.get(note.lwg);
     if (note.topic === undefined) {
       const load = h?.phase === 'loading' ? h.load! : undefined;
       const at = load?.split(note.key);
       if (load !== undefined && at !== undefined) {
         // Topics kept here all along catch up command by command (their subscribers see every
         // message); the snapshot brings the rest.
-        const current = new Set([...load.current].filter((t) => this.wanted.get(t)?.phase === 'active'));
+        const current = new Set([...load.current].filter((t) => this.kept.wanted.get(t)?.phase === 'active'));
         for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
         const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
         this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
@@ -288,13 +260,13 @@ export class Replicas implements TopicInterest {
         });
       }
     } else if (h?.phase !== 'loading') {
-      const w = this.wanted.get(note.topic);
+      const w = this.kept.wanted.get(note.topic);
       const rest = w?.phase === 'loading' ? w.load!.split(note.key)?.after : undefined;
       if (rest !== undefined) {
         // No local subscriber waits on a topic still loading: its copy may jump ahead.
         this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
         return this.loaded(rest, { lwg: note.lwg, topic: note.topic }, () => {
-          this.wanted.set(note.topic!, { phase: 'active', n: this.wanted.get(note.topic!)!.n });
+          this.kept.activateTopic(note.topic!);
           this.resolve(note.topic!);
         });
       }
@@ -332,26 +304,23 @@ export class Replicas implements TopicInterest {
     this.host.log?.('lwg-state-lost', { lwg: g });
     this.topicTable.dropWhere((t) => this.lwgOf(t) === g);
     this.topicTable.forgetStream(g);
-    const h = this.held.get(g);
+    const h = this.kept.held.get(g);
     if (h !== undefined && h.phase !== 'asked') this.complete(g, h);
     // With holders left (now complete, empty), wants start empty here too; with none, they wait
     // (asking again) until a holder exists and load from it — never apply what no holder has.
-    const holders = this.table.holders(g).length > 0;
-    for (const [topic, w] of this.wanted) {
-      if (this.lwgOf(topic) !== g || w.phase === 'asked') continue;
-      this.wanted.set(topic, holders ? { phase: 'active', n: w.n } : { phase: 'loading', load: new Load(this.host.now()), n: w.n });
-    }
+    if (this.table.holders(g).length > 0) return this.kept.activate(g, ['loading', 'active']);
+    for (const [topic, w] of this.kept.wantsIn(g)) if (w.phase !== 'asked') this.kept.wanted.set(topic, { phase: 'loading', load: new Load(this.host.now()), n: w.n });
   }
 
   /** Says `hold`/`want` again for loads that waited `olderThanMs` (each adds a position to load at). */
   private askAgain(olderThanMs: number): void {
     const now = this.host.now();
-    for (const [g, h] of this.held) {
+    for (const [g, h] of this.kept.held) {
       if (h.phase !== 'loading' || now - h.load!.askedAt < olderThanMs) continue;
       h.load!.askedAt = now;
       this.controls.send({ op: 'hold', lwg: g, n: h.n });
     }
-    for (const [topic, w] of this.wanted) {
+    for (const [topic, w] of this.kept.wanted) {
       if (w.phase !== 'loading' || now - w.load!.askedAt < olderThanMs) continue;
       w.load!.askedAt = now;
       this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic, n: w.n });
@@ -377,10 +346,10 @@ export class Replicas implements TopicInterest {
     const everything = this.patternCount > 0 || this.waiters.has('*');
     for (const g of this.allGroups()) {
       const should = everything || this.table.ownersOf(g).includes(me);
-      const h = this.held.get(g);
+      const h = this.kept.held.get(g);
       if (should && h === undefined) {
         const n = ++this.tag;
-        this.held.set(g, { phase: 'asked', releasing: false, n });
+        this.kept.held.set(g, { phase: 'asked', releasing: false, n });
         this.controls.send({ op: 'hold', lwg: g, n });
       } else if (!should && h?.phase === 'complete' && !h.releasing && this.table.isHolder(g, me) && this.table.ownersReady(g)) {
         h.releasing = true;
@@ -394,7 +363,7 @@ export class Replicas implements TopicInterest {
     h.phase = 'complete';
     delete h.load;
     // The group's copy covers its topics: wants still loading are kept from here, by the group.
-    for (const [topic, w] of this.wanted) if (w.phase === 'loading' && this.lwgOf(topic) === g) this.wanted.set(topic, { phase: 'active', n: w.n });
+    this.kept.activate(g, ['loading']);
     this.resolveKept(g);
   }
 
@@ -404,13 +373,9 @@ export class Replicas implements TopicInterest {
     if (this.waiters.has('*') && this.keeps(undefined)) this.resolve('*');
   }
 
-  private serves(g: number): boolean {
-    return this.held.get(g)?.phase === 'complete';
-  }
-
   private want(topic: string): void {
     const n = ++this.tag;
-    this.wanted.set(topic, { phase: 'asked', n });
+    this.kept.wanted.set(topic, { phase: 'asked', n });
     this.controls.send({ op: 'want', lwg: this.lwgOf(topic), topic, n });
   }
 
@@ -427,10 +392,9 @@ export class Replicas implements TopicInterest {
 
   /** A new incarnation (after an exclusion): nothing is kept, nothing is owed. */
   reset(): void {
-    this.held.clear();
+    this.kept.clear();
     this.controls.reset();
     this.early.clear();
-    this.wanted.clear();
     this.waiters.failAll({ ok: false, code: ErrorCode.NotReady, message: 'this broker left the group; subscribe again' });
     this.topicTable.restore({ topics: [], dedup: [] });
   }
