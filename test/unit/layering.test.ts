@@ -39,6 +39,7 @@ function layerOf(path: string): [string, number] | undefined {
     ['broker/server/', 6],
     ['broker/mesh/', 5.5],
     ['broker/topics/', 5],
+    ['broker/auth/', 4.5],
     ['lightweight-groups/', 4],
     ['broker/core/', 3],
     ['broker/transport/', 2],
