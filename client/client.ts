@@ -12,7 +12,7 @@
  * ignored there: they precede the resume point, so the replay that follows
  * `room.1`'s reply carries them, in order.
  */
-import { backoffDelayMs, type ReconnectOptions } from './backoff.js';
+import { backoffDelayMs } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ChorusError, ConnectError, ConnectionClosedError, RequestError } from './errors.js';
 import { Link } from './link.js';
@@ -36,33 +36,15 @@ import { PublishQueue, publishQueueCeiling, randomId, type PendingPublish, type 
 import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import type { WebSocketConstructor } from './websocket.js';
+import { tokenOf, type ClientEvents, type ConnectOptions } from './options.js';
 
-export interface ConnectOptions {
-  /** Bearer token sent in hello. */
-  token?: string;
-  /** WebSocket constructor; default `globalThis.WebSocket`, else the `ws` package. */
-  WebSocket?: WebSocketConstructor;
-  reconnect?: ReconnectOptions;
-  /** Client instance id (presence identity, publish de-duplication scope). Default: random. */
-  clientId?: string;
-  /** Publishes not yet answered (in flight or waiting for a connection); more are refused with QueueFull. Default 1000, at most 4096. */
-  publishQueueMax?: number;
-  /** Time for one connection attempt to reach `welcome`, ms. Default 10 000. */
-  connectTimeoutMs?: number;
-}
-
-export type ClientEvents = {
-  connected: { broker: string; session: string };
-  reconnected: { broker: string; session: string };
-  disconnected: { code: number; reason: string };
-  error: Error;
-  closed: { code: number; reason: string };
-};
+export type { ClientEvents, ConnectOptions } from './options.js';
 
 type PendingRequest =
   | { kind: 'sub'; sub: Subscription }
   | { kind: 'unsub'; done: () => void }
-  | { kind: 'pub'; pid: number };
+  | { kind: 'pub'; pid: number }
+  | { kind: 'refresh' };
 
 export class Client extends Emitter<ClientEvents> {
   private link: Link | undefined;
@@ -200,7 +182,11 @@ export class Client extends Emitter<ClientEvents> {
     let link: Link;
     try {
       link = new Link(url, this.WebSocketImpl, {
-        open: () => link.send({ type: 'hello', v: protocolVersion, client: this.clientId, token: this.options.token }),
+        open: () =>
+          void tokenOf(this.options).then(
+            (token) => link.send({ type: 'hello', v: protocolVersion, client: this.clientId, token }),
+            (err: unknown) => link.close(CloseCode.Unauthorized, `no token: ${err instanceof Error ? err.message : String(err)}`),
+          ),
         messages: (messages) => {
           if (this.link !== link) return;
           this.lastInboundAt = Date.now();
@@ -336,6 +322,23 @@ export class Client extends Emitter<ClientEvents> {
     });
   }
 
+  /** The broker says the token expired: send a fresh one (a token function is needed for that). */
+  private refreshToken(link: Link): void {
+    if (typeof this.options.token !== 'function') {
+      this.emit('error', new RequestError(ErrorCode.Unauthorized, 'the token expired; pass a token function to connect() so it can be refreshed'));
+      return;
+    }
+    tokenOf(this.options).then(
+      (token) => {
+        if (this.link !== link || token === undefined) return;
+        const id = this.nextId();
+        this.requests.set(id, { kind: 'refresh' });
+        link.send({ type: 'refresh', id, token });
+      },
+      (err: unknown) => this.emit('error', new RequestError(ErrorCode.Unauthorized, `token refresh failed: ${err instanceof Error ? err.message : String(err)}`)),
+    );
+  }
+
   // ---- inbound -------------------------------------------------------------------
 
   private onMessage(link: Link, message: ServerMessage): void {
@@ -351,6 +354,8 @@ export class Client extends Emitter<ClientEvents> {
         return this.subs.presence(message);
       case 'reply':
         return this.onReply(message.id, message);
+      case 'expired':
+        return this.refreshToken(link);
       case 'error':
         if (message.id === undefined) {
           this.emit('error', new RequestError(message.code, message.message));
@@ -380,6 +385,9 @@ export class Client extends Emitter<ClientEvents> {
         return;
       case 'unsub':
         request.done();
+        return;
+      case 'refresh':
+        if (outcome instanceof RequestError) this.emit('error', outcome);
         return;
       case 'sub':
         if (!(outcome instanceof RequestError)) this.subs.confirm(request.sub, outcome as SubscribeReply);

@@ -4,3 +4,4 @@
  */
 export { allows, covers, allPermissions, noPermissions, type Action, type Permissions } from './permissions.js';
 export { JwtVerifier, type Identity, type JwtConfig, type Verified } from './verifier.js';
+export { Authenticator, anonymous, type AuthOptions } from './authenticator.js';

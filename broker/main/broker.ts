@@ -8,7 +8,9 @@ import { createServer } from '../server/index.js';
 import { Topics, type TopicTable } from '../topics/index.js';
 import { ClusterNode, MeshStream, Replicas, epochFor, resolveSeeds } from '../mesh/index.js';
 import type { LogEntry } from '../core/index.js';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
+import { Authenticator, JwtVerifier } from '../auth/index.js';
 import { lwgOf } from '../../lightweight-groups/index.js';
 import { ConfigError, configDefaults, validateConfig, type BrokerConfig } from './config.js';
 
@@ -37,6 +39,7 @@ export interface BrokerHooks {
 
 export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHooks = {}): Promise<BrokerHandle> {
   const config = validateConfig({ ...configDefaults, ...options });
+  const auth = await authenticatorFor(config);
   const incarnation = Date.now().toString(36) + randomBytes(2).toString('hex');
   const mesh = config.seeds.length > 0 || config.seedsDns !== '';
   let node: ClusterNode | undefined;
@@ -102,6 +105,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     pingIntervalMs: config.pingIntervalMs,
     isReady: () => !draining && primary,
     isAccepting: () => !draining && primary,
+    auth,
     ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
   });
   if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
@@ -196,4 +200,32 @@ function clusterInfo(node: ClusterNode | undefined, replicas: Replicas, primary:
     // `topics`: how many of the group's topics this broker keeps now.
     lwgs: view === undefined ? [] : replicas.table.all().map((info) => ({ ...info, topics: topicCounts[info.lwg] })),
   };
+}
+
+/** The authenticator the configuration asks for (anonymous mode unless --auth jwt). */
+async function authenticatorFor(config: BrokerConfig): Promise<Authenticator> {
+  const origins = config.origins.includes('*') ? '*' : config.origins.length > 0 ? config.origins : config.auth === 'none' ? '*' : [];
+  const common = { origins, tokenGraceMs: config.tokenGraceMs, ...(config.apiKey === '' ? {} : { apiKey: config.apiKey }) } as const;
+  if (config.auth === 'none') return new Authenticator(common);
+  const read = (path: string, what: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read the ${what} ${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  try {
+    const verifier = await JwtVerifier.create({
+      leewaySeconds: config.jwtLeewaySeconds,
+      ...(config.jwtSecret === '' ? {} : { secret: config.jwtSecret }),
+      ...(config.jwtPublicKey === '' ? {} : { publicKeyPem: read(config.jwtPublicKey, 'JWT public key') }),
+      ...(config.jwtJwks === '' ? {} : { jwks: JSON.parse(read(config.jwtJwks, 'JWKS file')) as JSONWebKeySet }),
+      ...(config.jwtIssuer === '' ? {} : { issuer: config.jwtIssuer }),
+      ...(config.jwtAudience === '' ? {} : { audience: config.jwtAudience }),
+    });
+    return new Authenticator({ ...common, verifier });
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`JWT configuration: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -64,9 +64,29 @@ export interface BrokerConfig {
   lwgReplicas: number;
   /** File the core group's log (views, sends, deliveries) is appended to, one JSON line each, for the checker. Default: none. */
   coreLog: string;
+  /** Client authentication: `none` (anonymous local mode, the default) or `jwt`. */
+  auth: 'none' | 'jwt';
+  /** HS256 secret (at least 32 characters). */
+  jwtSecret: string;
+  /** File with an RS256/ES256 public key (PEM). */
+  jwtPublicKey: string;
+  /** File with a JWKS (RS256/ES256 keys by kid). */
+  jwtJwks: string;
+  /** Required `iss`, if set. */
+  jwtIssuer: string;
+  /** Required `aud`, if set. */
+  jwtAudience: string;
+  /** Clock skew tolerated on exp/nbf, seconds. Default 5. */
+  jwtLeewaySeconds: number;
+  /** Grants the HTTP API everything (at least 16 characters). */
+  apiKey: string;
+  /** Browser origins allowed to open WebSockets; `*` any. Default: any in anonymous mode, none with authentication. */
+  origins: string[];
+  /** How long a connection whose token expired may go on without a refresh, ms. Default 10 000. */
+  tokenGraceMs: number;
 }
 
-type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path';
+type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path' | 'auth' | 'text' | 'origins';
 
 interface OptionSpec {
   key: keyof BrokerConfig;
@@ -108,6 +128,16 @@ export const configDefaults: BrokerConfig = {
   lwgCount: 32,
   lwgReplicas: 2,
   coreLog: '',
+  auth: 'none',
+  jwtSecret: '',
+  jwtPublicKey: '',
+  jwtJwks: '',
+  jwtIssuer: '',
+  jwtAudience: '',
+  jwtLeewaySeconds: 5,
+  apiKey: '',
+  origins: [],
+  tokenGraceMs: 10_000,
 };
 
 export const optionSpecs: readonly OptionSpec[] = [
@@ -136,6 +166,16 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
   { key: 'coreLog', flag: '--core-log', env: 'CHORUS_CORE_LOG', kind: 'path', help: 'append the core group log (JSON lines) to this file, for the property checker' },
   { key: 'lwgCount', flag: '--lwg-count', env: 'CHORUS_LWG_COUNT', kind: 'int', min: 1, max: 4096, help: 'lightweight groups (ordered streams) topics hash onto' },
+  { key: 'auth', flag: '--auth', env: 'CHORUS_AUTH', kind: 'auth', help: 'client authentication: none (anonymous local mode) or jwt' },
+  { key: 'jwtSecret', flag: '--jwt-secret', env: 'CHORUS_JWT_SECRET', kind: 'secret', help: 'HS256 secret of client tokens (at least 32 chars)' },
+  { key: 'jwtPublicKey', flag: '--jwt-public-key', env: 'CHORUS_JWT_PUBLIC_KEY', kind: 'path', help: 'PEM file with the RS256/ES256 public key of client tokens' },
+  { key: 'jwtJwks', flag: '--jwt-jwks', env: 'CHORUS_JWT_JWKS', kind: 'path', help: 'JWKS file with the RS256/ES256 keys of client tokens (chosen by kid)' },
+  { key: 'jwtIssuer', flag: '--jwt-issuer', env: 'CHORUS_JWT_ISSUER', kind: 'text', help: 'required iss of client tokens' },
+  { key: 'jwtAudience', flag: '--jwt-audience', env: 'CHORUS_JWT_AUDIENCE', kind: 'text', help: 'required aud of client tokens' },
+  { key: 'jwtLeewaySeconds', flag: '--jwt-leeway', env: 'CHORUS_JWT_LEEWAY', kind: 'int', min: 0, max: 300, help: 'clock skew tolerated on exp/nbf, seconds' },
+  { key: 'tokenGraceMs', flag: '--token-grace-ms', env: 'CHORUS_TOKEN_GRACE_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a connection whose token expired has to refresh it' },
+  { key: 'apiKey', flag: '--api-key', env: 'CHORUS_API_KEY', kind: 'secret', help: 'key that grants the HTTP API everything (Authorization: Bearer …; at least 16 chars)' },
+  { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets (comma-separated, or *); default * in anonymous mode, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
 ];
 
@@ -181,6 +221,18 @@ function parseValue(spec: OptionSpec, raw: string, source: string): unknown {
     case 'secret':
       if (raw.length < 8 || raw.length > 256) bad('a secret of 8 to 256 characters');
       return raw;
+    case 'auth':
+      if (raw !== 'none' && raw !== 'jwt') bad('none or jwt');
+      return raw;
+    case 'text':
+      if (raw.length > 256 || !/^[\x21-\x7e]+$/.test(raw)) bad('1–256 printable characters without spaces');
+      return raw;
+    case 'origins':
+      return raw
+        .split(',')
+        .map((o) => o.trim().toLowerCase())
+        .filter((o) => o !== '')
+        .map((o) => (o === '*' || /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/.test(o) ? o : bad('a list of origins (https://example.com[:port]) or *')));
     case 'history':
       return raw
         .split(',')
@@ -252,6 +304,15 @@ export function validateConfig(config: BrokerConfig): BrokerConfig {
   if ((config.seeds.length > 0 || config.seedsDns !== '') && config.clusterSecret.length < 8) {
     throw new ConfigError('a mesh (--seeds or --seeds-dns) needs --cluster-secret (CHORUS_CLUSTER_SECRET) of at least 8 characters');
   }
+  const keys = [config.jwtSecret, config.jwtPublicKey, config.jwtJwks].filter((k) => k !== '').length;
+  if (config.auth === 'jwt' && keys !== 1) {
+    throw new ConfigError('--auth jwt needs exactly one of --jwt-secret, --jwt-public-key or --jwt-jwks');
+  }
+  if (config.auth === 'none' && (keys > 0 || config.jwtIssuer !== '' || config.jwtAudience !== '')) {
+    throw new ConfigError('JWT options are set but authentication is off: add --auth jwt (CHORUS_AUTH=jwt)');
+  }
+  if (config.jwtSecret !== '' && config.jwtSecret.length < 32) throw new ConfigError('--jwt-secret must have at least 32 characters (256 bits for HS256)');
+  if (config.apiKey !== '' && config.apiKey.length < 16) throw new ConfigError('--api-key must have at least 16 characters');
   if (config.payloadBytesMax >= config.frameBytesMax) {
     throw new ConfigError(`payload-bytes-max (${config.payloadBytesMax}) must be below frame-bytes-max (${config.frameBytesMax}): a publish must fit in a frame`);
   }

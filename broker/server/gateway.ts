@@ -20,8 +20,10 @@ import {
   type WelcomeMessage,
 } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
+import type { Authenticator, Identity } from '../auth/index.js';
 import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
 import { Session, type FrameCache, type SessionHost, type SessionLimits } from './session.js';
+import { TokenTimers, refreshRefusal, refusalOf } from './session-auth.js';
 
 export interface GatewayOptions {
   brokerId: string;
@@ -39,7 +41,12 @@ export interface GatewayOptions {
   isAccepting: () => boolean;
   /** Prefix of session ids (the mesh uses the broker's member id, so a view change can tell whose sessions left). */
   sessionPrefix?: () => string;
+  /** Who a client is and what it may do (anonymous mode: everyone, everything). */
+  auth: Authenticator;
 }
+
+/** Messages a client may send after its hello while the hello's token is being verified. */
+const backlogMax = 256;
 
 export class Gateway implements SessionHost {
   private readonly sessions = new Set<Session>();
@@ -84,6 +91,50 @@ export class Gateway implements SessionHost {
       session.markClosed();
       this.forget(session);
     });
+    // While the hello's token is verified (asynchronously), what follows it waits here.
+    let verifying = false;
+    const backlog: unknown[] = [];
+    const process = (raw: unknown): void => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (verifying) {
+        if (backlog.length >= backlogMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too many messages before the welcome');
+        backlog.push(raw);
+        return;
+      }
+      const parsed = parseClientMessage(raw);
+      if (!parsed.ok) {
+        if (session === undefined) return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be a valid hello');
+        metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
+        this.sendError(session, 'invalid', parsed.id, parsed.code, parsed.message);
+        return;
+      }
+      const message = parsed.message;
+      if (session === undefined) {
+        if (message.type !== 'hello') return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be hello');
+        if (message.v !== protocolVersion) {
+          return this.refuse(socket, ProtocolErrorReason.BadVersion, CloseCode.UnsupportedVersion, `protocol version ${message.v} is not supported; this broker speaks ${protocolVersion}`);
+        }
+        verifying = true;
+        void this.options.auth.client(message.token).then((verified) => {
+          verifying = false;
+          if (socket.readyState !== socket.OPEN) return;
+          if (!verified.ok) return this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, verified.message);
+          clearTimeout(helloTimer);
+          this.pending.delete(socket);
+          session = this.open(socket, message.client, verified.identity);
+          for (const next of backlog.splice(0)) process(next);
+        });
+        return;
+      }
+      switch (message.type) {
+        case 'hello':
+          return this.sendError(session, 'hello', undefined, ErrorCode.BadRequest, 'hello was already received');
+        case 'pong':
+          return;
+        default:
+          return this.handle(session, message);
+      }
+    };
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       metrics.framesIn.inc();
       if (!isBinary) return this.refuse(socket, ProtocolErrorReason.TextFrame, CloseCode.BadFrame, 'frames must be binary msgpack');
@@ -95,36 +146,7 @@ export class Gateway implements SessionHost {
         return this.refuse(socket, reason, CloseCode.BadFrame, `bad frame: ${decoded.reason}`);
       }
       if (session !== undefined) session.lastInboundAt = performance.now();
-      for (const raw of decoded.messages) {
-        if (socket.readyState !== socket.OPEN) return;
-        const parsed = parseClientMessage(raw);
-        if (!parsed.ok) {
-          if (session === undefined) return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be a valid hello');
-          metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
-          this.sendError(session, 'invalid', parsed.id, parsed.code, parsed.message);
-          continue;
-        }
-        const message = parsed.message;
-        if (session === undefined) {
-          if (message.type !== 'hello') return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be hello');
-          if (message.v !== protocolVersion) {
-            return this.refuse(socket, ProtocolErrorReason.BadVersion, CloseCode.UnsupportedVersion, `protocol version ${message.v} is not supported; this broker speaks ${protocolVersion}`);
-          }
-          clearTimeout(helloTimer);
-          this.pending.delete(socket);
-          session = this.open(socket, message.client);
-          continue;
-        }
-        switch (message.type) {
-          case 'hello':
-            this.sendError(session, 'hello', undefined, ErrorCode.BadRequest, 'hello was already received');
-            continue;
-          case 'pong':
-            continue;
-          default:
-            this.handle(session, message);
-        }
-      }
+      for (const raw of decoded.messages) process(raw);
     });
   }
 
@@ -160,6 +182,7 @@ export class Gateway implements SessionHost {
 
   /** Removes a session and its subscriptions; safe to call twice. */
   private forget(session: Session): void {
+    session.tokens?.clear();
     if (!this.sessions.delete(session)) return;
     this.dirty.delete(session);
     this.options.topics.drop(session);
@@ -175,9 +198,18 @@ export class Gateway implements SessionHost {
 
   // ---- internals ------------------------------------------------------------
 
-  private open(socket: WebSocket, clientId: string | undefined): Session {
+  private open(socket: WebSocket, clientId: string | undefined, identity: Identity): Session {
     const sessionId = `${this.options.sessionPrefix?.() ?? ''}${randomBytes(12).toString('base64url')}`;
     const session = new Session(sessionId, clientId ?? `c-${sessionId}`, socket, this.options.session, this, performance.now());
+    session.identity = identity;
+    if (identity.expiresAt !== undefined) {
+      session.tokens = new TokenTimers(
+        this.options.auth.options.tokenGraceMs,
+        (graceMs) => session.send({ type: 'expired', graceMs }),
+        (code, reason) => session.close(code, reason),
+      );
+      session.tokens.arm(identity);
+    }
     this.sessions.add(session);
     const { metrics } = this.options;
     metrics.connections.set(this.sessions.size);
@@ -197,6 +229,8 @@ export class Gateway implements SessionHost {
 
   private handle(session: Session, request: ClientRequest): void {
     const { topics, metrics } = this.options;
+    const refused = refusalOf(session.identity, request);
+    if (refused !== undefined) return this.sendError(session, request.type as 'sub' | 'pub', request.id, refused.code, refused.message);
     switch (request.type) {
       case 'sub':
         topics.subscribe(session, request, (outcome) => {
@@ -222,6 +256,8 @@ export class Gateway implements SessionHost {
         });
         return;
       }
+      case 'refresh':
+        return this.refresh(session, request.id, request.token);
       default: {
         const never: never = request;
         throw new Error(`unhandled request ${JSON.stringify(never)}`);
@@ -229,8 +265,26 @@ export class Gateway implements SessionHost {
     }
   }
 
+  /** A new token for a connection: same subject, every subscription still allowed. */
+  private refresh(session: Session, id: number, token: string): void {
+    void this.options.auth.client(token).then((verified) => {
+      if (session.isClosed) return;
+      if (!verified.ok) return this.sendError(session, 'refresh', id, ErrorCode.Unauthorized, verified.message);
+      const refused = refreshRefusal(session.identity, verified.identity, this.options.topics.index.subscriptionsOf(session));
+      if (refused !== undefined) return this.sendError(session, 'refresh', id, refused.code, refused.message);
+      session.identity = verified.identity;
+      session.tokens ??= new TokenTimers(
+        this.options.auth.options.tokenGraceMs,
+        (graceMs) => session.send({ type: 'expired', graceMs }),
+        (code, reason) => session.close(code, reason),
+      );
+      session.tokens.arm(verified.identity);
+      session.send({ type: 'reply', id });
+    });
+  }
+
   /** Answers with a typed error, and counts it. */
-  private sendError(session: Session, type: 'sub' | 'unsub' | 'pub' | 'hello' | 'invalid', id: number | undefined, code: number, message: string): void {
+  private sendError(session: Session, type: 'sub' | 'unsub' | 'pub' | 'refresh' | 'hello' | 'invalid', id: number | undefined, code: number, message: string): void {
     this.options.metrics.requestErrors.inc({ type, code: String(code) });
     session.send(errorMessage(id, code, message));
   }

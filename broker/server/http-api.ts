@@ -3,9 +3,10 @@
  * metrics. Bodies are validated by schema; topic names by the same rule the
  * WebSocket edge uses; errors carry the protocol's numeric codes.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, checkTopic, errorCodeName, messageKinds, type MessageKind } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
+import { allows, type Action, type Authenticator } from '../auth/index.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface HttpApiOptions {
@@ -16,6 +17,7 @@ export interface HttpApiOptions {
   isAccepting: () => boolean;
   startedAt: number;
   cluster?: () => unknown;
+  auth: Authenticator;
 }
 
 const topicParams = {
@@ -49,14 +51,33 @@ function sendError(reply: FastifyReply, code: number, message: string): FastifyR
 }
 
 export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
-  const { topics, metrics } = options;
+  const { topics, metrics, auth } = options;
+  /**
+   * The API key or a token from `Authorization: Bearer …`, and (for a topic) the permission the
+   * route needs; anonymous mode lets everything through. Answers the refusal itself.
+   */
+  const permitted = async (request: FastifyRequest, reply: FastifyReply, action?: Action, topic?: string): Promise<boolean> => {
+    const verified = await auth.http(request.headers.authorization);
+    if (!verified.ok) {
+      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Unauthorized) });
+      sendError(reply.header('www-authenticate', 'Bearer'), ErrorCode.Unauthorized, verified.message);
+      return false;
+    }
+    if (action !== undefined && topic !== undefined && !allows(verified.identity.permissions, action, topic)) {
+      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Forbidden) });
+      sendError(reply, ErrorCode.Forbidden, `not allowed to ${action === 'publish' ? 'publish to' : 'read'} ${topic.slice(0, 64)}`);
+      return false;
+    }
+    return true;
+  };
 
   app.post<{ Params: { topic: string }; Body: { data: unknown; kind?: MessageKind } }>(
     '/api/v1/topics/:topic',
     { schema: { params: topicParams, body: publishBody } },
-    (request, reply) => {
-      if (!options.isAccepting()) return sendError(reply, ErrorCode.NotReady, 'this broker is not taking publishes now');
+    async (request, reply) => {
       const { topic } = request.params;
+      if (checkTopic(topic, false).ok && !(await permitted(request, reply, 'publish', topic))) return reply;
+      if (!options.isAccepting()) return sendError(reply, ErrorCode.NotReady, 'this broker is not taking publishes now');
       const kind = request.body.kind ?? 'event';
       return new Promise<FastifyReply>((resolve) => {
         topics.publish({ topic, kind, data: request.body.data }, (result: ApplyResult) => {
@@ -78,6 +99,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
       const code = check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic;
       return sendError(reply, code, `invalid topic name (${check.reason})`);
     }
+    if (!(await permitted(request, reply, 'subscribe', topic))) return reply;
     const outcome = await new Promise<Parameters<Parameters<Topics['read']>[1]>[0]>((resolve) => topics.read(topic, resolve));
     if (!outcome.ok) return sendError(reply, outcome.code, outcome.message);
     const t = outcome.topic;
@@ -92,15 +114,18 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     });
   });
 
-  app.get('/api/v1/cluster', (_request, reply) =>
-    reply.send(options.cluster?.() ?? {
-      broker: options.brokerId,
-      mode: 'single',
-      ready: options.isReady(),
-      view: { id: 1, members: [options.brokerId], primary: true },
-      uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
-    }),
-  );
+  app.get('/api/v1/cluster', async (request, reply) => {
+    if (!(await permitted(request, reply))) return reply;
+    return reply.send(
+      options.cluster?.() ?? {
+        broker: options.brokerId,
+        mode: 'single',
+        ready: options.isReady(),
+        view: { id: 1, members: [options.brokerId], primary: true },
+        uptimeSeconds: Math.round((Date.now() - options.startedAt) / 1000),
+      },
+    );
+  });
 
   app.get('/livez', (_request, reply) => reply.send({ status: 'ok' }));
   app.get('/readyz', (_request, reply) =>

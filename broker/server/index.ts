@@ -8,12 +8,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Limits } from '../../client/protocol/index.js';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ErrorCode, type Limits } from '../../client/protocol/index.js';
 import type { Topics } from '../topics/index.js';
+import { Authenticator } from '../auth/index.js';
 import { Gateway } from './gateway.js';
 import { registerHttpApi } from './http-api.js';
-import { BrokerMetrics } from './metrics.js';
+import { BrokerMetrics, ProtocolErrorReason } from './metrics.js';
 import type { SessionLimits } from './session.js';
 
 export { BrokerMetrics } from './metrics.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   sessionPrefix?: () => string;
   /** What `GET /api/v1/cluster` shows; default: this one broker. */
   cluster?: () => unknown;
+  /** Authentication and permissions; default anonymous (everyone may do everything). */
+  auth?: Authenticator;
 }
 
 export interface BrokerServer {
@@ -44,6 +47,7 @@ export interface BrokerServer {
 export async function createServer(options: ServerOptions): Promise<BrokerServer> {
   const metrics = new BrokerMetrics();
   const { topics } = options;
+  const auth = options.auth ?? new Authenticator({ origins: '*', tokenGraceMs: 10_000 });
   metrics.setSources({
     topics: () => topics.table.size,
     subscriptions: () => topics.index.subscriptionCount,
@@ -68,11 +72,18 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     metrics,
     isAccepting: options.isAccepting,
     ...(options.sessionPrefix === undefined ? {} : { sessionPrefix: options.sessionPrefix }),
+    auth,
   });
   await app.register(websocket, {
     options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false },
   });
-  app.get('/ws', { websocket: true }, (socket) => gateway.accept(socket));
+  // A browser page from an origin not allowed never gets a WebSocket (refused before the upgrade).
+  const originCheck = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (auth.originAllowed(request.headers.origin)) return;
+    metrics.protocolErrors.inc({ reason: ProtocolErrorReason.Origin });
+    await reply.code(403).send({ code: ErrorCode.Forbidden, error: 'Forbidden', message: 'this origin may not open a WebSocket here' });
+  };
+  app.get('/ws', { websocket: true, preValidation: originCheck }, (socket) => gateway.accept(socket));
   registerHttpApi(app, {
     brokerId: options.brokerId,
     topics,
@@ -81,6 +92,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     isAccepting: options.isAccepting,
     startedAt: Date.now(),
     ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+    auth,
   });
   const bundle = await loadClientBundle();
   app.get('/client.js', (_request, reply) => {

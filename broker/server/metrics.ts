@@ -17,6 +17,8 @@ export const ProtocolErrorReason = {
   HelloRequired: 'hello_required',
   BadVersion: 'bad_version',
   FrameTooBig: 'frame_too_big',
+  Unauthorized: 'unauthorized',
+  Origin: 'origin',
 } as const;
 export type ProtocolErrorReason = (typeof ProtocolErrorReason)[keyof typeof ProtocolErrorReason];
 

@@ -15,6 +15,8 @@
 import type { WebSocket } from 'ws';
 import { CloseCode, encode, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
 import type { Subscriber } from '../topics/index.js';
+import { anonymous, type Identity } from '../auth/index.js';
+import type { TokenTimers } from './session-auth.js';
 
 export interface SessionLimits {
   /** Outbound bytes (queued + unwritten) before the connection is cut as a slow consumer. */
@@ -44,6 +46,10 @@ export interface SessionHost {
 }
 
 export class Session implements Subscriber {
+  /** Who this connection is and what it may do (set at hello, replaced by a refresh). */
+  identity: Identity = anonymous;
+  /** The expiry of its token, when it has one. */
+  tokens: TokenTimers | undefined;
   private queue: Uint8Array[] = [];
   private queueBytes = 0;
   private oldestQueuedAt = 0;

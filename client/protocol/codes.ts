@@ -66,6 +66,10 @@ export const CloseCode = {
   ServerError: 4004,
   NotReady: 4005,
   TooManyConnections: 4006,
+  /** The token expired and no refresh came in time: reconnect with a fresh token. */
+  TokenExpired: 4007,
+  /** Rate limits broken again and again: reconnect later, more slowly. */
+  RateLimited: 4008,
   // do-not-reconnect range
   ProtocolError: 4500,
   BadFrame: 4501,

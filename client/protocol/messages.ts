@@ -69,8 +69,15 @@ export interface PongMessage {
   type: 'pong';
 }
 
-export type ClientMessage = HelloMessage | SubscribeMessage | UnsubscribeMessage | PublishMessage | PongMessage;
-export type ClientRequest = SubscribeMessage | UnsubscribeMessage | PublishMessage;
+/** A new token for this connection (after `expired`, or before): same `sub`; its permissions must still cover every subscription held. */
+export interface RefreshMessage {
+  type: 'refresh';
+  id: number;
+  token: string;
+}
+
+export type ClientMessage = HelloMessage | SubscribeMessage | UnsubscribeMessage | PublishMessage | RefreshMessage | PongMessage;
+export type ClientRequest = SubscribeMessage | UnsubscribeMessage | PublishMessage | RefreshMessage;
 
 // ---- broker → client -------------------------------------------------------
 
@@ -185,4 +192,10 @@ export interface PingMessage {
   type: 'ping';
 }
 
-export type ServerMessage = WelcomeMessage | ReplyMessage | ErrorMessage | TopicMessage | PresenceMessage | PingMessage;
+/** The connection's token has expired: send `refresh` within `graceMs`, or the broker closes it (TokenExpired). */
+export interface ExpiredMessage {
+  type: 'expired';
+  graceMs: number;
+}
+
+export type ServerMessage = WelcomeMessage | ReplyMessage | ErrorMessage | TopicMessage | PresenceMessage | PingMessage | ExpiredMessage;

@@ -44,6 +44,12 @@ export function parseClientMessage(raw: unknown): ParseResult {
     }
     case 'pong':
       return { ok: true, message: { type } };
+    case 'refresh': {
+      if (id === undefined) return fail(undefined, ErrorCode.BadRequest, 'refresh.id must be a positive integer');
+      const token = raw['token'];
+      if (typeof token !== 'string' || token.length === 0 || token.length > 16 * 1024) return fail(id, ErrorCode.BadRequest, 'refresh.token must be a string of at most 16 KiB');
+      return { ok: true, message: { type, id, token } };
+    }
     case 'sub':
     case 'unsub':
     case 'pub':

@@ -1,0 +1,37 @@
+/**
+ * The client's options and events: what `connect()` takes, and what a
+ * `Client` emits.
+ */
+import type { ReconnectOptions } from './backoff.js';
+import type { WebSocketConstructor } from './websocket.js';
+
+export interface ConnectOptions {
+  /**
+   * Bearer token sent in hello, or a function that returns one (called at every connection, and
+   * when the broker says the token expired: the client then refreshes it without reconnecting).
+   */
+  token?: string | (() => string | Promise<string>);
+  /** WebSocket constructor; default `globalThis.WebSocket`, else the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  reconnect?: ReconnectOptions;
+  /** Client instance id (presence identity, publish de-duplication scope). Default: random. */
+  clientId?: string;
+  /** Publishes not yet answered (in flight or waiting for a connection); more are refused with QueueFull. Default 1000, at most 4096. */
+  publishQueueMax?: number;
+  /** Time for one connection attempt to reach `welcome`, ms. Default 10 000. */
+  connectTimeoutMs?: number;
+}
+
+export type ClientEvents = {
+  connected: { broker: string; session: string };
+  reconnected: { broker: string; session: string };
+  disconnected: { code: number; reason: string };
+  error: Error;
+  closed: { code: number; reason: string };
+};
+
+/** The token for a hello or a refresh: the one given, or the token function's answer. */
+export async function tokenOf(options: ConnectOptions): Promise<string | undefined> {
+  const source = options.token;
+  return typeof source === 'function' ? await source() : source;
+}
