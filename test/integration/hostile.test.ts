@@ -2,62 +2,11 @@
 // no one: a hostile raw WebSocket tries each kind of bad input against a real broker process while a
 // well-behaved subscriber keeps receiving a steady stream, gap-free, and the broker stays up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { connect, type Client, type Message } from '../../client/index.js';
-import { CloseCode, ErrorCode, decodeFrame, encodeFrame, type ServerMessage } from '../../client/protocol/index.js';
+import { CloseCode, ErrorCode, type ServerMessage } from '../../client/protocol/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { Raw } from '../helpers/raw-socket.js';
 import { Condition, within } from '../helpers/wait.js';
-
-/** A raw connection that records what the broker sends and how it closes. */
-class Raw {
-  readonly ws: WebSocket;
-  readonly received: ServerMessage[] = [];
-  readonly changed = new Condition();
-  closeCode: number | undefined;
-  readonly opened: Promise<void>;
-  readonly closed: Promise<number>;
-
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ws.on('error', () => {});
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-    this.closed = new Promise((resolve) =>
-      this.ws.once('close', (code) => {
-        this.closeCode = code;
-        this.changed.notify();
-        resolve(code);
-      }),
-    );
-    this.ws.on('message', (data: Buffer) => {
-      const decoded = decodeFrame(new Uint8Array(data));
-      if (decoded.ok) this.received.push(...(decoded.messages as ServerMessage[]));
-      this.changed.notify();
-    });
-  }
-
-  send(messages: unknown[]): void {
-    this.ws.send(encodeFrame(messages));
-  }
-
-  async hello(): Promise<void> {
-    await this.opened;
-    this.send([{ type: 'hello', v: 1 }]);
-    await this.changed.wait(() => this.received.some((m) => m.type === 'welcome'), 5000, 'welcome');
-  }
-
-  /** The reply or error that answers request `id`. */
-  async answer(id: number): Promise<ServerMessage> {
-    await this.changed.wait(() => this.received.some((m) => (m.type === 'reply' || m.type === 'error') && m.id === id), 5000, `answer to ${id}`);
-    return this.received.find((m) => (m.type === 'reply' || m.type === 'error') && m.id === id)!;
-  }
-
-  closeCodeWithin(ms: number): Promise<number> {
-    return within(this.closed, ms, 'close');
-  }
-}
 
 describe('hostile input', () => {
   let broker: BrokerProcess;
@@ -156,7 +105,7 @@ describe('hostile input', () => {
       const raw = new Raw(broker.url);
       await raw.opened;
       // Garbage flood: the first bad frame closes the connection; count what we managed to send.
-      for (let i = 0; i < 500 && raw.ws.readyState === WebSocket.OPEN; i++, sent++) raw.ws.send(Buffer.from([0xc1, i & 0xff, 0xdb]));
+      for (let i = 0; i < 500 && raw.ws.readyState === raw.ws.OPEN; i++, sent++) raw.ws.send(Buffer.from([0xc1, i & 0xff, 0xdb]));
       expect(await raw.closeCodeWithin(5000)).toBe(CloseCode.BadFrame);
     }
     expect(sent).toBeGreaterThanOrEqual(10_000);
