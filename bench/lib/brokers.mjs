@@ -15,10 +15,12 @@ export const BROKER_CLI = fileURLToPath(BROKER_CLI_URL);
 
 /** Broker flags that follow from the benchmark's options (larger limits for large payloads). */
 export function brokerLimitArgs(opts) {
+  // The benchmark measures the broker, not its per-connection rate limits: they are off.
+  const rates = ['--rate-publishes', '0', '--rate-bytes', '0', '--rate-subscribes', '0'];
   // The default broker limit on publish data is 64 KiB of msgpack; raise it for larger payloads.
   return opts.payload + 8 > 64 * 1024
-    ? ['--payload-bytes-max', String(opts.payload + 8), '--frame-bytes-max', String(Math.max(1024 * 1024, 2 * opts.payload + 4096))]
-    : [];
+    ? [...rates, '--payload-bytes-max', String(opts.payload + 8), '--frame-bytes-max', String(Math.max(1024 * 1024, 2 * opts.payload + 4096))]
+    : rates;
 }
 
 /** Node flags for a broker: --cpu-prof when --cpu-prof-dir is set (one profile per broker PID). */

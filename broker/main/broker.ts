@@ -106,6 +106,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     isReady: () => !draining && primary,
     isAccepting: () => !draining && primary,
     auth,
+    rates: { publishesPerSecond: config.ratePublishes, bytesPerSecond: config.rateBytes, subscribesPerSecond: config.rateSubscribes },
+    connectionsPerIp: config.connectionsPerIp,
     ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
   });
   if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {

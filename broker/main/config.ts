@@ -84,6 +84,14 @@ export interface BrokerConfig {
   origins: string[];
   /** How long a connection whose token expired may go on without a refresh, ms. Default 10 000. */
   tokenGraceMs: number;
+  /** Publishes per second per connection (0: no limit). Default 10 000. */
+  ratePublishes: number;
+  /** Inbound bytes per second per connection (0: no limit; else at least frame-bytes-max). Default 32 MiB. */
+  rateBytes: number;
+  /** Subscribes + unsubscribes per second per connection (0: no limit). Default 1000. */
+  rateSubscribes: number;
+  /** Client connections from one IP address. Default 1000. */
+  connectionsPerIp: number;
 }
 
 type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path' | 'auth' | 'text' | 'origins';
@@ -138,6 +146,10 @@ export const configDefaults: BrokerConfig = {
   apiKey: '',
   origins: [],
   tokenGraceMs: 10_000,
+  ratePublishes: 10_000,
+  rateBytes: 32 * MiB,
+  rateSubscribes: 1000,
+  connectionsPerIp: 1000,
 };
 
 export const optionSpecs: readonly OptionSpec[] = [
@@ -150,6 +162,10 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'presenceInfoBytesMax', flag: '--presence-info-bytes-max', env: 'CHORUS_PRESENCE_INFO_BYTES_MAX', kind: 'bytes', min: 16, max: MiB, help: 'largest presence info of one subscriber' },
   { key: 'topicBytesMax', flag: '--topic-bytes-max', env: 'CHORUS_TOPIC_BYTES_MAX', kind: 'int', min: 8, max: 255, help: 'longest topic name, bytes' },
   { key: 'connectionsMax', flag: '--connections-max', env: 'CHORUS_CONNECTIONS_MAX', kind: 'int', min: 1, max: 10_000_000, help: 'client connections, handshakes included (more are closed with 4006)' },
+  { key: 'connectionsPerIp', flag: '--connections-per-ip', env: 'CHORUS_CONNECTIONS_PER_IP', kind: 'int', min: 1, max: 10_000_000, help: 'client connections from one IP address (more are closed with 4006)' },
+  { key: 'ratePublishes', flag: '--rate-publishes', env: 'CHORUS_RATE_PUBLISHES', kind: 'int', min: 0, max: 100_000_000, help: 'publishes per second per connection (0: no limit; over it: RateLimited)' },
+  { key: 'rateBytes', flag: '--rate-bytes', env: 'CHORUS_RATE_BYTES', kind: 'bytes', min: 0, max: 1024 * 1024 * MiB, help: 'inbound bytes per second per connection (0: no limit)' },
+  { key: 'rateSubscribes', flag: '--rate-subscribes', env: 'CHORUS_RATE_SUBSCRIBES', kind: 'int', min: 0, max: 10_000_000, help: 'subscribes + unsubscribes per second per connection (0: no limit)' },
   { key: 'subscriptionsMax', flag: '--subscriptions-max', env: 'CHORUS_SUBSCRIPTIONS_MAX', kind: 'int', min: 1, max: 1_000_000, help: 'subscriptions per connection' },
   { key: 'outboundBytesMax', flag: '--outbound-bytes-max', env: 'CHORUS_OUTBOUND_BYTES_MAX', kind: 'bytes', min: 64 * KiB, max: 1024 * MiB, help: 'bytes queued to one connection before it is closed as a slow consumer' },
   { key: 'historyLengthMax', flag: '--history-length-max', env: 'CHORUS_HISTORY_LENGTH_MAX', kind: 'int', min: 0, max: 10_000_000, help: 'messages of history kept per topic' },
@@ -313,6 +329,9 @@ export function validateConfig(config: BrokerConfig): BrokerConfig {
   }
   if (config.jwtSecret !== '' && config.jwtSecret.length < 32) throw new ConfigError('--jwt-secret must have at least 32 characters (256 bits for HS256)');
   if (config.apiKey !== '' && config.apiKey.length < 16) throw new ConfigError('--api-key must have at least 16 characters');
+  if (config.rateBytes !== 0 && config.rateBytes < config.frameBytesMax) {
+    throw new ConfigError(`rate-bytes (${config.rateBytes}) must be 0 or at least frame-bytes-max (${config.frameBytesMax}): one largest frame must fit in a second`);
+  }
   if (config.payloadBytesMax >= config.frameBytesMax) {
     throw new ConfigError(`payload-bytes-max (${config.payloadBytesMax}) must be below frame-bytes-max (${config.frameBytesMax}): a publish must fit in a frame`);
   }

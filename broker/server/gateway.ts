@@ -24,6 +24,7 @@ import type { Authenticator, Identity } from '../auth/index.js';
 import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
 import { Session, type FrameCache, type SessionHost, type SessionLimits } from './session.js';
 import { TokenTimers, refreshRefusal, refusalOf } from './session-auth.js';
+import { ConnectionLimiter, type RateLimits } from './rate-limits.js';
 
 export interface GatewayOptions {
   brokerId: string;
@@ -43,6 +44,10 @@ export interface GatewayOptions {
   sessionPrefix?: () => string;
   /** Who a client is and what it may do (anonymous mode: everyone, everything). */
   auth: Authenticator;
+  /** Per-connection rate limits. */
+  rates: RateLimits;
+  /** Connections from one IP address, handshakes included. */
+  connectionsPerIp: number;
 }
 
 /** Messages a client may send after its hello while the hello's token is being verified. */
@@ -54,6 +59,7 @@ export class Gateway implements SessionHost {
   private flushScheduled = false;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly pending = new Set<WebSocket>();
+  private readonly perIp = new Map<string, number>();
 
   constructor(private readonly options: GatewayOptions) {
     this.pingTimer = setInterval(() => this.pingSweep(), Math.max(50, options.pingIntervalMs / 2));
@@ -64,14 +70,27 @@ export class Gateway implements SessionHost {
     return this.sessions.size;
   }
 
-  /** Takes a freshly upgraded socket. */
-  accept(socket: WebSocket): void {
+  /** Takes a freshly upgraded socket from `ip`. */
+  accept(socket: WebSocket, ip = ''): void {
     const { metrics } = this.options;
     socket.on('error', () => {}); // replaced below; a socket must never be without one
     if (this.sessions.size + this.pending.size >= this.options.connectionsMax) {
       closeSocket(socket, CloseCode.TooManyConnections, 'too many connections: try another broker', metrics);
       return;
     }
+    const fromIp = (this.perIp.get(ip) ?? 0) + 1;
+    if (fromIp > this.options.connectionsPerIp) {
+      closeSocket(socket, CloseCode.TooManyConnections, 'too many connections from this address', metrics);
+      return;
+    }
+    this.perIp.set(ip, fromIp);
+    socket.once('close', () => {
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
+    });
+    const limiter = new ConnectionLimiter(this.options.rates, performance.now());
+    let overBytes = false;
     this.pending.add(socket);
     let session: Session | undefined;
     const helloTimer = setTimeout(() => {
@@ -131,8 +150,16 @@ export class Gateway implements SessionHost {
           return this.sendError(session, 'hello', undefined, ErrorCode.BadRequest, 'hello was already received');
         case 'pong':
           return;
-        default:
-          return this.handle(session, message);
+        default: {
+          const now = performance.now();
+          if (!overBytes && limiter.request(message.type, now)) return this.handle(session, message);
+          this.sendError(session, message.type, message.id, ErrorCode.RateLimited, overBytes ? 'too many bytes per second on this connection; slow down' : `too many ${message.type} requests per second on this connection; slow down`);
+          if (!limiter.violated(now)) {
+            session.flush(now); // the refusals go out before the close
+            session.close(CloseCode.RateLimited, 'rate limits exceeded again and again');
+          }
+          return;
+        }
       }
     };
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
@@ -140,6 +167,7 @@ export class Gateway implements SessionHost {
       if (!isBinary) return this.refuse(socket, ProtocolErrorReason.TextFrame, CloseCode.BadFrame, 'frames must be binary msgpack');
       const bytes = toBytes(data);
       metrics.bytesIn.inc(bytes.byteLength);
+      overBytes = session !== undefined && !limiter.frame(bytes.byteLength, performance.now());
       const decoded = decodeFrame(bytes);
       if (!decoded.ok) {
         const reason = { malformed: ProtocolErrorReason.Malformed, 'not-array': ProtocolErrorReason.NotArray, 'bad-value': ProtocolErrorReason.BadValue, 'too-deep': ProtocolErrorReason.TooDeep }[decoded.reason];

@@ -16,6 +16,7 @@ import { Gateway } from './gateway.js';
 import { registerHttpApi } from './http-api.js';
 import { BrokerMetrics, ProtocolErrorReason } from './metrics.js';
 import type { SessionLimits } from './session.js';
+import type { RateLimits } from './rate-limits.js';
 
 export { BrokerMetrics } from './metrics.js';
 export { Gateway } from './gateway.js';
@@ -36,6 +37,10 @@ export interface ServerOptions {
   cluster?: () => unknown;
   /** Authentication and permissions; default anonymous (everyone may do everything). */
   auth?: Authenticator;
+  /** Per-connection rate limits; default none. */
+  rates?: RateLimits;
+  /** Connections from one IP address; default connectionsMax. */
+  connectionsPerIp?: number;
 }
 
 export interface BrokerServer {
@@ -73,6 +78,8 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     isAccepting: options.isAccepting,
     ...(options.sessionPrefix === undefined ? {} : { sessionPrefix: options.sessionPrefix }),
     auth,
+    rates: options.rates ?? { publishesPerSecond: 0, bytesPerSecond: 0, subscribesPerSecond: 0 },
+    connectionsPerIp: options.connectionsPerIp ?? options.connectionsMax,
   });
   await app.register(websocket, {
     options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false },
@@ -83,7 +90,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     metrics.protocolErrors.inc({ reason: ProtocolErrorReason.Origin });
     await reply.code(403).send({ code: ErrorCode.Forbidden, error: 'Forbidden', message: 'this origin may not open a WebSocket here' });
   };
-  app.get('/ws', { websocket: true, preValidation: originCheck }, (socket) => gateway.accept(socket));
+  app.get('/ws', { websocket: true, preValidation: originCheck }, (socket, request) => gateway.accept(socket, request.socket.remoteAddress ?? ''));
   registerHttpApi(app, {
     brokerId: options.brokerId,
     topics,

@@ -1,0 +1,101 @@
+// Proves the per-connection rate limits and the per-IP connection limit against a real broker:
+// a publish flood and a subscribe storm get RateLimited, and a connection that keeps at it is
+// closed with 4008, while a well-behaved subscriber on the same broker keeps receiving, gap-free;
+// connections beyond the per-IP limit are closed with 4006.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Client, type Message } from '../../client/index.js';
+import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
+import { TokenBucket } from '../../broker/server/rate-limits.js';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { Raw } from '../helpers/raw-socket.js';
+import { Condition } from '../helpers/wait.js';
+
+describe('token bucket', () => {
+  it('allows a burst, then the rate, and never refuses with rate 0', () => {
+    const b = new TokenBucket(10, 10, 0);
+    let taken = 0;
+    while (b.take(1, 0)) taken++;
+    expect(taken).toBe(10);
+    expect(b.take(1, 50)).toBe(false);
+    expect(b.take(1, 100)).toBe(true);
+    expect(b.take(5, 600)).toBe(true);
+    const off = new TokenBucket(0, 0, 0);
+    for (let i = 0; i < 1000; i++) expect(off.take(1_000_000, 0)).toBe(true);
+  });
+});
+
+describe('rate and connection limits', () => {
+  let broker: BrokerProcess;
+  let calm: Client;
+  let publisher: Client;
+  const calmGot: Message[] = [];
+  const calmArrived = new Condition();
+
+  beforeAll(async () => {
+    broker = await startBrokerProcess(['--rate-publishes', '50', '--rate-subscribes', '20', '--connections-per-ip', '8']);
+    calm = await connect(broker.url);
+    await calm.subscribe('calm.stream', (m) => (calmGot.push(m), calmArrived.notify()));
+    publisher = await connect(broker.url);
+  });
+  afterAll(async () => {
+    await calm?.close();
+    await publisher?.close();
+    await broker?.stop();
+  });
+
+  async function calmStillServed(): Promise<void> {
+    const before = calmGot.length;
+    await publisher.publish('calm.stream', before);
+    await calmArrived.wait(() => calmGot.length > before, 5000, 'the calm subscriber');
+    expect(calmGot.map((m) => m.seq)).toEqual(Array.from({ length: calmGot.length }, (_, i) => i + 1));
+  }
+
+  it('refuses a publish flood with RateLimited, then closes the flooder with 4008', async () => {
+    const raw = new Raw(broker.url);
+    await raw.hello();
+    // 2000 publishes in a few frames: the first second's worth (50) pass, the rest are refused.
+    for (let f = 0; f < 20; f++) raw.send(Array.from({ length: 100 }, (_, i) => ({ type: 'pub', id: f * 100 + i + 1, topic: 'flood.x', data: i })));
+    expect(await raw.closeCodeWithin(5000)).toBe(CloseCode.RateLimited);
+    const errors = raw.received.filter((m) => m.type === 'error' && m.code === ErrorCode.RateLimited);
+    const replies = raw.received.filter((m) => m.type === 'reply');
+    expect(errors.length).toBeGreaterThanOrEqual(20);
+    expect(replies.length).toBeLessThanOrEqual(60);
+    await calmStillServed();
+  });
+
+  it('refuses a subscribe storm with RateLimited; a connection that stays within the rate is never refused', async () => {
+    const raw = new Raw(broker.url);
+    await raw.hello();
+    raw.send(Array.from({ length: 30 }, (_, i) => ({ type: 'sub', id: i + 1, topic: `storm.${i}` })));
+    await raw.answer(30);
+    const limited = raw.received.filter((m) => m.type === 'error' && m.code === ErrorCode.RateLimited).length;
+    expect(limited).toBeGreaterThanOrEqual(5);
+    expect(limited).toBeLessThanOrEqual(15);
+    raw.ws.close();
+    // The client library's own publishes, one at a time, stay under 50/s.
+    for (let i = 0; i < 20; i++) await publisher.publish('calm.other', i);
+    await calmStillServed();
+  });
+
+  it('closes connections beyond the per-IP limit with 4006', async () => {
+    // calm and the publisher hold 2 of the 8 this address may have.
+    const raws: Raw[] = [];
+    const outcomes: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const raw = new Raw(broker.url);
+      raws.push(raw);
+      await raw.opened;
+      raw.send([{ type: 'hello', v: 1 }]);
+      await raw.changed.wait(() => raw.closeCode !== undefined || raw.received.some((m) => m.type === 'welcome'), 5000, 'welcome or close');
+      outcomes.push(raw.closeCode ?? 0);
+    }
+    expect(outcomes).toEqual([0, 0, 0, 0, 0, 0, CloseCode.TooManyConnections, CloseCode.TooManyConnections]);
+    for (const raw of raws) raw.ws.close();
+    await Promise.all(raws.map((r) => r.closed));
+    // Their places are free again.
+    const again = new Raw(broker.url);
+    await again.hello();
+    again.ws.close();
+    await calmStillServed();
+  });
+});
