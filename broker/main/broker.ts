@@ -25,6 +25,8 @@ export interface BrokerHandle {
   brokerId: string;
   /** The port of broker links, in a mesh. */
   clusterPort?: number;
+  /** The port serving /metrics, /livez and /readyz alone, with --internal-port. */
+  internalPort?: number;
   config: BrokerConfig;
   /** Stop being ready, tell clients to move elsewhere (they resume), then stop. */
   close(): Promise<void>;
@@ -88,7 +90,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     ...(replicas === undefined ? {} : { interest: replicas }),
   });
   topicsRef = topics;
-  const { app, gateway, metrics } = await createServer({
+  const { app, gateway, metrics, internal } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
     topics,
     limits: {
@@ -108,6 +110,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     auth,
     rates: { publishesPerSecond: config.ratePublishes, bytesPerSecond: config.rateBytes, subscribesPerSecond: config.rateSubscribes },
     connectionsPerIp: config.connectionsPerIp,
+    internalOperations: config.internalPort >= 0,
     ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
   });
   if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
@@ -122,6 +125,12 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     );
   }
   await app.listen({ host: config.host, port: config.port });
+  let internalPort: number | undefined;
+  if (internal !== undefined) {
+    await internal.listen({ host: config.internalHost, port: config.internalPort });
+    const a = internal.server.address();
+    internalPort = typeof a === 'object' && a !== null ? a.port : config.internalPort;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -171,6 +180,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     brokerId: brokerIdNow(),
     config,
     ...(clusterPort === undefined ? {} : { clusterPort }),
+    ...(internalPort === undefined ? {} : { internalPort }),
     close() {
       closing ??= (async () => {
         draining = true;

@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       host: broker.host,
       mode: config.seeds.length > 0 || config.seedsDns !== '' ? 'mesh' : 'single',
       ...(broker.clusterPort === undefined ? {} : { clusterPort: broker.clusterPort }),
+      ...(broker.internalPort === undefined ? {} : { internalPort: broker.internalPort }),
       auth: config.auth === 'none' ? 'none (anonymous local mode: anyone may publish and subscribe; use --auth jwt to expose it)' : 'jwt',
     });
   }

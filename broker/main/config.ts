@@ -92,6 +92,10 @@ export interface BrokerConfig {
   rateSubscribes: number;
   /** Client connections from one IP address. Default 1000. */
   connectionsPerIp: number;
+  /** Port for /metrics, /livez and /readyz alone (then not on the client port); -1: none. Default -1. */
+  internalPort: number;
+  /** Interface of the internal port. Default 127.0.0.1. */
+  internalHost: string;
 }
 
 type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path' | 'auth' | 'text' | 'origins';
@@ -150,11 +154,15 @@ export const configDefaults: BrokerConfig = {
   rateBytes: 32 * MiB,
   rateSubscribes: 1000,
   connectionsPerIp: 1000,
+  internalPort: -1,
+  internalHost: '127.0.0.1',
 };
 
 export const optionSpecs: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: 'CHORUS_PORT', kind: 'int', min: 0, max: 65535, help: 'client port: HTTP API and WebSocket /ws (0 picks a free port)' },
   { key: 'host', flag: '--host', env: 'CHORUS_HOST', kind: 'host', help: 'interface to listen on' },
+  { key: 'internalPort', flag: '--internal-port', env: 'CHORUS_INTERNAL_PORT', kind: 'int', min: 0, max: 65535, help: 'serve /metrics, /livez and /readyz on this port only (0 picks one), not on the client port' },
+  { key: 'internalHost', flag: '--internal-host', env: 'CHORUS_INTERNAL_HOST', kind: 'host', help: 'interface of the internal port' },
   { key: 'name', flag: '--name', env: 'CHORUS_NAME', kind: 'string', help: 'member name (broker id is name#incarnation)' },
   { key: 'frameBytesMax', flag: '--frame-bytes-max', env: 'CHORUS_FRAME_BYTES_MAX', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, help: 'largest inbound WebSocket frame' },
   { key: 'payloadBytesMax', flag: '--payload-bytes-max', env: 'CHORUS_PAYLOAD_BYTES_MAX', kind: 'bytes', min: 16, max: 16 * MiB, help: 'largest publish data (msgpack bytes)' },

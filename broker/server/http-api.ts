@@ -18,6 +18,17 @@ export interface HttpApiOptions {
   startedAt: number;
   cluster?: () => unknown;
   auth: Authenticator;
+  /** Serve /metrics, /livez and /readyz here (false when an internal port serves them). Default true. */
+  operations?: boolean;
+}
+
+/** `/livez` (the process answers), `/readyz` (primary view, not draining) and `/metrics`, for probes and scrapers. */
+export function registerOperations(app: FastifyInstance, options: Pick<HttpApiOptions, 'isReady' | 'metrics'>): void {
+  app.get('/livez', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) =>
+    options.isReady() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' }),
+  );
+  app.get('/metrics', async (_request, reply) => reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()));
 }
 
 const topicParams = {
@@ -127,12 +138,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     );
   });
 
-  app.get('/livez', (_request, reply) => reply.send({ status: 'ok' }));
-  app.get('/readyz', (_request, reply) =>
-    options.isReady() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'not ready' }),
-  );
-
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  if (options.operations !== false) registerOperations(app, options);
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
     if (error.validation !== undefined || (error.statusCode !== undefined && error.statusCode < 500)) {

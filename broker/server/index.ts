@@ -13,7 +13,7 @@ import { ErrorCode, type Limits } from '../../client/protocol/index.js';
 import type { Topics } from '../topics/index.js';
 import { Authenticator } from '../auth/index.js';
 import { Gateway } from './gateway.js';
-import { registerHttpApi } from './http-api.js';
+import { registerHttpApi, registerOperations } from './http-api.js';
 import { BrokerMetrics, ProtocolErrorReason } from './metrics.js';
 import type { SessionLimits } from './session.js';
 import type { RateLimits } from './rate-limits.js';
@@ -41,10 +41,14 @@ export interface ServerOptions {
   rates?: RateLimits;
   /** Connections from one IP address; default connectionsMax. */
   connectionsPerIp?: number;
+  /** Serve /metrics, /livez and /readyz on a separate app (listened on by the caller) instead of the client port. */
+  internalOperations?: boolean;
 }
 
 export interface BrokerServer {
   app: FastifyInstance;
+  /** With `internalOperations`: the app serving /metrics, /livez and /readyz. */
+  internal?: FastifyInstance;
   gateway: Gateway;
   metrics: BrokerMetrics;
 }
@@ -100,14 +104,23 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     startedAt: Date.now(),
     ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     auth,
+    operations: options.internalOperations !== true,
   });
+  let internal: FastifyInstance | undefined;
+  if (options.internalOperations === true) {
+    internal = Fastify({ logger: false });
+    registerOperations(internal, { isReady: options.isReady, metrics });
+  }
   const bundle = await loadClientBundle();
   app.get('/client.js', (_request, reply) => {
     if (bundle === undefined) return reply.code(404).send('client bundle not built: run npm run build');
     return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(bundle);
   });
-  app.addHook('onClose', async () => gateway.stop());
-  return { app, gateway, metrics };
+  app.addHook('onClose', async () => {
+    gateway.stop();
+    await internal?.close();
+  });
+  return { app, gateway, metrics, ...(internal === undefined ? {} : { internal }) };
 }
 
 /** The esbuild bundle of client/, wherever this module runs from (dist/ or sources). */

@@ -1,7 +1,8 @@
 // Proves the per-connection rate limits and the per-IP connection limit against a real broker:
 // a publish flood and a subscribe storm get RateLimited, and a connection that keeps at it is
 // closed with 4008, while a well-behaved subscriber on the same broker keeps receiving, gap-free;
-// connections beyond the per-IP limit are closed with 4006.
+// connections beyond the per-IP limit are closed with 4006; with --internal-port, /metrics, /livez
+// and /readyz are served there and not on the client port.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client, type Message } from '../../client/index.js';
 import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
@@ -97,5 +98,22 @@ describe('rate and connection limits', () => {
     await again.hello();
     again.ws.close();
     await calmStillServed();
+  });
+});
+
+describe('internal port', () => {
+  it('serves /metrics, /livez and /readyz on the internal port only', async () => {
+    const broker = await startBrokerProcess(['--internal-port', '0']);
+    try {
+      const listening = await broker.waitForEvent((e) => e['event'] === 'listening', 1000, 'listening');
+      const internal = `http://127.0.0.1:${String(listening['internalPort'])}`;
+      for (const path of ['/metrics', '/livez', '/readyz']) {
+        expect((await fetch(`${internal}${path}`)).status, path).toBe(200);
+        expect((await fetch(`${broker.httpUrl}${path}`)).status, path).toBe(404);
+      }
+      expect((await fetch(`${broker.httpUrl}/api/v1/cluster`)).status).toBe(200);
+    } finally {
+      await broker.stop();
+    }
   });
 });
