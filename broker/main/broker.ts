@@ -102,7 +102,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       presenceInfoBytesMax: config.presenceInfoBytesMax,
     },
     connectionsMax: config.connectionsMax,
-    session: { outboundBytesMax: config.outboundBytesMax, frameBytesOutMax: Math.max(64 * 1024, config.frameBytesMax) },
+    session: { outboundBytesMax: config.outboundBytesMax, outboundAgeMaxMs: config.outboundAgeMaxMs, frameBytesOutMax: Math.max(64 * 1024, config.frameBytesMax) },
     helloTimeoutMs: config.helloTimeoutMs,
     pingIntervalMs: config.pingIntervalMs,
     isReady: () => !draining && primary,

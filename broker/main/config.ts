@@ -92,6 +92,8 @@ export interface BrokerConfig {
   rateSubscribes: number;
   /** Client connections from one IP address. Default 1000. */
   connectionsPerIp: number;
+  /** Longest time data may wait unread by a client before it is cut as a slow consumer, ms. Default 30 000. */
+  outboundAgeMaxMs: number;
   /** Port for /metrics, /livez and /readyz alone (then not on the client port); -1: none. Default -1. */
   internalPort: number;
   /** Interface of the internal port. Default 127.0.0.1. */
@@ -154,6 +156,7 @@ export const configDefaults: BrokerConfig = {
   rateBytes: 32 * MiB,
   rateSubscribes: 1000,
   connectionsPerIp: 1000,
+  outboundAgeMaxMs: 30_000,
   internalPort: -1,
   internalHost: '127.0.0.1',
 };
@@ -176,6 +179,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'rateSubscribes', flag: '--rate-subscribes', env: 'CHORUS_RATE_SUBSCRIBES', kind: 'int', min: 0, max: 10_000_000, help: 'subscribes + unsubscribes per second per connection (0: no limit)' },
   { key: 'subscriptionsMax', flag: '--subscriptions-max', env: 'CHORUS_SUBSCRIPTIONS_MAX', kind: 'int', min: 1, max: 1_000_000, help: 'subscriptions per connection' },
   { key: 'outboundBytesMax', flag: '--outbound-bytes-max', env: 'CHORUS_OUTBOUND_BYTES_MAX', kind: 'bytes', min: 64 * KiB, max: 1024 * MiB, help: 'bytes queued to one connection before it is closed as a slow consumer' },
+  { key: 'outboundAgeMaxMs', flag: '--outbound-age-max-ms', env: 'CHORUS_OUTBOUND_AGE_MAX_MS', kind: 'int', min: 100, max: 3_600_000, help: 'ms data may wait unread by a connection before it is closed as a slow consumer' },
   { key: 'historyLengthMax', flag: '--history-length-max', env: 'CHORUS_HISTORY_LENGTH_MAX', kind: 'int', min: 0, max: 10_000_000, help: 'messages of history kept per topic' },
   { key: 'historyBytesMax', flag: '--history-bytes-max', env: 'CHORUS_HISTORY_BYTES_MAX', kind: 'bytes', min: 0, max: 1024 * MiB, help: 'bytes of history kept per topic' },
   { key: 'historyRules', flag: '--history', env: 'CHORUS_HISTORY', kind: 'history', help: 'per-pattern history limits, pattern=length:bytes (repeat the flag; comma-separate in env)' },

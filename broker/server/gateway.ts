@@ -62,7 +62,8 @@ export class Gateway implements SessionHost {
   private readonly perIp = new Map<string, number>();
 
   constructor(private readonly options: GatewayOptions) {
-    this.pingTimer = setInterval(() => this.pingSweep(), Math.max(50, options.pingIntervalMs / 2));
+    // Often enough for pings, and for cutting a reader whose data waits past the age limit.
+    this.pingTimer = setInterval(() => this.pingSweep(), Math.max(50, Math.min(options.pingIntervalMs, options.session.outboundAgeMaxMs) / 2));
     this.pingTimer.unref();
   }
 
@@ -336,6 +337,7 @@ export class Gateway implements SessionHost {
     const now = performance.now();
     const interval = this.options.pingIntervalMs;
     for (const session of this.sessions) {
+      if (!session.readingInTime(now)) continue;
       if (now - session.lastInboundAt > 2 * interval + 1000) {
         session.close(CloseCode.PingTimeout, 'no pong in time');
       } else if ((now - session.lastOutboundAt >= interval || now - session.lastInboundAt >= interval) && now - session.lastPingAt >= interval) {

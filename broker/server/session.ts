@@ -10,7 +10,9 @@
  * dropped, so it cannot hold the broker's memory or delay anyone else. What
  * one turn queues (a burst, or the snapshots a client just asked for) is not
  * held against it, up to a hard ceiling of 4 × `outboundBytesMax` queued plus
- * unwritten, which bounds the memory one connection can pin.
+ * unwritten, which bounds the memory one connection can pin. Nor may data
+ * wait unwritten at the socket longer than `outboundAgeMaxMs`: a reader that
+ * takes a trickle, never enough to pass the byte limit, is cut as well.
  */
 import type { WebSocket } from 'ws';
 import { CloseCode, encode, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
@@ -21,6 +23,8 @@ import type { TokenTimers } from './session-auth.js';
 export interface SessionLimits {
   /** Outbound bytes (queued + unwritten) before the connection is cut as a slow consumer. */
   outboundBytesMax: number;
+  /** Longest time data may wait unwritten at the socket before the reader is cut, ms. */
+  outboundAgeMaxMs: number;
   /** Frames are split past this many bytes (a single larger message still goes alone). */
   frameBytesOutMax: number;
 }
@@ -59,6 +63,8 @@ export class Session implements Subscriber {
   lastOutboundAt: number;
   /** performance.now() of the last ping sent. */
   lastPingAt = 0;
+  /** Since when data has waited unwritten at the socket (undefined: nothing waits). */
+  private backloggedSince: number | undefined;
 
   constructor(
     readonly id: string,
@@ -96,7 +102,7 @@ export class Session implements Subscriber {
 
   /** Writes what is queued, as few frames as the size limit allows. */
   flush(now: number, cache: FrameCache = { parts: undefined, frame: undefined }): void {
-    if (this.closed || this.queue.length === 0) return;
+    if (this.closed || this.queue.length === 0 || !this.readingInTime(now)) return;
     if (this.socket.bufferedAmount > this.limits.outboundBytesMax) {
       this.close(CloseCode.SlowConsumer, 'slow consumer: not reading fast enough');
       return;
@@ -118,6 +124,19 @@ export class Session implements Subscriber {
     }
     this.write(start === 0 ? queue : queue.slice(start), bytes, age, cache);
     this.lastOutboundAt = now;
+  }
+
+  /** Whether the socket has taken what it was given within the age limit (else the reader is cut). */
+  readingInTime(now: number): boolean {
+    if (this.closed) return false;
+    if (this.socket.bufferedAmount === 0) {
+      this.backloggedSince = undefined;
+      return true;
+    }
+    this.backloggedSince ??= now;
+    if (now - this.backloggedSince <= this.limits.outboundAgeMaxMs) return true;
+    this.close(CloseCode.SlowConsumer, `slow consumer: data unread for over ${Math.round(this.limits.outboundAgeMaxMs / 1000)} s`);
+    return false;
   }
 
   close(code: number, reason: string): void {

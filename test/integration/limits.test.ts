@@ -2,14 +2,18 @@
 // a publish flood and a subscribe storm get RateLimited, and a connection that keeps at it is
 // closed with 4008, while a well-behaved subscriber on the same broker keeps receiving, gap-free;
 // connections beyond the per-IP limit are closed with 4006; with --internal-port, /metrics, /livez
-// and /readyz are served there and not on the client port.
+// and /readyz are served there and not on the client port; a reader that leaves data unread past
+// the age limit is cut as a slow consumer although it never passes the byte limit; malformed
+// WebSocket frames (reserved bits, unmasked, unknown opcode, fragmented control frame) close that
+// connection only.
+import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client, type Message } from '../../client/index.js';
 import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
 import { TokenBucket } from '../../broker/server/rate-limits.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { Raw } from '../helpers/raw-socket.js';
-import { Condition } from '../helpers/wait.js';
+import { Condition, within } from '../helpers/wait.js';
 
 describe('token bucket', () => {
   it('allows a burst, then the rate, and never refuses with rate 0', () => {
@@ -115,5 +119,82 @@ describe('internal port', () => {
     } finally {
       await broker.stop();
     }
+  });
+});
+
+describe('slow readers and malformed WebSocket frames', () => {
+  let broker: BrokerProcess;
+  beforeAll(async () => {
+    broker = await startBrokerProcess(['--outbound-bytes-max', '512MiB', '--outbound-age-max-ms', '1000']);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('cuts a reader that leaves data unread past the age limit, below the byte limit', async () => {
+    const raw = new Raw(broker.url);
+    await raw.hello();
+    raw.send([{ type: 'sub', id: 1, topic: 'trickle' }]);
+    await raw.answer(1);
+    // Stop reading — and keep ws from resuming the socket when its own buffer drains.
+    const socket = (raw.ws as unknown as { _socket: { pause(): unknown; resume(): unknown } })._socket;
+    const resume = socket.resume.bind(socket);
+    socket.resume = () => socket;
+    socket.pause();
+    const publisher = await connect(broker.url);
+    const calmGot: Message[] = [];
+    const calmArrived = new Condition();
+    const calm = await connect(broker.url);
+    await calm.subscribe('trickle', (m) => (calmGot.push(m), calmArrived.notify()));
+    // Fill the kernel's socket buffers (a few MB), far below the 512 MiB byte limit, and keep
+    // data coming until the broker reports the cut (bounded: 60 batches of 100 × 30 KB). A paused
+    // reader does not see its close until it reads again.
+    const slowCut = async (): Promise<boolean> => /^chorus_slow_consumers_total 1$/m.test(await (await fetch(`${broker.httpUrl}/metrics`)).text());
+    let sent = 0;
+    for (let batch = 0; batch < 60 && !(await slowCut()); batch++) {
+      for (let i = 0; i < 100; i++, sent++) void publisher.publish('trickle', 'x'.repeat(30_000));
+      await publisher.flush();
+      await calmArrived.wait(() => calmGot.length >= sent, 10_000, 'the calm subscriber');
+    }
+    expect(await slowCut()).toBe(true);
+    socket.resume = resume;
+    resume();
+    // Its close frame sat behind megabytes it never read, so it may see 4001 or just the reset.
+    expect([CloseCode.SlowConsumer, CloseCode.Abnormal]).toContain(await within(raw.closed, 10_000, 'the slow reader to see its close'));
+    expect(calmGot.map((m) => m.seq)).toEqual(Array.from({ length: calmGot.length }, (_, i) => i + 1));
+    await publisher.close();
+    await calm.close();
+  });
+
+  it('closes a connection that sends a malformed WebSocket frame, and only that one', async () => {
+    const calm = await connect(broker.url);
+    const frames: Array<[string, number[]]> = [
+      ['reserved bit set', [0xc2, 0x80 | 1, 1, 2, 3, 4, 0]],
+      ['unmasked client frame', [0x82, 0x01, 0x00]],
+      ['unknown opcode', [0x83, 0x80, 1, 2, 3, 4]],
+      ['fragmented control frame', [0x09, 0x80, 1, 2, 3, 4]],
+    ];
+    for (const [what, bytes] of frames) {
+      const ended = await new Promise<string>((resolve) => {
+        const socket = tcpConnect({ host: '127.0.0.1', port: broker.port }, () => {
+          socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+        });
+        let upgraded = false;
+        socket.on('data', (chunk) => {
+          if (!upgraded && chunk.toString('latin1').startsWith('HTTP/1.1 101')) {
+            upgraded = true;
+            socket.write(Buffer.from(bytes));
+          }
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(upgraded ? 'closed after upgrade' : 'closed before upgrade'));
+        setTimeout(() => socket.destroy(), 10_000).unref();
+      });
+      expect(ended, what).toBe('closed after upgrade');
+    }
+    // The broker is up and serves others.
+    const { seq } = await calm.publish('after.frames', 1);
+    expect(seq).toBe(1);
+    await calm.close();
   });
 });
