@@ -62,8 +62,13 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     subscriptions: () => topics.index.subscriptionCount,
     delivered: () => topics.index.deliveredTotal,
   });
+  // Slowloris: a request (a WebSocket upgrade included) must send its headers within the hello
+  // timeout (at least 1 s), and the whole request within 30 s; Node checks every half second.
+  const headersTimeout = Math.max(1000, options.helloTimeoutMs);
   const app = Fastify({
     logger: false,
+    http: { headersTimeout, requestTimeout: Math.max(30_000, headersTimeout), connectionsCheckingInterval: 500 },
+    requestTimeout: Math.max(30_000, headersTimeout),
     bodyLimit: options.limits.payloadBytesMax * 2 + 1024,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -79,6 +79,17 @@ describe('hostile input', () => {
     raw.ws.close();
   });
 
+  it('closes a slowloris upgrade that never finishes its headers', async () => {
+    const { connect: tcpConnect } = await import('node:net');
+    const socket = tcpConnect({ host: '127.0.0.1', port: broker.port });
+    socket.on('error', () => {});
+    socket.resume(); // read (and drop) the broker's answer, so its close is seen
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await within(closed, 10_000, 'the broker to close the half-sent request');
+  });
+
   it('refuses subscriptions past the per-connection limit', async () => {
     const raw = new Raw(broker.url);
     await raw.hello();

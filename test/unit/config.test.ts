@@ -1,6 +1,7 @@
 // Proves configuration parsing: flags beat environment beat defaults, and every bad value stops start-up with a message naming it.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configDefaults, parseConfig } from '../../broker/main/index.js';
+import { optionSpecs } from '../../broker/main/config.js';
 
 describe('parseConfig', () => {
   it('uses the defaults with no flags and no environment', () => {
@@ -36,5 +37,11 @@ describe('parseConfig', () => {
   it.each(bad)('refuses %j %j', (argv, env, message) => {
     expect(() => parseConfig(argv, env)).toThrow(ConfigError);
     expect(() => parseConfig(argv, env)).toThrow(message);
+  });
+
+  it('has every option in the README table', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('README.md', 'utf8');
+    for (const spec of optionSpecs) expect(readme, spec.flag).toContain(`| \`${spec.flag}\` | \`${spec.env}\` |`);
   });
 });
