@@ -42,6 +42,15 @@ export interface BrokerHooks {
 export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHooks = {}): Promise<BrokerHandle> {
   const config = validateConfig({ ...configDefaults, ...options });
   const auth = await authenticatorFor(config);
+  const tls = config.tlsCert === '' ? undefined : { cert: readConfigFile(config.tlsCert, 'TLS certificate'), key: readConfigFile(config.tlsKey, 'TLS key') };
+  const clusterTls =
+    config.clusterTlsCert === ''
+      ? undefined
+      : {
+          cert: readConfigFile(config.clusterTlsCert, 'cluster TLS certificate'),
+          key: readConfigFile(config.clusterTlsKey, 'cluster TLS key'),
+          ...(config.clusterTlsCa === '' ? {} : { ca: readConfigFile(config.clusterTlsCa, 'cluster TLS CA') }),
+        };
   const incarnation = Date.now().toString(36) + randomBytes(2).toString('hex');
   const mesh = config.seeds.length > 0 || config.seedsDns !== '';
   let node: ClusterNode | undefined;
@@ -111,6 +120,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     rates: { publishesPerSecond: config.ratePublishes, bytesPerSecond: config.rateBytes, subscribesPerSecond: config.rateSubscribes },
     connectionsPerIp: config.connectionsPerIp,
     internalOperations: config.internalPort >= 0,
+    ...(tls === undefined ? {} : { tls }),
     ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
   });
   if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
@@ -153,6 +163,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       port: config.clusterPort,
       ...(advertise === undefined ? {} : { advertise }),
       seeds: config.seeds,
+      ...(clusterTls === undefined ? {} : { tls: clusterTls }),
       ...(config.seedsDns === '' ? {} : { reseed: () => resolveSeeds(config.seedsDns, config.clusterPort), founder: config.name.endsWith('-0') }),
       topics,
       stream: stream!,
@@ -164,7 +175,10 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         if (!p && !draining) gateway.closeAll(CloseCode.NotReady, 'this broker is outside the primary view: reconnect elsewhere');
       },
       ...(hooks.log === undefined ? {} : { log: hooks.log }),
-      onRefused: (reason) => metrics.linksRefused.inc({ reason: reason.includes('secret') ? 'secret' : reason.includes('frame') ? 'frame' : 'handshake' }),
+      onRefused: (reason) => {
+        metrics.linksRefused.inc({ reason: reason === 'tls' ? 'tls' : reason.includes('secret') ? 'secret' : reason.includes('frame') ? 'frame' : 'handshake' });
+        hooks.log?.('cluster-link-refused', { reason });
+      },
       ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
     });
     clusterPort = await node.start();
@@ -173,8 +187,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
 
   let closing: Promise<void> | undefined;
   return {
-    url: `ws://${shownHost}:${port}/ws`,
-    httpUrl: `http://${shownHost}:${port}`,
+    url: `${tls === undefined ? 'ws' : 'wss'}://${shownHost}:${port}/ws`,
+    httpUrl: `${tls === undefined ? 'http' : 'https'}://${shownHost}:${port}`,
     port,
     host: config.host,
     brokerId: brokerIdNow(),
@@ -219,19 +233,12 @@ async function authenticatorFor(config: BrokerConfig): Promise<Authenticator> {
   const origins = config.origins.includes('*') ? '*' : config.origins.length > 0 ? config.origins : config.auth === 'none' ? '*' : [];
   const common = { origins, tokenGraceMs: config.tokenGraceMs, ...(config.apiKey === '' ? {} : { apiKey: config.apiKey }) } as const;
   if (config.auth === 'none') return new Authenticator(common);
-  const read = (path: string, what: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read the ${what} ${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  };
   try {
     const verifier = await JwtVerifier.create({
       leewaySeconds: config.jwtLeewaySeconds,
       ...(config.jwtSecret === '' ? {} : { secret: config.jwtSecret }),
-      ...(config.jwtPublicKey === '' ? {} : { publicKeyPem: read(config.jwtPublicKey, 'JWT public key') }),
-      ...(config.jwtJwks === '' ? {} : { jwks: JSON.parse(read(config.jwtJwks, 'JWKS file')) as JSONWebKeySet }),
+      ...(config.jwtPublicKey === '' ? {} : { publicKeyPem: readConfigFile(config.jwtPublicKey, 'JWT public key') }),
+      ...(config.jwtJwks === '' ? {} : { jwks: JSON.parse(readConfigFile(config.jwtJwks, 'JWKS file')) as JSONWebKeySet }),
       ...(config.jwtIssuer === '' ? {} : { issuer: config.jwtIssuer }),
       ...(config.jwtAudience === '' ? {} : { audience: config.jwtAudience }),
     });
@@ -239,5 +246,14 @@ async function authenticatorFor(config: BrokerConfig): Promise<Authenticator> {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`JWT configuration: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** A file named by the configuration (a key, a certificate …); a missing one stops start-up with its name. */
+function readConfigFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the ${what} ${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

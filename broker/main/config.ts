@@ -98,6 +98,13 @@ export interface BrokerConfig {
   internalPort: number;
   /** Interface of the internal port. Default 127.0.0.1. */
   internalHost: string;
+  /** TLS for clients (https, wss): certificate and key files (PEM). */
+  tlsCert: string;
+  tlsKey: string;
+  /** TLS on broker links: certificate and key files (PEM), and the CA file that signs peers' certificates (mutual TLS). */
+  clusterTlsCert: string;
+  clusterTlsKey: string;
+  clusterTlsCa: string;
 }
 
 type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path' | 'auth' | 'text' | 'origins';
@@ -159,11 +166,18 @@ export const configDefaults: BrokerConfig = {
   outboundAgeMaxMs: 30_000,
   internalPort: -1,
   internalHost: '127.0.0.1',
+  tlsCert: '',
+  tlsKey: '',
+  clusterTlsCert: '',
+  clusterTlsKey: '',
+  clusterTlsCa: '',
 };
 
 export const optionSpecs: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: 'CHORUS_PORT', kind: 'int', min: 0, max: 65535, help: 'client port: HTTP API and WebSocket /ws (0 picks a free port)' },
   { key: 'host', flag: '--host', env: 'CHORUS_HOST', kind: 'host', help: 'interface to listen on' },
+  { key: 'tlsCert', flag: '--tls-cert', env: 'CHORUS_TLS_CERT', kind: 'path', help: 'PEM certificate: clients connect with https and wss' },
+  { key: 'tlsKey', flag: '--tls-key', env: 'CHORUS_TLS_KEY', kind: 'path', help: 'PEM key of that certificate' },
   { key: 'internalPort', flag: '--internal-port', env: 'CHORUS_INTERNAL_PORT', kind: 'int', min: 0, max: 65535, help: 'serve /metrics, /livez and /readyz on this port only (0 picks one), not on the client port' },
   { key: 'internalHost', flag: '--internal-host', env: 'CHORUS_INTERNAL_HOST', kind: 'host', help: 'interface of the internal port' },
   { key: 'name', flag: '--name', env: 'CHORUS_NAME', kind: 'string', help: 'member name (broker id is name#incarnation)' },
@@ -193,6 +207,9 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'CHORUS_CLUSTER_ADVERTISE', kind: 'address', help: 'host:port other brokers dial for this one' },
   { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
   { key: 'coreLog', flag: '--core-log', env: 'CHORUS_CORE_LOG', kind: 'path', help: 'append the core group log (JSON lines) to this file, for the property checker' },
+  { key: 'clusterTlsCert', flag: '--cluster-tls-cert', env: 'CHORUS_CLUSTER_TLS_CERT', kind: 'path', help: 'PEM certificate of this broker on TLS broker links' },
+  { key: 'clusterTlsKey', flag: '--cluster-tls-key', env: 'CHORUS_CLUSTER_TLS_KEY', kind: 'path', help: 'PEM key of that certificate' },
+  { key: 'clusterTlsCa', flag: '--cluster-tls-ca', env: 'CHORUS_CLUSTER_TLS_CA', kind: 'path', help: 'PEM CA that signs brokers\' certificates: mutual TLS between brokers' },
   { key: 'lwgCount', flag: '--lwg-count', env: 'CHORUS_LWG_COUNT', kind: 'int', min: 1, max: 4096, help: 'lightweight groups (ordered streams) topics hash onto' },
   { key: 'auth', flag: '--auth', env: 'CHORUS_AUTH', kind: 'auth', help: 'client authentication: none (anonymous local mode) or jwt' },
   { key: 'jwtSecret', flag: '--jwt-secret', env: 'CHORUS_JWT_SECRET', kind: 'secret', help: 'HS256 secret of client tokens (at least 32 chars)' },
@@ -341,6 +358,9 @@ export function validateConfig(config: BrokerConfig): BrokerConfig {
   }
   if (config.jwtSecret !== '' && config.jwtSecret.length < 32) throw new ConfigError('--jwt-secret must have at least 32 characters (256 bits for HS256)');
   if (config.apiKey !== '' && config.apiKey.length < 16) throw new ConfigError('--api-key must have at least 16 characters');
+  if ((config.tlsCert === '') !== (config.tlsKey === '')) throw new ConfigError('--tls-cert and --tls-key go together');
+  if ((config.clusterTlsCert === '') !== (config.clusterTlsKey === '')) throw new ConfigError('--cluster-tls-cert and --cluster-tls-key go together');
+  if (config.clusterTlsCa !== '' && config.clusterTlsCert === '') throw new ConfigError('--cluster-tls-ca needs --cluster-tls-cert and --cluster-tls-key (mutual TLS)');
   if (config.rateBytes !== 0 && config.rateBytes < config.frameBytesMax) {
     throw new ConfigError(`rate-bytes (${config.rateBytes}) must be 0 or at least frame-bytes-max (${config.frameBytesMax}): one largest frame must fit in a second`);
   }

@@ -45,6 +45,8 @@ export interface ClusterNodeOptions {
   advertise?: string;
   /** Cluster addresses `host:port` of the brokers to find the group through. */
   seeds: string[];
+  /** TLS on links (mutual with a CA). */
+  tls?: { cert: string; key: string; ca?: string };
   /** Finds the seeds again (DNS on Kubernetes), every `reseedMs`; the result replaces `seeds`. */
   reseed?: () => Promise<string[]>;
   /** Default 5000 ms. */
@@ -92,6 +94,7 @@ export class ClusterNode {
       host: options.host,
       port: options.port,
       ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
       onMessage: (from, value) => this.receive(from, value),
       isBlocked: (peer) => this.blocked.size > 0 && this.blocked.has(peer.split('#')[0]!.split(':')[0]!) ,
       ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),

@@ -43,6 +43,8 @@ export interface ServerOptions {
   connectionsPerIp?: number;
   /** Serve /metrics, /livez and /readyz on a separate app (listened on by the caller) instead of the client port. */
   internalOperations?: boolean;
+  /** TLS for the client port (https, wss): PEM certificate and key. */
+  tls?: { cert: string; key: string };
 }
 
 export interface BrokerServer {
@@ -67,6 +69,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
   const headersTimeout = Math.max(1000, options.helloTimeoutMs);
   const app = Fastify({
     logger: false,
+    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
     http: { headersTimeout, requestTimeout: Math.max(30_000, headersTimeout), connectionsCheckingInterval: 500 },
     requestTimeout: Math.max(30_000, headersTimeout),
     bodyLimit: options.limits.payloadBytesMax * 2 + 1024,

@@ -164,7 +164,7 @@ export class BrokerMetrics {
   });
   readonly linksRefused = new Counter({
     name: 'chorus_cluster_links_refused_total',
-    help: 'Broker links refused, by reason (handshake, secret, frame).',
+    help: 'Broker links refused, by reason (handshake, secret, frame, tls).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -8,8 +8,15 @@
  *
  * Peers are named by member id once authenticated; before that (a joiner's
  * contacts, the seed list) by address `host:port`.
+ *
+ * With `tls`, links run over TLS (the secret handshake on top). With a CA as
+ * well, it is mutual TLS: each side presents a certificate and accepts only
+ * peers whose certificate that CA signed (and, when dialing, whose name
+ * matches the address dialed). Without a CA the traffic is encrypted against
+ * eavesdroppers but peers are authenticated by the cluster secret alone.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
+import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import { FrameDecoder, encodeLinkFrame } from './framing.js';
 import { isMemberIdLike, isNonce, newNonce, proof, proofMatches } from './handshake.js';
 
@@ -31,6 +38,8 @@ export interface LinksOptions {
   handshakeTimeoutMs?: number;
   /** Frames queued for a peer without a link before the oldest are dropped. Default 10 000. */
   queueMax?: number;
+  /** TLS on links: this broker's certificate and key (PEM), and the CA that signs peers' (mutual TLS). */
+  tls?: { cert: string; key: string; ca?: string };
   onMessage(from: string, value: unknown): void;
   /** A connection was refused (bad secret, bad handshake, bad frame): counted by the caller. */
   onRefused?(reason: string): void;
@@ -76,7 +85,16 @@ export class Links {
   }
 
   async listen(): Promise<number> {
-    this.server = createServer((socket) => this.accept(socket, false, undefined));
+    const tls = this.options.tls;
+    if (tls === undefined) {
+      this.server = createServer((socket) => this.accept(socket, false, undefined));
+    } else {
+      const mutual = tls.ca !== undefined;
+      const server = tlsCreateServer({ cert: tls.cert, key: tls.key, ...(mutual ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, (socket) => this.accept(socket, false, undefined));
+      // A peer without an acceptable certificate never gets past TLS: refused and counted.
+      server.on('tlsClientError', () => this.options.onRefused?.('tls'));
+      this.server = server;
+    }
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => resolve());
@@ -152,7 +170,16 @@ export class Links {
     const attempt = (): void => {
       if (this.closed) return;
       const [host, port] = splitAddress(address);
-      const socket = createConnection({ host, port });
+      const tls = this.options.tls;
+      const socket =
+        tls === undefined
+          ? createConnection({ host, port })
+          : tlsConnect({ host, port, cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? { rejectUnauthorized: false } : { ca: tls.ca }), ...(isIP(host) === 0 ? { servername: host } : {}) });
+      if (tls !== undefined) {
+        socket.on('error', (err: Error & { code?: string }) => {
+          if (/CERT|SSL|TLS|VERIFY|ALTNAME/.test(err.code ?? '')) this.options.onRefused?.('tls');
+        });
+      }
       this.accept(socket, true, address);
       socket.once('close', () => {
         if (this.closed || this.byPeerHasAddress(address)) return;
@@ -201,7 +228,7 @@ export class Links {
         if (socket.destroyed) return;
       }
     });
-    if (dialer) socket.once('connect', () => socket.write(encodeLinkFrame({ t: 'hello', id: this.options.self, nonce: link.nonce, addr: this.address })));
+    if (dialer) socket.once(this.options.tls === undefined ? 'connect' : 'secureConnect', () => socket.write(encodeLinkFrame({ t: 'hello', id: this.options.self, nonce: link.nonce, addr: this.address })));
   }
 
   private handshake(link: Link, dialer: boolean, value: unknown, timer: NodeJS.Timeout, address: string | undefined): void {
