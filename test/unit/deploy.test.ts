@@ -15,7 +15,11 @@ describe('deployment files', () => {
     expect(set.length).toBeGreaterThan(5);
     for (const [name] of set) expect(known.has(name), name).toBe(true);
     // The literal values, with the pod's fields filled in as Kubernetes would, must parse.
-    const env: Record<string, string> = { CHORUS_CLUSTER_SECRET: 'a-secret-from-the-secret-object' };
+    const env: Record<string, string> = {
+      CHORUS_CLUSTER_SECRET: 'a-secret-from-the-secret-object',
+      CHORUS_JWT_SECRET: 'a-jwt-secret-from-the-secret-object-of-32+',
+      CHORUS_API_KEY: 'an-api-key-from-the-secret',
+    };
     for (const [name, value] of set) {
       if (value.startsWith('{')) continue;
       env[name] = value.replace(/^"|"$/g, '').replaceAll('$(POD_NAME)', 'chorus-0').replaceAll('$(POD_NAMESPACE)', 'default');
@@ -24,12 +28,17 @@ describe('deployment files', () => {
     expect(config.name).toBe('chorus-0');
     expect(config.seedsDns).toBe('_cluster._tcp.chorus-mesh.default.svc.cluster.local');
     expect(config.clusterAdvertise).toBe('chorus-0.chorus-mesh.default.svc.cluster.local:7946');
+    expect(config.auth).toBe('jwt');
+    expect(config.internalPort).toBe(9090);
+    expect(config.origins).toEqual(['https://app.example.com']);
   });
 
-  it('probe and scrape routes the broker serves, on its client port', () => {
-    expect(manifest).toContain('path: /readyz');
-    expect(manifest).toContain('path: /livez');
+  it('probe and scrape routes the broker serves, on its internal port', () => {
+    expect(manifest).toContain('httpGet: { path: /readyz, port: internal }');
+    expect(manifest).toContain('httpGet: { path: /livez, port: internal }');
     expect(manifest).toContain('prometheus.io/path: /metrics');
+    expect(manifest).toContain('prometheus.io/port: "9090"');
+    expect(manifest).toMatch(/name: internal, containerPort: 9090/);
     expect(manifest).toMatch(/containerPort: 8080/);
     expect(manifest).toMatch(/containerPort: 7946/);
   });
