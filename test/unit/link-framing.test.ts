@@ -1,7 +1,9 @@
 // Proves the broker-link frame codec: values round-trip when fed a byte at a time or in any
-// split, an oversized length is refused before its body is buffered, and garbage is refused.
+// split, an oversized length is refused before its body is buffered, garbage is refused, and
+// seeded random and mutated streams never make it throw (a fixed budget of cases).
 import { describe, expect, it } from 'vitest';
 import { FrameDecoder, encodeLinkFrame } from '../../broker/transport/index.js';
+import { prng } from '../helpers/prng.js';
 
 describe('link frames', () => {
   const values = [{ kind: 'hb', view: 3, acks: { 'a#1': 4 } }, 'text', [1, 2, 3], null, { nested: { deep: [true, 1.5] } }];
@@ -31,5 +33,26 @@ describe('link frames', () => {
   it('refuses a frame that is not plain msgpack', () => {
     const d = new FrameDecoder(16);
     expect(d.push(Uint8Array.of(0, 0, 0, 1, 0xc1))).toEqual([{ ok: false, reason: 'malformed' }]);
+  });
+
+  it('never throws on random bytes or mutated streams (seed 20261122, 5000 cases)', () => {
+    const random = prng(20261122);
+    for (let n = 0; n < 5000; n++) {
+      let bytes: Uint8Array;
+      if (n % 2 === 0) {
+        bytes = Uint8Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256));
+      } else {
+        bytes = Uint8Array.from(stream);
+        for (let flips = 1 + Math.floor(random() * 6); flips > 0; flips--) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      }
+      const d = new FrameDecoder(1024);
+      // Fed in random pieces; every event is a value or a refusal, never an exception.
+      let at = 0;
+      while (at < bytes.length) {
+        const size = 1 + Math.floor(random() * 40);
+        for (const e of d.push(bytes.subarray(at, at + size))) expect(typeof e.ok).toBe('boolean');
+        at += size;
+      }
+    }
   });
 });
