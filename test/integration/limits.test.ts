@@ -5,7 +5,8 @@
 // and /readyz are served there and not on the client port; a reader that leaves data unread past
 // the age limit is cut as a slow consumer although it never passes the byte limit; malformed
 // WebSocket frames (reserved bits, unmasked, unknown opcode, fragmented control frame) close that
-// connection only.
+// connection only; 1000 stalled readers leave the broker's memory bounded and a calm subscriber's
+// latency low (printed before and during).
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client, type Message } from '../../client/index.js';
@@ -125,7 +126,7 @@ describe('internal port', () => {
 describe('slow readers and malformed WebSocket frames', () => {
   let broker: BrokerProcess;
   beforeAll(async () => {
-    broker = await startBrokerProcess(['--outbound-bytes-max', '512MiB', '--outbound-age-max-ms', '1000']);
+    broker = await startBrokerProcess(['--outbound-bytes-max', '512MiB', '--outbound-age-max-ms', '1000', '--connections-per-ip', '2000']);
   });
   afterAll(async () => {
     await broker?.stop();
@@ -162,6 +163,46 @@ describe('slow readers and malformed WebSocket frames', () => {
     // Its close frame sat behind megabytes it never read, so it may see 4001 or just the reset.
     expect([CloseCode.SlowConsumer, CloseCode.Abnormal]).toContain(await within(raw.closed, 10_000, 'the slow reader to see its close'));
     expect(calmGot.map((m) => m.seq)).toEqual(Array.from({ length: calmGot.length }, (_, i) => i + 1));
+    await publisher.close();
+    await calm.close();
+  });
+
+  it('holds up under 1000 stalled readers: bounded memory, and a calm subscriber keeps its latency', async () => {
+    const publisher = await connect(broker.url);
+    const calm = await connect(broker.url);
+    const latencies: number[] = [];
+    const calmArrived = new Condition();
+    await calm.subscribe('calm.latency', (m) => (latencies.push(performance.now() - (m.data as number)), calmArrived.notify()));
+    const measure = async (count: number): Promise<number[]> => {
+      const from = latencies.length;
+      for (let i = 0; i < count; i++) {
+        await publisher.publish('calm.latency', performance.now());
+        await calmArrived.wait(() => latencies.length > from + i, 10_000, 'the calm subscriber');
+      }
+      return latencies.slice(from).sort((a, b) => a - b);
+    };
+    const before = await measure(50);
+    // 1000 readers subscribe to a busy topic and never read again.
+    const stalled: Raw[] = [];
+    for (let i = 0; i < 1000; i++) stalled.push(new Raw(broker.url));
+    await Promise.all(stalled.map((r) => r.hello()));
+    stalled.forEach((r, i) => r.send([{ type: 'sub', id: i + 1, topic: 'busy' }]));
+    await Promise.all(stalled.map((r, i) => r.answer(i + 1)));
+    for (const r of stalled) {
+      const socket = (r.ws as unknown as { _socket: { pause(): unknown; resume(): unknown } })._socket;
+      socket.resume = () => socket;
+      socket.pause();
+    }
+    for (let i = 0; i < 50; i++) void publisher.publish('busy', 'b'.repeat(1024));
+    await publisher.flush();
+    const during = await measure(50);
+    const p = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+    console.info(`calm publish-to-deliver, ms: before p50 ${p(before, 0.5).toFixed(1)} p99 ${p(before, 0.99).toFixed(1)}; with 1000 stalled readers p50 ${p(during, 0.5).toFixed(1)} p99 ${p(during, 0.99).toFixed(1)}`);
+    expect(p(during, 0.99)).toBeLessThan(2000);
+    const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+    expect(Number(/^chorus_process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1])).toBeLessThan(1024 * 1024 * 1024);
+    expect(Number(/^chorus_connections (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1000);
+    for (const r of stalled) r.ws.terminate();
     await publisher.close();
     await calm.close();
   });
