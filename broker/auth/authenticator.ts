@@ -23,7 +23,11 @@ export interface AuthOptions {
 export const anonymous: Identity = { sub: 'anonymous', permissions: allPermissions, expiresAt: undefined };
 
 export class Authenticator {
-  constructor(readonly options: AuthOptions) {}
+  private readonly origins: ReadonlySet<string> | '*';
+
+  constructor(readonly options: AuthOptions) {
+    this.origins = options.origins === '*' ? '*' : new Set(options.origins.map((o) => o.toLowerCase()));
+  }
 
   get required(): boolean {
     return this.options.verifier !== undefined;
@@ -48,8 +52,8 @@ export class Authenticator {
 
   /** May a WebSocket be opened from this `Origin` (absent for non-browser clients)? */
   originAllowed(origin: string | undefined): boolean {
-    if (origin === undefined || this.options.origins === '*') return true;
-    return this.options.origins.includes(origin.toLowerCase());
+    if (origin === undefined || this.origins === '*') return true;
+    return this.origins.has(origin.toLowerCase());
   }
 }
 

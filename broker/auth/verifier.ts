@@ -82,8 +82,9 @@ export class JwtVerifier {
     }
     const permissions = permissionsOf(payload['chorus']);
     if (permissions === undefined) return { ok: false, message: 'invalid token: the chorus claim must map publish/subscribe/presence to lists of topic patterns' };
-    const sub = payload.sub!;
-    if (sub.length > 256) return { ok: false, message: 'invalid token: sub is too long' };
+    const sub: unknown = payload.sub;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return { ok: false, message: 'invalid token: sub must be a string of 1 to 256 characters' };
+    if (payload.exp !== undefined && !Number.isFinite(payload.exp)) return { ok: false, message: 'invalid token: exp must be a number' };
     return { ok: true, identity: { sub, permissions, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 } };
   }
 }

@@ -120,6 +120,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     rates: { publishesPerSecond: config.ratePublishes, bytesPerSecond: config.rateBytes, subscribesPerSecond: config.rateSubscribes },
     connectionsPerIp: config.connectionsPerIp,
     internalOperations: config.internalPort >= 0,
+    httpRequestsPerSecond: config.rateHttp,
     ...(tls === undefined ? {} : { tls }),
     ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
   });
@@ -128,7 +129,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     app.post<{ Body: { block: string[] } }>(
       '/api/v1/test/partition',
       { schema: { body: { type: 'object', required: ['block'], properties: { block: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 64 } } } } },
-      (request, reply) => {
+      async (request, reply) => {
+        if (!(await auth.http(request.headers.authorization)).ok) return reply.code(401).send({ error: 'Unauthorized' });
         node?.setBlocked(request.body.block);
         return reply.send({ blocked: request.body.block });
       },
@@ -181,6 +183,9 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       },
       ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
     });
+    if (clusterTls !== undefined && clusterTls.ca === undefined) {
+      hooks.log?.('cluster-tls-without-ca', { warning: 'broker links are encrypted but peers are not verified by certificate; set --cluster-tls-ca for mutual TLS' });
+    }
     clusterPort = await node.start();
     metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: replicas!.counts, linkBytes: node!.links.bytes }));
   }

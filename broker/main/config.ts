@@ -92,6 +92,8 @@ export interface BrokerConfig {
   rateSubscribes: number;
   /** Client connections from one IP address. Default 1000. */
   connectionsPerIp: number;
+  /** HTTP API requests per second from one IP address (0: no limit). Default 1000. */
+  rateHttp: number;
   /** Longest time data may wait unread by a client before it is cut as a slow consumer, ms. Default 30 000. */
   outboundAgeMaxMs: number;
   /** Port for /metrics, /livez and /readyz alone (then not on the client port); -1: none. Default -1. */
@@ -163,6 +165,7 @@ export const configDefaults: BrokerConfig = {
   rateBytes: 32 * MiB,
   rateSubscribes: 1000,
   connectionsPerIp: 1000,
+  rateHttp: 1000,
   outboundAgeMaxMs: 30_000,
   internalPort: -1,
   internalHost: '127.0.0.1',
@@ -190,6 +193,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'connectionsPerIp', flag: '--connections-per-ip', env: 'CHORUS_CONNECTIONS_PER_IP', kind: 'int', min: 1, max: 10_000_000, help: 'client connections from one IP address (more are closed with 4006)' },
   { key: 'ratePublishes', flag: '--rate-publishes', env: 'CHORUS_RATE_PUBLISHES', kind: 'int', min: 0, max: 100_000_000, help: 'publishes per second per connection (0: no limit; over it: RateLimited)' },
   { key: 'rateBytes', flag: '--rate-bytes', env: 'CHORUS_RATE_BYTES', kind: 'bytes', min: 0, max: 1024 * 1024 * MiB, help: 'inbound bytes per second per connection (0: no limit)' },
+  { key: 'rateHttp', flag: '--rate-http', env: 'CHORUS_RATE_HTTP', kind: 'int', min: 0, max: 10_000_000, help: 'HTTP API requests per second from one IP address (0: no limit; over it: 429)' },
   { key: 'rateSubscribes', flag: '--rate-subscribes', env: 'CHORUS_RATE_SUBSCRIBES', kind: 'int', min: 0, max: 10_000_000, help: 'subscribes + unsubscribes per second per connection (0: no limit)' },
   { key: 'subscriptionsMax', flag: '--subscriptions-max', env: 'CHORUS_SUBSCRIPTIONS_MAX', kind: 'int', min: 1, max: 1_000_000, help: 'subscriptions per connection' },
   { key: 'outboundBytesMax', flag: '--outbound-bytes-max', env: 'CHORUS_OUTBOUND_BYTES_MAX', kind: 'bytes', min: 64 * KiB, max: 1024 * MiB, help: 'bytes queued to one connection before it is closed as a slow consumer' },

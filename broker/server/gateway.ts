@@ -20,7 +20,7 @@ import {
   type WelcomeMessage,
 } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
-import type { Authenticator, Identity } from '../auth/index.js';
+import type { Authenticator, Identity, Verified } from '../auth/index.js';
 import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
 import { Session, type FrameCache, type SessionHost, type SessionLimits } from './session.js';
 import { TokenTimers, refreshRefusal, refusalOf } from './session-auth.js';
@@ -50,8 +50,9 @@ export interface GatewayOptions {
   connectionsPerIp: number;
 }
 
-/** Messages a client may send after its hello while the hello's token is being verified. */
+/** Messages (and bytes of frames) a client may send after its hello while the hello's token is being verified. */
 const backlogMax = 256;
+const backlogBytesMax = 1024 * 1024;
 
 export class Gateway implements SessionHost {
   private readonly sessions = new Set<Session>();
@@ -113,11 +114,12 @@ export class Gateway implements SessionHost {
     });
     // While the hello's token is verified (asynchronously), what follows it waits here.
     let verifying = false;
+    let backlogBytes = 0;
     const backlog: unknown[] = [];
     const process = (raw: unknown): void => {
       if (socket.readyState !== socket.OPEN) return;
       if (verifying) {
-        if (backlog.length >= backlogMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too many messages before the welcome');
+        if (backlog.length >= backlogMax || backlogBytes > backlogBytesMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too much sent before the welcome');
         backlog.push(raw);
         return;
       }
@@ -135,15 +137,18 @@ export class Gateway implements SessionHost {
           return this.refuse(socket, ProtocolErrorReason.BadVersion, CloseCode.UnsupportedVersion, `protocol version ${message.v} is not supported; this broker speaks ${protocolVersion}`);
         }
         verifying = true;
-        void this.options.auth.client(message.token).then((verified) => {
-          verifying = false;
-          if (socket.readyState !== socket.OPEN) return;
-          if (!verified.ok) return this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, verified.message);
-          clearTimeout(helloTimer);
-          this.pending.delete(socket);
-          session = this.open(socket, message.client, verified.identity);
-          for (const next of backlog.splice(0)) process(next);
-        });
+        this.options.auth
+          .client(message.token)
+          .then((verified) => {
+            verifying = false;
+            if (socket.readyState !== socket.OPEN) return;
+            if (!verified.ok) return this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, verified.message);
+            clearTimeout(helloTimer);
+            this.pending.delete(socket);
+            session = this.open(socket, message.client, verified.identity);
+            for (const next of backlog.splice(0)) process(next);
+          })
+          .catch(() => this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, 'the token could not be verified'));
         return;
       }
       switch (message.type) {
@@ -168,7 +173,8 @@ export class Gateway implements SessionHost {
       if (!isBinary) return this.refuse(socket, ProtocolErrorReason.TextFrame, CloseCode.BadFrame, 'frames must be binary msgpack');
       const bytes = toBytes(data);
       metrics.bytesIn.inc(bytes.byteLength);
-      overBytes = session !== undefined && !limiter.frame(bytes.byteLength, performance.now());
+      overBytes = !limiter.frame(bytes.byteLength, performance.now());
+      if (verifying) backlogBytes += bytes.byteLength;
       const decoded = decodeFrame(bytes);
       if (!decoded.ok) {
         const reason = { malformed: ProtocolErrorReason.Malformed, 'not-array': ProtocolErrorReason.NotArray, 'bad-value': ProtocolErrorReason.BadValue, 'too-deep': ProtocolErrorReason.TooDeep }[decoded.reason];
@@ -229,7 +235,11 @@ export class Gateway implements SessionHost {
 
   private open(socket: WebSocket, clientId: string | undefined, identity: Identity): Session {
     const sessionId = `${this.options.sessionPrefix?.() ?? ''}${randomBytes(12).toString('base64url')}`;
-    const session = new Session(sessionId, clientId ?? `c-${sessionId}`, socket, this.options.session, this, performance.now());
+    // With authentication the client id is the token's subject's: `sub|client`, so no one can
+    // publish, de-duplicate or appear in presence under another subject's client id.
+    const chosen = clientId ?? `c-${sessionId}`;
+    const client = this.options.auth.required ? `${identity.sub}|${chosen}` : chosen;
+    const session = new Session(sessionId, client, socket, this.options.session, this, performance.now());
     session.identity = identity;
     if (identity.expiresAt !== undefined) {
       session.tokens = new TokenTimers(
@@ -264,6 +274,13 @@ export class Gateway implements SessionHost {
       case 'sub':
         topics.subscribe(session, request, (outcome) => {
           if (!outcome.ok) return this.sendError(session, 'sub', request.id, outcome.code, outcome.message);
+          // A subscribe may have waited (the mesh loading its topic) while a refresh narrowed the
+          // token: what is allowed is decided now.
+          const now = refusalOf(session.identity, request);
+          if (now !== undefined) {
+            topics.unsubscribe(session, request.topic);
+            return this.sendError(session, 'sub', request.id, now.code, now.message);
+          }
           session.send({ type: 'reply', id: request.id, ...outcome.reply });
           for (const encoded of outcome.replay) session.deliver(encoded);
         });
@@ -294,9 +311,12 @@ export class Gateway implements SessionHost {
     }
   }
 
-  /** A new token for a connection: same subject, every subscription still allowed. */
+  /** A new token for a connection: same subject, every subscription still allowed. One at a time. */
   private refresh(session: Session, id: number, token: string): void {
-    void this.options.auth.client(token).then((verified) => {
+    if (session.refreshing) return this.sendError(session, 'refresh', id, ErrorCode.TooManyRequests, 'a refresh is already being verified');
+    session.refreshing = true;
+    void this.options.auth.client(token).catch((): Verified => ({ ok: false, message: 'the token could not be verified' })).then((verified) => {
+      session.refreshing = false;
       if (session.isClosed) return;
       if (!verified.ok) return this.sendError(session, 'refresh', id, ErrorCode.Unauthorized, verified.message);
       const refused = refreshRefusal(session.identity, verified.identity, this.options.topics.index.subscriptionsOf(session));

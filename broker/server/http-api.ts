@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, checkTopic, errorCodeName, messageKinds, type MessageKind } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
-import { allows, type Action, type Authenticator } from '../auth/index.js';
+import { allows, type Action, type Authenticator, type Identity, type Verified } from '../auth/index.js';
+import { TokenBucket } from './rate-limits.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface HttpApiOptions {
@@ -20,6 +21,22 @@ export interface HttpApiOptions {
   auth: Authenticator;
   /** Serve /metrics, /livez and /readyz here (false when an internal port serves them). Default true. */
   operations?: boolean;
+  /** API requests per second from one IP address (0: no limit). */
+  requestsPerSecond?: number;
+}
+
+/** A token bucket per client address (at most 10 000 addresses remembered; the oldest go first). */
+function perAddressRate(perSecond: number): (address: string) => boolean {
+  const buckets = new Map<string, TokenBucket>();
+  return (address) => {
+    if (perSecond === 0) return true;
+    let bucket = buckets.get(address);
+    if (bucket === undefined) {
+      if (buckets.size >= 10_000) buckets.delete(buckets.keys().next().value!);
+      buckets.set(address, (bucket = new TokenBucket(perSecond, perSecond, performance.now())));
+    }
+    return bucket.take(1, performance.now());
+  };
 }
 
 /** `/livez` (the process answers), `/readyz` (primary view, not draining) and `/metrics`, for probes and scrapers. */
@@ -63,23 +80,29 @@ function sendError(reply: FastifyReply, code: number, message: string): FastifyR
 
 export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
   const { topics, metrics, auth } = options;
+  const httpRate = perAddressRate(options.requestsPerSecond ?? 0);
   /**
    * The API key or a token from `Authorization: Bearer …`, and (for a topic) the permission the
    * route needs; anonymous mode lets everything through. Answers the refusal itself.
    */
-  const permitted = async (request: FastifyRequest, reply: FastifyReply, action?: Action, topic?: string): Promise<boolean> => {
-    const verified = await auth.http(request.headers.authorization);
+  const permitted = async (request: FastifyRequest, reply: FastifyReply, action?: Action, topic?: string): Promise<Identity | undefined> => {
+    if (!httpRate(request.ip)) {
+      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.RateLimited) });
+      sendError(reply, ErrorCode.RateLimited, 'too many requests from this address; slow down');
+      return undefined;
+    }
+    const verified = await auth.http(request.headers.authorization).catch((): Verified => ({ ok: false, message: 'the credentials could not be verified' }));
     if (!verified.ok) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Unauthorized) });
       sendError(reply.header('www-authenticate', 'Bearer'), ErrorCode.Unauthorized, verified.message);
-      return false;
+      return undefined;
     }
     if (action !== undefined && topic !== undefined && !allows(verified.identity.permissions, action, topic)) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Forbidden) });
       sendError(reply, ErrorCode.Forbidden, `not allowed to ${action === 'publish' ? 'publish to' : 'read'} ${topic.slice(0, 64)}`);
-      return false;
+      return undefined;
     }
-    return true;
+    return verified.identity;
   };
 
   app.post<{ Params: { topic: string }; Body: { data: unknown; kind?: MessageKind } }>(
@@ -87,7 +110,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     { schema: { params: topicParams, body: publishBody } },
     async (request, reply) => {
       const { topic } = request.params;
-      if (checkTopic(topic, false).ok && !(await permitted(request, reply, 'publish', topic))) return reply;
+      if (checkTopic(topic, false).ok && (await permitted(request, reply, 'publish', topic)) === undefined) return reply;
       if (!options.isAccepting()) return sendError(reply, ErrorCode.NotReady, 'this broker is not taking publishes now');
       const kind = request.body.kind ?? 'event';
       return new Promise<FastifyReply>((resolve) => {
@@ -110,7 +133,8 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
       const code = check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic;
       return sendError(reply, code, `invalid topic name (${check.reason})`);
     }
-    if (!(await permitted(request, reply, 'subscribe', topic))) return reply;
+    const identity = await permitted(request, reply, 'subscribe', topic);
+    if (identity === undefined) return reply;
     const outcome = await new Promise<Parameters<Parameters<Topics['read']>[1]>[0]>((resolve) => topics.read(topic, resolve));
     if (!outcome.ok) return sendError(reply, outcome.code, outcome.message);
     const t = outcome.topic;
@@ -120,13 +144,14 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
       epoch: t?.epoch ?? '',
       state: t?.state ?? null,
       subscribers: topics.index.subscriberCount(topic),
-      presence: t?.presenceObject() ?? {},
+      // Who is present is shown only to those who may see presence.
+      ...(allows(identity.permissions, 'presence', topic) ? { presence: t?.presenceObject() ?? {} } : {}),
       history: { length: t?.history.length ?? 0, bytes: t?.history.byteLength ?? 0, firstSeq: t?.history.firstSeq ?? null },
     });
   });
 
   app.get('/api/v1/cluster', async (request, reply) => {
-    if (!(await permitted(request, reply))) return reply;
+    if ((await permitted(request, reply)) === undefined) return reply;
     return reply.send(
       options.cluster?.() ?? {
         broker: options.brokerId,

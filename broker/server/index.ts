@@ -45,6 +45,8 @@ export interface ServerOptions {
   internalOperations?: boolean;
   /** TLS for the client port (https, wss): PEM certificate and key. */
   tls?: { cert: string; key: string };
+  /** HTTP API requests per second from one address (0: no limit). */
+  httpRequestsPerSecond?: number;
 }
 
 export interface BrokerServer {
@@ -69,7 +71,8 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
   const headersTimeout = Math.max(1000, options.helloTimeoutMs);
   const app = Fastify({
     logger: false,
-    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key } }),
+    // A TLS handshake must finish within the same bound as the headers (slowloris over TLS).
+    ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: headersTimeout } }),
     http: { headersTimeout, requestTimeout: Math.max(30_000, headersTimeout), connectionsCheckingInterval: 500 },
     requestTimeout: Math.max(30_000, headersTimeout),
     bodyLimit: options.limits.payloadBytesMax * 2 + 1024,
@@ -113,7 +116,11 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     auth,
     operations: options.internalOperations !== true,
+    ...(options.httpRequestsPerSecond === undefined ? {} : { requestsPerSecond: options.httpRequestsPerSecond }),
   });
+  // Sockets of any kind (before a request, mid-handshake, upgraded) are bounded too: beyond the
+  // connection limit and a margin for probes, new ones are dropped on arrival.
+  app.server.maxConnections = options.connectionsMax + 64;
   let internal: FastifyInstance | undefined;
   if (options.internalOperations === true) {
     internal = Fastify({ logger: false });

@@ -46,12 +46,15 @@ export class ConnectionLimiter {
   private readonly publishes: TokenBucket;
   private readonly bytes: TokenBucket;
   private readonly subscribes: TokenBucket;
+  /** Refreshes: each verifies a signature; a few a minute is plenty. */
+  private readonly refreshes: TokenBucket;
   private readonly violations: TokenBucket;
 
   constructor(limits: RateLimits, now: number) {
     this.publishes = new TokenBucket(limits.publishesPerSecond, limits.publishesPerSecond, now);
     this.bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond, now);
     this.subscribes = new TokenBucket(limits.subscribesPerSecond, limits.subscribesPerSecond, now);
+    this.refreshes = new TokenBucket(1, 3, now);
     this.violations = new TokenBucket(patience.perSecond, patience.burst, now);
   }
 
@@ -64,6 +67,7 @@ export class ConnectionLimiter {
   request(type: string, now: number): boolean {
     if (type === 'pub') return this.publishes.take(1, now);
     if (type === 'sub' || type === 'unsub') return this.subscribes.take(1, now);
+    if (type === 'refresh') return this.refreshes.take(1, now);
     return true;
   }
 

@@ -54,6 +54,8 @@ export class Session implements Subscriber {
   identity: Identity = anonymous;
   /** The expiry of its token, when it has one. */
   tokens: TokenTimers | undefined;
+  /** A refresh is being verified (one at a time). */
+  refreshing = false;
   private queue: Uint8Array[] = [];
   private queueBytes = 0;
   private oldestQueuedAt = 0;

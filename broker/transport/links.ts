@@ -99,6 +99,8 @@ export class Links {
       this.server!.once('error', reject);
       this.server!.listen(this.options.port, this.options.host, () => resolve());
     });
+    // After start-up a listener error (out of file descriptors …) must not take the process down.
+    this.server.on('error', (err: Error) => this.options.onRefused?.(`listener: ${err.message}`));
     const address = this.server.address();
     this.port = typeof address === 'object' && address !== null ? address.port : this.options.port;
     return this.port;

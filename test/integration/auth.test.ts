@@ -73,6 +73,8 @@ describe('authentication (HS256 secret)', () => {
       ['expired', await token({}, secret, now - 60)],
       ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', chorus: { subscribe: ['>'] } })}.`],
       ['garbage', 'x.y.z'],
+      ['sub not a string', await token({ sub: null })],
+      ['sub a number', await token({ sub: 42 })],
     ];
     for (const [why, t] of cases) expect(await helloOutcome(broker.url, t), why).toBe(CloseCode.Unauthorized);
     // The client library gives up (4504 is in the do-not-reconnect range).
@@ -121,6 +123,10 @@ describe('authentication (HS256 secret)', () => {
     expect((await post('room.2', `Bearer ${await token()}`)).status).toBe(403);
     expect((await fetch(`${broker.httpUrl}/api/v1/topics/secret.plans`, { headers: { authorization: `Bearer ${await token()}` } })).status).toBe(403);
     expect((await fetch(`${broker.httpUrl}/api/v1/topics/room.1`, { headers: { authorization: `Bearer ${await token()}` } })).status).toBe(200);
+    // Who is present is shown only with presence permission.
+    const seen = async (t: string) => (await (await fetch(`${broker.httpUrl}/api/v1/topics/room.2`, { headers: { authorization: `Bearer ${t}` } })).json()) as Record<string, unknown>;
+    expect(await seen(await token())).not.toHaveProperty('presence');
+    expect(await seen(await token({ chorus: { subscribe: ['room.*'], presence: ['room.*'] } }))).toHaveProperty('presence');
     expect((await fetch(`${broker.httpUrl}/api/v1/cluster`)).status).toBe(401);
     expect((await fetch(`${broker.httpUrl}/api/v1/cluster`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
     // Health and metrics stay open (for probes and scrapers).
@@ -171,9 +177,39 @@ describe('authentication (HS256 secret)', () => {
     expect(await raw.answer(3)).toMatchObject({ type: 'error', code: ErrorCode.Forbidden });
     raw.send([{ type: 'refresh', id: 4, token: 'forged.token.here' }]);
     expect(await raw.answer(4)).toMatchObject({ type: 'error', code: ErrorCode.Unauthorized });
-    raw.send([{ type: 'refresh', id: 5, token: await token() }]);
-    expect(await raw.answer(5)).toMatchObject({ type: 'reply', id: 5 });
     raw.ws.close();
+    // Refreshes are rate-limited (each verifies a signature): a few pass, a flood does not.
+    const other = new Raw(broker.url);
+    await other.hello(await token());
+    const good = await token();
+    other.send(Array.from({ length: 10 }, (_, i) => ({ type: 'refresh', id: 10 + i, token: good })));
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => other.answer(10 + i)));
+    expect(answers[0]).toMatchObject({ type: 'reply', id: 10 });
+    expect(answers.filter((a) => a.type === 'error' && (a.code === ErrorCode.RateLimited || a.code === ErrorCode.TooManyRequests)).length).toBeGreaterThanOrEqual(7);
+    other.ws.close();
+  });
+
+  it('binds client ids to the token subject: no one publishes or de-duplicates under another subject\'s client id', async () => {
+    const alice = new Raw(broker.url);
+    await alice.opened;
+    alice.send([{ type: 'hello', v: 1, client: 'shared-id', token: await token() }]);
+    await alice.changed.wait(() => alice.received.some((m) => m.type === 'welcome'), 5000, 'welcome');
+    const mallory = new Raw(broker.url);
+    await mallory.opened;
+    mallory.send([{ type: 'hello', v: 1, client: 'shared-id', token: await token({ sub: 'mallory', chorus: { publish: ['room.1'] } }) }]);
+    await mallory.changed.wait(() => mallory.received.some((m) => m.type === 'welcome'), 5000, 'welcome');
+    const welcome = (r: Raw) => r.received.find((m) => m.type === 'welcome') as { client: string };
+    expect(welcome(alice).client).toBe('alice|shared-id');
+    expect(welcome(mallory).client).toBe('mallory|shared-id');
+    // Mallory publishes with the publish id Alice is about to use: Alice's publish is applied all the same.
+    mallory.send([{ type: 'pub', id: 1, topic: 'room.1', data: 'mallory', pid: 1 }]);
+    expect(await mallory.answer(1)).toMatchObject({ type: 'reply' });
+    alice.send([{ type: 'pub', id: 1, topic: 'room.1', data: 'alice', pid: 1 }]);
+    const reply = await alice.answer(1);
+    expect(reply).toMatchObject({ type: 'reply' });
+    expect((reply as { dup?: boolean }).dup).toBeUndefined();
+    alice.ws.close();
+    mallory.ws.close();
   });
 });
 

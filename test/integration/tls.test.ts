@@ -10,11 +10,11 @@ import { connect } from '../../client/index.js';
 import type { WebSocketConstructor } from '../../client/websocket.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { freePorts, since } from '../helpers/mesh.js';
-import { Condition } from '../helpers/wait.js';
+import { Condition, within } from '../helpers/wait.js';
 
 const dir = 'test/fixtures/tls';
 const ca = readFileSync(`${dir}/ca.crt`, 'utf8');
-const tlsArgs = ['--tls-cert', `${dir}/broker.crt`, '--tls-key', `${dir}/broker.key`];
+const tlsArgs = ['--tls-cert', `${dir}/broker.crt`, '--tls-key', `${dir}/broker.key`, '--hello-timeout-ms', '1000'];
 
 /** A `ws` WebSocket that trusts the test CA, as the client library's constructor. */
 function trustingWebSocket(trusted: string | undefined): WebSocketConstructor {
@@ -59,6 +59,12 @@ describe('TLS', () => {
     expect(got).toEqual(['over tls']);
     await client.close();
     await expect(connect(broker.url, { WebSocket: trustingWebSocket(undefined), reconnect: { enabled: false }, connectTimeoutMs: 3000 })).rejects.toThrow();
+    // A connection that never starts its TLS handshake is closed (slowloris over TLS).
+    const { connect: tcpConnect } = await import('node:net');
+    const idle = tcpConnect({ host: '127.0.0.1', port: broker.port });
+    idle.on('error', () => {});
+    idle.resume();
+    await within(new Promise<void>((resolve) => idle.once('close', () => resolve())), 10_000, 'the idle TLS connection to be closed');
   });
 
   it('forms a mesh over mutual TLS and refuses a broker whose certificate another CA signed', async () => {
