@@ -88,6 +88,12 @@ describe('frame codec', () => {
     expect(result.ok).toBe(true);
     expect(({} as Record<string, unknown>)['p']).toBeUndefined();
     if (result.ok) expect(Object.getPrototypeOf(result.messages[0])).toBe(Object.prototype);
+    // constructor.prototype as nested keys: an own plain property, nothing reaches a prototype
+    const ctor = Uint8Array.from([0x91, 0x81, 0xab, ...Buffer.from('constructor'), 0x81, 0xa9, ...Buffer.from('prototype'), 0x81, 0xa1, 0x71, 0x01]);
+    const decoded = decodeFrame(ctor);
+    expect(decoded.ok).toBe(true);
+    expect(({} as Record<string, unknown>)['q']).toBeUndefined();
+    expect((Object.prototype as unknown as Record<string, unknown>)['q']).toBeUndefined();
   });
 });
 
