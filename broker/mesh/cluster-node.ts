@@ -10,11 +10,15 @@
  * group alone only if none answered within `foundAfterMs` — and only when
  * its process starts, never after an exclusion: an excluded broker may be
  * cut off from a group that lives on, and founding then would split the mesh
- * in two for good. Every other broker keeps asking to join, so brokers
+ * in two for good. Nor while another seed is alive but not answering: one
+ * that accepts a TCP connection yet does not complete the link handshake is
+ * a stalled broker (a paused process, an overloaded host) that may belong to
+ * a group; founding is put off until it answers or is gone. Every other broker keeps asking to join, so brokers
  * started together form one group. A broker outside any primary view waits
  * (it never gives its incarnation up on a timer): when the partition heals
  * it is either flushed back in or told it was excluded.
  */
+import { connect as tcpConnect } from 'node:net';
 import { Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
 import { Links } from '../transport/index.js';
 import type { Topics } from '../topics/index.js';
@@ -183,15 +187,33 @@ export class ClusterNode {
     this.member.join(others);
     if (first) {
       clearTimeout(this.foundTimer);
-      this.foundTimer = setTimeout(() => {
-        if (this.member?.status === 'joining' || this.member?.status === 'idle') {
-          this.options.log?.('cluster-found', { member: this.member.id });
-          this.member.found();
+      const delay = others.length === 0 ? 0 : (this.options.foundAfterMs ?? 3000);
+      const tryFounding = (): void => {
+        void this.stalledSeeds(this.seeds.filter((s) => s !== self)).then((stalled) => {
+          const member = this.member;
+          if (member === undefined || (member.status !== 'joining' && member.status !== 'idle') || this.closing) return;
+          if (stalled.length > 0) {
+            this.options.log?.('cluster-found-deferred', { member: member.id, stalled });
+            this.foundTimer = setTimeout(tryFounding, Math.max(delay, 1000));
+            return;
+          }
+          this.options.log?.('cluster-found', { member: member.id });
+          member.found();
           this.perform();
-        }
-      }, others.length === 0 ? 0 : (this.options.foundAfterMs ?? 3000));
+        });
+      };
+      this.foundTimer = setTimeout(tryFounding, delay);
     }
     this.perform();
+  }
+
+  /** Seeds that accept a TCP connection but have no authenticated link: alive, yet not answering. */
+  private async stalledSeeds(seeds: readonly string[]): Promise<string[]> {
+    const probes = seeds.map(async (address) => {
+      if (this.links.authenticatedAt(address)) return undefined;
+      return (await tcpReachable(address, 500)) ? address : undefined;
+    });
+    return (await Promise.all(probes)).filter((a): a is string => a !== undefined);
   }
 
   private linksSelf(): MemberId {
@@ -313,4 +335,21 @@ export class ClusterNode {
     this.primary = primary;
     this.options.onPrimary(primary);
   }
+}
+
+/** Whether something accepts a TCP connection at `address` (host:port) within `timeoutMs`. */
+function tcpReachable(address: string, timeoutMs: number): Promise<boolean> {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(i + 1));
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

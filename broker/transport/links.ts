@@ -135,6 +135,11 @@ export class Links {
     return [...this.byPeer.keys()];
   }
 
+  /** Whether a peer living at `address` has an authenticated link now. */
+  authenticatedAt(address: string): boolean {
+    return this.peerAt(address) !== undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const d of this.dialing.values()) clearTimeout(d.timer);

@@ -205,4 +205,32 @@ describe('the mesh', () => {
     expect(got).toEqual(Array.from({ length: last - got[0]! + 1 }, (_, k) => got[0]! + k));
     for (const seq of acked) expect(got).toContain(seq);
   });
+
+  it('a seed restarted while every other broker is stalled does not found a second group', async () => {
+    const brokers = await startMesh(3);
+    const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+    const publisher = await client(b1.url);
+    for (let n = 0; n < 10; n++) void publisher.publish('mesh.stalled', n);
+    await publisher.flush();
+    process.kill(b1.pid, 'SIGSTOP');
+    process.kill(b2.pid, 'SIGSTOP');
+    try {
+      mesh.killed.push((await b0.waitForEvent((e) => e['event'] === 'cluster-start', 1000, 'b0 id'))['member'] as string);
+      expect(await b0.stop('SIGKILL')).toBe(null);
+      brokers[0] = await startBrokerProcess(mesh.argsOf[0]!);
+      // The others accept connections but do not answer: founding is put off, not done.
+      const decision = await brokers[0].waitForEvent((e) => e['event'] === 'cluster-found' || e['event'] === 'cluster-found-deferred', 20_000, 'a founding decision');
+      expect(decision['event']).toBe('cluster-found-deferred');
+    } finally {
+      process.kill(b1.pid, 'SIGCONT');
+      process.kill(b2.pid, 'SIGCONT');
+    }
+    // Back: the new b0 joins the group that lived on, with its state.
+    const fresh = (await brokers[0].waitForEvent((e) => e['event'] === 'cluster-start', 1000, 'new b0 id'))['member'] as string;
+    const view = await brokers[0].waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(fresh) && (e['members'] as string[]).length === 3, 30_000, 'one group of three');
+    expect((view['members'] as string[]).map((m) => m.split('#')[0]).sort()).toEqual(['b0', 'b1', 'b2']);
+    expect(await brokers[0].waitForEvent((e) => e['event'] === 'cluster-found', 1, 'no founding').catch(() => undefined)).toBeUndefined();
+    const topic = (await (await fetch(`${brokers[0].httpUrl}/api/v1/topics/mesh.stalled`)).json()) as { seq: number };
+    expect(topic.seq).toBe(10);
+  });
 });
