@@ -110,17 +110,24 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     { schema: { params: topicParams, body: publishBody } },
     async (request, reply) => {
       const { topic } = request.params;
-      if (checkTopic(topic, false).ok && (await permitted(request, reply, 'publish', topic)) === undefined) return reply;
+      const identity = checkTopic(topic, false).ok ? await permitted(request, reply, 'publish', topic) : undefined;
+      if (checkTopic(topic, false).ok && identity === undefined) return reply;
       if (!options.isAccepting()) return sendError(reply, ErrorCode.NotReady, 'this broker is not taking publishes now');
+      const idempotency = request.headers['idempotency-key'];
+      if (idempotency !== undefined && (typeof idempotency !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(idempotency))) {
+        return sendError(reply, ErrorCode.BadRequest, 'Idempotency-Key must be 1–128 characters of [A-Za-z0-9_.:-]');
+      }
+      // Scoped by the caller's subject, so one caller's key never answers for another's publish.
+      const key = idempotency === undefined ? undefined : `${identity?.sub ?? 'anonymous'}|${idempotency}`;
       const kind = request.body.kind ?? 'event';
       return new Promise<FastifyReply>((resolve) => {
-        topics.publish({ topic, kind, data: request.body.data }, (result: ApplyResult) => {
+        topics.publish({ topic, kind, data: request.body.data, ...(key === undefined ? {} : { key }) }, (result: ApplyResult) => {
           if (!result.ok) {
             metrics.requestErrors.inc({ type: 'http_pub', code: String(result.code) });
             return resolve(sendError(reply, result.code, result.message));
           }
-          metrics.messagesIn.inc({ via: 'http' });
-          resolve(reply.send({ topic, seq: result.seq }));
+          if (result.dup !== true) metrics.messagesIn.inc({ via: 'http' });
+          resolve(reply.send(result.dup === true ? { topic, seq: result.seq, dup: true } : { topic, seq: result.seq }));
         });
       });
     },

@@ -15,6 +15,8 @@ export interface PublishCommand {
   client?: string;
   /** Publish id for de-duplication, scoped by `client`. */
   pid?: number;
+  /** HTTP: the caller's idempotency key (scoped by its subject); a retry with it is applied once. */
+  key?: string;
   /** Ordering time, stamped by the sequencer (ms since the epoch). */
   ts: number;
 }

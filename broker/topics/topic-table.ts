@@ -97,9 +97,12 @@ export class TopicTable {
   }
 
   private applyPublish(command: PublishCommand): ApplyResult {
-    const { client, pid } = command;
-    if (client !== undefined && pid !== undefined) {
-      const seen = this.dedupFor(command.topic).lookup(client, pid);
+    const { client } = command;
+    // An HTTP idempotency key is de-duplicated as a client of its own with one publish id.
+    const dedupClient = command.key !== undefined ? `key:${command.key}` : client;
+    const pid = command.key !== undefined ? 1 : command.pid;
+    if (dedupClient !== undefined && pid !== undefined) {
+      const seen = this.dedupFor(command.topic).lookup(dedupClient, pid);
       if (seen.kind === 'stale') return { ok: false, code: ErrorCode.StalePublishId, message: `publish id ${pid} is too old to be checked for a retry; it was not applied` };
       if (seen.kind === 'dup' && seen.hit.topic === command.topic) return { ok: true, seq: seen.hit.seq, dup: true };
     }
@@ -120,7 +123,7 @@ export class TopicTable {
     if (seq === 1) message.epoch = topic.epoch;
     const encoded = encode(message);
     topic.history.push({ seq, encoded });
-    if (client !== undefined && pid !== undefined) this.dedupFor(topic.name).record(client, pid, { topic: topic.name, seq });
+    if (dedupClient !== undefined && pid !== undefined) this.dedupFor(topic.name).record(dedupClient, pid, { topic: topic.name, seq });
     this.options.sink.message(topic.name, seq, encoded);
     return { ok: true, seq };
   }

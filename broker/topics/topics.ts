@@ -84,6 +84,8 @@ export interface PublishRequest {
   data: unknown;
   client?: string;
   pid?: number;
+  /** Idempotency key (HTTP publishes): a retry with the same key is applied once. */
+  key?: string;
 }
 
 export type Failure = { ok: false; code: ErrorCode; message: string };
@@ -210,9 +212,10 @@ export class Topics {
     if (!check.ok) return done(topicFailure(request.topic, check.reason));
     const data = checkData(request.data, this.options.payloadBytesMax);
     if (!data.ok) return done(data);
-    const command = { kind: 'publish' as const, topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid };
+    const command = { kind: 'publish' as const, topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid, key: request.key };
     if (command.client === undefined) delete command.client;
     if (command.pid === undefined) delete command.pid;
+    if (command.key === undefined) delete command.key;
     this.stream.submit(command, done);
   }
 }

@@ -67,6 +67,20 @@ describe('HTTP API', () => {
     expect(await response.json()).toMatchObject({ code, message: expect.any(String) });
   });
 
+  it('applies a publish retried with the same Idempotency-Key once, and says it was a retry', async () => {
+    const publish = (key?: string) =>
+      fetch(`${broker.httpUrl}/api/v1/topics/http.idem`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }) }, body: JSON.stringify({ data: 'x' }) });
+    expect(await (await publish('order-17')).json()).toEqual({ topic: 'http.idem', seq: 1 });
+    expect(await (await publish('order-17')).json()).toEqual({ topic: 'http.idem', seq: 1, dup: true });
+    expect(await (await publish('order-18')).json()).toEqual({ topic: 'http.idem', seq: 2 });
+    expect(await (await publish()).json()).toEqual({ topic: 'http.idem', seq: 3 });
+    expect(await (await publish()).json()).toEqual({ topic: 'http.idem', seq: 4 });
+    const bad = await publish('no spaces allowed');
+    expect(bad.status).toBe(400);
+    const read = (await (await fetch(`${broker.httpUrl}/api/v1/topics/http.idem`)).json()) as { seq: number };
+    expect(read.seq).toBe(4);
+  });
+
   it('serves health, the cluster view, metrics and the browser bundle', async () => {
     expect(await (await fetch(`${broker.httpUrl}/livez`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${broker.httpUrl}/readyz`)).status).toBe(200);
