@@ -112,8 +112,7 @@ export class Client extends Emitter<ClientEvents> {
       return Promise.reject(new RequestError(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
     }
     if (options.state === true && options.since !== undefined) {
-      // A resume replays messages onto state the caller already has; this
-      // subscription would have none to replay onto.
+      // A resume replays messages onto state the caller already has; this one would have none.
       return Promise.reject(new RequestError(ErrorCode.BadRequest, 'state and since cannot be combined: ask for state, or resume with since'));
     }
     if (options.presence?.info !== undefined) {
@@ -384,8 +383,7 @@ export class Client extends Emitter<ClientEvents> {
         this.publishes.settle(request.pid, outcome instanceof RequestError ? outcome : { seq: (outcome as PublishReply).seq });
         return;
       case 'unsub':
-        request.done();
-        return;
+        return request.done();
       case 'refresh':
         if (outcome instanceof RequestError) this.emit('error', outcome);
         return;

@@ -158,13 +158,10 @@ export class Member implements CoordinatorHost {
   }
 
   /** For diagnostics (the simulator prints it when a run does not converge). */
-  describe(): string {
-    return describeMember(this);
-  }
+  describe = (): string => describeMember(this);
 
   isSuspected(member: MemberId): boolean {
-    if (member === this.id) return false;
-    return this.detector.isSuspected(member, this.now);
+    return member !== this.id && this.detector.isSuspected(member, this.now);
   }
 
   /** The oldest member of the view that this member neither suspects nor knows to be leaving. */

@@ -280,11 +280,11 @@ export class ClusterNode {
           break;
         case 'get-state':
           // A joiner gets the lightweight-group table; topics come to it by snapshots per group.
-          member.stateReady({ lwg: this.options.replicas.snapshot() });
+          member.stateReady({ lwg: this.options.replicas.table.snapshot() });
           break;
         case 'set-state': {
           const lwg = (action.state as { lwg?: unknown } | null)?.lwg;
-          if (Array.isArray(lwg)) this.options.replicas.restore(lwg as LwgTableSnapshot);
+          if (Array.isArray(lwg)) this.options.replicas.table.restore(lwg as LwgTableSnapshot);
           break;
         }
         case 'primary':

@@ -10,32 +10,17 @@
  * and lets a group go only once every owner is ready.
  */
 import { ErrorCode } from '../../client/protocol/index.js';
-import type { Delivery, MemberId, MessageKey, MulticastOptions } from '../core/index.js';
-import { LwgTable, type LwgConfig, type LwgControl, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
+import type { Delivery, MemberId, MessageKey } from '../core/index.js';
+import { LwgTable, type LwgConfig, type LwgControl } from '../../lightweight-groups/index.js';
 import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
 import { Load, type Held } from './replica-load.js';
 import { Kept } from './kept.js';
 import type { PeerNote } from './peer-notes.js';
 import { TopicWaiters } from './topic-waiters.js';
 import { GroupControls } from './group-controls.js';
+import type { ReplicasHost } from './replicas-host.js';
 
-export interface ReplicasHost {
-  /** This broker's member id now (a new incarnation after an exclusion). */
-  self(): MemberId | undefined;
-  /** Multicasts on the group; undefined when this broker is not a member now. */
-  multicast(payload: unknown, options: MulticastOptions): MessageKey | undefined;
-  sendPeer(to: MemberId, note: PeerNote): void;
-  /** A command this broker submitted was applied here or answered by the server. */
-  answer(key: MessageKey, result: ApplyResult): void;
-  /** A command this broker submitted was delivered here and not applied (yet): the server answers. */
-  delivered(key: MessageKey): void;
-  isPinned(topic: string): boolean;
-  /** After a snapshot taken in an older view was loaded: drop the presence of brokers gone since. */
-  dropDeparted(): void;
-  /** Milliseconds, for deadlines (a test drives its own clock). */
-  now(): number;
-  log?(event: string, fields: Record<string, unknown>): void;
-}
+export type { ReplicasHost } from './replicas-host.js';
 
 /** How long a subscribe waits for its topic to be loaded, ms. */
 const awaitMs = 10_000;
@@ -399,13 +384,6 @@ export class Replicas implements TopicInterest {
     this.topicTable.restore({ topics: [], dedup: [] });
   }
 
-  snapshot(): LwgTableSnapshot {
-    return this.table.snapshot();
-  }
-
-  restore(data: LwgTableSnapshot): void {
-    this.table.restore(data);
-  }
 }
 
 function commandOf(d: Delivery): TopicCommand | undefined {

@@ -200,7 +200,7 @@ export class ReplicaNet {
     for (const id of view) {
       if (this.brokers.has(id)) continue;
       const joiner = new ReplicaBroker(id, this);
-      if (donor !== undefined) joiner.replicas.restore(this.get(donor).replicas.snapshot());
+      if (donor !== undefined) joiner.replicas.table.restore(this.get(donor).replicas.table.snapshot());
       this.brokers.set(id, joiner);
     }
     this.view = view;
