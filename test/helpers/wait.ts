@@ -54,3 +54,15 @@ export function nextEvent<T>(emitter: { on(event: string, listener: (value: T) =
     `event ${event}`,
   ).finally(() => off());
 }
+
+/**
+ * Waits for a condition only an outside system can report and will not push (Prometheus's
+ * scrape results): asks it again every `everyMs` until it holds, at most `timeoutMs`.
+ */
+export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, what: string, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

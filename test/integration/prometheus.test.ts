@@ -1,0 +1,85 @@
+// Proves the metrics with a real Prometheus: it scrapes a real broker's /metrics (on the internal
+// port, as the Kubernetes manifest has it), and every query of the Grafana dashboard is valid
+// PromQL that Prometheus evaluates; the core figures come back with the values the broker has.
+// Needs the prometheus binary (`apt-get install prometheus`; .ci/run installs it); skipped
+// without one outside CI.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Client } from '../../client/index.js';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { freePorts } from '../helpers/mesh.js';
+import { pollUntil } from '../helpers/wait.js';
+
+const prometheusPath = process.env['PROMETHEUS_PATH'] ?? '/usr/bin/prometheus';
+const canRun = existsSync(prometheusPath) || process.env['CI'] !== undefined;
+if (!canRun) console.warn(`Prometheus test skipped: no prometheus at ${prometheusPath} (set PROMETHEUS_PATH; in CI it always runs)`);
+
+interface QueryResult {
+  status: string;
+  error?: string;
+  data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+}
+
+describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_000 }, () => {
+  let broker: BrokerProcess;
+  let prometheus: ChildProcess | undefined;
+  let promUrl = '';
+  let dir = '';
+  let client: Client;
+
+  async function query(expr: string): Promise<QueryResult> {
+    return (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as QueryResult;
+  }
+
+  beforeAll(async () => {
+    const [internal, promPort] = await freePorts(2);
+    broker = await startBrokerProcess(['--internal-port', String(internal)]);
+    client = await connect(broker.url);
+    await client.subscribe('prom.room', () => {});
+    for (let i = 0; i < 5; i++) await client.publish('prom.room', i);
+    dir = mkdtempSync(join(tmpdir(), 'chorus-prom-'));
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: chorus\n    static_configs:\n      - targets: ['127.0.0.1:${internal}']\n`,
+    );
+    prometheus = spawn(prometheusPath, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    promUrl = `http://127.0.0.1:${promPort}`;
+    // The first successful scrape, as Prometheus reports it (it pushes nothing: asked again, bounded).
+    await pollUntil(async () => (await query('up{job="chorus"}')).data?.result[0]?.value[1] === '1', 30_000, 'Prometheus to scrape the broker');
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    if (prometheus?.pid !== undefined && prometheus.exitCode === null) {
+      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
+    await broker?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads the broker's figures as the broker has them", async () => {
+    const connections = await query('chorus_connections{job="chorus"}');
+    expect(connections.data?.result[0]?.value[1]).toBe('1');
+    const published = await query('sum(chorus_messages_in_total{job="chorus"})');
+    expect(Number(published.data?.result[0]?.value[1])).toBe(5);
+  });
+
+  it('evaluates every query of the Grafana dashboard', async () => {
+    const dashboard = JSON.parse(readFileSync('dashboards/chorus.json', 'utf8')) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+    let count = 0;
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets ?? []) {
+        const expr = target.expr.replaceAll('$instance', '.*');
+        const result = await query(expr);
+        expect(result.status, `${panel.title}: ${expr} — ${result.error ?? ''}`).toBe('success');
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(25);
+  });
+});
