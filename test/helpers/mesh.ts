@@ -40,15 +40,37 @@ export class MeshHarness {
   private clients: Client[] = [];
   private logDir = '';
 
-  /** Starts `size` brokers (`extra` flags for each) and waits until they share one view. */
+  /**
+   * Starts `size` brokers (`extra` flags for each) and waits until they share one view. Ports are
+   * found free and then bound by the brokers, so another test running beside this one can take
+   * one in between: that start is undone and tried again on fresh ports (at most three times).
+   */
   async start(size: number, env: Record<string, string> = {}, extra: string[] = []): Promise<BrokerProcess[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce(size, env, extra);
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+      }
+    }
+  }
+
+  private async startOnce(size: number, env: Record<string, string>, extra: string[]): Promise<BrokerProcess[]> {
     const ports = await freePorts(size * 2);
     const seeds = ports.slice(0, size).map((p) => `127.0.0.1:${p}`).join(',');
     this.logDir = mkdtempSync(join(tmpdir(), 'chorus-mesh-'));
     this.argsOf = ports.slice(0, size).map((p, i) => [
       '--name', `b${i}`, '--port', String(ports[size + i]), '--cluster-port', String(p), '--seeds', seeds, '--cluster-secret', 'mesh-test-secret', '--core-log', join(this.logDir, `b${i}.jsonl`), ...extra,
     ]);
-    this.brokers = await Promise.all(this.argsOf.map((args) => startBrokerProcess(args, { env })));
+    const started = await Promise.allSettled(this.argsOf.map((args) => startBrokerProcess(args, { env })));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop('SIGKILL')] : [])));
+      rmSync(this.logDir, { recursive: true, force: true });
+      this.logDir = '';
+      throw failed.reason;
+    }
+    this.brokers = started.map((r) => (r as PromiseFulfilledResult<BrokerProcess>).value);
     await Promise.all(this.brokers.map((b) => b.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === size, 20_000, `a view of ${size}`)));
     return this.brokers;
   }

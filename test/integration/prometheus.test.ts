@@ -35,8 +35,17 @@ describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_00
   }
 
   beforeAll(async () => {
-    const [internal, promPort] = await freePorts(2);
-    broker = await startBrokerProcess(['--internal-port', String(internal)]);
+    let [internal, promPort] = await freePorts(2);
+    // A port found free may be taken by a test beside this one before it is bound: retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        broker = await startBrokerProcess(['--internal-port', String(internal)]);
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+        [internal, promPort] = await freePorts(2);
+      }
+    }
     client = await connect(broker.url);
     await client.subscribe('prom.room', () => {});
     for (let i = 0; i < 5; i++) await client.publish('prom.room', i);

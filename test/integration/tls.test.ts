@@ -68,13 +68,23 @@ describe('TLS', () => {
   });
 
   it('forms a mesh over mutual TLS and refuses a broker whose certificate another CA signed', async () => {
-    const ports = await freePorts(6);
-    const seeds = ports.slice(0, 3).map((p) => `127.0.0.1:${p}`).join(',');
+    let ports = await freePorts(6);
+    const seedsOf = () => ports.slice(0, 3).map((p) => `127.0.0.1:${p}`).join(',');
     const args = (i: number, cert: string) => [
-      '--name', `t${i}`, '--port', String(ports[3 + i]), '--cluster-port', String(ports[i]), '--seeds', seeds, '--cluster-secret', 'tls-mesh-secret',
+      '--name', `t${i}`, '--port', String(ports[3 + i]), '--cluster-port', String(ports[i]), '--seeds', seedsOf(), '--cluster-secret', 'tls-mesh-secret',
       '--cluster-tls-cert', `${dir}/${cert}.crt`, '--cluster-tls-key', `${dir}/${cert}.key`, '--cluster-tls-ca', `${dir}/ca.crt`,
     ];
-    brokers = await Promise.all([0, 1].map((i) => startBrokerProcess(args(i, 'broker'))));
+    // Ports found free may be taken by a test beside this one before the brokers bind them: retry.
+    for (let attempt = 1; ; attempt++) {
+      const started = await Promise.allSettled([0, 1].map((i) => startBrokerProcess(args(i, 'broker'))));
+      brokers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed === undefined) break;
+      await Promise.all(brokers.map((b) => b.stop('SIGKILL')));
+      brokers = [];
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(failed.reason))) throw failed.reason;
+      ports = await freePorts(6);
+    }
     await Promise.all(brokers.map((b) => b.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2, 20_000, 'a view of 2')));
     // The rogue knows the secret but its certificate comes from another CA.
     const fresh = since();
