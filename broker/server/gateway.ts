@@ -240,15 +240,7 @@ export class Gateway implements SessionHost {
     const chosen = clientId ?? `c-${sessionId}`;
     const client = this.options.auth.required ? `${identity.sub}|${chosen}` : chosen;
     const session = new Session(sessionId, client, socket, this.options.session, this, performance.now());
-    session.identity = identity;
-    if (identity.expiresAt !== undefined) {
-      session.tokens = new TokenTimers(
-        this.options.auth.options.tokenGraceMs,
-        (graceMs) => session.send({ type: 'expired', graceMs }),
-        (code, reason) => session.close(code, reason),
-      );
-      session.tokens.arm(identity);
-    }
+    this.setIdentity(session, identity);
     this.sessions.add(session);
     const { metrics } = this.options;
     metrics.connections.set(this.sessions.size);
@@ -268,7 +260,8 @@ export class Gateway implements SessionHost {
 
   private handle(session: Session, request: ClientRequest): void {
     const { topics, metrics } = this.options;
-    const refused = refusalOf(session.identity, request);
+    // Anonymous mode grants everything: no check on the publish path then.
+    const refused = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
     if (refused !== undefined) return this.sendError(session, request.type as 'sub' | 'pub', request.id, refused.code, refused.message);
     switch (request.type) {
       case 'sub':
@@ -276,7 +269,7 @@ export class Gateway implements SessionHost {
           if (!outcome.ok) return this.sendError(session, 'sub', request.id, outcome.code, outcome.message);
           // A subscribe may have waited (the mesh loading its topic) while a refresh narrowed the
           // token: what is allowed is decided now.
-          const now = refusalOf(session.identity, request);
+          const now = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
           if (now !== undefined) {
             topics.unsubscribe(session, request.topic);
             return this.sendError(session, 'sub', request.id, now.code, now.message);
@@ -321,15 +314,21 @@ export class Gateway implements SessionHost {
       if (!verified.ok) return this.sendError(session, 'refresh', id, ErrorCode.Unauthorized, verified.message);
       const refused = refreshRefusal(session.identity, verified.identity, this.options.topics.index.subscriptionsOf(session));
       if (refused !== undefined) return this.sendError(session, 'refresh', id, refused.code, refused.message);
-      session.identity = verified.identity;
-      session.tokens ??= new TokenTimers(
-        this.options.auth.options.tokenGraceMs,
-        (graceMs) => session.send({ type: 'expired', graceMs }),
-        (code, reason) => session.close(code, reason),
-      );
-      session.tokens.arm(verified.identity);
+      this.setIdentity(session, verified.identity);
       session.send({ type: 'reply', id });
     });
+  }
+
+  /** Gives a session its identity (at hello, or a refresh) and arms its token's expiry. */
+  private setIdentity(session: Session, identity: Identity): void {
+    session.identity = identity;
+    if (identity.expiresAt === undefined && session.tokens === undefined) return;
+    session.tokens ??= new TokenTimers(
+      this.options.auth.options.tokenGraceMs,
+      (graceMs) => session.send({ type: 'expired', graceMs }),
+      (code, reason) => session.close(code, reason),
+    );
+    session.tokens.arm(identity);
   }
 
   /** Answers with a typed error, and counts it. */

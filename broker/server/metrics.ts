@@ -44,7 +44,22 @@ export interface ClusterFigures {
 export class BrokerMetrics {
   readonly registry = new Registry();
   private sources: MetricSources = { topics: () => 0, subscriptions: () => 0, delivered: () => 0 };
-  private deliveredSeen = 0;
+  /** The last value seen of each monotone figure a counter follows (`follow`). */
+  private readonly seen = new Map<string, number>();
+
+  /**
+   * Adds to `counter` what a monotone figure kept elsewhere (read at scrape time) grew by since the
+   * last scrape; `key` names the figure (and its labels, if any).
+   */
+  private follow<L extends string>(counter: Counter<L>, key: string, now: number | undefined, labels?: Partial<Record<L, string>>): void {
+    if (now === undefined) return;
+    const before = this.seen.get(key) ?? 0;
+    if (now > before) {
+      if (labels === undefined) counter.inc(now - before);
+      else counter.inc(labels, now - before);
+    }
+    this.seen.set(key, now);
+  }
   readonly connections = new Gauge({ name: 'chorus_connections', help: 'Open client WebSocket connections (after hello).', registers: [this.registry] });
   readonly connectionsTotal = new Counter({ name: 'chorus_connections_total', help: 'Client WebSocket connections accepted.', registers: [this.registry] });
   readonly subscriptions: Gauge = new Gauge({
@@ -64,11 +79,7 @@ export class BrokerMetrics {
     name: 'chorus_messages_out_total',
     help: 'Topic messages handed to local subscribers (one per subscriber).',
     registers: [this.registry],
-    collect: (): void => {
-      const delivered = this.sources.delivered();
-      this.messagesOut.inc(delivered - this.deliveredSeen);
-      this.deliveredSeen = delivered;
-    },
+    collect: (): void => this.follow(this.messagesOut, 'delivered', this.sources.delivered()),
   });
   readonly requestErrors = new Counter({
     name: 'chorus_request_errors_total',
@@ -91,15 +102,9 @@ export class BrokerMetrics {
   });
 
   private cluster: (() => ClusterFigures) | undefined;
-  private readonly lwgSeen = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0 };
-  /** Adds what a monotone figure of the lightweight groups grew by since the last scrape. */
-  private lwgDelta(key: keyof ClusterFigures['lwg'] & keyof BrokerMetrics['lwgSeen'], counter: Counter, labels?: Record<string, string>): void {
-    const now = this.cluster?.().lwg[key] ?? 0;
-    if (now > this.lwgSeen[key]) {
-      if (labels === undefined) counter.inc(now - this.lwgSeen[key]);
-      else counter.inc(labels, now - this.lwgSeen[key]);
-    }
-    this.lwgSeen[key] = now;
+  /** Follows a lightweight-group figure of the mesh (none when running alone). */
+  private lwgDelta<L extends string>(key: keyof ClusterFigures['lwg'], counter: Counter<L>, labels?: Partial<Record<L, string>>): void {
+    this.follow(counter, `lwg.${key}`, this.cluster?.().lwg[key], labels);
   }
   readonly lwgFiltered: Counter = new Counter({
     name: 'chorus_lwg_filtered_total',
@@ -147,19 +152,14 @@ export class BrokerMetrics {
     registers: [this.registry],
     collect: (): void => this.clusterMembers.set(this.cluster?.().members ?? 1),
   });
-  private readonly linkBytesSeen = { out: 0, in: 0 };
   readonly linkBytes: Counter<'direction'> = new Counter({
     name: 'chorus_cluster_link_bytes_total',
     help: 'Bytes on broker-to-broker links, by direction (in, out).',
     labelNames: ['direction'] as const,
     registers: [this.registry],
     collect: (): void => {
-      const now = this.cluster?.().linkBytes;
-      if (now === undefined) return;
-      for (const direction of ['in', 'out'] as const) {
-        if (now[direction] > this.linkBytesSeen[direction]) this.linkBytes.inc({ direction }, now[direction] - this.linkBytesSeen[direction]);
-        this.linkBytesSeen[direction] = now[direction];
-      }
+      const bytes = this.cluster?.().linkBytes;
+      for (const direction of ['in', 'out'] as const) this.follow(this.linkBytes, `link.${direction}`, bytes?.[direction], { direction });
     },
   });
   readonly linksRefused = new Counter({
