@@ -209,6 +209,7 @@ export class Client extends Emitter<ClientEvents> {
     this.welcome = welcome;
     this.limitsSeen = welcome.limits;
     link.frameBytesMax = welcome.limits.frameBytesMax;
+    link.frameMessagesMax = welcome.limits.frameMessagesMax ?? Infinity;
     this.attempt = 0;
     this.startLiveness(link, welcome.pingIntervalMs);
     // Resume subscriptions first, then resend publishes, all in one frame.

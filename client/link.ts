@@ -18,6 +18,8 @@ export class Link {
   private closed = false;
   /** Frames are split to stay within the broker's inbound limit (known after welcome). */
   frameBytesMax = 64 * 1024;
+  /** The broker's bound on messages per frame (from its welcome). */
+  frameMessagesMax = Infinity;
 
   constructor(
     readonly url: string,
@@ -69,7 +71,7 @@ export class Link {
       } catch {
         continue; // values are checked before they get here; never let one sink the batch
       }
-      if (parts.length > 0 && arrayHeaderBytes(parts.length + 1) + bytes + encoded.byteLength > this.frameBytesMax) {
+      if (parts.length > 0 && (parts.length >= this.frameMessagesMax || arrayHeaderBytes(parts.length + 1) + bytes + encoded.byteLength > this.frameBytesMax)) {
         this.socket.send(frameFromEncoded(parts, bytes));
         parts = [];
         bytes = 0;

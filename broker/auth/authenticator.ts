@@ -20,7 +20,7 @@ export interface AuthOptions {
   tokenGraceMs: number;
 }
 
-export const anonymous: Identity = { sub: 'anonymous', permissions: allPermissions, expiresAt: undefined };
+export const anonymous: Identity = { credential: 'anonymous', sub: 'anonymous', permissions: allPermissions, expiresAt: undefined };
 
 export class Authenticator {
   private readonly origins: ReadonlySet<string> | '*';
@@ -45,7 +45,7 @@ export class Authenticator {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (m === null) return { ok: false, message: 'an Authorization: Bearer header (API key or token) is required' };
     const presented = m[1]!;
-    if (this.options.apiKey !== undefined && sameSecret(presented, this.options.apiKey)) return { ok: true, identity: { ...anonymous, sub: 'api-key' } };
+    if (this.options.apiKey !== undefined && sameSecret(presented, this.options.apiKey)) return { ok: true, identity: { ...anonymous, credential: 'api-key', sub: 'api-key' } };
     if (this.options.verifier === undefined) return { ok: false, message: 'the API key does not match' };
     return this.options.verifier.verify(presented);
   }

@@ -29,6 +29,8 @@ export interface JwtConfig {
 }
 
 export interface Identity {
+  /** What proved it: no credential (anonymous mode), the HTTP API key, or a token. */
+  credential: 'anonymous' | 'api-key' | 'token';
   /** The token's subject. */
   sub: string;
   permissions: Permissions;
@@ -85,7 +87,7 @@ export class JwtVerifier {
     const sub: unknown = payload.sub;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return { ok: false, message: 'invalid token: sub must be a string of 1 to 256 characters' };
     if (payload.exp !== undefined && !Number.isFinite(payload.exp)) return { ok: false, message: 'invalid token: exp must be a number' };
-    return { ok: true, identity: { sub, permissions, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 } };
+    return { ok: true, identity: { credential: 'token', sub, permissions, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 } };
   }
 }
 

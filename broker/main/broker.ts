@@ -104,6 +104,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     topics,
     limits: {
       frameBytesMax: config.frameBytesMax,
+      frameMessagesMax: config.frameMessagesMax,
       payloadBytesMax: config.payloadBytesMax,
       stateBytesMax: config.stateBytesMax,
       subscriptionsMax: config.subscriptionsMax,
@@ -119,6 +120,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     auth,
     rates: { publishesPerSecond: config.ratePublishes, bytesPerSecond: config.rateBytes, subscribesPerSecond: config.rateSubscribes },
     connectionsPerIp: config.connectionsPerIp,
+    pending: { pendingMax: config.pendingMax, pendingPerAddress: config.pendingPerIp },
+    helloBytesMax: config.helloBytesMax,
     internalOperations: config.internalPort >= 0,
     httpRequestsPerSecond: config.rateHttp,
     ...(tls === undefined ? {} : { tls }),

@@ -29,6 +29,14 @@ export interface BrokerConfig {
   connectionsMax: number;
   /** Subscriptions per connection. Default 1000. */
   subscriptionsMax: number;
+  /** Messages in one inbound frame. Default 1024. */
+  frameMessagesMax: number;
+  /** Bytes a connection may send before its welcome (its hello and what it queues behind it). Default 16 KiB. */
+  helloBytesMax: number;
+  /** TCP connections not yet upgraded to a WebSocket, from all addresses; past it the oldest is dropped. Default 4096. */
+  pendingMax: number;
+  /** TCP connections not yet upgraded to a WebSocket, from one address (an IPv6 /64). Default 256. */
+  pendingPerIp: number;
   /** Outbound bytes queued per connection before it is cut as a slow consumer. Default 8 MiB. */
   outboundBytesMax: number;
   /** Messages of history kept per topic. Default 1000. */
@@ -135,6 +143,10 @@ export const configDefaults: BrokerConfig = {
   topicBytesMax: 255,
   connectionsMax: 10_000,
   subscriptionsMax: 1000,
+  frameMessagesMax: 1024,
+  helloBytesMax: 16 * KiB,
+  pendingMax: 4096,
+  pendingPerIp: 256,
   outboundBytesMax: 8 * MiB,
   historyLengthMax: 1000,
   historyBytesMax: MiB,
@@ -191,6 +203,10 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'topicBytesMax', flag: '--topic-bytes-max', env: 'CHORUS_TOPIC_BYTES_MAX', kind: 'int', min: 8, max: 255, help: 'longest topic name, bytes' },
   { key: 'connectionsMax', flag: '--connections-max', env: 'CHORUS_CONNECTIONS_MAX', kind: 'int', min: 1, max: 10_000_000, help: 'client connections, handshakes included (more are closed with 4006)' },
   { key: 'connectionsPerIp', flag: '--connections-per-ip', env: 'CHORUS_CONNECTIONS_PER_IP', kind: 'int', min: 1, max: 10_000_000, help: 'client connections from one IP address (more are closed with 4006)' },
+  { key: 'pendingMax', flag: '--pending-max', env: 'CHORUS_PENDING_MAX', kind: 'int', min: 2, max: 10_000_000, help: 'TCP connections not yet upgraded to a WebSocket, all addresses (past it the oldest is dropped)' },
+  { key: 'pendingPerIp', flag: '--pending-per-ip', env: 'CHORUS_PENDING_PER_IP', kind: 'int', min: 1, max: 10_000_000, help: 'TCP connections not yet upgraded to a WebSocket from one address or IPv6 /64 (more are dropped)' },
+  { key: 'helloBytesMax', flag: '--hello-bytes-max', env: 'CHORUS_HELLO_BYTES_MAX', kind: 'bytes', min: 1 * KiB, max: 16 * MiB, help: 'bytes a connection may send before its welcome, at most frame-bytes-max (a bigger frame: 1009 unread; more in all: 4500)' },
+  { key: 'frameMessagesMax', flag: '--frame-messages-max', env: 'CHORUS_FRAME_MESSAGES_MAX', kind: 'int', min: 16, max: 1_000_000, help: 'messages in one inbound frame (more: close 4501, undecoded)' },
   { key: 'ratePublishes', flag: '--rate-publishes', env: 'CHORUS_RATE_PUBLISHES', kind: 'int', min: 0, max: 100_000_000, help: 'publishes per second per connection (0: no limit; over it: RateLimited)' },
   { key: 'rateBytes', flag: '--rate-bytes', env: 'CHORUS_RATE_BYTES', kind: 'bytes', min: 0, max: 1024 * 1024 * MiB, help: 'inbound bytes per second per connection (0: no limit)' },
   { key: 'rateHttp', flag: '--rate-http', env: 'CHORUS_RATE_HTTP', kind: 'int', min: 0, max: 10_000_000, help: 'HTTP API requests per second from one IP address (0: no limit; over it: 429)' },
@@ -367,6 +383,9 @@ export function validateConfig(config: BrokerConfig): BrokerConfig {
   if (config.clusterTlsCa !== '' && config.clusterTlsCert === '') throw new ConfigError('--cluster-tls-ca needs --cluster-tls-cert and --cluster-tls-key (mutual TLS)');
   if (config.rateBytes !== 0 && config.rateBytes < config.frameBytesMax) {
     throw new ConfigError(`rate-bytes (${config.rateBytes}) must be 0 or at least frame-bytes-max (${config.frameBytesMax}): one largest frame must fit in a second`);
+  }
+  if (config.pendingPerIp * 2 > config.pendingMax) {
+    throw new ConfigError(`pending-per-ip (${config.pendingPerIp}) must be at most half of pending-max (${config.pendingMax}): one address must not take every pre-upgrade place`);
   }
   if (config.payloadBytesMax >= config.frameBytesMax) {
     throw new ConfigError(`payload-bytes-max (${config.payloadBytesMax}) must be below frame-bytes-max (${config.frameBytesMax}): a publish must fit in a frame`);

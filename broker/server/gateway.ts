@@ -12,10 +12,10 @@ import {
   CloseCode,
   ErrorCode,
   decodeFrame,
+  frameLength,
   parseClientMessage,
   protocolVersion,
   type ClientRequest,
-  type ErrorMessage,
   type Limits,
   type WelcomeMessage,
 } from '../../client/protocol/index.js';
@@ -23,8 +23,10 @@ import type { ApplyResult, Topics } from '../topics/index.js';
 import type { Authenticator, Identity, Verified } from '../auth/index.js';
 import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
 import { Session, type FrameCache, type SessionHost, type SessionLimits } from './session.js';
-import { TokenTimers, refreshRefusal, refusalOf } from './session-auth.js';
+import { armIdentity, refreshRefusal, refusalOf } from './session-auth.js';
 import { ConnectionLimiter, type RateLimits } from './rate-limits.js';
+import { addressKey } from './addresses.js';
+import { closeSocket, errorMessage, setFrameLimit, toBytes } from './sockets.js';
 
 export interface GatewayOptions {
   brokerId: string;
@@ -46,13 +48,14 @@ export interface GatewayOptions {
   auth: Authenticator;
   /** Per-connection rate limits. */
   rates: RateLimits;
-  /** Connections from one IP address, handshakes included. */
+  /** Connections from one IP address (an IPv6 /64), handshakes included. */
   connectionsPerIp: number;
+  /** Bytes a connection may send before its welcome: its hello and what it queues behind it. */
+  helloBytesMax: number;
 }
 
-/** Messages (and bytes of frames) a client may send after its hello while the hello's token is being verified. */
+/** Messages a client may send after its hello while the hello's token is being verified (their bytes: `helloBytesMax`). */
 const backlogMax = 256;
-const backlogBytesMax = 1024 * 1024;
 
 export class Gateway implements SessionHost {
   private readonly sessions = new Set<Session>();
@@ -74,24 +77,26 @@ export class Gateway implements SessionHost {
 
   /** Takes a freshly upgraded socket from `ip`. */
   accept(socket: WebSocket, ip = ''): void {
-    const { metrics } = this.options;
+    const { metrics, limits } = this.options;
     socket.on('error', () => {}); // replaced below; a socket must never be without one
     if (this.sessions.size + this.pending.size >= this.options.connectionsMax) {
       closeSocket(socket, CloseCode.TooManyConnections, 'too many connections: try another broker', metrics);
       return;
     }
-    const fromIp = (this.perIp.get(ip) ?? 0) + 1;
-    if (fromIp > this.options.connectionsPerIp) {
+    const address = addressKey(ip);
+    const fromAddress = (this.perIp.get(address) ?? 0) + 1;
+    if (fromAddress > this.options.connectionsPerIp) {
       closeSocket(socket, CloseCode.TooManyConnections, 'too many connections from this address', metrics);
       return;
     }
-    this.perIp.set(ip, fromIp);
+    this.perIp.set(address, fromAddress);
     socket.once('close', () => {
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.perIp.set(ip, left);
-      else this.perIp.delete(ip);
+      const left = (this.perIp.get(address) ?? 1) - 1;
+      if (left > 0) this.perIp.set(address, left);
+      else this.perIp.delete(address);
     });
     const limiter = new ConnectionLimiter(this.options.rates, performance.now());
+    const frameMessagesMax = limits.frameMessagesMax ?? Infinity;
     let overBytes = false;
     this.pending.add(socket);
     let session: Session | undefined;
@@ -99,6 +104,9 @@ export class Gateway implements SessionHost {
       if (session === undefined) closeSocket(socket, CloseCode.HandshakeTimeout, 'no hello in time', metrics);
     }, this.options.helloTimeoutMs);
     helloTimer.unref();
+    // Until the welcome, a frame larger than what may be sent before it is refused at its header.
+    setFrameLimit(socket, this.options.helloBytesMax);
+    let beforeWelcome = 0;
 
     socket.on('error', (err: Error & { code?: string }) => {
       // ws has already failed the connection; just count why.
@@ -112,23 +120,29 @@ export class Gateway implements SessionHost {
       session.markClosed();
       this.forget(session);
     });
+    /** A message that does not parse: answered, and counted against the connection's patience. */
+    const badMessage = (open: Session, parsed: { id?: number | undefined; code: number; message: string }): void => {
+      metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
+      this.sendError(open, 'invalid', parsed.id, parsed.code, parsed.message);
+      const now = performance.now();
+      if (!limiter.violated(now)) {
+        open.flush(now); // the errors go out before the close
+        open.close(CloseCode.ProtocolError, 'bad messages again and again');
+      }
+    };
     // While the hello's token is verified (asynchronously), what follows it waits here.
     let verifying = false;
-    let backlogBytes = 0;
     const backlog: unknown[] = [];
     const process = (raw: unknown): void => {
-      if (socket.readyState !== socket.OPEN) return;
       if (verifying) {
-        if (backlog.length >= backlogMax || backlogBytes > backlogBytesMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too much sent before the welcome');
+        if (backlog.length >= backlogMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too much sent before the welcome');
         backlog.push(raw);
         return;
       }
       const parsed = parseClientMessage(raw);
       if (!parsed.ok) {
         if (session === undefined) return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be a valid hello');
-        metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
-        this.sendError(session, 'invalid', parsed.id, parsed.code, parsed.message);
-        return;
+        return badMessage(session, parsed);
       }
       const message = parsed.message;
       if (session === undefined) {
@@ -145,15 +159,19 @@ export class Gateway implements SessionHost {
             if (!verified.ok) return this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, verified.message);
             clearTimeout(helloTimer);
             this.pending.delete(socket);
+            setFrameLimit(socket, limits.frameBytesMax);
             session = this.open(socket, message.client, verified.identity);
-            for (const next of backlog.splice(0)) process(next);
+            for (const next of backlog.splice(0)) {
+              if (socket.readyState !== socket.OPEN) return;
+              process(next);
+            }
           })
           .catch(() => this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, 'the token could not be verified'));
         return;
       }
       switch (message.type) {
         case 'hello':
-          return this.sendError(session, 'hello', undefined, ErrorCode.BadRequest, 'hello was already received');
+          return badMessage(session, { id: undefined, code: ErrorCode.BadRequest, message: 'hello was already received' });
         case 'pong':
           return;
         default: {
@@ -169,19 +187,32 @@ export class Gateway implements SessionHost {
       }
     };
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      // Once a close has begun (by us or the client), nothing more is read, let alone decoded.
+      if (socket.readyState !== socket.OPEN) return;
       metrics.framesIn.inc();
       if (!isBinary) return this.refuse(socket, ProtocolErrorReason.TextFrame, CloseCode.BadFrame, 'frames must be binary msgpack');
       const bytes = toBytes(data);
       metrics.bytesIn.inc(bytes.byteLength);
+      if (session === undefined) {
+        beforeWelcome += bytes.byteLength;
+        if (beforeWelcome > this.options.helloBytesMax) return this.refuse(socket, ProtocolErrorReason.HelloTooBig, CloseCode.ProtocolError, 'too much sent before the welcome');
+      }
       overBytes = !limiter.frame(bytes.byteLength, performance.now());
-      if (verifying) backlogBytes += bytes.byteLength;
+      // Counted from the array header, before anything is decoded.
+      const count = frameLength(bytes);
+      if (count !== undefined && count > frameMessagesMax) {
+        return this.refuse(socket, ProtocolErrorReason.TooManyMessages, CloseCode.BadFrame, `more than ${frameMessagesMax} messages in one frame`);
+      }
       const decoded = decodeFrame(bytes);
       if (!decoded.ok) {
         const reason = { malformed: ProtocolErrorReason.Malformed, 'not-array': ProtocolErrorReason.NotArray, 'bad-value': ProtocolErrorReason.BadValue, 'too-deep': ProtocolErrorReason.TooDeep }[decoded.reason];
         return this.refuse(socket, reason, CloseCode.BadFrame, `bad frame: ${decoded.reason}`);
       }
       if (session !== undefined) session.lastInboundAt = performance.now();
-      for (const raw of decoded.messages) process(raw);
+      for (const raw of decoded.messages) {
+        if (socket.readyState !== socket.OPEN) return; // closed by an earlier message of this frame
+        process(raw);
+      }
     });
   }
 
@@ -321,14 +352,7 @@ export class Gateway implements SessionHost {
 
   /** Gives a session its identity (at hello, or a refresh) and arms its token's expiry. */
   private setIdentity(session: Session, identity: Identity): void {
-    session.identity = identity;
-    if (identity.expiresAt === undefined && session.tokens === undefined) return;
-    session.tokens ??= new TokenTimers(
-      this.options.auth.options.tokenGraceMs,
-      (graceMs) => session.send({ type: 'expired', graceMs }),
-      (code, reason) => session.close(code, reason),
-    );
-    session.tokens.arm(identity);
+    armIdentity(session, identity, this.options.auth.options.tokenGraceMs);
   }
 
   /** Answers with a typed error, and counts it. */
@@ -346,24 +370,10 @@ export class Gateway implements SessionHost {
     for (const session of dirty) session.flush(now, cache);
   }
 
-  /**
-   * Liveness both ways. The client must hear something every interval (it
-   * treats two silent intervals as a dead link), and the broker must hear
-   * the client: a session silent for an interval is pinged even when it is
-   * receiving traffic, since only a ping makes a pure subscriber answer.
-   */
+  /** Liveness both ways, and the age limit on unread data (Session.keepAlive). */
   private pingSweep(): void {
     const now = performance.now();
-    const interval = this.options.pingIntervalMs;
-    for (const session of this.sessions) {
-      if (!session.readingInTime(now)) continue;
-      if (now - session.lastInboundAt > 2 * interval + 1000) {
-        session.close(CloseCode.PingTimeout, 'no pong in time');
-      } else if ((now - session.lastOutboundAt >= interval || now - session.lastInboundAt >= interval) && now - session.lastPingAt >= interval) {
-        session.lastPingAt = now;
-        session.send({ type: 'ping' });
-      }
-    }
+    for (const session of this.sessions) session.keepAlive(now, this.options.pingIntervalMs);
   }
 
   private refuse(socket: WebSocket, reason: ProtocolErrorReason, code: number, text: string): void {
@@ -372,18 +382,3 @@ export class Gateway implements SessionHost {
   }
 }
 
-function closeSocket(socket: WebSocket, code: number, reason: string, metrics: BrokerMetrics): void {
-  if (socket.readyState === socket.CLOSING || socket.readyState === socket.CLOSED) return;
-  metrics.closes.inc({ code: String(code) });
-  socket.close(code, reason.slice(0, 120));
-}
-
-function errorMessage(id: number | undefined, code: number, message: string): ErrorMessage {
-  return id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message };
-}
-
-function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
-}

@@ -8,6 +8,7 @@ import { ErrorCode, checkTopic, errorCodeName, messageKinds, type MessageKind } 
 import type { ApplyResult, Topics } from '../topics/index.js';
 import { allows, type Action, type Authenticator, type Identity, type Verified } from '../auth/index.js';
 import { TokenBucket } from './rate-limits.js';
+import { addressKey } from './addresses.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface HttpApiOptions {
@@ -21,15 +22,22 @@ export interface HttpApiOptions {
   auth: Authenticator;
   /** Serve /metrics, /livez and /readyz here (false when an internal port serves them). Default true. */
   operations?: boolean;
-  /** API requests per second from one IP address (0: no limit). */
-  requestsPerSecond?: number;
+  /** The per-address rate of API requests (see `perAddressRate`). */
+  rate: AddressRate;
 }
 
-/** A token bucket per client address (at most 10 000 addresses remembered; the oldest go first). */
-function perAddressRate(perSecond: number): (address: string) => boolean {
+/** May one more request from this client address go ahead now? */
+export type AddressRate = (address: string) => boolean;
+
+/**
+ * A token bucket per client address — an IPv6 client's whole /64 counts as one — with at most
+ * 10 000 addresses remembered, the oldest going first. `perSecond` 0: no limit.
+ */
+export function perAddressRate(perSecond: number): AddressRate {
   const buckets = new Map<string, TokenBucket>();
-  return (address) => {
+  return (ip) => {
     if (perSecond === 0) return true;
+    const address = addressKey(ip);
     let bucket = buckets.get(address);
     if (bucket === undefined) {
       if (buckets.size >= 10_000) buckets.delete(buckets.keys().next().value!);
@@ -48,11 +56,32 @@ export function registerOperations(app: FastifyInstance, options: Pick<HttpApiOp
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()));
 }
 
+// The topic's own rule (checkTopic: at most 255 bytes …) answers with the protocol's code.
 const topicParams = {
   type: 'object',
   required: ['topic'],
-  properties: { topic: { type: 'string', minLength: 1, maxLength: 255 } },
+  properties: { topic: { type: 'string', minLength: 1 } },
 } as const;
+
+/** A 255-byte topic name, percent-encoded, is at most 765 characters of URL. */
+export const maxParamLength = 1024;
+
+/**
+ * Fastify's own refusals before routing (a URL that does not decode, a parameter longer than
+ * `maxParamLength`) in the API's format, under the same per-address rate.
+ */
+export function frameworkErrors(rate: AddressRate, metrics: BrokerMetrics) {
+  return (error: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void => {
+    if (!rate(request.ip)) {
+      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.RateLimited) });
+      void sendError(reply, ErrorCode.RateLimited, 'too many requests from this address; slow down');
+      return;
+    }
+    metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.BadRequest) });
+    if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') void sendError(reply, ErrorCode.InvalidTopic, 'invalid topic name (too long)');
+    else void sendError(reply, ErrorCode.BadRequest, 'the URL does not decode');
+  };
+}
 
 const publishBody = {
   type: 'object',
@@ -63,6 +92,16 @@ const publishBody = {
     kind: { type: 'string', enum: messageKinds },
   },
 } as const;
+
+/**
+ * An Idempotency-Key scoped by the kind of credential and, for a token, its subject: one caller's
+ * key never answers for another's publish, and a token whose subject is `api-key` is not the API
+ * key. Injective: neither the credential kind nor the key (its charset) holds a `|`, so the subject
+ * between them is read back whole, whatever characters it has.
+ */
+export function idempotencyScope(identity: Identity, key: string): string {
+  return `${identity.credential}|${identity.credential === 'token' ? identity.sub : ''}|${key}`;
+}
 
 function httpStatusFor(code: number): number {
   if (code === ErrorCode.PayloadTooLarge || code === ErrorCode.StateTooLarge) return 413;
@@ -80,45 +119,56 @@ function sendError(reply: FastifyReply, code: number, message: string): FastifyR
 
 export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
   const { topics, metrics, auth } = options;
-  const httpRate = perAddressRate(options.requestsPerSecond ?? 0);
+  const httpRate = options.rate;
+  const identities = new WeakMap<FastifyRequest, Identity>();
   /**
-   * The API key or a token from `Authorization: Bearer …`, and (for a topic) the permission the
-   * route needs; anonymous mode lets everything through. Answers the refusal itself.
+   * Every API request, before anything about it is parsed or validated: the per-address rate, then
+   * the API key or a token from `Authorization: Bearer …` (anonymous mode lets everyone through).
+   * A refused request is answered here, so a malformed one is never cheaper than a valid one.
    */
-  const permitted = async (request: FastifyRequest, reply: FastifyReply, action?: Action, topic?: string): Promise<Identity | undefined> => {
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!httpRate(request.ip)) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.RateLimited) });
-      sendError(reply, ErrorCode.RateLimited, 'too many requests from this address; slow down');
-      return undefined;
+      await sendError(reply, ErrorCode.RateLimited, 'too many requests from this address; slow down');
+      return;
     }
     const verified = await auth.http(request.headers.authorization).catch((): Verified => ({ ok: false, message: 'the credentials could not be verified' }));
     if (!verified.ok) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Unauthorized) });
-      sendError(reply.header('www-authenticate', 'Bearer'), ErrorCode.Unauthorized, verified.message);
+      await sendError(reply.header('www-authenticate', 'Bearer'), ErrorCode.Unauthorized, verified.message);
+      return;
+    }
+    identities.set(request, verified.identity);
+  };
+  /** The caller's identity if the topic is valid and `action` on it allowed; answers the refusal itself. */
+  const permitted = (request: FastifyRequest, reply: FastifyReply, action: Action, topic: string): Identity | undefined => {
+    const check = checkTopic(topic, false);
+    if (!check.ok) {
+      sendError(reply, check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic name (${check.reason})`);
       return undefined;
     }
-    if (action !== undefined && topic !== undefined && !allows(verified.identity.permissions, action, topic)) {
+    const identity = identities.get(request)!;
+    if (!allows(identity.permissions, action, topic)) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Forbidden) });
       sendError(reply, ErrorCode.Forbidden, `not allowed to ${action === 'publish' ? 'publish to' : 'read'} ${topic.slice(0, 64)}`);
       return undefined;
     }
-    return verified.identity;
+    return identity;
   };
 
   app.post<{ Params: { topic: string }; Body: { data: unknown; kind?: MessageKind } }>(
     '/api/v1/topics/:topic',
-    { schema: { params: topicParams, body: publishBody } },
+    { onRequest: authenticate, schema: { params: topicParams, body: publishBody } },
     async (request, reply) => {
       const { topic } = request.params;
-      const identity = checkTopic(topic, false).ok ? await permitted(request, reply, 'publish', topic) : undefined;
-      if (checkTopic(topic, false).ok && identity === undefined) return reply;
+      const identity = permitted(request, reply, 'publish', topic);
+      if (identity === undefined) return reply;
       if (!options.isAccepting()) return sendError(reply, ErrorCode.NotReady, 'this broker is not taking publishes now');
       const idempotency = request.headers['idempotency-key'];
       if (idempotency !== undefined && (typeof idempotency !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(idempotency))) {
         return sendError(reply, ErrorCode.BadRequest, 'Idempotency-Key must be 1–128 characters of [A-Za-z0-9_.:-]');
       }
-      // Scoped by the caller's subject, so one caller's key never answers for another's publish.
-      const key = idempotency === undefined ? undefined : `${identity?.sub ?? 'anonymous'}|${idempotency}`;
+      const key = idempotency === undefined ? undefined : idempotencyScope(identity, idempotency);
       const kind = request.body.kind ?? 'event';
       return new Promise<FastifyReply>((resolve) => {
         topics.publish({ topic, kind, data: request.body.data, ...(key === undefined ? {} : { key }) }, (result: ApplyResult) => {
@@ -133,14 +183,9 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     },
   );
 
-  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { schema: { params: topicParams } }, async (request, reply) => {
+  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { onRequest: authenticate, schema: { params: topicParams } }, async (request, reply) => {
     const { topic } = request.params;
-    const check = checkTopic(topic, false);
-    if (!check.ok) {
-      const code = check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic;
-      return sendError(reply, code, `invalid topic name (${check.reason})`);
-    }
-    const identity = await permitted(request, reply, 'subscribe', topic);
+    const identity = permitted(request, reply, 'subscribe', topic);
     if (identity === undefined) return reply;
     const outcome = await new Promise<Parameters<Parameters<Topics['read']>[1]>[0]>((resolve) => topics.read(topic, resolve));
     if (!outcome.ok) return sendError(reply, outcome.code, outcome.message);
@@ -157,8 +202,7 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     });
   });
 
-  app.get('/api/v1/cluster', async (request, reply) => {
-    if ((await permitted(request, reply)) === undefined) return reply;
+  app.get('/api/v1/cluster', { onRequest: authenticate }, async (_request, reply) => {
     return reply.send(
       options.cluster?.() ?? {
         broker: options.brokerId,

@@ -12,8 +12,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { ErrorCode, type Limits } from '../../client/protocol/index.js';
 import type { Topics } from '../topics/index.js';
 import { Authenticator } from '../auth/index.js';
+import type { Socket } from 'node:net';
 import { Gateway } from './gateway.js';
-import { registerHttpApi, registerOperations } from './http-api.js';
+import { Admission, type AdmissionOptions } from './admission.js';
+import { frameworkErrors, maxParamLength, perAddressRate, registerHttpApi, registerOperations } from './http-api.js';
 import { BrokerMetrics, ProtocolErrorReason } from './metrics.js';
 import type { SessionLimits } from './session.js';
 import type { RateLimits } from './rate-limits.js';
@@ -41,6 +43,10 @@ export interface ServerOptions {
   rates?: RateLimits;
   /** Connections from one IP address; default connectionsMax. */
   connectionsPerIp?: number;
+  /** TCP connections not yet upgraded to a WebSocket; default 4096 in all, 256 per address. */
+  pending?: AdmissionOptions;
+  /** Bytes a connection may send before its welcome; default 16 KiB. */
+  helloBytesMax?: number;
   /** Serve /metrics, /livez and /readyz on a separate app (listened on by the caller) instead of the client port. */
   internalOperations?: boolean;
   /** TLS for the client port (https, wss): PEM certificate and key. */
@@ -69,8 +75,11 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
   // Slowloris: a request (a WebSocket upgrade included) must send its headers within the hello
   // timeout (at least 1 s), and the whole request within 30 s; Node checks every half second.
   const headersTimeout = Math.max(1000, options.helloTimeoutMs);
+  const httpRate = perAddressRate(options.httpRequestsPerSecond ?? 0);
   const app = Fastify({
     logger: false,
+    maxParamLength,
+    frameworkErrors: frameworkErrors(httpRate, metrics),
     // A TLS handshake must finish within the same bound as the headers (slowloris over TLS).
     ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: headersTimeout } }),
     http: { headersTimeout, requestTimeout: Math.max(30_000, headersTimeout), connectionsCheckingInterval: 500 },
@@ -95,9 +104,16 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     auth,
     rates: options.rates ?? { publishesPerSecond: 0, bytesPerSecond: 0, subscribesPerSecond: 0 },
     connectionsPerIp: options.connectionsPerIp ?? options.connectionsMax,
+    helloBytesMax: Math.min(options.helloBytesMax ?? 16 * 1024, options.limits.frameBytesMax),
   });
+  const pending = options.pending ?? { pendingMax: 4096, pendingPerAddress: 256 };
+  const admission = new Admission(pending, (reason) => metrics.socketsRefused.inc({ reason }));
+  app.server.on('connection', (socket: Socket) => admission.admit(socket));
   await app.register(websocket, {
-    options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false },
+    // allowSynchronousEvents off: ws hands over one frame per connection per turn of the event
+    // loop, so one connection's burst of frames cannot hold the loop (decode work is bounded per
+    // frame by its size and message count).
+    options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false, allowSynchronousEvents: false },
   });
   // A browser page from an origin not allowed never gets a WebSocket (refused before the upgrade).
   const originCheck = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -105,7 +121,10 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     metrics.protocolErrors.inc({ reason: ProtocolErrorReason.Origin });
     await reply.code(403).send({ code: ErrorCode.Forbidden, error: 'Forbidden', message: 'this origin may not open a WebSocket here' });
   };
-  app.get('/ws', { websocket: true, preValidation: originCheck }, (socket, request) => gateway.accept(socket, request.socket.remoteAddress ?? ''));
+  app.get('/ws', { websocket: true, preValidation: originCheck }, (socket, request) => {
+    admission.upgraded(request.socket);
+    gateway.accept(socket, request.socket.remoteAddress ?? '');
+  });
   registerHttpApi(app, {
     brokerId: options.brokerId,
     topics,
@@ -116,11 +135,11 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     auth,
     operations: options.internalOperations !== true,
-    ...(options.httpRequestsPerSecond === undefined ? {} : { requestsPerSecond: options.httpRequestsPerSecond }),
+    rate: httpRate,
   });
-  // Sockets of any kind (before a request, mid-handshake, upgraded) are bounded too: beyond the
-  // connection limit and a margin for probes, new ones are dropped on arrival.
-  app.server.maxConnections = options.connectionsMax + 64;
+  // Sockets of any kind are bounded: upgraded ones by the connection limit, the others by
+  // admission; this backstop leaves a margin for sockets still closing.
+  app.server.maxConnections = options.connectionsMax + pending.pendingMax + 64;
   let internal: FastifyInstance | undefined;
   if (options.internalOperations === true) {
     internal = Fastify({ logger: false });

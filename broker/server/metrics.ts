@@ -19,6 +19,8 @@ export const ProtocolErrorReason = {
   FrameTooBig: 'frame_too_big',
   Unauthorized: 'unauthorized',
   Origin: 'origin',
+  TooManyMessages: 'too_many_messages',
+  HelloTooBig: 'hello_too_big',
 } as const;
 export type ProtocolErrorReason = (typeof ProtocolErrorReason)[keyof typeof ProtocolErrorReason];
 
@@ -89,6 +91,12 @@ export class BrokerMetrics {
   });
   readonly protocolErrors = new Counter({ name: 'chorus_protocol_errors_total', help: 'Inbound frames or messages refused, by reason.', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly closes = new Counter({ name: 'chorus_closes_total', help: 'Client connections closed by the broker, by close code.', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly socketsRefused = new Counter({
+    name: 'chorus_sockets_refused_total',
+    help: 'TCP connections dropped before their upgrade: their address held its share of pre-upgrade sockets (address), or they were the oldest when the pre-upgrade budget ran out (shed).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly slowConsumers = new Counter({ name: 'chorus_slow_consumers_total', help: 'Connections closed because their outbound queue passed its limit.', registers: [this.registry] });
   readonly framesOut = new Counter({ name: 'chorus_frames_out_total', help: 'WebSocket frames sent to clients.', registers: [this.registry] });
   readonly bytesOut = new Counter({ name: 'chorus_bytes_out_total', help: 'Bytes of WebSocket payload sent to clients.', registers: [this.registry] });

@@ -70,3 +70,23 @@ export class TokenTimers {
     clearTimeout(this.grace);
   }
 }
+
+/** What of a session its token's life touches (Session, without importing it: it imports TokenTimers). */
+export interface TokenHolder {
+  identity: Identity;
+  tokens: TokenTimers | undefined;
+  send(message: { type: 'expired'; graceMs: number }): void;
+  close(code: number, reason: string): void;
+}
+
+/** Gives a session its identity (at hello, or a refresh) and arms its token's expiry. */
+export function armIdentity(session: TokenHolder, identity: Identity, graceMs: number): void {
+  session.identity = identity;
+  if (identity.expiresAt === undefined && session.tokens === undefined) return;
+  session.tokens ??= new TokenTimers(
+    graceMs,
+    (grace) => session.send({ type: 'expired', graceMs: grace }),
+    (code, reason) => session.close(code, reason),
+  );
+  session.tokens.arm(identity);
+}

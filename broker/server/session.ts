@@ -141,6 +141,22 @@ export class Session implements Subscriber {
     return false;
   }
 
+  /**
+   * Liveness both ways, called every sweep. The client must hear something every interval (it
+   * treats two silent intervals as a dead link), and the broker must hear the client: a session
+   * silent for an interval is pinged even when it is receiving traffic, since only a ping makes a
+   * pure subscriber answer. A reader past the age limit is cut first.
+   */
+  keepAlive(now: number, intervalMs: number): void {
+    if (!this.readingInTime(now)) return;
+    if (now - this.lastInboundAt > 2 * intervalMs + 1000) {
+      this.close(CloseCode.PingTimeout, 'no pong in time');
+    } else if ((now - this.lastOutboundAt >= intervalMs || now - this.lastInboundAt >= intervalMs) && now - this.lastPingAt >= intervalMs) {
+      this.lastPingAt = now;
+      this.send({ type: 'ping' });
+    }
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;

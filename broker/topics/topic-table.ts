@@ -98,8 +98,10 @@ export class TopicTable {
 
   private applyPublish(command: PublishCommand): ApplyResult {
     const { client } = command;
-    // An HTTP idempotency key is de-duplicated as a client of its own with one publish id.
-    const dedupClient = command.key !== undefined ? `key:${command.key}` : client;
+    // An HTTP idempotency key is de-duplicated as a client of its own with one publish id. The two
+    // paths get disjoint namespaces by a first character that only this line writes: no client id
+    // or token subject can make a WebSocket client collide with an HTTP key.
+    const dedupClient = command.key !== undefined ? `h${command.key}` : client === undefined ? undefined : `w${client}`;
     const pid = command.key !== undefined ? 1 : command.pid;
     if (dedupClient !== undefined && pid !== undefined) {
       const seen = this.dedupFor(command.topic).lookup(dedupClient, pid);

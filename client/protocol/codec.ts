@@ -69,6 +69,20 @@ export function frameFromEncoded(parts: readonly Uint8Array[], partBytes: number
   return out;
 }
 
+/**
+ * The element count a frame's msgpack array header announces, read without decoding anything
+ * (undefined when the frame does not start with an array header). Lets a receiver refuse a frame
+ * of too many messages before paying for it.
+ */
+export function frameLength(bytes: Uint8Array): number | undefined {
+  const first = bytes[0];
+  if (first === undefined) return undefined;
+  if ((first & 0xf0) === 0x90) return first & 0x0f;
+  if (first === 0xdc && bytes.byteLength >= 3) return (bytes[1]! << 8) | bytes[2]!;
+  if (first === 0xdd && bytes.byteLength >= 5) return ((bytes[1]! << 24) >>> 0) + ((bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!);
+  return undefined;
+}
+
 export type DecodeResult = { ok: true; messages: unknown[] } | { ok: false; reason: DecodeFailure };
 export type DecodeFailure = 'malformed' | 'not-array' | 'bad-value' | 'too-deep';
 

@@ -84,6 +84,11 @@ export type ClientRequest = SubscribeMessage | UnsubscribeMessage | PublishMessa
 export interface Limits {
   /** Largest inbound WebSocket frame the broker accepts, in bytes. */
   frameBytesMax: number;
+  /**
+   * Most messages in one inbound frame (absent from older brokers: no bound). A frame with more is
+   * not decoded: the broker closes with 4501 BadFrame.
+   */
+  frameMessagesMax?: number;
   /** Largest `data` of one publish, in msgpack bytes. */
   payloadBytesMax: number;
   /** Largest topic state, in msgpack bytes. */

@@ -128,7 +128,7 @@ describe('slow readers and malformed WebSocket frames', () => {
   beforeAll(async () => {
     // No inbound byte rate here: these tests are about readers, and a fast machine's publisher
     // would pass the default 32 MiB/s.
-    broker = await startBrokerProcess(['--outbound-bytes-max', '512MiB', '--outbound-age-max-ms', '1000', '--connections-per-ip', '2000', '--rate-bytes', '0']);
+    broker = await startBrokerProcess(['--outbound-bytes-max', '512MiB', '--outbound-age-max-ms', '1000', '--connections-per-ip', '2000', '--pending-per-ip', '1000', '--pending-max', '2000', '--rate-bytes', '0']);
   });
   afterAll(async () => {
     await broker?.stop();

@@ -60,7 +60,7 @@ describe('JWT verification', () => {
     const v = await JwtVerifier.create({ secret, leewaySeconds: 5 });
     const exp = Math.floor(Date.now() / 1000) + 60;
     const result = await v.verify(await hs256({ ...claims, sub: 'alice', exp }));
-    expect(result).toEqual({ ok: true, identity: { sub: 'alice', permissions: { publish: ['room.*'], subscribe: ['room.>'], presence: ['room.*'] }, expiresAt: exp * 1000 } });
+    expect(result).toEqual({ ok: true, identity: { credential: 'token', sub: 'alice', permissions: { publish: ['room.*'], subscribe: ['room.>'], presence: ['room.*'] }, expiresAt: exp * 1000 } });
   });
 
   it('refuses forged, expired, early, anonymous, none-signed and malformed tokens', async () => {

@@ -33,6 +33,7 @@ describe('parseConfig', () => {
     [['--history', 'a..b=1:1'], {}, /not a valid topic pattern/],
     [['--log-level', 'loud'], {}, /one of info, warn, silent/],
     [['--payload-bytes-max', '2MiB', '--frame-bytes-max', '1MiB'], {}, /must be below frame-bytes-max/],
+    [['--pending-per-ip', '600', '--pending-max', '1000'], {}, /at most half of pending-max/],
   ];
   it.each(bad)('refuses %j %j', (argv, env, message) => {
     expect(() => parseConfig(argv, env)).toThrow(ConfigError);
