@@ -152,6 +152,27 @@ describe('checker on good runs', () => {
     };
     expect(properties(run)).toEqual([]);
   });
+
+  it('excuses an elided payload that only members cut off from the next view delivered (A1 compares the members that move on)', () => {
+    // a sequenced a#1/1 for the audience {a, b} and delivered it; the copy with the payload never
+    // reached b before a was cut off, so the survivors' flush relays a stub, which b (and c,
+    // outside the audience) deliver. a is excluded in view 1: non-uniform delivery, as in D3.
+    const W1 = view(1, [A, B, C]);
+    const W2 = view(2, [B, C]);
+    const run: Record<MemberId, Step[]> = {
+      [A]: [['install', W1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['excluded']],
+      [B]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['install', W2]],
+      [C]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: false, stub: true }], ['install', W2]],
+    };
+    expect(properties(run, [B, C])).toEqual([]);
+    // The other way round too: a member that crashed delivered a stub where the survivors got the payload.
+    const other: Record<MemberId, Step[]> = {
+      [A]: [['install', W1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['crash']],
+      [B]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', W2]],
+      [C]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', W2]],
+    };
+    expect(properties(other, [B, C])).toEqual([]);
+  });
 });
 
 interface BadCase {
@@ -337,6 +358,31 @@ const bad: BadCase[] = [
     script: {
       [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
       [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }]],
+    },
+  },
+  {
+    property: 'A1',
+    why: 'two members of an elided message\'s audience that move on together deliver it differently, though a third that was excluded is left out',
+    script: {
+      [A]: [['install', view(1, [A, B, C])], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['excluded']],
+      [B]: [['install', view(1, [A, B, C])], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['install', view(2, [B, C])]],
+      [C]: [['install', view(1, [A, B, C])], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', view(2, [B, C])]],
+    },
+  },
+  {
+    property: 'A1',
+    why: 'a member that delivered an elided message as a stub moved on to the next view, and crashed only there',
+    script: {
+      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', view(2, [A, B])]],
+      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['install', view(2, [A, B])], ['crash']],
+    },
+  },
+  {
+    property: 'A2',
+    why: 'a member outside an elided message\'s audience delivers its payload, even one excluded right after',
+    script: {
+      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
+      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: false }], ['excluded']],
     },
   },
   {
