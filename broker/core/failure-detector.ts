@@ -5,7 +5,15 @@
  * - replaced: a newer incarnation of it asked to join;
  * - forced out: it never answered a round of this coordinator;
  * - a complainer: its latest heartbeat said it cannot hear this coordinator
- *   (a one-way link), which would otherwise freeze the group.
+ *   (a one-way link), which would otherwise freeze the group;
+ * - cut off: members of the view report, in their heartbeats, that they
+ *   cannot hear each other although this coordinator hears both (one cut
+ *   link, or a "bridge" partition whose bridge is this coordinator). A view
+ *   whose members cannot all hear each other stalls — a message is stable
+ *   only once every member has it — so the coordinator leaves out members
+ *   until no reported cut link is left inside the view: the member with the
+ *   most cut links first, among equals the youngest (its own silence
+ *   suspicions, not these reports, deal with members it cannot hear itself).
  * Only members of the current view are tracked; the marks end with the view.
  */
 import type { MemberId } from './log.js';
@@ -15,6 +23,9 @@ export class FailureDetector {
   readonly replaced = new Set<MemberId>();
   readonly forcedOut = new Set<MemberId>();
   readonly complainers = new Set<MemberId>();
+  readonly cutOff = new Set<MemberId>();
+  /** While coordinating: each member's latest list of members it cannot hear. */
+  private readonly reports = new Map<MemberId, readonly MemberId[]>();
 
   constructor(private readonly suspectTicks: number) {}
 
@@ -32,13 +43,58 @@ export class FailureDetector {
   }
 
   isSuspected(member: MemberId, now: number): boolean {
-    return this.replaced.has(member) || this.forcedOut.has(member) || this.complainers.has(member) || this.silentTooLong(member, now);
+    return this.replaced.has(member) || this.forcedOut.has(member) || this.complainers.has(member) || this.cutOff.has(member) || this.silentTooLong(member, now);
   }
 
-  /** A heartbeat's list of suspects: a member that suspects this coordinator complains until it stops saying so. */
-  onSuspects(from: MemberId, suspects: readonly MemberId[] | undefined, self: MemberId, coordinating: boolean): void {
+  /**
+   * A heartbeat's list of suspects. A member that suspects this coordinator complains until it
+   * stops saying so; suspicions between other members are cut links, acted on by the coordinator.
+   */
+  onSuspects(from: MemberId, suspects: readonly MemberId[] | undefined, self: MemberId, coordinating: boolean, members: readonly MemberId[], now: number): void {
     if (coordinating && suspects?.includes(self) === true) this.complainers.add(from);
     else this.complainers.delete(from);
+    if (!coordinating) {
+      this.reports.clear();
+      this.cutOff.clear();
+      return;
+    }
+    if (suspects === undefined || suspects.length === 0) this.reports.delete(from);
+    else this.reports.set(from, suspects);
+    this.decideCuts(members, self, now);
+  }
+
+  /** Forgets every cut link reported so far (a round that would lose the primary gives them another chance). */
+  forgiveCuts(): void {
+    this.reports.clear();
+    this.cutOff.clear();
+  }
+
+  /** Leaves out members until no reported cut link is left between the others (see the header). */
+  private decideCuts(members: readonly MemberId[], self: MemberId, now: number): void {
+    let links: Array<readonly [MemberId, MemberId]> = [];
+    for (const [from, list] of this.reports) {
+      if (!members.includes(from)) continue;
+      for (const to of list) {
+        if (to !== self && to !== from && members.includes(to) && !this.silentTooLong(to, now)) links.push([from, to]);
+      }
+    }
+    this.cutOff.clear();
+    while (links.length > 0) {
+      const degree = new Map<MemberId, number>();
+      for (const [a, b] of links) {
+        degree.set(a, (degree.get(a) ?? 0) + 1);
+        degree.set(b, (degree.get(b) ?? 0) + 1);
+      }
+      let out: MemberId | undefined;
+      let most = 0;
+      for (const m of members) {
+        const d = degree.get(m) ?? 0;
+        if (m !== self && d > 0 && d >= most) [out, most] = [m, d];
+      }
+      if (out === undefined) return; // only self is left on a link: cannot happen (self is never reported here)
+      this.cutOff.add(out);
+      links = links.filter(([a, b]) => a !== out && b !== out);
+    }
   }
 
   /** A new view: everyone in it starts as just heard; members gone and every mark are forgotten. */
@@ -48,5 +104,6 @@ export class FailureDetector {
     for (const m of [...this.replaced]) if (!members.includes(m)) this.replaced.delete(m);
     this.forcedOut.clear();
     this.complainers.clear();
+    this.forgiveCuts();
   }
 }

@@ -28,8 +28,8 @@ export interface CoordinatorHost {
   readonly now: number;
   readonly view: ViewRecord | undefined;
   readonly leaving: ReadonlySet<MemberId>;
-  /** The suspicion marks: replaced incarnations, members forced out, complainers. */
-  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId> };
+  /** The suspicion marks: replaced incarnations, members forced out, complainers, members cut off. */
+  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId>; readonly cutOff: ReadonlySet<MemberId>; forgiveCuts(): void };
   readonly pendingJoins: ReadonlySet<MemberId>;
   readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
   /** Keys of abcasts and gbcasts already delivered here. */
@@ -185,12 +185,13 @@ export class FlushCoordinator {
     const h = this.host;
     const view = h.view!;
     let participants = view.members.filter((m) => !h.isSuspected(m));
-    if (!isPrimarySuccessor(view.members, participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0)) {
-      // Members set aside for not answering or for complaining are needed for a primary: give
-      // them another chance rather than give up the primary (two survivors of a stall that each
-      // suspected the other for a moment must find each other again).
+    if (!isPrimarySuccessor(view.members, participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0 || h.detector.cutOff.size > 0)) {
+      // Members set aside for not answering, for complaining or for a cut link are needed for a
+      // primary: give them another chance rather than give up the primary (two survivors of a
+      // stall that each suspected the other for a moment must find each other again).
       h.detector.forcedOut.clear();
       h.detector.complainers.clear();
+      h.detector.forgiveCuts();
       participants = view.members.filter((m) => !h.isSuspected(m));
     }
     if (!isPrimarySuccessor(view.members, participants)) {

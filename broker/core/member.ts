@@ -271,7 +271,7 @@ export class Member implements CoordinatorHost {
       case 'hb':
         this.channel.onAcks(from, m.acks);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
-        this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id);
+        this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.view.members, this.now);
         return this.deliverAndCollect();
       case 'order-request':
         return this.onOrderRequest(m);

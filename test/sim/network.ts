@@ -27,7 +27,13 @@ interface InFlight {
 }
 
 /** Which links are cut: a predicate over (from, to) names (not incarnations). */
-export type Partition = { kind: 'none' } | { kind: 'isolate'; name: string } | { kind: 'split'; side: ReadonlySet<string> } | { kind: 'one-way'; from: string; to: string };
+export type Partition =
+  | { kind: 'none' }
+  | { kind: 'isolate'; name: string }
+  | { kind: 'split'; side: ReadonlySet<string> }
+  | { kind: 'one-way'; from: string; to: string }
+  /** Links between the two sides cut both ways; members on neither side hear everyone (one cut link, or a bridge). */
+  | { kind: 'sides'; left: ReadonlySet<string>; right: ReadonlySet<string> };
 
 export class SimNetwork {
   private queue: InFlight[] = [];
@@ -88,6 +94,8 @@ export class SimNetwork {
         return p.side.has(a) !== p.side.has(b);
       case 'one-way':
         return a === p.from && b === p.to;
+      case 'sides':
+        return (p.left.has(a) && p.right.has(b)) || (p.right.has(a) && p.left.has(b));
       default: {
         const never: never = p;
         return never;

@@ -9,7 +9,9 @@
  *   await view 2             run until every running member is in one view of 2 members
  *   crash m0 | pause m1 90 | leave m2 | restart m2
  *   partition m0,m1 | m2     cut every link between the two sides ("isolate m1" cuts one off,
- *                            "one-way m0 m2" cuts only what m0 sends to m2)
+ *                            "one-way m0 m2" cuts only what m0 sends to m2, "cut m1 m2" the
+ *                            one link between m1 and m2, both ways)
+ *   bridge m1,m2 | m3,m4     cut every link between the two sides; the others hear both
  *   heal
  *   mark                     remember this moment for `expect no-install-since-mark`
  *   expect view m0 m1 m2     after settling: the final view holds exactly these names
@@ -100,6 +102,15 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
       case 'isolate':
         cluster.partition = { kind: 'isolate', name: args[0]! };
         break;
+      case 'cut':
+        cluster.partition = { kind: 'sides', left: new Set([args[0]!]), right: new Set([args[1]!]) };
+        break;
+      case 'bridge': {
+        const bar = args.indexOf('|');
+        const side = (words: string[]): Set<string> => new Set(words.join(',').split(',').filter(Boolean));
+        cluster.partition = { kind: 'sides', left: side(args.slice(0, bar)), right: side(args.slice(bar + 1)) };
+        break;
+      }
       case 'partition': {
         const bar = args.indexOf('|');
         cluster.partition = { kind: 'split', side: new Set(args.slice(0, bar).join(',').split(',').filter(Boolean)) };

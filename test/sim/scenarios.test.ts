@@ -26,6 +26,26 @@ const scenarios: Record<string, string> = {
     await view 5
     expect excluded m2
     expect view m0 m1 m2 m3 m4`,
+  'one cut link between two members that are not the coordinator': `
+    start m0 m1 m2 m3 m4
+    cut m2 m3                # both alive, both heard by everyone else
+    multicast m1 total 20 safe
+    await view 4             # the coordinator acts on their reports: the younger of the two goes
+    heal
+    await view 5
+    expect excluded m3
+    expect view m0 m1 m2 m3 m4`,
+  'a bridge partition whose bridge is the coordinator': `
+    start m0 m1 m2 m3 m4
+    bridge m1,m2 | m3,m4     # only m0 hears both sides
+    multicast m1 total 10 safe
+    multicast m4 total 10 safe
+    await view 3             # the coordinator keeps one side (the older) and goes on
+    heal
+    await view 5
+    expect excluded m3
+    expect excluded m4
+    expect view m0 m1 m2 m3 m4`,
   'the coordinator paused just past the suspicion timeout': `
     start m0 m1 m2 m3 m4
     multicast m1 fifo 5
