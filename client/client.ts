@@ -16,11 +16,10 @@ import { backoffDelayMs } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ChorusError, ConnectError, ConnectionClosedError, RequestError } from './errors.js';
 import { Link } from './link.js';
+import { publishRefusal, subscribeRefusal } from './call-checks.js';
 import {
   CloseCode,
   ErrorCode,
-  checkData,
-  checkTopic,
   protocolVersion,
   shouldReconnect,
   type Limits,
@@ -28,13 +27,12 @@ import {
   type PublishReply,
   type ReplyMessage,
   type ServerMessage,
-  type SubscribeMessage,
   type SubscribeReply,
   type WelcomeMessage,
 } from './protocol/index.js';
 import { PublishQueue, publishQueueCeiling, randomId, type PendingPublish, type PublishResult } from './publisher.js';
 import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
-import { SubscriptionRegistry } from './subscriptions.js';
+import { SubscriptionRegistry, afterRefusal } from './subscriptions.js';
 import type { WebSocketConstructor } from './websocket.js';
 import { tokenOf, type ClientEvents, type ConnectOptions } from './options.js';
 
@@ -106,19 +104,8 @@ export class Client extends Emitter<ClientEvents> {
 
   subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
     if (this.closedByApp) return Promise.reject(new ConnectionClosedError('client is closed'));
-    const check = checkTopic(topic, true);
-    if (!check.ok) return Promise.reject(new RequestError(check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic ${JSON.stringify(topic)} (${check.reason})`));
-    if (check.wildcard && (options.state === true || options.since !== undefined || options.presence !== undefined)) {
-      return Promise.reject(new RequestError(ErrorCode.WildcardNotAllowed, 'a wildcard subscription cannot ask for state, since or presence'));
-    }
-    if (options.state === true && options.since !== undefined) {
-      // A resume replays messages onto state the caller already has; this one would have none.
-      return Promise.reject(new RequestError(ErrorCode.BadRequest, 'state and since cannot be combined: ask for state, or resume with since'));
-    }
-    if (options.presence?.info !== undefined) {
-      const info = checkData(options.presence.info, this.limitsSeen?.presenceInfoBytesMax ?? Number.MAX_SAFE_INTEGER, 'presence info');
-      if (!info.ok) return Promise.reject(new RequestError(info.code, info.message));
-    }
+    const check = subscribeRefusal(topic, options, this.limitsSeen);
+    if ('refused' in check) return Promise.reject(check.refused);
     let added: { sub: Subscription; confirmed: Promise<Subscription> };
     try {
       added = this.subs.add(topic, check.wildcard, handler, options, (s) => this.unsubscribe(s), (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
@@ -131,14 +118,11 @@ export class Client extends Emitter<ClientEvents> {
 
   publish(topic: string, data: unknown, options: { kind?: MessageKind } = {}): Promise<PublishResult> {
     if (this.closedByApp) return Promise.reject(new ConnectionClosedError('client is closed'));
-    const check = checkTopic(topic, false);
-    if (!check.ok) return Promise.reject(new RequestError(check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic ${JSON.stringify(topic)} (${check.reason})`));
     const kind = options.kind ?? 'event';
-    if (kind !== 'event' && kind !== 'state' && kind !== 'patch') return Promise.reject(new RequestError(ErrorCode.BadRequest, `unknown kind ${String(kind)}`));
     // Checked here, against the last broker's limits, so a bad value fails this
     // one call instead of reaching the broker (which would close the link).
-    const checked = checkData(data, this.limitsSeen?.payloadBytesMax ?? Number.MAX_SAFE_INTEGER);
-    if (!checked.ok) return Promise.reject(new RequestError(checked.code, checked.message));
+    const refused = publishRefusal(topic, data, kind, this.limitsSeen);
+    if (refused !== undefined) return Promise.reject(refused);
     let entry: PendingPublish;
     try {
       entry = this.publishes.add(topic, kind, data);
@@ -291,17 +275,30 @@ export class Client extends Emitter<ClientEvents> {
   private sendSubscribe(sub: Subscription): void {
     const id = this.nextId();
     this.requests.set(id, { kind: 'sub', sub });
-    sub.pending = true;
-    const message: SubscribeMessage = { type: 'sub', id, topic: sub.topic };
-    const resume = sub.confirmed || sub.options.since !== undefined;
-    if (!sub.wildcard && resume) {
-      message.since = sub.seq;
-      if (sub.epoch !== '') message.epoch = sub.epoch;
+    this.link!.send(sub.request(id));
+  }
+
+  /**
+   * A (re)subscribe was refused. A subscription is never dropped silently: a retryable refusal
+   * (NotReady: this broker cannot vouch for its copy now; RateLimited …) is retried — a NotReady
+   * at another broker when there is one (every subscription resumes there), otherwise here after
+   * a backoff — and a final one ends it with its `ended` event (or rejects subscribe()). A first
+   * subscribe with a single URL is refused to its caller, like a publish.
+   */
+  private subscribeRefused(sub: Subscription, error: RequestError): void {
+    if (!sub.active || this.closedByApp) return;
+    const next = afterRefusal(error.code, this.urls.length > 1, this.subs.awaited(sub));
+    if (next === 'move') return this.link?.close(CloseCode.NotReady, 'broker not ready');
+    if (next === 'retry') {
+      const link = this.link;
+      clearTimeout(sub.retryTimer);
+      sub.retryTimer = setTimeout(() => {
+        // A new link resubscribed everything at its welcome already.
+        if (sub.active && !this.closedByApp && this.link === link && this.welcome !== undefined) this.sendSubscribe(sub);
+      }, backoffDelayMs(sub.retries++, this.options.reconnect ?? {}));
+      return;
     }
-    if (sub.options.state === true && !resume) message.state = true;
-    const presence = sub.options.presence;
-    if (presence !== undefined) message.presence = presence.hidden === true ? { info: presence.info, hidden: true } : { info: presence.info };
-    this.link!.send(message);
+    if (!this.subs.refuse(sub, error)) this.emit('error', error);
   }
 
   private sendPublish(entry: PendingPublish): void {
@@ -390,7 +387,7 @@ export class Client extends Emitter<ClientEvents> {
         return;
       case 'sub':
         if (!(outcome instanceof RequestError)) this.subs.confirm(request.sub, outcome as SubscribeReply);
-        else if (!this.subs.refuse(request.sub, outcome)) this.emit('error', outcome);
+        else this.subscribeRefused(request.sub, outcome);
         return;
       default: {
         const never: never = request;

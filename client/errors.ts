@@ -53,3 +53,11 @@ export class QueueFullError extends ChorusError {
     super(ErrorCode.QueueFull, `${limit} publishes are already waiting for an answer (publishQueueMax)`);
   }
 }
+
+/**
+ * Whether a refused request may succeed if sent again later or to another broker: the 5xx codes
+ * (the broker cannot serve now: NotReady, ShuttingDown …), RateLimited and TooManyRequests.
+ */
+export function isRetryable(code: number): boolean {
+  return (code >= 500 && code < 600) || code === ErrorCode.RateLimited || code === ErrorCode.TooManyRequests;
+}

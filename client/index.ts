@@ -13,8 +13,8 @@ import { Client, type ConnectOptions } from './client.js';
 import { resolveWebSocket } from './websocket.js';
 
 export { Client, type ConnectOptions, type ClientEvents } from './client.js';
-export { Subscription, type Message, type MessageHandler, type SubscribeOptions, type PresenceEvent, type ResyncEvent } from './subscription.js';
-export { ChorusError, RequestError, ConnectionClosedError, ConnectError, QueueFullError } from './errors.js';
+export { Subscription, type Message, type MessageHandler, type SubscribeOptions, type PresenceEvent, type ResyncEvent, type EndedEvent } from './subscription.js';
+export { ChorusError, RequestError, ConnectionClosedError, ConnectError, QueueFullError, isRetryable } from './errors.js';
 export type { PublishResult } from './publisher.js';
 export type { ReconnectOptions } from './backoff.js';
 export type { WebSocketConstructor, WebSocketLike } from './websocket.js';

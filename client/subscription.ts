@@ -9,6 +9,7 @@ import {
   applyMergePatch,
   type PresenceEntry,
   type PresenceMessage,
+  type SubscribeMessage,
   type SubscribeReply,
   type TopicMessage,
 } from './protocol/index.js';
@@ -31,10 +32,21 @@ export interface ResyncEvent {
   seq: number;
 }
 
+export interface EndedEvent {
+  /** Why the broker refused the subscription for good (its `code` tells which refusal). */
+  error: Error & { code?: number };
+}
+
 export type SubscriptionEvents = {
   presence: PresenceEvent;
   /** A resume finished (after a reconnect or an explicit `since`). */
   resync: ResyncEvent;
+  /**
+   * The broker refused a resume with an error that retrying will not cure (Forbidden after a new
+   * token, TooManySubscriptions …): the subscription ended and receives nothing more. Retryable
+   * refusals (NotReady, RateLimited …) never end a subscription: the client tries again.
+   */
+  ended: EndedEvent;
 };
 
 export type MessageHandler = (message: Message) => void;
@@ -78,6 +90,10 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   /** Whether it has ever been confirmed (later subscribes are resumes). */
   confirmed = false;
   active = true;
+  /** @internal Retryable refusals in a row (the backoff of the next retry). */
+  retries = 0;
+  /** @internal The retry waiting for its backoff. */
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly lastSeqByTopic = new Map<string, number>();
 
   constructor(
@@ -100,10 +116,29 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     return this.unsubscribeFn(this);
   }
 
+  /**
+   * @internal The request that (re)subscribes it: a resume from the last seq delivered once it was
+   * confirmed (or from `since`), the state on a first subscribe that asked for it, presence as set.
+   */
+  request(id: number): SubscribeMessage {
+    this.pending = true;
+    const message: SubscribeMessage = { type: 'sub', id, topic: this.topic };
+    const resume = this.confirmed || this.options.since !== undefined;
+    if (!this.wildcard && resume) {
+      message.since = this.seq;
+      if (this.epoch !== '') message.epoch = this.epoch;
+    }
+    if (this.options.state === true && !resume) message.state = true;
+    const presence = this.options.presence;
+    if (presence !== undefined) message.presence = presence.hidden === true ? { info: presence.info, hidden: true } : { info: presence.info };
+    return message;
+  }
+
   /** @internal The broker's reply to a (re)subscribe. */
   confirm(reply: SubscribeReply): void {
     const resumed = reply.recovered !== undefined;
     this.pending = false;
+    this.retries = 0;
     this.snapshot = reply.state === undefined ? { seq: reply.seq, epoch: reply.epoch } : { seq: reply.seq, epoch: reply.epoch, state: reply.state };
     this.seq = reply.seq;
     this.epoch = reply.epoch;
@@ -115,6 +150,11 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       this.call(this.options.onResync, event);
       this.emit('resync', event);
     }
+  }
+
+  /** @internal Refused for good while nobody awaited subscribe(): the application hears it here. */
+  end(error: EndedEvent['error']): void {
+    this.emit('ended', { error });
   }
 
   /** @internal A topic message. Returns false when it was a duplicate. */

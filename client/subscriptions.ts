@@ -4,7 +4,7 @@
  * subscription that matches (the broker sends a message once per connection,
  * however many of its subscriptions match).
  */
-import { RequestError } from './errors.js';
+import { RequestError, isRetryable } from './errors.js';
 import { ErrorCode, matchTopic, type PresenceMessage, type SubscribeReply, type TopicMessage } from './protocol/index.js';
 import { Subscription, type MessageHandler, type SubscribeOptions } from './subscription.js';
 
@@ -46,6 +46,7 @@ export class SubscriptionRegistry {
   /** Takes a subscription out; a still-waiting subscribe() is rejected. */
   remove(sub: Subscription, reason?: Error): void {
     sub.active = false;
+    clearTimeout(sub.retryTimer);
     if (this.byTopic.get(sub.topic) === sub) this.byTopic.delete(sub.topic);
     this.patterns.delete(sub);
     const waiter = this.waiters.get(sub);
@@ -63,15 +64,21 @@ export class SubscriptionRegistry {
   }
 
   /**
-   * The broker refused a (re)subscribe: the subscription ends. Returns true if
-   * a subscribe() promise took the error, false if nobody was waiting (a
-   * refused resume), so the caller reports it another way.
+   * The broker refused a (re)subscribe for good: the subscription ends. Returns true if a
+   * subscribe() promise took the error, false if nobody was waiting (a refused resume): the
+   * subscription's `ended` event tells the application, and the caller reports it too.
    */
   refuse(sub: Subscription, error: RequestError): boolean {
     if (!sub.active) return true;
     const waited = this.waiters.has(sub);
     this.remove(sub, error);
+    if (!waited) sub.end(error);
     return waited;
+  }
+
+  /** Whether this subscription has a subscribe() promise still waiting (never confirmed). */
+  awaited(sub: Subscription): boolean {
+    return this.waiters.has(sub);
   }
 
   /** A new link is coming: every subscription waits for its resume reply. */
@@ -93,4 +100,16 @@ export class SubscriptionRegistry {
     const sub = this.byTopic.get(message.topic);
     if (sub !== undefined && !sub.wildcard) sub.receivePresence(message);
   }
+}
+
+/**
+ * What becomes of a refused (re)subscribe. A subscription is never dropped silently: a retryable
+ * refusal (NotReady: the broker cannot vouch for its copy now; RateLimited …) moves every
+ * subscription to another broker when there is one and the refusal was NotReady, else is retried
+ * on this link after a backoff; a first subscribe() refused with a single URL, or a refusal
+ * retrying cannot cure, ends it (the promise rejects, or the `ended` event).
+ */
+export function afterRefusal(code: number, otherBrokers: boolean, awaited: boolean): 'move' | 'retry' | 'end' {
+  if (!isRetryable(code) || (!otherBrokers && awaited)) return 'end';
+  return code === ErrorCode.NotReady && otherBrokers ? 'move' : 'retry';
 }

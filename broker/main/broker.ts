@@ -3,7 +3,7 @@
  * the lifecycle (listen, drain, close). Owns no protocol logic of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { CloseCode } from '../../client/protocol/index.js';
+import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
 import { Topics, type TopicTable } from '../topics/index.js';
 import { ClusterNode, MeshStream, Replicas, epochFor, resolveSeeds } from '../mesh/index.js';
@@ -33,6 +33,9 @@ export interface BrokerHandle {
 }
 
 export type BrokerOptions = Partial<BrokerConfig>;
+
+/** How long a resume ahead of this broker's copy of its topic waits for the copy to catch up, ms (docs/protocol.md §8.4). */
+const resumeWaitMs = 5_000;
 
 export interface BrokerHooks {
   /** Structured events (cluster views, founding, exclusion …). */
@@ -72,7 +75,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
           sendPeer: (to, note) => node?.links.send(to, note),
           answer: (key, result) => stream!.answer(key, result),
           delivered: (key) => stream!.delivered(key),
-          isPinned: (topic) => topicsRef?.index.isPinned(topic) ?? false,
+          isPinned: (topic) => topicsRef?.isPinned(topic) ?? false,
           dropDeparted: () => node?.dropDeparted(),
           now: Date.now,
           ...(hooks.log === undefined ? {} : { log: hooks.log }),
@@ -97,8 +100,22 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     ...(mesh ? { streamOf: (topic: string) => lwgOf(topic, config.lwgCount) } : {}),
     ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table, replicas!) }),
     ...(replicas === undefined ? {} : { interest: replicas }),
+    ...(mesh
+      ? {
+          // Outside a primary view (cut off, excluded, rejoining) this broker's copies may be frozen
+          // behind the topics: nothing is served from them; the client tries again, elsewhere.
+          unavailable: () =>
+            primary && !draining && node?.member?.status === 'member'
+              ? undefined
+              : { ok: false as const, code: ErrorCode.NotReady, message: 'this broker is not in the primary view now; subscribe through another broker, or again later' },
+          resumeWaitMs,
+        }
+      : {}),
   });
   topicsRef = topics;
+  // Resumes waiting for this broker's copy to catch up: their deadlines, and copies loaded by a snapshot.
+  const topicsTimer = mesh ? setInterval(() => topics.tick(), 100) : undefined;
+  topicsTimer?.unref();
   const { app, gateway, metrics, internal } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
     topics,
@@ -173,6 +190,12 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       topics,
       stream: stream!,
       replicas: replicas!,
+      // A new incarnation starts from nothing and loads its copies again: a session served by the
+      // old copies would see them replaced (a jump, or seqs again). Every session is closed, so
+      // its client resumes — elsewhere, or here once this broker is back in a primary view.
+      onIncarnation: () => {
+        if (!draining) gateway.closeAll(CloseCode.NotReady, 'this broker rejoins the group as a new incarnation: reconnect and resume');
+      },
       onPrimary: (p) => {
         primary = p;
         if (p) stream!.resume();
@@ -206,6 +229,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     close() {
       closing ??= (async () => {
         draining = true;
+        clearInterval(topicsTimer);
         gateway.closeAll(CloseCode.Draining, 'broker shutting down: reconnect elsewhere');
         await node?.close();
         await app.close();

@@ -66,6 +66,8 @@ export interface ClusterNodeOptions {
   stream: MeshStream;
   replicas: Replicas;
   onPrimary(primary: boolean): void;
+  /** This broker starts again as a new incarnation (after an exclusion): its copies start from nothing. */
+  onIncarnation?(member: MemberId): void;
   onView?(view: ViewRecord): void;
   onRefused?(reason: string): void;
   log?(event: string, fields: Record<string, unknown>): void;
@@ -171,6 +173,7 @@ export class ClusterNode {
     const id = restart ? this.newId() : this.linksSelf();
     if (restart) this.links.setSelf(id);
     if (restart) this.options.replicas.reset();
+    if (restart) this.options.onIncarnation?.(id);
     const replicas = this.options.replicas.table.config.replicas;
     this.member = new Member({
       id,

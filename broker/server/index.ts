@@ -78,7 +78,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
   const httpRate = perAddressRate(options.httpRequestsPerSecond ?? 0);
   const app = Fastify({
     logger: false,
-    maxParamLength,
+    routerOptions: { maxParamLength },
     frameworkErrors: frameworkErrors(httpRate, metrics),
     // A TLS handshake must finish within the same bound as the headers (slowloris over TLS).
     ...(options.tls === undefined ? {} : { https: { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: headersTimeout } }),

@@ -52,6 +52,20 @@ export interface TopicsOptions {
   streamOf?: (topic: string) => number;
   /** In the mesh: which topics this broker keeps, and how it comes to keep one (lightweight groups). */
   interest?: TopicInterest;
+  /**
+   * Why this broker cannot vouch for its copies now (in the mesh: it is outside a primary view,
+   * or rejoining), or undefined when it can. Subscribes, resumes and reads are then refused with
+   * it (NotReady: the client tries again, perhaps at another broker), never answered from a copy
+   * that may be frozen behind the topic. Default: always serving.
+   */
+  unavailable?: () => Failure | undefined;
+  /**
+   * How long a resume whose `since` is ahead of this broker's copy waits for the copy to reach it,
+   * ms (the mesh: another broker delivered those seqs first). Past it the resume is refused with
+   * NotReady, never answered at an older seq. 0 (the default, one broker: a copy is never behind
+   * a seq it gave out): answered at once, `recovered: false`.
+   */
+  resumeWaitMs?: number;
   now?: () => number;
 }
 
@@ -90,15 +104,32 @@ export interface PublishRequest {
 
 export type Failure = { ok: false; code: ErrorCode; message: string };
 
+/** A resume waiting for this broker's copy of its topic to reach its `since`. */
+interface SeqWaiter {
+  since: number;
+  /** Runs the subscribe again (it answers, waits on, or refuses once past its deadline). */
+  retry: () => void;
+}
+
 export class Topics {
   readonly index = new SubscriberIndex();
   readonly table: TopicTable;
   readonly stream: CommandStream;
+  /** Resumes ahead of this broker's copy, by topic (docs/protocol.md §8.4). */
+  private readonly seqWaiters = new Map<string, SeqWaiter[]>();
 
   constructor(private readonly options: TopicsOptions) {
+    const index = this.index;
     this.table = new TopicTable({
       limits: options.limits,
-      sink: this.index,
+      // Subscribers first, then the resumes that waited for this seq (they register after it).
+      sink: {
+        message: (topic, seq, encoded) => {
+          index.message(topic, seq, encoded);
+          if (this.seqWaiters.size > 0) this.advanced(topic, seq);
+        },
+        presence: (topic, encoded) => index.presence(topic, encoded),
+      },
       newEpoch: options.newEpoch,
       isPinned: options.createOnSubscribe === false ? () => true : (topic) => this.index.isPinned(topic),
       ...(options.streamOf === undefined ? {} : { streamOf: options.streamOf }),
@@ -112,10 +143,14 @@ export class Topics {
    * Subscribes; `respond` runs exactly once, before any message of the new
    * subscription reaches the subscriber (the caller queues the reply there).
    */
-  subscribe(subscriber: Subscriber, request: SubscribeRequest, respond: (outcome: SubscribeOutcome) => void): void {
+  subscribe(subscriber: Subscriber, request: SubscribeRequest, respond: (outcome: SubscribeOutcome) => void, deadline?: number): void {
     const { topic } = request;
     const check = checkTopic(topic, true, this.options.topicBytesMax);
     if (!check.ok) return respond(topicFailure(topic, check.reason));
+    // Checked again whenever a subscribe that waited runs again: a broker that left the primary
+    // view meanwhile answers nothing from its copy.
+    const unavailable = this.options.unavailable?.();
+    if (unavailable !== undefined) return respond(unavailable);
     if (this.index.has(subscriber, topic)) return respond(failure(ErrorCode.AlreadySubscribed, `already subscribed to ${topic}`));
     if (this.index.countFor(subscriber) >= this.options.subscriptionsMax) {
       return respond(failure(ErrorCode.TooManySubscriptions, `at most ${this.options.subscriptionsMax} subscriptions per connection`));
@@ -147,6 +182,27 @@ export class Topics {
     // subscriber learns the epoch now even if nothing was published yet.
     // (In the mesh, topic creation will be a command of the LWG stream.)
     const existed = this.table.get(topic) !== undefined;
+    const waitMs = this.options.resumeWaitMs ?? 0;
+    if (request.since !== undefined && request.since > 0 && waitMs > 0) {
+      // A resume ahead of this copy: the subscriber saw seqs (from another broker) that this copy
+      // has not delivered yet. Answering now would take it back (recovered: false at an older
+      // seq, then those seqs again); it waits, bounded, until the copy reaches `since`.
+      const current = this.table.get(topic);
+      const sameEpoch = current !== undefined && (request.epoch === undefined || request.epoch === current.epoch);
+      const ahead = current === undefined || (sameEpoch && request.since > current.seq);
+      if (ahead) {
+        const now = (this.options.now ?? Date.now)();
+        const until = deadline ?? now + waitMs;
+        if (now < until) return this.waitForSeq(topic, request.since, () => (subscriber.isClosed === true ? this.release(topic) : this.subscribe(subscriber, request, respond, until)));
+        // Past the bound. A topic this copy keeps but behind `since`: refused, retryable. A topic
+        // that does not exist here at all (its state was lost, with every copy): answered below
+        // as a topic that did not exist, under no epoch.
+        if (current !== undefined) {
+          this.release(topic);
+          return respond(failure(ErrorCode.NotReady, `this broker's copy of ${topic.slice(0, 64)} is at seq ${current.seq}, behind since ${request.since}; retry (it is not answered at an older seq)`));
+        }
+      }
+    }
     const t = this.options.createOnSubscribe === false ? this.table.get(topic) ?? emptyTopic(topic) : this.table.ensure(topic);
     const seq = t.seq;
     const reply: Omit<SubscribeReply, 'type' | 'id'> = { topic, seq, epoch: t.epoch };
@@ -184,11 +240,51 @@ export class Topics {
     }
   }
 
+  /** A topic with local subscribers, or a resume waiting for it: this broker must go on keeping it. */
+  isPinned(topic: string): boolean {
+    return this.index.isPinned(topic) || this.seqWaiters.has(topic);
+  }
+
+  /** Deadlines of waiting resumes, and copies that jumped ahead by a snapshot: every waiter runs again. */
+  tick(): void {
+    for (const topic of [...this.seqWaiters.keys()]) this.advanced(topic, Number.POSITIVE_INFINITY);
+  }
+
+  private waitForSeq(topic: string, since: number, retry: () => void): void {
+    let list = this.seqWaiters.get(topic);
+    if (list === undefined) this.seqWaiters.set(topic, (list = []));
+    list.push({ since, retry });
+  }
+
+  /** `topic` reached `seq` here: the resumes waiting for it run again, after this command is applied. */
+  private advanced(topic: string, seq: number): void {
+    const list = this.seqWaiters.get(topic);
+    if (list === undefined) return;
+    const due = list.filter((w) => w.since <= seq);
+    if (due.length === 0) return;
+    const rest = list.filter((w) => w.since > seq);
+    if (rest.length > 0) this.seqWaiters.set(topic, rest);
+    else this.seqWaiters.delete(topic);
+    // Not inside TopicTable.apply: the subscribe may submit a presence join. It reads the table
+    // as it is when it runs (perhaps a few commands later), in one step as always.
+    for (const w of due) queueMicrotask(() => {
+      w.retry();
+      this.release(topic);
+    });
+  }
+
+  /** Nobody here wants `topic` any more (a waiting resume gave up or its subscriber left): let it go. */
+  private release(topic: string): void {
+    if (!this.isPinned(topic)) this.options.interest?.unpin(topic);
+  }
+
   /**
    * Reads a topic as this broker keeps it (undefined: none yet). In the mesh a broker that does
    * not keep the topic loads it first (and lets it go again when nobody here subscribes).
    */
   read(topic: string, done: (outcome: { ok: true; topic: Topic | undefined } | Failure) => void): void {
+    const unavailable = this.options.unavailable?.();
+    if (unavailable !== undefined) return done(unavailable);
     const interest = this.options.interest;
     if (interest === undefined || interest.keeps(topic)) return done({ ok: true, topic: this.table.get(topic) });
     interest.await(topic, (fail) => done(fail ?? { ok: true, topic: this.table.get(topic) }));

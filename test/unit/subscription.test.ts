@@ -2,7 +2,8 @@
 // while a (re)subscribe is pending, duplicates (seq ≤ last) are dropped, state follows state/patch
 // messages, a resume reports recovered or not, and presence changes update the set.
 import { describe, expect, it } from 'vitest';
-import type { TopicMessage } from '../../client/protocol/index.js';
+import { ErrorCode, type TopicMessage } from '../../client/protocol/index.js';
+import { afterRefusal } from '../../client/subscriptions.js';
 import { Subscription, type Message, type ResyncEvent } from '../../client/subscription.js';
 
 function msg(seq: number, kind: TopicMessage['kind'] = 'event', data: unknown = seq): TopicMessage {
@@ -80,5 +81,21 @@ describe('Subscription epoch', () => {
     sub.receive({ type: 'msg', topic: 't', seq: 1, kind: 'event', data: 1, ts: 0, epoch: 'E1' });
     expect(sub.epoch).toBe('E1');
     expect(got[0]?.epoch).toBe('E1');
+  });
+});
+
+describe('afterRefusal', () => {
+  it('never ends a subscription on a retryable refusal, and moves only on NotReady with another broker', () => {
+    const cases: Array<[number, boolean, boolean, 'move' | 'retry' | 'end']> = [
+      [ErrorCode.NotReady, true, false, 'move'],
+      [ErrorCode.NotReady, true, true, 'move'],
+      [ErrorCode.NotReady, false, false, 'retry'],
+      [ErrorCode.NotReady, false, true, 'end'], // a first subscribe with one URL is refused to its caller
+      [ErrorCode.RateLimited, true, false, 'retry'],
+      [ErrorCode.RateLimited, false, false, 'retry'],
+      [ErrorCode.Forbidden, true, false, 'end'],
+      [ErrorCode.TooManySubscriptions, false, false, 'end'],
+    ];
+    for (const [code, others, awaited, expected] of cases) expect(afterRefusal(code, others, awaited), `${code} ${others} ${awaited}`).toBe(expected);
   });
 });
