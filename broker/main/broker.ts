@@ -84,6 +84,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     : undefined;
 
   const topics = new Topics({
+    now: Date.now,
+    defer: queueMicrotask,
     limits: {
       historyLengthMax: config.historyLengthMax,
       historyBytesMax: config.historyBytesMax,

@@ -25,7 +25,7 @@ export interface CommandApplier {
 export class LocalStream implements CommandStream {
   constructor(
     private readonly applier: CommandApplier,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
   ) {}
 
   submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void {

@@ -66,7 +66,10 @@ export interface TopicsOptions {
    * a seq it gave out): answered at once, `recovered: false`.
    */
   resumeWaitMs?: number;
-  now?: () => number;
+  /** The clock (ms): timestamps of commands, deadlines of waiting resumes. The layer reads no clock of its own. */
+  now: () => number;
+  /** Runs `fn` after the command being applied (the host's microtask queue): a waiting resume runs again there. */
+  defer: (fn: () => void) => void;
 }
 
 /**
@@ -191,7 +194,7 @@ export class Topics {
       const sameEpoch = current !== undefined && (request.epoch === undefined || request.epoch === current.epoch);
       const ahead = current === undefined || (sameEpoch && request.since > current.seq);
       if (ahead) {
-        const now = (this.options.now ?? Date.now)();
+        const now = this.options.now();
         const until = deadline ?? now + waitMs;
         if (now < until) return this.waitForSeq(topic, request.since, () => (subscriber.isClosed === true ? this.release(topic) : this.subscribe(subscriber, request, respond, until)));
         // Past the bound. A topic this copy keeps but behind `since`: refused, retryable. A topic
@@ -267,7 +270,7 @@ export class Topics {
     else this.seqWaiters.delete(topic);
     // Not inside TopicTable.apply: the subscribe may submit a presence join. It reads the table
     // as it is when it runs (perhaps a few commands later), in one step as always.
-    for (const w of due) queueMicrotask(() => {
+    for (const w of due) this.options.defer(() => {
       w.retry();
       this.release(topic);
     });

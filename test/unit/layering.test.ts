@@ -1,6 +1,8 @@
-// Proves the architecture's import rules by scanning every source file's imports:
+// Proves the architecture's import rules (docs/architecture.md) by scanning every source file:
 // client/ imports nothing from broker/ or lightweight-groups/ and nothing Node-only (except
-// client/node-websocket.ts), no layer imports one above it, and no files import each other in a
+// client/node-websocket.ts); every folder imports only the folders its row of the table below
+// allows; the pure cores (broker/core, broker/topics, lightweight-groups) read no clock, schedule
+// nothing, draw no random number and import nothing of Node's; and no files import each other in a
 // circle (type-only imports included: a circle of types is a tangle of concerns all the same).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -32,21 +34,40 @@ function imports(file: string): string[] {
   return specs;
 }
 
-/** Layer of a repository path: higher numbers sit above lower ones. */
-function layerOf(path: string): [string, number] | undefined {
-  const layers: Array<[string, number]> = [
-    ['broker/main/', 7],
-    ['broker/server/', 6],
-    ['broker/mesh/', 5.5],
-    ['broker/topics/', 5],
-    ['broker/auth/', 4.5],
-    ['lightweight-groups/', 4],
-    ['broker/core/', 3],
-    ['broker/transport/', 2],
-    ['client/', 1],
-  ];
-  return layers.find(([prefix]) => path.startsWith(prefix));
+/**
+ * The folders, and the folders each may import (its own always). docs/architecture.md draws it.
+ * A new edge is a design decision: add it here and to the map in the same change.
+ */
+const allowed: Record<string, readonly string[]> = {
+  'client/protocol': [],
+  client: ['client/protocol'],
+  'broker/core': [],
+  'lightweight-groups': [],
+  'broker/topics': ['client/protocol'],
+  'broker/auth': ['client/protocol'],
+  'broker/transport': ['client/protocol'],
+  'broker/mesh': ['broker/core', 'broker/topics', 'broker/transport', 'lightweight-groups', 'client/protocol'],
+  'broker/server': ['broker/auth', 'broker/topics', 'client/protocol'],
+  'broker/main': ['broker/auth', 'broker/core', 'broker/mesh', 'broker/server', 'broker/topics', 'lightweight-groups', 'client/protocol'],
+};
+
+/** The folder of the table a repository path belongs to. */
+function folderOf(path: string): string | undefined {
+  return Object.keys(allowed)
+    .filter((folder) => path.startsWith(`${folder}/`))
+    .sort((a, b) => b.length - a.length)[0];
 }
+
+/** Protocol logic: deterministic, driven by its inputs alone, so the simulator can run it with a seed. */
+const pure = ['broker/core', 'broker/topics', 'lightweight-groups'];
+const impure: Array<[RegExp, string]> = [
+  [/\bDate\b/, 'a clock (Date)'],
+  [/\bperformance\./, 'a clock (performance)'],
+  [/\b(setTimeout|setInterval|setImmediate|queueMicrotask)\s*\(/, 'a timer'],
+  [/\bMath\.random\b/, 'randomness'],
+  [/\bprocess\./, 'the process'],
+  [/\brequire\s*\(/, 'require'],
+];
 
 describe('import rules', () => {
   const files = [...sources('client'), ...sources('broker'), ...sources('lightweight-groups')];
@@ -67,17 +88,39 @@ describe('import rules', () => {
     expect(offences).toEqual([]);
   });
 
-  it('no layer imports a layer above it (arrows point down)', () => {
+  it('every folder imports only the folders its row allows', () => {
     const offences: string[] = [];
     for (const file of files) {
-      const from = layerOf(file);
+      const from = folderOf(file);
+      if (from === undefined) {
+        offences.push(`${file} is in no folder of the table`);
+        continue;
+      }
       for (const spec of imports(file)) {
         if (!spec.startsWith('.')) continue;
-        const to = layerOf(relative(root, resolve(root, file, '..', spec)));
-        if (from !== undefined && to !== undefined && to[1] > from[1]) offences.push(`${file} → ${spec}`);
+        const to = folderOf(relative(root, resolve(root, file, '..', spec)));
+        if (to !== undefined && to !== from && !allowed[from]!.includes(to)) offences.push(`${file} → ${spec} (${from} may not import ${to})`);
       }
     }
     expect(offences).toEqual([]);
+  });
+
+  it('the pure cores read no clock, set no timer, draw no random number and import nothing of Node or the network', () => {
+    const offences: string[] = [];
+    for (const file of files.filter((f) => pure.some((folder) => f.startsWith(`${folder}/`)))) {
+      const code = readFileSync(join(root, file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '');
+      for (const [pattern, what] of impure) if (pattern.test(code)) offences.push(`${file}: ${what}`);
+      for (const spec of imports(file)) if (!spec.startsWith('.') && spec !== 'msgpackr') offences.push(`${file} → ${spec}`);
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('the purity check catches what it looks for', () => {
+    const caught = (code: string): boolean => impure.some(([pattern]) => pattern.test(code));
+    for (const bad of ['const t = Date.now();', 'performance.now()', 'setTimeout(f, 1)', 'queueMicrotask(f)', 'Math.random()', 'process.env.X']) expect(caught(bad), bad).toBe(true);
+    for (const good of ['const dated = 1;', 'this.options.now()', 'const timeout = 5;']) expect(caught(good), good).toBe(false);
   });
 
   it('no files import each other in a circle', () => {

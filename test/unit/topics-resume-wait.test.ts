@@ -23,6 +23,7 @@ class FakeSubscriber implements Subscriber {
 function setup(unavailable?: () => Failure | undefined) {
   const clock = { now: 1000 };
   const topics = new Topics({
+    defer: queueMicrotask,
     limits: topicLimitsDefault,
     payloadBytesMax: 1024,
     presenceInfoBytesMax: 256,

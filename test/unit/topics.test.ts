@@ -22,6 +22,7 @@ function makeTopics(limits: Partial<TopicLimits> = {}, extra: { payloadBytesMax?
   let epoch = 0;
   let now = 1000;
   return new Topics({
+    defer: queueMicrotask,
     limits: { ...topicLimitsDefault, ...limits },
     payloadBytesMax: extra.payloadBytesMax ?? 1024,
     presenceInfoBytesMax: 256,
@@ -213,6 +214,8 @@ describe('topics replicated by the mesh', () => {
   it('never drops a topic (replicas must agree), and a subscribe creates none', () => {
     let epoch = 0;
     const topics = new Topics({
+      defer: queueMicrotask,
+      now: () => 0,
       limits: { ...topicLimitsDefault, topicsMax: 3 },
       payloadBytesMax: 1024,
       presenceInfoBytesMax: 256,
