@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
 import { Topics, type TopicTable } from '../topics/index.js';
-import { ClusterNode, MeshStream, Replicas, epochFor, resolveSeeds } from '../mesh/index.js';
+import { ClusterNode, resolveSeeds } from '../mesh/index.js';
+import { MeshStream, Replicas, epochFor } from '../node/index.js';
 import type { LogEntry } from '../core/index.js';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
@@ -61,7 +62,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   let draining = false;
   let primary = !mesh;
   const stream = mesh
-    ? new MeshStream({ group: () => (primary && node?.member?.status === 'member' ? node.member : undefined), lwgOf: (topic) => lwgOf(topic, config.lwgCount) })
+    ? new MeshStream({ group: () => (primary && node?.member?.status === 'member' ? node.member : undefined), lwgOf: (topic) => lwgOf(topic, config.lwgCount), now: Date.now })
     : undefined;
   // Which topics this broker keeps (lightweight groups); `topics` is created just below.
   let topicsRef: Topics | undefined;

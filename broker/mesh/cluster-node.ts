@@ -23,9 +23,9 @@ import { Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord 
 import { Links } from '../transport/index.js';
 import type { Topics } from '../topics/index.js';
 import { ownersOf, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
-import type { MeshStream } from './mesh-stream.js';
-import type { Replicas } from './replicas.js';
-import { peerNote } from './peer-notes.js';
+import type { MeshStream } from '../node/mesh-stream.js';
+import type { Replicas } from '../node/replicas.js';
+import { peerNote } from '../node/peer-notes.js';
 
 /**
  * Core timing over real links, in 10 ms ticks: heartbeats every 100 ms, suspicion after 1.5 s of

@@ -1,5 +1,5 @@
 /**
- * A deterministic stand-in for the core group under broker/mesh/replicas.ts:
+ * A deterministic stand-in for the core group under broker/node/replicas.ts:
  * one stream per lightweight group, all delivered in one total order to every
  * broker of the view (a test may pick which origin's oldest request goes next:
  * the core keeps only each origin's order), with the core's audience rule
@@ -10,7 +10,7 @@
  * in between.
  */
 import type { Delivery, MulticastOptions } from '../../broker/core/index.js';
-import { Replicas, type PeerNote } from '../../broker/mesh/replicas.js';
+import { Replicas, type PeerNote } from '../../broker/node/replicas.js';
 import { TopicTable } from '../../broker/topics/index.js';
 import { lwgOf, ownersOf } from '../../lightweight-groups/index.js';
 

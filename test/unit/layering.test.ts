@@ -1,7 +1,7 @@
 // Proves the architecture's import rules (docs/architecture.md) by scanning every source file:
 // client/ imports nothing from broker/ or lightweight-groups/ and nothing Node-only (except
 // client/node-websocket.ts); every folder imports only the folders its row of the table below
-// allows; the pure cores (broker/core, broker/topics, lightweight-groups) read no clock, schedule
+// allows; the pure cores (broker/core, broker/node, broker/topics, lightweight-groups) read no clock, schedule
 // nothing, draw no random number and import nothing of Node's; and no files import each other in a
 // circle (type-only imports included: a circle of types is a tangle of concerns all the same).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -46,9 +46,10 @@ const allowed: Record<string, readonly string[]> = {
   'broker/topics': ['client/protocol'],
   'broker/auth': ['client/protocol'],
   'broker/transport': ['client/protocol'],
-  'broker/mesh': ['broker/core', 'broker/topics', 'broker/transport', 'lightweight-groups', 'client/protocol'],
+  'broker/node': ['broker/core', 'broker/topics', 'lightweight-groups', 'client/protocol'],
+  'broker/mesh': ['broker/core', 'broker/node', 'broker/topics', 'broker/transport', 'lightweight-groups', 'client/protocol'],
   'broker/server': ['broker/auth', 'broker/topics', 'client/protocol'],
-  'broker/main': ['broker/auth', 'broker/core', 'broker/mesh', 'broker/server', 'broker/topics', 'lightweight-groups', 'client/protocol'],
+  'broker/main': ['broker/auth', 'broker/core', 'broker/mesh', 'broker/node', 'broker/server', 'broker/topics', 'lightweight-groups', 'client/protocol'],
 };
 
 /** The folder of the table a repository path belongs to. */
@@ -59,7 +60,7 @@ function folderOf(path: string): string | undefined {
 }
 
 /** Protocol logic: deterministic, driven by its inputs alone, so the simulator can run it with a seed. */
-const pure = ['broker/core', 'broker/topics', 'lightweight-groups'];
+const pure = ['broker/core', 'broker/node', 'broker/topics', 'lightweight-groups'];
 const impure: Array<[RegExp, string]> = [
   [/\bDate\b/, 'a clock (Date)'],
   [/\bperformance\./, 'a clock (performance)'],

@@ -1,4 +1,4 @@
-// Random runs of broker/mesh/replicas.ts over the deterministic stand-in for the core group
+// Random runs of broker/node/replicas.ts over the deterministic stand-in for the core group
 // (test/helpers/replica-net.ts): three lightweight groups, publishes and presence changes from
 // every broker, subscribes and unsubscribes, wildcard holds, each origin's requests ordered
 // only among themselves, snapshots that come early, late, out of order or never, brokers

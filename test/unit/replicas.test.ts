@@ -1,10 +1,10 @@
-// Proves broker/mesh/replicas.ts — which topics a broker keeps, and how it loads them — against a
+// Proves broker/node/replicas.ts — which topics a broker keeps, and how it loads them — against a
 // deterministic stand-in for the core group (test/helpers/replica-net.ts): one total order per
 // stream, the audience rule, and peer notes the test hands over when it chooses. Each case is an
 // ordering that once broke a guarantee (found by review): a broker must never serve a stale
 // copy, apply a command twice, leave a gap for a subscriber, or leave its own publish unanswered.
 import { describe, expect, it } from 'vitest';
-import { peerNote } from '../../broker/mesh/peer-notes.js';
+import { peerNote } from '../../broker/node/peer-notes.js';
 import { TopicTable } from '../../broker/topics/index.js';
 import { ReplicaNet } from '../helpers/replica-net.js';
 

@@ -8,7 +8,6 @@
  * take back. If this broker keeps the topic it answers from its own copy;
  * otherwise the group's server sends the result.
  */
-import { createHash } from 'node:crypto';
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
@@ -28,7 +27,8 @@ const answerWaitMs = 5_000;
 export interface MeshStreamOptions {
   group: () => GroupSender | undefined;
   lwgOf: (topic: string) => number;
-  now?: () => number;
+  /** The clock, ms: command timestamps and answer deadlines. */
+  now: () => number;
 }
 
 export class MeshStream implements CommandStream {
@@ -58,7 +58,7 @@ export class MeshStream implements CommandStream {
       return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
     }
     if (!presence && group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
-    const stamped = { ...command, ts: (this.options.now ?? Date.now)() } as TopicCommand;
+    const stamped = { ...command, ts: this.options.now() } as TopicCommand;
     const key = group.multicast({ command: stamped }, { order: 'total', safe: true, elide: true, stream: this.options.lwgOf(command.topic) });
     this.pending.set(key, done);
   }
@@ -80,7 +80,7 @@ export class MeshStream implements CommandStream {
 
   /** A command submitted here was delivered here unapplied: the server's answer should follow. */
   delivered(key: MessageKey): void {
-    if (this.pending.has(key)) this.awaiting.set(key, Date.now() + answerWaitMs);
+    if (this.pending.has(key)) this.awaiting.set(key, this.options.now() + answerWaitMs);
   }
 
   /** Answers that did not come (their server died with them): the client publishes again (de-duplicated). */
@@ -109,8 +109,21 @@ export class MeshStream implements CommandStream {
   }
 }
 
-/** The epoch of a topic created by a command: from the command's unique stream id, so every replica agrees. */
+/**
+ * The epoch of a topic created by a command: from the command's unique stream id, so every replica
+ * agrees. Two independent 32-bit FNV-1a hashes of the id (about 64 bits), in base 36: an epoch only
+ * has to tell one life of a topic from another, not resist an adversary.
+ */
 export function epochFor(command: TopicCommand | undefined): string {
-  const seed = command?.id ?? `${command?.topic ?? ''}|${command?.ts ?? Date.now()}`;
-  return createHash('sha256').update(seed).digest('base64url').slice(0, 10);
+  const seed = command?.id ?? `${command?.topic ?? ''}|${command?.ts ?? 0}`;
+  return fnv1a(seed, 0x811c9dc5).toString(36).padStart(7, '0') + fnv1a(seed, 0x050c5d1f).toString(36).padStart(7, '0');
+}
+
+function fnv1a(text: string, basis: number): number {
+  let h = basis;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }
