@@ -24,7 +24,11 @@ export interface ViewRecord {
 export type LogEntry =
   /** `founded`: the first view of a group founded anew (the seed's founding rule), not a successor of an earlier view. */
   | { kind: 'install'; member: MemberId; view: ViewRecord; founded?: true }
-  | { kind: 'send'; member: MemberId; msg: MessageKey; view: number; order: OrderFlavor; safe: boolean; stream?: number }
+  /**
+   * `elide` and `audience`: the abcast's own options (an elided payload; a change of its origin's place in the
+   * stream's audience), so that the checker recomputes every elided message's audience from the deliveries.
+   */
+  | { kind: 'send'; member: MemberId; msg: MessageKey; view: number; order: OrderFlavor; safe: boolean; stream?: number; elide?: true; audience?: 'add' | 'remove' }
   | {
       kind: 'deliver';
       member: MemberId;
@@ -46,6 +50,13 @@ export type LogEntry =
       /** … and whether what it delivered was a stub (no payload). */
       stub?: true;
     }
+  /**
+   * The application's state digest (appended by the runtime, not the core): what the application holds
+   * when it sees a view installed (`at: 'install'`, `view` the new view; a joiner's is the state it was
+   * handed), and at the end of a run (`at: 'end'`, `view` the current one). The application computes it
+   * from the deliveries it was handed, so the checker compares states the core did not describe itself.
+   */
+  | { kind: 'state'; member: MemberId; view: number; at: 'install' | 'end'; digest: string }
   /** The member's process stopped (crash); appended by the simulator. */
   | { kind: 'crash'; member: MemberId }
   /** The member learned it was excluded from the group and stopped; it may come back under a new incarnation. */

@@ -67,7 +67,7 @@ export class Outgoing {
       if ((next.order === 'fifo' || next.order === 'causal') && h.channel.unstableOwn() >= h.config.windowMax) return;
       if ((next.order === 'total' || next.order === 'group') && this.pending.size >= h.config.windowMax) return;
       this.queued.shift();
-      h.log({ kind: 'send', member: h.id, msg: next.key, view: view.id, order: next.order, safe: next.safe, ...(next.order === 'total' ? { stream: next.stream } : {}) });
+      h.log({ kind: 'send', member: h.id, msg: next.key, view: view.id, order: next.order, safe: next.safe, ...(next.order === 'total' ? { stream: next.stream, ...(next.elide ? { elide: true as const } : {}), ...(next.audience ? { audience: next.audience } : {}) } : {}) });
       if (next.order === 'fifo' || next.order === 'causal') {
         const vt = next.order === 'causal' ? h.ordering.vectorFor(h.id, ++this.causalSent) : undefined;
         h.multicastData({ order: next.order, safe: next.safe, origin: h.id, key: next.key, originSeq: next.originSeq, payload: next.payload, ...(vt ? { vt } : {}) });

@@ -22,13 +22,18 @@ interface Overrides {
   /** Deliver only: an elided abcast — in the member's audience or not, and delivered as a stub or not. */
   audience?: boolean;
   stub?: true;
+  /** Send only (total): an elided abcast, and one that brings its origin into or out of the stream's audience. */
+  elide?: true;
+  change?: 'add' | 'remove';
 }
 
 type Step =
   | readonly ['install', ViewRecord]
   | readonly ['send', MessageKey, OrderFlavor, Overrides?]
   | readonly ['deliver', MessageKey, Overrides?]
-  | readonly ['crash' | 'excluded' | 'non-primary'];
+  | readonly ['crash' | 'excluded' | 'non-primary']
+  /** The application's state digest at an install (the view just installed) or at the end (the current view). */
+  | readonly ['state', 'install' | 'end', string];
 
 /**
  * Builds logs from short scripts: a step's member and view come from the script it sits in, and a
@@ -50,7 +55,17 @@ function build(script: Record<MemberId, Step[]>): Map<MemberId, LogEntry[]> {
         log.push({ kind: 'install', member, view: s[1] });
       } else if (s[0] === 'send') {
         const [, msg, order, o] = s;
-        log.push({ kind: 'send', member, msg, view: current, order, safe: o?.safe ?? false, ...(o?.stream === undefined ? {} : { stream: o.stream }) });
+        log.push({
+          kind: 'send',
+          member,
+          msg,
+          view: current,
+          order,
+          safe: o?.safe ?? false,
+          ...(o?.stream === undefined ? {} : { stream: o.stream }),
+          ...(o?.elide === undefined ? {} : { elide: o.elide }),
+          ...(o?.change === undefined ? {} : { audience: o.change }),
+        });
       } else if (s[0] === 'deliver') {
         const [, msg, o] = s;
         const [origin = '', n = '0'] = msg.split('/');
@@ -70,6 +85,8 @@ function build(script: Record<MemberId, Step[]>): Map<MemberId, LogEntry[]> {
           ...(o?.audience === undefined ? {} : { audience: o.audience }),
           ...(o?.stub === undefined ? {} : { stub: o.stub }),
         });
+      } else if (s[0] === 'state') {
+        log.push({ kind: 'state', member, view: current, at: s[1], digest: s[2] });
       } else {
         log.push({ kind: s[0], member });
       }
@@ -88,6 +105,13 @@ function properties(script: Record<MemberId, Step[]>, finalLive?: MemberId[]): s
 const V1 = view(1, [A, B]);
 const V2 = view(2, [A, B, C]);
 
+/** Stream 0: `member` comes into (or goes out of) the audience with its own abcast number `n`. */
+const change = (member: MemberId, n: number, how: 'add' | 'remove' = 'add'): Step => ['send', `${member}/${n}`, 'total', { stream: 0, change: how }];
+/** An elided abcast on stream 0. */
+const elided = (key: MessageKey): Step => ['send', key, 'total', { stream: 0, elide: true }];
+/** A delivery with the payload, or as a stub. */
+const got = (key: MessageKey, stub = false): Step => ['deliver', key, stub ? { stub: true } : {}];
+
 /** Three members over two views (c joins in the second) with every flavor, a safe message and a gbcast. */
 const good: Record<MemberId, Step[]> = {
   [A]: [
@@ -101,9 +125,11 @@ const good: Record<MemberId, Step[]> = {
     ['deliver', 'a#1/3'],
     ['deliver', 'b#1/2'],
     ['install', V2],
+    ['state', 'install', 'd1'],
     ['send', 'a#1/4', 'total', { stream: 0 }],
     ['deliver', 'c#1/1'],
     ['deliver', 'a#1/4', { streamPos: 2 }],
+    ['state', 'end', 'd2'],
   ],
   [B]: [
     ['install', V1],
@@ -115,14 +141,18 @@ const good: Record<MemberId, Step[]> = {
     ['send', 'b#1/2', 'causal', { safe: true }],
     ['deliver', 'b#1/2'],
     ['install', V2],
+    ['state', 'install', 'd1'],
     ['deliver', 'c#1/1'],
     ['deliver', 'a#1/4', { streamPos: 2 }],
+    ['state', 'end', 'd2'],
   ],
   [C]: [
     ['install', V2],
+    ['state', 'install', 'd1'],
     ['send', 'c#1/1', 'fifo'],
     ['deliver', 'c#1/1'],
     ['deliver', 'a#1/4', { streamPos: 2 }],
+    ['state', 'end', 'd2'],
   ],
 };
 
@@ -160,16 +190,16 @@ describe('checker on good runs', () => {
     const W1 = view(1, [A, B, C]);
     const W2 = view(2, [B, C]);
     const run: Record<MemberId, Step[]> = {
-      [A]: [['install', W1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['excluded']],
-      [B]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['install', W2]],
-      [C]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: false, stub: true }], ['install', W2]],
+      [A]: [['install', W1], change(A, 1), elided('a#1/2'), got('a#1/1'), got('b#1/1'), got('a#1/2'), ['excluded']],
+      [B]: [['install', W1], change(B, 1), got('a#1/1'), got('b#1/1'), got('a#1/2', true), ['install', W2]],
+      [C]: [['install', W1], got('a#1/1'), got('b#1/1'), got('a#1/2', true), ['install', W2]],
     };
     expect(properties(run, [B, C])).toEqual([]);
     // The other way round too: a member that crashed delivered a stub where the survivors got the payload.
     const other: Record<MemberId, Step[]> = {
-      [A]: [['install', W1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['crash']],
-      [B]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', W2]],
-      [C]: [['install', W1], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', W2]],
+      [A]: [['install', W1], change(A, 1), elided('a#1/2'), got('a#1/1'), got('b#1/1'), got('c#1/1'), got('a#1/2', true), ['crash']],
+      [B]: [['install', W1], change(B, 1), got('a#1/1'), got('b#1/1'), got('c#1/1'), got('a#1/2'), ['install', W2]],
+      [C]: [['install', W1], change(C, 1), got('a#1/1'), got('b#1/1'), got('c#1/1'), got('a#1/2'), ['install', W2]],
     };
     expect(properties(other, [B, C])).toEqual([]);
   });
@@ -356,42 +386,85 @@ const bad: BadCase[] = [
     property: 'A1',
     why: 'two members of an elided message\'s audience deliver it differently (one gets the payload, one a stub)',
     script: {
-      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
-      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }]],
+      [A]: [['install', V1], change(A, 1), elided('a#1/2'), got('a#1/1'), got('b#1/1'), got('a#1/2')],
+      [B]: [['install', V1], change(B, 1), got('a#1/1'), got('b#1/1'), got('a#1/2', true)],
     },
   },
   {
     property: 'A1',
     why: 'two members of an elided message\'s audience that move on together deliver it differently, though a third that was excluded is left out',
     script: {
-      [A]: [['install', view(1, [A, B, C])], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['excluded']],
-      [B]: [['install', view(1, [A, B, C])], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['install', view(2, [B, C])]],
-      [C]: [['install', view(1, [A, B, C])], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', view(2, [B, C])]],
+      [A]: [['install', view(1, [A, B, C])], change(A, 1), elided('a#1/2'), got('a#1/1'), got('b#1/1'), got('c#1/1'), got('a#1/2'), ['excluded']],
+      [B]: [['install', view(1, [A, B, C])], change(B, 1), got('a#1/1'), got('b#1/1'), got('c#1/1'), got('a#1/2', true), ['install', view(2, [B, C])]],
+      [C]: [['install', view(1, [A, B, C])], change(C, 1), got('a#1/1'), got('b#1/1'), got('c#1/1'), got('a#1/2'), ['install', view(2, [B, C])]],
     },
   },
   {
     property: 'A1',
     why: 'a member that delivered an elided message as a stub moved on to the next view, and crashed only there',
     script: {
-      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }], ['install', view(2, [A, B])]],
-      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: true, stub: true }], ['install', view(2, [A, B])], ['crash']],
+      [A]: [['install', V1], change(A, 1), elided('a#1/2'), got('a#1/1'), got('b#1/1'), got('a#1/2'), ['install', view(2, [A, B])]],
+      [B]: [['install', V1], change(B, 1), got('a#1/1'), got('b#1/1'), got('a#1/2', true), ['install', view(2, [A, B])], ['crash']],
     },
   },
   {
     property: 'A2',
     why: 'a member outside an elided message\'s audience delivers its payload, even one excluded right after',
     script: {
-      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
-      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: false }], ['excluded']],
+      [A]: [['install', V1], change(A, 1), elided('a#1/2'), got('a#1/1'), got('a#1/2')],
+      [B]: [['install', V1], got('a#1/1'), got('a#1/2'), ['excluded']],
     },
   },
   {
     property: 'A2',
     why: 'a member outside an elided message\'s audience delivers its payload',
     script: {
-      [A]: [['install', V1], ['send', 'a#1/1', 'total', { stream: 0 }], ['deliver', 'a#1/1', { streamPos: 1, audience: true }]],
-      [B]: [['install', V1], ['deliver', 'a#1/1', { streamPos: 1, audience: false }]],
+      [A]: [['install', V1], change(A, 1), elided('a#1/2'), got('a#1/1'), got('a#1/2')],
+      [B]: [['install', V1], got('a#1/1'), got('a#1/2')],
     },
+  },
+  {
+    property: 'A2',
+    why: 'a member delivers an elided payload after its own removal from the audience was delivered',
+    script: {
+      [A]: [['install', V1], change(A, 1), change(A, 2, 'remove'), elided('a#1/3'), got('a#1/1'), got('a#1/2'), got('a#1/3')],
+      [B]: [['install', V1], got('a#1/1'), got('a#1/2'), got('a#1/3', true)],
+    },
+  },
+  {
+    property: 'S1',
+    why: 'two members move 1→2 holding different application states',
+    script: {
+      [A]: [['install', V1], ['install', view(2, [A, B])], ['state', 'install', 'x']],
+      [B]: [['install', V1], ['install', view(2, [A, B])], ['state', 'install', 'y']],
+    },
+  },
+  {
+    property: 'S2',
+    why: 'a joiner installs its first view with a state other than the one the members moving into it hold (it installed before its state was set)',
+    script: {
+      [A]: [['install', V1], ['install', V2], ['state', 'install', 'x']],
+      [B]: [['install', V1], ['install', V2], ['state', 'install', 'x']],
+      [C]: [['install', V2], ['state', 'install', 'empty']],
+    },
+  },
+  {
+    property: 'S3',
+    why: 'the live members of the final view end with different application states',
+    script: {
+      [A]: [['install', V1], ['state', 'end', 'x']],
+      [B]: [['install', V1], ['state', 'end', 'y']],
+    },
+    finalLive: [A, B],
+  },
+  {
+    property: 'D7',
+    why: 'a message of the final view is delivered by one of its members and never by the other (lost inside a view that never changes again)',
+    script: {
+      [A]: [['install', V1], ['send', 'a#1/1', 'fifo'], ['deliver', 'a#1/1']],
+      [B]: [['install', V1]],
+    },
+    finalLive: [A, B],
   },
 ];
 
@@ -402,9 +475,21 @@ describe('checker on bad runs', () => {
 
   it('covers every property of PROPERTIES.md with at least one bad log', () => {
     const covered = new Set(bad.map((c) => c.property));
-    for (const p of ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'O1', 'O2', 'O3', 'O4', 'O5', 'A1', 'A2']) {
+    for (const p of ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'O1', 'O2', 'O3', 'O4', 'O5', 'A1', 'A2', 'D7', 'S1', 'S2', 'S3']) {
       expect(covered.has(p), p).toBe(true);
     }
+  });
+
+  it('recomputes audiences itself: an off-by-one stamp whose own flags agree with it is caught', () => {
+    // a and c are the audience; a stamp one index off sends the payload to b (index 1) instead of
+    // c (index 2), and the core's `audience` flags follow the same stamp, so they look consistent.
+    const W = view(1, [A, B, C]);
+    const script: Record<MemberId, Step[]> = {
+      [A]: [['install', W], change(A, 1), elided('a#1/2'), got('a#1/1'), got('c#1/1'), ['deliver', 'a#1/2', { audience: true }]],
+      [B]: [['install', W], got('a#1/1'), got('c#1/1'), ['deliver', 'a#1/2', { audience: true }]],
+      [C]: [['install', W], change(C, 1), got('a#1/1'), got('c#1/1'), ['deliver', 'a#1/2', { audience: false, stub: true }]],
+    };
+    expect(properties(script)).toEqual(['A1', 'A2']);
   });
 
   it('derives happened-before from the logs alone, transitively and one way', () => {

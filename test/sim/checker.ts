@@ -7,7 +7,8 @@
  * list means every checked property holds. Reports come out in a fixed order for the same logs.
  */
 import type { LogEntry, MemberId } from '../../broker/core/log.js';
-import { checkIntegrity, checkNoDuplication, checkSameView, checkVirtualSynchrony, checkSelfDelivery, checkFlushSanity } from './checker/delivery.js';
+import { checkIntegrity, checkNoDuplication, checkSameView, checkVirtualSynchrony, checkSelfDelivery, checkFlushSanity, checkFinalViewAgreement } from './checker/delivery.js';
+import { checkFinalStates, checkStates } from './checker/state.js';
 import {
   checkConvergence,
   checkLogShape,
@@ -54,12 +55,17 @@ const safetyChecks: ReadonlyArray<(run: Run) => Violation[]> = [
   checkGroup,
   checkSafe,
   checkAudience,
+  checkStates,
 ];
 
 export function checkRun(runLogs: RunLogs): Violation[] {
   const run = indexRun(runLogs.logs);
   const out = safetyChecks.flatMap((check) => check(run));
-  if (runLogs.finalLive !== undefined) out.push(...checkConvergence(run, runLogs.finalLive));
+  if (runLogs.finalLive !== undefined) {
+    out.push(...checkConvergence(run, runLogs.finalLive));
+    out.push(...checkFinalViewAgreement(run, runLogs.finalLive));
+    out.push(...checkFinalStates(run, runLogs.finalLive));
+  }
   return out;
 }
 

@@ -1,7 +1,8 @@
 /**
- * `npm run sim -- [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--scale]`:
+ * `npm run sim -- [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
- * events and violations; `--scale` prints how view changes and multicasts cost with group size.
+ * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
+ * draw, no product traffic); `--scale` prints how view changes and multicasts cost with group size.
  */
 import { formatViolations } from './checker.js';
 import { runSimulation } from './run.js';
@@ -15,11 +16,12 @@ function flag(name: string): string | undefined {
 const members = Number(flag('--members') ?? 5);
 const faults = !process.argv.includes('--no-faults');
 const harsh = process.argv.includes('--harsh');
+const classic = process.argv.includes('--classic');
 
 if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50]));
 } else if (flag('--seed') !== undefined) {
-  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh });
+  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic });
   console.log(result.events.join('\n'));
   console.log(`ticks ${result.ticks}, converged ${result.converged}, ${JSON.stringify(result.stats)}`);
   console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations, 50));
@@ -30,7 +32,7 @@ if (process.argv.includes('--scale')) {
   const started = Date.now();
   let failed = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runSimulation({ seed, members, faults, harsh });
+    const result = runSimulation({ seed, members, faults, harsh, classic });
     if (result.violations.length === 0) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);

@@ -5,7 +5,8 @@
  * offers the operations scenarios and random runs use: start, crash, pause,
  * restart with a new incarnation, leave, multicast, partition, heal.
  */
-import { Member, type CoreConfig, type LogEntry, type MemberId, type MulticastOptions } from '../../broker/core/index.js';
+import { Member, type CoreConfig, type LogEntry, type MemberId, type MemberOptions, type MulticastOptions } from '../../broker/core/index.js';
+import { DigestApp, type AppSnapshot } from './app.js';
 import { SimNetwork, type FaultKnobs, type Partition } from './network.js';
 
 export interface SimMember {
@@ -17,8 +18,8 @@ export interface SimMember {
   pausedUntil: number;
   /** The cluster tick at which this member last ticked: a paused process catches up on resuming. */
   tickedAt: number;
-  /** Deliveries seen by the application, for state snapshots. */
-  delivered: number;
+  /** The application: a digest of what was delivered, handed to joiners by state transfer (app.ts). */
+  app: DigestApp;
   stopped?: 'excluded' | 'left';
 }
 
@@ -36,6 +37,8 @@ export class SimCluster {
     readonly random: () => number,
     knobs: FaultKnobs,
     readonly config: Partial<CoreConfig> = {},
+    /** Where abcast streams are sequenced (the core's default when absent). */
+    readonly sequencerOf?: MemberOptions['sequencerOf'],
   ) {
     this.network = new SimNetwork(random, knobs, (id) => id.split('#')[0]!);
   }
@@ -50,12 +53,13 @@ export class SimCluster {
     const member = new Member({
       id,
       config: this.config,
+      ...(this.sequencerOf === undefined ? {} : { sequencerOf: this.sequencerOf }),
       onLog: (e) => {
         log.push(e);
         if (e.kind === 'install') this.installedAt.push({ member: id, view: e.view.id, tick: this.now });
       },
     });
-    const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, tickedAt: this.now, delivered: 0 };
+    const sim: SimMember = { name, incarnation, member, alive: true, pausedUntil: 0, tickedAt: this.now, app: new DigestApp() };
     this.members.set(name, sim);
     if (found) {
       // A group founded again continues above every view id seen so far.
@@ -145,34 +149,48 @@ export class SimCluster {
   }
 
   private perform(sim: SimMember): void {
-    for (const action of sim.member.drain()) {
-      switch (action.kind) {
-        case 'send':
-          this.network.send(this.now, sim.member.id, action.to, action.message);
-          break;
-        case 'deliver':
-          sim.delivered++;
-          break;
-        case 'block':
-          this.blockedAt.push(this.now);
-          break;
-        case 'get-state':
-          sim.member.stateReady({ delivered: sim.delivered });
-          break;
-        case 'set-state':
-          sim.delivered = (action.state as { delivered: number }).delivered;
-          break;
-        case 'stopped':
-          sim.stopped = action.reason;
-          break;
-        default:
-          break;
-      }
+    // Every action, in order, until none is left: stateReady (and what it triggers: the install, and
+    // any delivery right after it) produces more.
+    for (let actions = sim.member.drain(); actions.length > 0; actions = sim.member.drain()) {
+      for (const action of actions) this.performOne(sim, action);
     }
-    // stateReady may have produced more actions
-    if (sim.member.status !== 'stopped') {
-      const more = sim.member.drain();
-      for (const action of more) if (action.kind === 'send') this.network.send(this.now, sim.member.id, action.to, action.message);
+  }
+
+  private performOne(sim: SimMember, action: ReturnType<Member['drain']>[number]): void {
+    switch (action.kind) {
+      case 'send':
+        this.network.send(this.now, sim.member.id, action.to, action.message);
+        break;
+      case 'deliver':
+        sim.app.deliver(action.delivery);
+        break;
+      case 'view':
+        sim.app.installed();
+        this.logs.get(sim.member.id)!.push({ kind: 'state', member: sim.member.id, view: action.view.id, at: 'install', digest: sim.app.digest() });
+        break;
+      case 'block':
+        this.blockedAt.push(this.now);
+        break;
+      case 'get-state':
+        if (sim.member.status !== 'stopped') sim.member.stateReady(sim.app.snapshot());
+        break;
+      case 'set-state':
+        sim.app.restore(action.state as AppSnapshot);
+        break;
+      case 'stopped':
+        sim.stopped = action.reason;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The end of a run: every live member's state digest, for S3. */
+  logFinalStates(): void {
+    for (const sim of this.live()) {
+      const view = sim.member.view;
+      if (sim.member.status !== 'member' || view === undefined) continue;
+      this.logs.get(sim.member.id)!.push({ kind: 'state', member: sim.member.id, view: view.id, at: 'end', digest: sim.app.digest() });
     }
   }
 

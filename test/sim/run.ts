@@ -10,6 +10,7 @@ import { prng } from '../helpers/prng.js';
 import { checkRun, type Violation } from './checker.js';
 import { SimCluster } from './cluster.js';
 import { calmNetwork, type FaultKnobs } from './network.js';
+import { ownersOf } from '../../lightweight-groups/index.js';
 
 export interface RunOptions {
   seed: number;
@@ -24,7 +25,43 @@ export interface RunOptions {
   multicastProbability?: number;
   /** A harsher mix: delays up to 20 ticks, partitions up to ~1000 ticks (past the give-up time). */
   harsh?: boolean;
+  /**
+   * The workload and fault mix of the runs the regression seeds were found in: a fixed mix of
+   * flavors (~20% safe), default sequencer placement, fixed fault weights. Without it (the
+   * default) each seed also draws its own mix from a stream of its own (swarm testing): fault
+   * rate and weights, multicast rate, and in a share of runs the product's traffic — every
+   * multicast a safe, elided abcast sequenced at its group's first owner (broker/mesh).
+   */
+  classic?: boolean;
 }
+
+/** What a seed drew for its run besides the fault schedule (swarm testing); undefined knobs keep the classic mix. */
+export interface Swarm {
+  /** Every multicast safe, elided, total, on a few streams sequenced at their first owner. */
+  product: boolean;
+  /** Chance per tick of a fault. */
+  faultRate: number;
+  /** Relative weights of crash, pause, partition, leave (a zero turns one off). */
+  weights: [number, number, number, number];
+  multicastProbability: number;
+}
+
+/** A seed's swarm draw, from a stream of its own (so the classic draws of `random` stay as they were). */
+export function swarmOf(seed: number): Swarm {
+  const r = prng(seed ^ 0x2545f491);
+  const weight = (): number => (r() < 0.2 ? 0 : r());
+  const weights: Swarm['weights'] = [weight(), weight(), weight(), weight()];
+  if (weights.every((w) => w === 0)) weights[1] = 1;
+  return {
+    product: r() < 0.3,
+    faultRate: 1 / (40 + Math.floor(r() * 300)),
+    weights,
+    multicastProbability: 0.01 + r() * 0.09,
+  };
+}
+
+/** The mesh's placement: a lightweight group's stream is sequenced at its first owner (rendezvous hashing). */
+const firstOwner = (stream: number, members: readonly string[]): string => ownersOf(stream, members, 2)[0]!;
 
 export interface RunResult {
   seed: number;
@@ -34,6 +71,8 @@ export interface RunResult {
   events: string[];
   replay: string;
   stats: { peerMessages: number; multicasts: number; installs: number };
+  /** The seed's swarm draw (absent in a classic run). */
+  swarm?: Swarm;
 }
 
 const orders: MulticastOptions['order'][] = ['fifo', 'causal', 'total', 'total', 'fifo', 'causal', 'group'];
@@ -44,16 +83,17 @@ export function runSimulation(options: RunOptions): RunResult {
   const safetyTicks = options.safetyTicks ?? 1500;
   const livenessTicksMax = options.livenessTicksMax ?? 4000;
   const faults = options.faults ?? true;
-  const pMulticast = options.multicastProbability ?? 0.05;
+  const swarm = options.classic === true ? undefined : swarmOf(options.seed);
+  const pMulticast = options.multicastProbability ?? swarm?.multicastProbability ?? 0.05;
   const knobs: FaultKnobs = {
     delayTicksMin: 1,
     delayTicksMax: 1 + Math.floor(random() * (options.harsh === true ? 20 : 6)),
     lossProbability: random() * 0.05,
     duplicateProbability: random() * 0.03,
   };
-  const cluster = new SimCluster(random, knobs);
+  const cluster = new SimCluster(random, knobs, {}, swarm?.product === true ? firstOwner : undefined);
   const names = Array.from({ length: n }, (_, i) => `m${i}`);
-  const events: string[] = [`knobs ${JSON.stringify(knobs)}`];
+  const events: string[] = [`knobs ${JSON.stringify(knobs)}`, ...(swarm === undefined ? [] : [`swarm ${JSON.stringify(swarm)}`])];
   const log = (what: string): void => void events.push(`t${cluster.now} ${what}`);
   let multicasts = 0;
   let healAt = -1;
@@ -68,6 +108,16 @@ export function runSimulation(options: RunOptions): RunResult {
   const workload = (): void => {
     for (const sim of cluster.running()) {
       if (sim.member.status !== 'member' || random() >= pMulticast) continue;
+      if (swarm?.product === true) {
+        // The product's traffic: safe, elided abcasts on a lightweight group's stream; brokers come
+        // into and go out of a group's audience with the same kind of message.
+        const opts: MulticastOptions = { order: 'total', safe: true, elide: true, stream: Math.floor(random() * 4) };
+        const roll = audienceRandom();
+        if (roll < 0.2) opts.audience = 'add';
+        else if (roll < 0.3) opts.audience = 'remove';
+        cluster.multicast(sim.name, { n: ++multicasts, e: 1 }, opts);
+        continue;
+      }
       const order = orders[Math.floor(random() * orders.length)]!;
       const opts: MulticastOptions = { order, safe: random() < 0.2 };
       if (order === 'total') {
@@ -77,16 +127,22 @@ export function runSimulation(options: RunOptions): RunResult {
         else if (roll < 0.25) opts.audience = 'remove';
         else if (roll < 0.75) opts.elide = true;
       }
-      cluster.multicast(sim.name, { n: ++multicasts }, opts);
+      cluster.multicast(sim.name, opts.elide === true ? { n: ++multicasts, e: 1 } : { n: ++multicasts }, opts);
     }
   };
 
   const injectFault = (): void => {
     const live = cluster.live();
     const crashed = names.filter((nm) => !cluster.members.get(nm)?.alive);
-    const roll = random();
+    let roll = random();
     const victim = live[Math.floor(random() * live.length)];
     if (victim === undefined) return;
+    if (swarm !== undefined) {
+      // The seed's weights map the roll onto the classic bands (crash, pause, partition, leave).
+      const [c, p, s, l] = swarm.weights;
+      const x = roll * (c + p + s + l);
+      roll = x < c ? 0.2 : x < c + p ? 0.3 : x < c + p + s ? 0.5 : 0.75;
+    }
     if (roll < 0.25 && crashed.length < Math.floor((n - 1) / 2) && majoritySurvives(cluster, victim.member.id)) {
       log(`crash ${victim.member.id}`);
       cluster.crash(victim.name);
@@ -151,7 +207,7 @@ export function runSimulation(options: RunOptions): RunResult {
   for (let t = 0; t < safetyTicks; t++) {
     lifecycle();
     workload();
-    if (faults && t > 100 && random() < 1 / 120) injectFault();
+    if (faults && t > 100 && random() < (swarm?.faultRate ?? 1 / 120)) injectFault();
     if (healAt >= 0 && cluster.now >= healAt) {
       log('heal');
       cluster.partition = { kind: 'none' };
@@ -180,6 +236,7 @@ export function runSimulation(options: RunOptions): RunResult {
     }
   }
   const finalLive = cluster.live().map((s) => s.member.id);
+  cluster.logFinalStates();
   if (process.env['SIM_DUMP'] !== undefined) {
     const [member, from, to] = process.env['SIM_DUMP'].split(':');
     for (const e of cluster.logs.get(member!) ?? []) {
@@ -197,8 +254,9 @@ export function runSimulation(options: RunOptions): RunResult {
     converged,
     ticks: cluster.now,
     events,
-    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}`,
+    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}`,
     stats: { peerMessages: cluster.network.sentTotal, multicasts, installs },
+    ...(swarm === undefined ? {} : { swarm }),
   };
 }
 

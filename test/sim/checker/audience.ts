@@ -5,6 +5,14 @@
  *      payload, or (when no copy with it survived) all as a stub;
  * A2 — a member outside the audience never delivers the payload.
  *
+ * The audience is recomputed here, not read from the core: which messages are elided, and which
+ * change their origin's place in a stream's audience (`audience: 'add' | 'remove'`), comes from the
+ * send entries (the application's own options); each member's audiences come from folding its own
+ * deliveries of those changes in delivery order, per stream (total order makes that every member's
+ * fold alike; pruning members gone at a view change removes only other members). A message's
+ * audience includes its own change (the sequencer stamps it after applying it). The `audience` flag the core
+ * writes on a delivery is not used: it is derived from the very stamp under test.
+ *
  * As in D3 and O3, A1 leaves out what a member delivered in the view it then crashed or was
  * excluded from. The payload of an elided abcast travels only to its audience (and stays whole
  * at the sequencer that multicast it); if every member that holds a copy with it is cut off or
@@ -15,17 +23,34 @@
  * core promises is that the members moving on together deliver the message alike. The check
  * reads only the logs' own install, crash and excluded entries to tell who moved on.
  */
-import type { MessageKey } from '../../../broker/core/log.js';
+import type { MemberId, MessageKey } from '../../../broker/core/log.js';
 import { type Run, type Violation, violation } from './model.js';
 
 export function checkAudience(run: Run): Violation[] {
+  const elided = new Map<MessageKey, number>();
+  const changes = new Map<MessageKey, { origin: MemberId; stream: number; how: 'add' | 'remove' }>();
+  for (const [msg, { entry: s }] of run.sends) {
+    if (s.order !== 'total') continue;
+    if (s.elide === true) elided.set(msg, s.stream ?? 0);
+    if (s.audience !== undefined) changes.set(msg, { origin: s.member, stream: s.stream ?? 0, how: s.audience });
+  }
+  if (elided.size === 0) return [];
   const out: Violation[] = [];
   const copies = new Map<MessageKey, { full: string[]; stub: string[] }>();
   for (const m of run.members) {
+    // Whether m is in each stream's audience, by its own changes as it delivered them. Only its own
+    // matter to it: a member id joins a view once and comes into an audience only by its own 'add'
+    // (others' changes, and the pruning of members gone, never touch it).
+    const inAudience = new Map<number, boolean>();
     const lastView = m.installs.at(-1)?.entry.view.id;
     for (const { entry: d } of m.deliveries) {
-      if (d.audience === undefined) continue;
-      if (!d.audience) {
+      const change = changes.get(d.msg);
+      if (change?.origin === m.member) inAudience.set(change.stream, change.how === 'add');
+      const stream = elided.get(d.msg);
+      if (stream === undefined) continue;
+      // The message's own change counts: the sequencer stamps it after applying it.
+      const inside = inAudience.get(stream) === true;
+      if (!inside) {
         // A2 holds everywhere, survivors or not: a payload outside the audience is a leak.
         if (d.stub !== true) out.push(violation('A2', `${m.member} delivered the payload of ${d.msg} outside its audience`));
         continue;
@@ -37,7 +62,7 @@ export function checkAudience(run: Run): Violation[] {
     }
   }
   for (const [msg, c] of copies) {
-    if (c.full.length > 0 && c.stub.length > 0) out.push(violation('A1', `${msg}: delivered with its payload at ${c.full.join(',')} but as a stub at ${c.stub.join(',')}`));
+    if (c.full.length > 0 && c.stub.length > 0) out.push(violation('A1', `${msg}: delivered with its payload at ${c.full.join(',')} but as a stub at ${c.stub.join(',')}, all in its audience`));
   }
   return out;
 }

@@ -159,3 +159,28 @@ export function checkFlushSanity(run: Run): Violation[] {
   }
   return out;
 }
+
+/**
+ * D7 final-view agreement (checked only after the liveness phase): the live members that end in
+ * the same final view delivered the same set of messages in it. D4 compares sets only when a view
+ * is left; a message lost inside a view that never changes again, and never retransmitted, would
+ * otherwise go unseen.
+ */
+export function checkFinalViewAgreement(run: Run, finalLive: readonly MemberId[]): Violation[] {
+  const byView = new Map<number, Array<{ id: MemberId; got: Set<MessageKey> }>>();
+  for (const id of [...new Set(finalLive)].sort()) {
+    const m = run.byId.get(id);
+    const last = m?.installs.at(-1)?.entry.view.id;
+    if (m === undefined || last === undefined) continue;
+    byView.set(last, [...(byView.get(last) ?? []), { id, got: new Set(deliveredIn(m, last)) }]);
+  }
+  const out: Violation[] = [];
+  for (const [viewId, members] of byView) {
+    const all = new Set(members.flatMap((x) => [...x.got]));
+    for (const x of members) {
+      const lacks = missing(all, x.got);
+      if (lacks.length > 0) out.push(violation('D7', `final view ${viewId}: ${x.id} never delivered ${list(lacks)}, which other members of the view delivered`));
+    }
+  }
+  return out;
+}

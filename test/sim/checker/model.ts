@@ -6,7 +6,7 @@
 import type { LogEntry, MemberId, MessageKey, ViewRecord } from '../../../broker/core/log.js';
 
 export interface Violation {
-  /** 'LOG', 'M1'..'M6', 'D1'..'D6', 'O1'..'O5' (PROPERTIES.md). */
+  /** 'LOG', 'M1'..'M6', 'D1'..'D7', 'O1'..'O5' (PROPERTIES.md), 'A1', 'A2' (audiences), 'S1'..'S3' (state digests). */
   property: string;
   message: string;
 }
@@ -14,6 +14,7 @@ export interface Violation {
 export type InstallEntry = Extract<LogEntry, { kind: 'install' }>;
 export type SendEntry = Extract<LogEntry, { kind: 'send' }>;
 export type DeliverEntry = Extract<LogEntry, { kind: 'deliver' }>;
+export type StateEntry = Extract<LogEntry, { kind: 'state' }>;
 
 /** An entry and its position in its member's log. */
 export interface At<E> {
@@ -27,6 +28,8 @@ export interface MemberLog {
   installs: At<InstallEntry>[];
   sends: At<SendEntry>[];
   deliveries: At<DeliverEntry>[];
+  /** The application's state digests (written by the runtime from what it was handed, not by the core). */
+  states: At<StateEntry>[];
   /** Crashed or excluded somewhere in the log: gone for good (a restart is a new member id). */
   stopped: boolean;
 }
@@ -48,7 +51,7 @@ export function violation(property: string, message: string): Violation {
 }
 
 export function indexMember(member: MemberId, entries: readonly LogEntry[]): MemberLog {
-  const log: MemberLog = { member, entries, installs: [], sends: [], deliveries: [], stopped: false };
+  const log: MemberLog = { member, entries, installs: [], sends: [], deliveries: [], states: [], stopped: false };
   entries.forEach((entry, pos) => {
     switch (entry.kind) {
       case 'install':
@@ -59,6 +62,9 @@ export function indexMember(member: MemberId, entries: readonly LogEntry[]): Mem
         break;
       case 'deliver':
         log.deliveries.push({ entry, pos });
+        break;
+      case 'state':
+        log.states.push({ entry, pos });
         break;
       case 'crash':
       case 'excluded':

@@ -1,0 +1,150 @@
+// The checker's own test: hand-made one-line mutations of broker/core, each a bug the simulator's
+// checker must catch. For each mutation the simulator (test/sim/mutation-runner.ts: CI's seed list,
+// test/sim/seeds.ts) is bundled with esbuild with that one source file altered in the bundle only —
+// the working tree is never written, so nothing needs restoring, even after a crash or Ctrl-C — and
+// run until the first failing seed. First the unmutated core must pass the whole list (else every
+// "catch" would prove nothing). Prints a table; exits non-zero if any mutation is missed.
+//   node scripts/core-mutations.mjs [--only NAME-SUBSTRING]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+/** file (from the repository root), the exact original text (once in the file), its replacement, the bug. */
+const mutations = [
+  {
+    name: 'a joiner installs the view before its state is set',
+    file: 'broker/core/member.ts',
+    original: `      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
+      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
+      this.lanes.restore(m.lanes ?? []);
+      this.audiences.restore(m.audiences ?? []);
+      this.status = 'member';
+      this.notices.stopJoining();
+      return this.installView(m.next);`,
+    replacement: `      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
+      this.lanes.restore(m.lanes ?? []);
+      this.audiences.restore(m.audiences ?? []);
+      this.status = 'member';
+      this.notices.stopJoining();
+      this.installView(m.next);
+      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
+      return;`,
+  },
+  {
+    name: 'the audience stamp is off by one',
+    file: 'broker/core/audience.ts',
+    original: 'if (audience !== undefined) members.forEach((m, i) => audience.has(m) && stamp.push(i));',
+    replacement: 'if (audience !== undefined) members.forEach((m, i) => audience.has(m) && stamp.push(i + 1));',
+  },
+  {
+    name: 'a safe message is delivered one message before it is stable',
+    file: 'broker/core/ordering.ts',
+    original: 'if (m.safe && !ignoreStability && stableOf(m.sender) < m.seq) return false;',
+    replacement: 'if (m.safe && !ignoreStability && stableOf(m.sender) < m.seq - 1) return false;',
+  },
+  {
+    name: 'retransmission skips the oldest unacknowledged message',
+    file: 'broker/core/channel.ts',
+    original: 'for (let seq = acked + 1; seq <= this.seqLast && budget > 0; seq++) {',
+    replacement: 'for (let seq = acked + 2; seq <= this.seqLast && budget > 0; seq++) {',
+  },
+  {
+    name: 'a member outside the audience is handed the payload (no stub on delivery)',
+    file: 'broker/core/member.ts',
+    original: 'if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);',
+    replacement: 'if (m.audience !== undefined && m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);',
+  },
+  {
+    name: 'a causal message waits for one too few of another member’s messages',
+    file: 'broker/core/ordering.ts',
+    original: 'if (member === m.origin ? count !== have + 1 : count > have) return false;',
+    replacement: 'if (member === m.origin ? count !== have + 1 : count > have + 1) return false;',
+  },
+  {
+    name: 'a flush participant skips the first message of the final’s union',
+    file: 'broker/core/participant.ts',
+    original: 'for (const message of final.union) for (const ready of h.channel.receive(message)) h.ordering.push(ready);',
+    replacement: 'for (const message of final.union.slice(1)) for (const ready of h.channel.receive(message)) h.ordering.push(ready);',
+  },
+  {
+    name: 'a view change drops the origin’s abcasts not yet delivered',
+    file: 'broker/core/outgoing.ts',
+    original: '    this.causalSent = 0;\n    for (const p of this.pending.values()) {',
+    replacement: '    this.causalSent = 0;\n    for (const p of this.pending.values()) if (p.request.order === \'total\') this.pending.delete(p.request.key);\n    for (const p of this.pending.values()) {',
+  },
+  {
+    name: 'a member delivers an audience change but never applies it',
+    file: 'broker/core/audience.ts',
+    original: 'if (m.audienceChange !== undefined && m.stream !== undefined) change(this.committed, m.stream, m.origin, m.audienceChange);',
+    replacement: 'if (m.audienceChange === \'add\' && m.stream !== undefined) change(this.committed, m.stream, m.origin, m.audienceChange);',
+  },
+  {
+    name: 'a joiner drops the state its install carries',
+    file: 'broker/core/member.ts',
+    original: "if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });",
+    replacement: '// (state dropped)',
+  },
+];
+
+const root = resolve(import.meta.dirname, '..');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const dir = mkdtempSync(join(tmpdir(), 'chorus-mutations-'));
+
+/** Bundles the runner with `mutation` applied in the bundle (or none) and runs it; returns its verdict. */
+async function run(mutation) {
+  const target = mutation === undefined ? undefined : resolve(root, mutation.file);
+  const plugins = [];
+  if (target !== undefined) {
+    const source = readFileSync(target, 'utf8');
+    const count = source.split(mutation.original).length - 1;
+    if (count !== 1) throw new Error(`mutation "${mutation.name}": its original text occurs ${count} times in ${mutation.file} (the source moved on: update the mutation)`);
+    const mutated = source.replace(mutation.original, () => mutation.replacement);
+    plugins.push({
+      name: 'mutate',
+      setup(b) {
+        b.onLoad({ filter: /\.ts$/ }, (args) => (resolve(args.path) === target ? { contents: mutated, loader: 'ts' } : undefined));
+      },
+    });
+  }
+  const out = join(dir, 'runner.mjs');
+  await build({ entryPoints: [join(root, 'test/sim/mutation-runner.ts')], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error', plugins });
+  const started = Date.now();
+  const child = spawnSync(process.execPath, [out], { encoding: 'utf8', timeout: 10 * 60_000, maxBuffer: 64 << 20 });
+  const seconds = (Date.now() - started) / 1000;
+  if (child.error !== undefined || child.status !== 0) {
+    // A hang or a crash of the runner fails CI too, but it is not the checker catching the bug.
+    const why = child.error?.message ?? `exit ${child.status}: ${(child.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`;
+    return { caught: false, broken: why, seconds };
+  }
+  const last = child.stdout.trim().split('\n').at(-1);
+  return { ...JSON.parse(last), seconds };
+}
+
+const rows = [];
+let exitCode = 0;
+try {
+  const chosen = mutations.filter((m) => only === undefined || m.name.includes(only));
+  const baseline = await run(undefined);
+  console.log(`unmutated core: ${baseline.caught ? `FAILS at seed ${baseline.seed} (${baseline.property}: ${baseline.message})` : `passes all ${baseline.runs} runs`} (${baseline.seconds.toFixed(1)} s)`);
+  if (baseline.caught || baseline.broken !== undefined) {
+    console.log('the unmutated core must pass CI’s seed list first: nothing below would mean anything');
+    exitCode = 2;
+  } else {
+    for (const m of chosen) {
+      const r = await run(m);
+      const caughtBy = r.caught && r.property !== 'THROWS';
+      if (!caughtBy) exitCode = 1;
+      const where = r.caught ? `${r.property} at seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}; run ${r.runs} of ${r.of})` : r.broken ?? `all ${r.runs} runs passed`;
+      rows.push({ name: m.name, file: m.file, verdict: caughtBy ? 'caught' : r.property === 'THROWS' ? 'threw' : 'MISSED', where, seconds: r.seconds });
+      console.log(`${caughtBy ? 'caught' : 'MISSED'}  ${m.name} — ${where}`);
+    }
+    console.log('\n| mutation | file | verdict | first failure |\n|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.name} | ${r.file} | ${r.verdict} | ${r.where} |`);
+    console.log(`\n${rows.filter((r) => r.verdict === 'caught').length} of ${rows.length} caught`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exitCode = exitCode;

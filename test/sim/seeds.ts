@@ -1,0 +1,65 @@
+/**
+ * The seeds CI runs (test/sim/sim.test.ts), in one place so that the mutation script
+ * (scripts/core-mutations.mjs) runs exactly the same list.
+ */
+import type { RunOptions } from './run.js';
+
+/** The fixed list CI runs: 400 runs over four group sizes (one on a lossy network only, one harsher). */
+export const suites: Array<{ members: number; seeds: number; faults: boolean; harsh?: boolean }> = [
+  { members: 5, seeds: 60, faults: true, harsh: true },
+  { members: 5, seeds: 250, faults: true },
+  { members: 3, seeds: 50, faults: true },
+  { members: 7, seeds: 25, faults: true },
+  { members: 4, seeds: 15, faults: false },
+];
+
+/**
+ * Seeds that once failed, with what they caught; kept so the bug stays fixed. They replay in the
+ * classic mix (`classic: true`, `--classic`): the runs they were found in, draw for draw.
+ */
+export const regressions: Array<{ seed: number; members: number; harsh?: boolean; caught: string }> = [
+  { seed: 2, members: 5, caught: 'a causal vector timestamp counted own delivered, not own sent, messages (D5)' },
+  { seed: 21, members: 5, caught: 'an adopted final kept a next view listing members that never delivered it (liveness)' },
+  { seed: 24, members: 5, caught: 'acks kept moving while frozen, so a safe message became stable past an adopted cut (O5)' },
+  { seed: 50, members: 5, caught: 'a member following an abandoned round refused the real coordinator’s final (liveness)' },
+  { seed: 73, members: 5, caught: 'an adopting round went on with a minority that could move on (M4)' },
+  { seed: 168, members: 5, caught: 'a member left alone in a dead view was never told it was excluded (liveness)' },
+  { seed: 170, members: 5, caught: 'a group lost entirely was never founded again (liveness)' },
+  { seed: 17, members: 7, caught: 'when every member was leaving, two of them coordinated (liveness)' },
+  // A1 false positives: the only members holding an elided payload were cut off and excluded after one
+  // of them delivered it; the survivors' flush could relay only stubs (non-uniform, as D3 excuses).
+  { seed: 564, members: 5, caught: 'A1 compared an audience member excluded from the view it delivered the payload in with the survivors' },
+  { seed: 1147, members: 5, caught: 'A1 compared an audience member excluded from the view it delivered the payload in with the survivors' },
+  { seed: 457, members: 5, harsh: true, caught: 'A1 compared the excluded sequencer-origin, which delivered its own payload, with the survivors' },
+  { seed: 815, members: 5, harsh: true, caught: 'A1 compared an isolated, excluded origin that delivered its own payload with the survivors' },
+  { seed: 89, members: 7, caught: 'A1 compared an excluded origin that delivered its own payload with the survivors of a split' },
+  { seed: 1465, members: 5, caught: 'A1 compared the excluded sequencer, which delivered the payload, with the origin that got a stub' },
+  { seed: 1474, members: 5, caught: 'A1 compared an isolated, excluded sequencer that delivered the payload with the survivors' },
+];
+
+
+/** Every run CI makes, regressions first (they fail fastest on a reintroduced bug). */
+export function ciRuns(): RunOptions[] {
+  const runs: RunOptions[] = regressions.map(({ seed, members, harsh }) => ({ seed, members, harsh: harsh === true, classic: true }));
+  for (const suite of suites) {
+    for (let seed = 1; seed <= suite.seeds; seed++) runs.push({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true });
+  }
+  return runs;
+}
+
+/**
+ * Seeds the checker fails on the current core: real core bugs found by the new predicates, not yet
+ * fixed (the fix is outside the checker's side). CI expects them to fail (`it.fails`), so that the
+ * fix turns them red and they move into `regressions`. Not in `ciRuns` (the mutation script needs a
+ * list the unmutated core passes).
+ */
+export const knownFailures: Array<{ seed: number; members: number; harsh?: boolean; caught: string }> = [
+  {
+    seed: 103,
+    members: 5,
+    harsh: true,
+    caught:
+      'A1: the sequencer of an elided add (m3#2) sent the payload to m4#2 after m4#2 had frozen and reported its flush state;' +
+      ' the union carried only m0#2’s stub, so the origin m1#1 (in the audience) delivered a stub while m4#2 delivered its late payload copy',
+  },
+];
