@@ -280,6 +280,8 @@ function isSettled(cluster: SimCluster): boolean {
   const ids = new Set(live.map((s) => s.member.id));
   const first = live[0]!.member.view;
   if (first === undefined) return false;
+  // A paused process has not read what was sent to it yet: not settled until it runs again.
+  if (live.some((s) => cluster.now < s.pausedUntil)) return false;
   for (const sim of live) {
     const m = sim.member;
     if (m.status !== 'member' || m.view?.id !== first.id || m.frozen || m.outgoing.pending.size > 0) return false;
