@@ -4,25 +4,39 @@
  * message counts as a heartbeat — or when it is known dead or unusable:
  * - replaced: a newer incarnation of it asked to join;
  * - forced out: it never answered a round of this coordinator;
- * - a complainer: its latest heartbeat said it cannot hear this coordinator
- *   (a one-way link), which would otherwise freeze the group;
+ * - a complainer: its heartbeats have said, for a suspicion timeout, that it
+ *   cannot hear this coordinator (a one-way link), which would otherwise
+ *   freeze the group — for that long, so that complaints sent while this
+ *   coordinator was stopped and read when it resumes do not count;
  * - cut off: members of the view report, in their heartbeats, that they
  *   cannot hear each other although this coordinator hears both (one cut
  *   link, or a "bridge" partition whose bridge is this coordinator). A view
  *   whose members cannot all hear each other stalls — a message is stable
  *   only once every member has it — so the coordinator leaves out members
  *   until no reported cut link is left inside the view: the member with the
- *   most cut links first, among equals the youngest (its own silence
- *   suspicions, not these reports, deal with members it cannot hear itself).
+ *   most cut links first, among equals the youngest. Only a link to a member
+ *   the coordinator heard within half the suspicion timeout counts: one that
+ *   crashed is soon suspected here by silence, and a member that noticed it a
+ *   little earlier must not be taken for the broken end.
+ * A member that heard nobody at all for a suspicion timeout — it was stopped
+ * (SIGSTOP, a long GC pause) or cut off from everyone — cannot tell who fell
+ * silent meanwhile: when it hears anyone again, every member gets a fresh
+ * suspicion window. Otherwise a coordinator back from a pause would take the
+ * first members it hears from for the whole group and exclude healthy ones
+ * it simply had not heard from yet (and with them the copies they hold).
  * Only members of the current view are tracked; the marks end with the view.
  */
 import type { MemberId } from './log.js';
 
 export class FailureDetector {
   private readonly lastHeard = new Map<MemberId, number>();
+  /** When this member last heard anyone. */
+  private lastAny = -Infinity;
   readonly replaced = new Set<MemberId>();
   readonly forcedOut = new Set<MemberId>();
   readonly complainers = new Set<MemberId>();
+  /** Since when each member has been complaining about this coordinator. */
+  private readonly complaining = new Map<MemberId, number>();
   readonly cutOff = new Set<MemberId>();
   /** While coordinating: each member's latest list of members it cannot hear. */
   private readonly reports = new Map<MemberId, readonly MemberId[]>();
@@ -30,6 +44,11 @@ export class FailureDetector {
   constructor(private readonly suspectTicks: number) {}
 
   heard(member: MemberId, now: number): void {
+    if (now - this.lastAny > this.suspectTicks) {
+      for (const m of this.lastHeard.keys()) this.lastHeard.set(m, now);
+      this.complaining.clear();
+    }
+    this.lastAny = now;
     this.lastHeard.set(member, now);
   }
 
@@ -51,8 +70,14 @@ export class FailureDetector {
    * stops saying so; suspicions between other members are cut links, acted on by the coordinator.
    */
   onSuspects(from: MemberId, suspects: readonly MemberId[] | undefined, self: MemberId, coordinating: boolean, members: readonly MemberId[], now: number): void {
-    if (coordinating && suspects?.includes(self) === true) this.complainers.add(from);
-    else this.complainers.delete(from);
+    if (coordinating && suspects?.includes(self) === true) {
+      const since = this.complaining.get(from) ?? now;
+      this.complaining.set(from, since);
+      if (now - since >= this.suspectTicks) this.complainers.add(from);
+    } else {
+      this.complaining.delete(from);
+      this.complainers.delete(from);
+    }
     if (!coordinating) {
       this.reports.clear();
       this.cutOff.clear();
@@ -75,7 +100,9 @@ export class FailureDetector {
     for (const [from, list] of this.reports) {
       if (!members.includes(from)) continue;
       for (const to of list) {
-        if (to !== self && to !== from && members.includes(to) && !this.silentTooLong(to, now)) links.push([from, to]);
+        // Only a member this coordinator heard lately is cut off from the reporter: one that went
+        // silent (a crash) is soon suspected here too, and must not cost the reporter its place.
+        if (to !== self && to !== from && members.includes(to) && now - (this.lastHeard.get(to) ?? -Infinity) <= this.suspectTicks / 2) links.push([from, to]);
       }
     }
     this.cutOff.clear();
@@ -101,9 +128,11 @@ export class FailureDetector {
   onInstall(members: readonly MemberId[], now: number): void {
     for (const m of [...this.lastHeard.keys()]) if (!members.includes(m)) this.lastHeard.delete(m);
     for (const m of members) this.lastHeard.set(m, now);
+    this.lastAny = now;
     for (const m of [...this.replaced]) if (!members.includes(m)) this.replaced.delete(m);
     this.forcedOut.clear();
     this.complainers.clear();
+    this.complaining.clear();
     this.forgiveCuts();
   }
 }

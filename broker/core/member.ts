@@ -292,7 +292,6 @@ export class Member implements CoordinatorHost {
   }
 
   private onData(m: DataMessage): void {
-    if (this.participant.reported) return; // late copies wait for the final's union (participant.ts)
     for (const ready of this.channel.receive(m)) this.ordering.push(ready);
     this.acksDirty = true;
     this.deliverAndCollect();

@@ -65,16 +65,6 @@ export class FlushParticipant {
     this.frozen = true;
   }
 
-  /**
-   * Reported to a round in this view: from then on its messages of this view come only with a
-   * final's union. A copy that arrives late is not taken: the round's union was built from the
-   * reports, and a member that delivered its own late copy (a payload where the union has only a
-   * stub, for an elided message) would deliver otherwise than those moving on with it.
-   */
-  get reported(): boolean {
-    return this.reportedTo.size > 0;
-  }
-
   /** Frozen with no round to finish it (none, or one whose coordinator is no longer ours): the coordinator should start one. */
   get wantsFlush(): boolean {
     const coordinator = this.host.coordinatorOf();

@@ -9,3 +9,4 @@ export { MeshStream, epochFor, type GroupSender } from './mesh-stream.js';
 export { Replicas } from './replicas.js';
 export type { ReplicasHost } from './replicas-host.js';
 export { peerNote, type PeerNote } from './peer-notes.js';
+export { BrokerNode, type BrokerNodeOptions, type NodeAction } from './node.js';

@@ -1,12 +1,15 @@
 /**
- * `npm run sim -- [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
  * draw, no product traffic); `--scale` prints how view changes and multicasts cost with group size.
+ * `--whole` runs whole brokers (the product's BrokerNode: core, topics, replicas) with simulated
+ * clients, and checks the topic promises as well as the core's (`--members` is the broker count).
  */
 import { formatViolations } from './checker.js';
 import { runSimulation } from './run.js';
 import { scaleTable } from './scale.js';
+import { runWhole } from './whole/run.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -18,7 +21,22 @@ const faults = !process.argv.includes('--no-faults');
 const harsh = process.argv.includes('--harsh');
 const classic = process.argv.includes('--classic');
 
-if (process.argv.includes('--scale')) {
+if (process.argv.includes('--whole')) {
+  const one = flag('--seed');
+  const from = one !== undefined ? Number(one) : Number(flag('--from') ?? 1);
+  const seeds = one !== undefined ? 1 : Number(flag('--seeds') ?? 100);
+  const started = Date.now();
+  let failed = 0;
+  for (let seed = from; seed < from + seeds; seed++) {
+    const result = runWhole({ seed, brokers: members, faults, harsh });
+    if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
+    if (result.ok) continue;
+    failed++;
+    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
+  }
+  console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exitCode = failed === 0 ? 0 : 1;
+} else if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50]));
 } else if (flag('--seed') !== undefined) {
   const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic });

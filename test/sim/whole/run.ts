@@ -1,0 +1,229 @@
+/**
+ * One seeded run of whole brokers with clients: a mesh forms, subscribers
+ * (some late) follow topics with state, publishers publish with retries, and
+ * — with faults — brokers are killed and restarted, paused past the suspicion
+ * timeout, and cut off in a minority, never more than R−1 of them out at once
+ * (the promise holds while fewer than R owners fail). Then everything heals,
+ * every publish is answered and every subscriber catches up, and the checker
+ * reads it all: the topic promises (checker.ts) and the core's properties over
+ * every broker's core log.
+ */
+import { decodeFrame, frameFromEncoded } from '../../../client/protocol/index.js';
+import { prng } from '../../helpers/prng.js';
+import { checkRun, formatViolations } from '../checker.js';
+import { calmNetwork, type FaultKnobs } from '../network.js';
+import { checkTopics, type TopicCopy, type TopicViolation } from './checker.js';
+import { SimPublisher, SimSubscriber } from './clients.js';
+import { World } from './world.js';
+
+export interface WholeOptions {
+  seed: number;
+  brokers?: number;
+  /** Owners per lightweight group (R). Default 2. */
+  replicas?: number;
+  faults?: boolean;
+  harsh?: boolean;
+  /** Ticks of the workload phase. Default 1500. */
+  ticks?: number;
+}
+
+export interface WholeResult {
+  ok: boolean;
+  violations: TopicViolation[];
+  report: string;
+  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number };
+  log: string[];
+}
+
+const topics = ['room.a', 'room.b', 'room.c', 'feed.x', 'feed.y', 'game.1'];
+
+export function runWhole(options: WholeOptions): WholeResult {
+  const random = prng(options.seed);
+  const n = options.brokers ?? 5;
+  const replicas = options.replicas ?? 2;
+  const faults = options.faults ?? true;
+  const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
+  const names = Array.from({ length: n }, (_, i) => `b${i}`);
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas });
+  const log: string[] = [];
+  const say = (line: string): void => void log.push(`t${world.now} ${line}`);
+
+  // The mesh forms.
+  world.start(names[0]!, true);
+  for (const name of names.slice(1)) world.start(name, false);
+  for (let t = 0; t < 3000 && !oneView(world, n); t++) world.step();
+
+  const subscribers: SimSubscriber[] = [];
+  const publishers: SimPublisher[] = [];
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const addSubscriber = (): void => {
+    const s = new SimSubscriber(world, `s${subscribers.length}`, names, random);
+    for (const topic of topics) if (random() < 0.5) s.subscribe(topic);
+    subscribers.push(s);
+  };
+  for (let i = 0; i < 4; i++) addSubscriber();
+  for (let i = 0; i < 3; i++) publishers.push(new SimPublisher(world, `p${i}`, names, random));
+
+  // The workload, with faults.
+  const ticks = options.ticks ?? 1500;
+  const down = new Map<string, number>(); // name → tick it comes back
+  let faultCount = 0;
+  const stepClients = (): void => {
+    for (const c of [...subscribers, ...publishers]) c.step();
+  };
+  for (let t = 0; t < ticks; t++) {
+    if (random() < 0.15) {
+      const p = pick(publishers);
+      if (p.unanswered < 50) p.publish(pick(topics), random() < 0.3 ? 'state' : 'event');
+    }
+    if (t === Math.floor(ticks / 3) || t === Math.floor((2 * ticks) / 3)) addSubscriber();
+    // A fault only once every group is whole again (every owner holds a ready copy): the promise
+    // holds while fewer than R owners fail at once, and a copy still loading is not one yet.
+    if (faults && random() < 0.004 && groupsWhole(world, names.length)) {
+      const out = [...down.keys()].length + (world.network.partition.kind === 'none' ? 0 : 1);
+      const victim = pick(names);
+      const roll = random();
+      if (out < replicas - 1 && !down.has(victim)) {
+        faultCount++;
+        if (roll < 0.4) {
+          say(`kill -9 ${victim}`);
+          world.crash(victim);
+          down.set(victim, world.now + 100 + Math.floor(random() * 300));
+        } else if (roll < 0.7) {
+          const ticksPaused = 70 + Math.floor(random() * 100);
+          say(`pause ${victim} for ${ticksPaused}`);
+          world.pause(victim, ticksPaused);
+          // Past the suspicion timeout it is excluded and comes back as a new incarnation that
+          // loads its copies again: it counts as out until well after it runs again.
+          down.set(`=${victim}`, world.now + ticksPaused + 300);
+        } else {
+          say(`isolate ${victim}`);
+          world.partition = { kind: 'isolate', name: victim };
+          down.set(`~${victim}`, world.now + 150 + Math.floor(random() * 300));
+        }
+      }
+    }
+    for (const [name, at] of [...down]) {
+      if (world.now < at) continue;
+      down.delete(name);
+      if (name.startsWith('~')) {
+        say('heal');
+        world.partition = { kind: 'none' };
+      } else if (name.startsWith('=')) {
+        // the pause ends by itself
+      } else {
+        say(`restart ${name}`);
+        world.start(name, false);
+      }
+    }
+    stepClients();
+    world.step();
+  }
+
+  // Heal and settle: every publish answered, every subscriber current.
+  say('liveness phase');
+  world.partition = { kind: 'none' };
+  world.network.knobs = calmNetwork;
+  for (const name of down.keys()) if (!name.startsWith('~') && !name.startsWith('=')) world.start(name, false);
+  down.clear();
+  let settled = false;
+  for (let t = 0; t < 6000; t++) {
+    stepClients();
+    world.step();
+    if (t % 20 === 0 && isSettled(world, n, subscribers, publishers)) {
+      settled = true;
+      break;
+    }
+  }
+
+  const copies: TopicCopy[] = [];
+  for (const broker of world.brokers.values()) {
+    if (!broker.alive) continue;
+    for (const name of broker.node.topics.table.names()) {
+      if (!broker.node.replicas.keeps(name)) continue;
+      const topic = broker.node.topics.table.get(name)!;
+      copies.push({
+        broker: broker.node.id,
+        topic: name,
+        epoch: topic.epoch,
+        seq: topic.seq,
+        state: topic.state,
+        history: topic.history.all().map((e) => decodeHistory(e)),
+      });
+    }
+  }
+  const violations = checkTopics({
+    subscriptions: subscribers.flatMap((s) => s.records),
+    acks: publishers.flatMap((p) => p.acks),
+    publishErrors: publishers.flatMap((p) => p.errors),
+    copies,
+  });
+  if (!settled) violations.unshift({ property: 'LIVENESS', message: `not settled: ${describe(world, subscribers, publishers)}` });
+  // Faults come only while every group is whole, so no group may be lost: that would lose
+  // acknowledged publishes with fewer than R owners failed.
+  for (const line of world.events) if (line.includes('lwg-state-lost')) violations.push({ property: 'LOST', message: `a group was lost although fewer than R owners failed at once: ${line}` });
+  const core = checkRun({ logs: world.coreLogs });
+  for (const c of core) violations.push({ property: `core ${c.property}`, message: c.message });
+  let views = 0;
+  for (const b of world.brokers.values()) views += b.node.viewsTotal;
+  if (process.env['WHOLE_DEBUG'] !== undefined) {
+    for (const s of subscribers) for (const r of s.records) if (r.topic === process.env['WHOLE_DEBUG']) console.log(s.id, JSON.stringify(r.wire.filter((w) => w.type === 'reply')), JSON.stringify(r.resyncs), r.firstSeq, r.sub.seq);
+    for (const c of copies) if (c.topic === process.env['WHOLE_DEBUG']) console.log(c.broker, c.epoch, c.seq, JSON.stringify(c.history.map((h) => [h.seq, (h.data as { c: string; n: number }).c + (h.data as { c: string; n: number }).n])));
+    for (const line of world.events) if (line.includes(process.env['WHOLE_DEBUG']) || line.includes('lwg') || line.includes('cluster')) console.log(line);
+  }
+  return {
+    ok: violations.length === 0,
+    violations,
+    report: violations.length === 0 ? '' : `${formatViolations(violations as never)}`,
+    stats: {
+      acks: publishers.reduce((a, p) => a + p.acks.length, 0),
+      deliveries: subscribers.reduce((a, s) => a + s.records.reduce((b, r) => b + r.delivered.length, 0), 0),
+      faults: faultCount,
+      views,
+      ticks: world.now,
+    },
+    log,
+  };
+}
+
+function decodeHistory(entry: { seq: number; encoded: Uint8Array }): { seq: number; data: unknown; kind: string } {
+  const m = decodeOne(entry.encoded) as { seq: number; data: unknown; kind: string };
+  return { seq: entry.seq, data: m.data, kind: m.kind };
+}
+
+function decodeOne(encoded: Uint8Array): unknown {
+  const d = decodeFrame(frameFromEncoded([encoded], encoded.byteLength));
+  if (!d.ok) throw new Error('undecodable history entry');
+  return d.messages[0];
+}
+
+/** One view of all brokers, and in it every group's owners ready. */
+function groupsWhole(world: World, n: number): boolean {
+  if (!oneView(world, n)) return false;
+  const table = world.brokers.get('b0')!.node.replicas.table;
+  for (let g = 0; g < table.config.lwgCount; g++) if (!table.ownersReady(g)) return false;
+  return true;
+}
+
+function oneView(world: World, n: number): boolean {
+  const views = [...world.brokers.values()].map((b) => b.node.view);
+  return views.every((v) => v !== undefined && v.members.length === n && v.id === views[0]!.id);
+}
+
+function isSettled(world: World, n: number, subscribers: SimSubscriber[], publishers: SimPublisher[]): boolean {
+  if (!oneView(world, n)) return false;
+  if (publishers.some((p) => p.unanswered > 0)) return false;
+  // The group itself is quiet: nothing frozen, no own multicast (a control, say) still unordered.
+  for (const b of world.brokers.values()) if (b.node.member.frozen || b.node.member.outgoing.pending.size > 0) return false;
+  // Every active subscription is at the topic's seq as the brokers keeping it know it.
+  const seqOf = new Map<string, number>();
+  for (const b of world.brokers.values()) for (const name of b.node.topics.table.names()) seqOf.set(name, Math.max(seqOf.get(name) ?? 0, b.node.topics.table.get(name)!.seq));
+  return subscribers.every((s) => s.records.every((r) => !r.sub.active || (!r.sub.pending && r.sub.seq >= (seqOf.get(r.topic) ?? 0))));
+}
+
+function describe(world: World, subscribers: SimSubscriber[], publishers: SimPublisher[]): string {
+  const brokers = [...world.brokers.values()].map((b) => `${b.node.id}${b.alive ? '' : ' (dead)'} view=${b.node.view?.id ?? '-'}[${b.node.view?.members.join(',') ?? ''}] primary=${b.node.isPrimary}`);
+  const behind = subscribers.flatMap((s) => s.records.filter((r) => r.sub.active && r.sub.pending).map((r) => `${s.id}:${r.topic} pending at ${r.sub.seq}`));
+  const unanswered = publishers.filter((p) => p.unanswered > 0).map((p) => `${p.id}: ${p.unanswered} unanswered`);
+  return [...brokers, ...behind, ...unanswered].join('; ');
+}
