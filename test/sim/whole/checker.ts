@@ -11,10 +11,12 @@
  *    the end and started before it, with its data;
  * T4 no publish applied twice: one seq per (client, publish id);
  * T5 state is the fold of the sequence: every copy's and every subscriber's
- *    state equals the data of the last `state` command at or before its seq;
+ *    state equals the last `state` command's data with every later `patch`
+ *    merged in, up to its seq;
  * T6 no subscription ended by the library, no publish refused for good.
  * Each predicate is proven to fail on a hand-made bad record (whole.test.ts).
  */
+import { applyMergePatch } from '../../../client/protocol/index.js';
 import type { Ack, SubscriptionRecord } from './clients.js';
 
 export interface TopicCopy {
@@ -103,14 +105,21 @@ export function checkTopics(run: TopicRun): TopicViolation[] {
   for (const copy of run.copies) for (const h of copy.history) pidSeen(h.data, copy.topic, h.seq, `broker ${copy.broker}`);
   for (const s of run.subscriptions) for (const d of s.delivered) pidSeen(d.data, s.topic, d.seq, `subscriber ${s.client}`);
 
-  // T5: state = the data of the last `state` command at or before the copy's seq.
+  // T5: state = the fold of the sequence up to the copy's seq: from the last `state` command (or
+  // nothing), each later `patch` merged in (RFC 7386), events leaving it.
   const stateAt = (topic: string, epoch: string, seq: number): { known: boolean; state: unknown } => {
+    const patches: unknown[] = [];
+    let base: unknown = null;
     for (let q = seq; q >= 1; q--) {
       const c = commands.get(`${topic}|${epoch}|${q}`);
       if (c === undefined) return { known: false, state: undefined };
-      if (c.kind === 'state') return { known: true, state: c.data };
+      if (c.kind === 'state') {
+        base = c.data;
+        break;
+      }
+      if (c.kind === 'patch') patches.unshift(c.data);
     }
-    return { known: true, state: null };
+    return { known: true, state: patches.reduce((state, patch) => applyMergePatch(state, patch), base) };
   };
   for (const copy of run.copies) {
     const want = stateAt(copy.topic, copy.epoch, copy.seq);

@@ -176,7 +176,7 @@ export interface Ack {
   topic: string;
   seq: number;
   data: { c: string; n: number };
-  kind: 'event' | 'state';
+  kind: 'event' | 'state' | 'patch';
   dup: boolean;
 }
 
@@ -184,14 +184,14 @@ export class SimPublisher extends SimClient {
   readonly acks: Ack[] = [];
   readonly errors: string[] = [];
   /** Unanswered publishes, in pid order (sent again, in order, after a failure). */
-  private readonly pending = new Map<number, { topic: string; kind: 'event' | 'state'; data: { c: string; n: number }; sentOn?: SimSession }>();
+  private readonly pending = new Map<number, { topic: string; kind: 'event' | 'state' | 'patch'; data: { c: string; n: number }; sentOn?: SimSession }>();
   private pid = 0;
 
   get unanswered(): number {
     return this.pending.size;
   }
 
-  publish(topic: string, kind: 'event' | 'state'): void {
+  publish(topic: string, kind: 'event' | 'state' | 'patch'): void {
     const pid = ++this.pid;
     this.pending.set(pid, { topic, kind, data: { c: this.id, n: pid } });
     if (this.session !== undefined && !this.session.closed) this.send(pid);

@@ -74,7 +74,8 @@ export function runWhole(options: WholeOptions): WholeResult {
   for (let t = 0; t < ticks; t++) {
     if (random() < 0.15) {
       const p = pick(publishers);
-      if (p.unanswered < 50) p.publish(pick(topics), random() < 0.3 ? 'state' : 'event');
+      const roll = random();
+      if (p.unanswered < 50) p.publish(pick(topics), roll < 0.2 ? 'state' : roll < 0.4 ? 'patch' : 'event');
     }
     if (t === Math.floor(ticks / 3) || t === Math.floor((2 * ticks) / 3)) addSubscriber();
     // A fault only once every group is whole again (every owner holds a ready copy): the promise
