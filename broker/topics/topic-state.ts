@@ -4,7 +4,11 @@
  *
  * When the state is a map, the size of each top-level entry is remembered; a
  * merge patch re-encodes only the entries it touches (and a map header), and
- * changes the state in place once accepted. Anything else (a `state`
+ * changes the state in place once accepted — the state's own top-level map:
+ * a `state` message's map is copied (its top level) when it becomes the
+ * state, because others hold that object too (the core group keeps the
+ * command and encodes it again when it retransmits or forwards it; a patch
+ * merged into it would change what seq s carries). Anything else (a `state`
  * message, a patch onto a non-map, a non-map patch) costs the size of the new
  * value once. The size always equals `encode(value).byteLength`.
  */
@@ -30,7 +34,7 @@ export class TopicState {
     if (kind === 'patch' && isPlainObject(data) && isPlainObject(this.value) && this.entryBytes !== undefined) {
       return this.preparePatch(this.value, this.entryBytes, data);
     }
-    const value = kind === 'state' ? data : applyMergePatch(this.value, data);
+    const value = kind === 'state' ? ownMap(data) : applyMergePatch(this.value, data);
     const entries = isPlainObject(value) ? measureEntries(value) : undefined;
     const bytes = entries === undefined ? encode(value).byteLength : mapHeaderBytes(entries.size) + sum(entries);
     return {
@@ -80,6 +84,14 @@ export class TopicState {
       },
     };
   }
+}
+
+/** A map's top level copied (patches change only the top level in place; nested values are replaced, never changed). */
+function ownMap(data: unknown): unknown {
+  if (!isPlainObject(data)) return data;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) Object.defineProperty(copy, key, { value: data[key], enumerable: true, writable: true, configurable: true });
+  return copy;
 }
 
 function entrySize(key: string, value: unknown): number {
