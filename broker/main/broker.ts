@@ -3,16 +3,15 @@
  * the lifecycle (listen, drain, close). Owns no protocol logic of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
+import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
-import { Topics, type TopicTable } from '../topics/index.js';
-import { ClusterNode, resolveSeeds } from '../mesh/index.js';
-import { MeshStream, Replicas, epochFor } from '../node/index.js';
+import { Topics } from '../topics/index.js';
+import { ClusterNode, meshCoreDefaults, resolveSeeds } from '../mesh/index.js';
+import { BrokerNode, type Replicas } from '../node/index.js';
 import type { LogEntry } from '../core/index.js';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { Authenticator, JwtVerifier } from '../auth/index.js';
-import { lwgOf } from '../../lightweight-groups/index.js';
 import { ConfigError, configDefaults, validateConfig, type BrokerConfig } from './config.js';
 
 export interface BrokerHandle {
@@ -35,9 +34,6 @@ export interface BrokerHandle {
 
 export type BrokerOptions = Partial<BrokerConfig>;
 
-/** How long a resume ahead of this broker's copy of its topic waits for the copy to catch up, ms (docs/protocol.md §8.4). */
-const resumeWaitMs = 5_000;
-
 export interface BrokerHooks {
   /** Structured events (cluster views, founding, exclusion …). */
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -57,36 +53,10 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         };
   const incarnation = Date.now().toString(36) + randomBytes(2).toString('hex');
   const mesh = config.seeds.length > 0 || config.seedsDns !== '';
-  let node: ClusterNode | undefined;
-  const brokerIdNow = (): string => node?.member?.id ?? `${config.name}#${incarnation}`;
-  let draining = false;
-  let primary = !mesh;
-  const stream = mesh
-    ? new MeshStream({ group: () => (primary && node?.member?.status === 'member' ? node.member : undefined), lwgOf: (topic) => lwgOf(topic, config.lwgCount), now: Date.now })
-    : undefined;
-  // Which topics this broker keeps (lightweight groups); `topics` is created just below.
-  let topicsRef: Topics | undefined;
-  const replicas = mesh
-    ? new Replicas(
-        { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
-        {
-          self: () => (node?.member?.status === 'member' ? node.member.id : undefined),
-          // Controls go out whenever this broker is a member: the core holds them while it is blocked.
-          multicast: (payload, options) => (node?.member?.status === 'member' ? node.member.multicast(payload, options) : undefined),
-          sendPeer: (to, note) => node?.links.send(to, note),
-          answer: (key, result) => stream!.answer(key, result),
-          delivered: (key) => stream!.delivered(key),
-          isPinned: (topic) => topicsRef?.isPinned(topic) ?? false,
-          dropDeparted: () => node?.dropDeparted(),
-          now: Date.now,
-          ...(hooks.log === undefined ? {} : { log: hooks.log }),
-        },
-      )
-    : undefined;
-
-  const topics = new Topics({
-    now: Date.now,
-    defer: queueMicrotask,
+  // Written synchronously, entry by entry: a broker killed with -9 leaves a true prefix of its log
+  // (the checker reads it). A tool for tests and diagnosis, not for heavy production traffic.
+  const coreLogFd = mesh && config.coreLog !== '' ? openSync(config.coreLog, 'a') : undefined;
+  const topicSettings = {
     limits: {
       historyLengthMax: config.historyLengthMax,
       historyBytesMax: config.historyBytesMax,
@@ -98,27 +68,27 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     presenceInfoBytesMax: config.presenceInfoBytesMax,
     topicBytesMax: config.topicBytesMax,
     subscriptionsMax: config.subscriptionsMax,
-    newEpoch: mesh ? epochFor : () => randomBytes(6).toString('base64url'),
-    createOnSubscribe: !mesh,
-    ...(mesh ? { streamOf: (topic: string) => lwgOf(topic, config.lwgCount) } : {}),
-    ...(stream === undefined ? {} : { stream: (table: TopicTable) => stream.bind(table, replicas!) }),
-    ...(replicas === undefined ? {} : { interest: replicas }),
-    ...(mesh
-      ? {
-          // Outside a primary view (cut off, excluded, rejoining) this broker's copies may be frozen
-          // behind the topics: nothing is served from them; the client tries again, elsewhere.
-          unavailable: () =>
-            primary && !draining && node?.member?.status === 'member'
-              ? undefined
-              : { ok: false as const, code: ErrorCode.NotReady, message: 'this broker is not in the primary view now; subscribe through another broker, or again later' },
-          resumeWaitMs,
-        }
-      : {}),
-  });
-  topicsRef = topics;
-  // Resumes waiting for this broker's copy to catch up: their deadlines, and copies loaded by a snapshot.
-  const topicsTimer = mesh ? setInterval(() => topics.tick(), 100) : undefined;
-  topicsTimer?.unref();
+  };
+  // In a mesh the broker is a BrokerNode — the core member, the topic table, the mesh stream and
+  // the replicas, sans-I/O (broker/node) — driven over links and timers by a ClusterNode. Alone,
+  // it is a topic layer that sequences its own commands.
+  const brokerNode = mesh
+    ? new BrokerNode({
+        newId: () => `${config.name}#${Date.now().toString(36)}${randomBytes(2).toString('hex')}`,
+        core: meshCoreDefaults,
+        lwg: { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
+        topics: topicSettings,
+        now: Date.now,
+        defer: queueMicrotask,
+        ...(hooks.log === undefined ? {} : { log: hooks.log }),
+        ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
+      })
+    : undefined;
+  const topics = brokerNode?.topics ?? new Topics({ ...topicSettings, now: Date.now, defer: queueMicrotask, newEpoch: () => randomBytes(6).toString('base64url') });
+  let node: ClusterNode | undefined;
+  const brokerIdNow = (): string => brokerNode?.id ?? `${config.name}#${incarnation}`;
+  let draining = false;
+  let primary = !mesh;
   const { app, gateway, metrics, internal } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
     topics,
@@ -145,20 +115,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     internalOperations: config.internalPort >= 0,
     httpRequestsPerSecond: config.rateHttp,
     ...(tls === undefined ? {} : { tls }),
-    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, replicas!, primary, topics) } : {}),
+    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, brokerNode!.replicas, primary, topics) } : {}),
   });
-  if (mesh && process.env['CHORUS_TEST_FAULTS'] === '1') {
-    // Tests only (off unless CHORUS_TEST_FAULTS=1): cut this broker's links to other brokers, by name.
-    app.post<{ Body: { block: string[] } }>(
-      '/api/v1/test/partition',
-      { schema: { body: { type: 'object', required: ['block'], properties: { block: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 64 } } } } },
-      async (request, reply) => {
-        if (!(await auth.http(request.headers.authorization)).ok) return reply.code(401).send({ error: 'Unauthorized' });
-        node?.setBlocked(request.body.block);
-        return reply.send({ blocked: request.body.block });
-      },
-    );
-  }
   await app.listen({ host: config.host, port: config.port });
   let internalPort: number | undefined;
   if (internal !== undefined) {
@@ -170,9 +128,6 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   let clusterPort: number | undefined;
-  // Written synchronously, entry by entry: a broker killed with -9 leaves a true prefix of its log
-  // (the checker reads it). A tool for tests and diagnosis, not for heavy production traffic.
-  const coreLogFd = mesh && config.coreLog !== '' ? openSync(config.coreLog, 'a') : undefined;
   if (mesh) {
     const advertise = config.clusterAdvertise !== '' ? config.clusterAdvertise : config.clusterPort === 0 ? undefined : `${shownHost}:${config.clusterPort}`;
     if (config.seeds.length > 0 && advertise !== undefined && !config.seeds.includes(advertise)) {
@@ -190,9 +145,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       seeds: config.seeds,
       ...(clusterTls === undefined ? {} : { tls: clusterTls }),
       ...(config.seedsDns === '' ? {} : { reseed: () => resolveSeeds(config.seedsDns, config.clusterPort), founder: config.name.endsWith('-0') }),
-      topics,
-      stream: stream!,
-      replicas: replicas!,
+      node: brokerNode!,
       // A new incarnation starts from nothing and loads its copies again: a session served by the
       // old copies would see them replaced (a jump, or seqs again). Every session is closed, so
       // its client resumes — elsewhere, or here once this broker is back in a primary view.
@@ -201,7 +154,6 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       },
       onPrimary: (p) => {
         primary = p;
-        if (p) stream!.resume();
         // Outside the primary view: send clients to a broker inside it (they resume there).
         if (!p && !draining) gateway.closeAll(CloseCode.NotReady, 'this broker is outside the primary view: reconnect elsewhere');
       },
@@ -210,13 +162,12 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         metrics.linksRefused.inc({ reason: reason === 'tls' ? 'tls' : reason.includes('secret') ? 'secret' : reason.includes('frame') ? 'frame' : 'handshake' });
         hooks.log?.('cluster-link-refused', { reason });
       },
-      ...(coreLogFd === undefined ? {} : { coreLog: (entry: LogEntry) => writeSync(coreLogFd, `${JSON.stringify(entry)}\n`) }),
     });
     if (clusterTls !== undefined && clusterTls.ca === undefined) {
       hooks.log?.('cluster-tls-without-ca', { warning: 'broker links are encrypted but peers are not verified by certificate; set --cluster-tls-ca for mutual TLS' });
     }
     clusterPort = await node.start();
-    metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: replicas!.counts, linkBytes: node!.links.bytes }));
+    metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: brokerNode!.replicas.counts, linkBytes: node!.links.bytes }));
   }
 
   let closing: Promise<void> | undefined;
@@ -232,7 +183,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     close() {
       closing ??= (async () => {
         draining = true;
-        clearInterval(topicsTimer);
+        brokerNode?.setDraining();
         gateway.closeAll(CloseCode.Draining, 'broker shutting down: reconnect elsewhere');
         await node?.close();
         await app.close();

@@ -190,7 +190,7 @@ export const configDefaults: BrokerConfig = {
 
 export const optionSpecs: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: 'CHORUS_PORT', kind: 'int', min: 0, max: 65535, help: 'client port: HTTP API and WebSocket /ws (0 picks a free port)' },
-  { key: 'host', flag: '--host', env: 'CHORUS_HOST', kind: 'host', help: 'interface to listen on' },
+  { key: 'host', flag: '--host', env: 'CHORUS_HOST', kind: 'host', help: 'interface to listen on (clients and broker links); one specific address is also where links to other brokers are dialed from' },
   { key: 'tlsCert', flag: '--tls-cert', env: 'CHORUS_TLS_CERT', kind: 'path', help: 'PEM certificate: clients connect with https and wss' },
   { key: 'tlsKey', flag: '--tls-key', env: 'CHORUS_TLS_KEY', kind: 'path', help: 'PEM key of that certificate' },
   { key: 'internalPort', flag: '--internal-port', env: 'CHORUS_INTERNAL_PORT', kind: 'int', min: 0, max: 65535, help: 'serve /metrics, /livez and /readyz on this port only (0 picks one), not on the client port' },

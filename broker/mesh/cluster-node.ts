@@ -1,9 +1,10 @@
 /**
- * The runtime around the core group: a `Member` driven by a tick timer and
- * by broker links, its actions performed — peer messages sent, deliveries
- * applied to the topics, state snapshots taken and restored, views and
- * primary-partition changes reported. When the member is excluded it comes
- * back as a new incarnation and joins again with state transfer.
+ * The runtime around a broker in a group: the sans-I/O `BrokerNode` (the
+ * core member and everything above it, broker/node) driven by a tick timer and
+ * by broker links. Time goes in as ticks (caught up after a stall before
+ * anything received is read), peer messages go in as they arrive, and what the
+ * node asks is done: messages sent on the links, the links switched to a new
+ * incarnation, views and primary-partition changes reported to the broker.
  *
  * Founding rule: the broker whose advertised address is first in the seed
  * list (or a broker with no other seed) asks the others first and founds a
@@ -18,21 +19,17 @@
  * (it never gives its incarnation up on a timer): when the partition heals
  * it is either flushed back in or told it was excluded.
  */
-import { connect as tcpConnect } from 'node:net';
-import { Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
+import { isIP, connect as tcpConnect } from 'node:net';
+import type { CoreConfig, Member, MemberId, ViewRecord } from '../core/index.js';
 import { Links } from '../transport/index.js';
-import type { Topics } from '../topics/index.js';
-import { ownersOf, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
-import type { MeshStream } from '../node/mesh-stream.js';
-import type { Replicas } from '../node/replicas.js';
-import { peerNote } from '../node/peer-notes.js';
+import type { BrokerNode } from '../node/index.js';
 
 /**
  * Core timing over real links, in 10 ms ticks: heartbeats every 100 ms, suspicion after 1.5 s of
  * silence (a loaded event loop or a GC pause must not look like a crash), no giving up an
  * incarnation on a timer.
  */
-const meshCoreDefaults: Partial<CoreConfig> = {
+export const meshCoreDefaults: Partial<CoreConfig> = {
   heartbeatTicks: 10,
   suspectTicks: 150,
   retransmitTicks: 20,
@@ -59,73 +56,65 @@ export interface ClusterNodeOptions {
   founder?: boolean;
   /** Length of a core tick, ms. Default 10. */
   tickMs?: number;
-  /** How long the first seed asks around before founding a group alone, ms. Default 1500. */
+  /** How long the first seed asks around before founding a group alone, ms. Default 3000. */
   foundAfterMs?: number;
-  core?: Partial<CoreConfig>;
-  topics: Topics;
-  stream: MeshStream;
-  replicas: Replicas;
+  /** The broker itself, sans-I/O. */
+  node: BrokerNode;
   onPrimary(primary: boolean): void;
   /** This broker starts again as a new incarnation (after an exclusion): its copies start from nothing. */
   onIncarnation?(member: MemberId): void;
   onView?(view: ViewRecord): void;
   onRefused?(reason: string): void;
   log?(event: string, fields: Record<string, unknown>): void;
-  /** The core group's own log (views, sends, deliveries), for the property checker. */
-  coreLog?(entry: LogEntry): void;
 }
 
 export class ClusterNode {
-  member: Member | undefined;
   readonly links: Links;
   private timer: NodeJS.Timeout | undefined;
   private reseedTimer: NodeJS.Timeout | undefined;
   private seeds: string[];
   private foundTimer: NodeJS.Timeout | undefined;
-  private primary = false;
   private closing = false;
   private readonly leaveWaiters: Array<() => void> = [];
-  /** Tests only: broker names whose links are cut (see Links.isBlocked). */
-  private readonly blocked = new Set<string>();
   private tickedAt = performance.now();
-  private sweptAt = 0;
-  /** Views installed, for the metrics. */
-  viewsTotal = 0;
 
   constructor(private readonly options: ClusterNodeOptions) {
     this.seeds = [...options.seeds];
     this.links = new Links({
-      self: this.newId(),
+      self: options.node.id,
       secret: options.secret,
       host: options.host,
       port: options.port,
       ...(options.advertise === undefined ? {} : { advertise: options.advertise }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       onMessage: (from, value) => this.receive(from, value),
-      isBlocked: (peer) => this.blocked.size > 0 && this.blocked.has(peer.split('#')[0]!.split(':')[0]!) ,
       ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
     });
   }
 
+  /** The core member of the incarnation running now. */
+  get member(): Member {
+    return this.options.node.member;
+  }
+
   get view(): ViewRecord | undefined {
-    return this.member?.status === 'member' ? this.member.view : undefined;
+    return this.options.node.view;
   }
 
   get isPrimary(): boolean {
-    return this.primary;
+    return this.options.node.isPrimary;
   }
 
-  /** Tests only: cut (or, with an empty list, restore) the links to these broker names. */
-  setBlocked(names: readonly string[]): void {
-    this.blocked.clear();
-    for (const name of names) this.blocked.add(name);
+  /** Views installed, for the metrics. */
+  get viewsTotal(): number {
+    return this.options.node.viewsTotal;
   }
 
   /** Listens on the cluster port and starts finding the group; resolves with the port. */
   async start(): Promise<number> {
     const port = await this.links.listen();
     await this.refreshSeeds();
-    this.startIncarnation();
+    this.startFirstIncarnation();
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 10);
     if (this.options.reseed !== undefined) {
       this.reseedTimer = setInterval(() => void this.refreshSeeds(), this.options.reseedMs ?? 5000);
@@ -140,7 +129,7 @@ export class ClusterNode {
       const seeds = await this.options.reseed();
       if (seeds.length === 0) return;
       this.seeds = seeds;
-      this.member?.setContacts(seeds.filter((s) => s !== this.links.address));
+      this.options.node.setContacts(seeds.filter((s) => s !== this.links.address));
     } catch (err) {
       this.options.log?.('cluster-seeds-unresolved', { error: err instanceof Error ? err.message : String(err) });
     }
@@ -150,58 +139,47 @@ export class ClusterNode {
   async close(leaveTimeoutMs = 3000): Promise<void> {
     clearInterval(this.reseedTimer);
     clearTimeout(this.foundTimer);
-    const member = this.member;
-    if (member !== undefined && member.status === 'member') {
-      this.closing = true;
-      member.leave();
+    const node = this.options.node;
+    const member = node.member;
+    this.closing = true;
+    node.setDraining();
+    if (member.status === 'member') {
+      node.leave();
       this.perform();
       const deadline = Date.now() + leaveTimeoutMs;
       // Ticks go on (the interval timer) until the view without this broker is installed.
       while (member.status === 'member' && Date.now() < deadline) await new Promise<void>((resolve) => this.leaveWaiters.push(resolve));
     }
     clearInterval(this.timer);
-    this.options.stream.failPending('this broker is shutting down; publish again elsewhere');
+    node.stream.failPending('this broker is shutting down; publish again elsewhere');
     await this.links.close();
   }
 
-  private newId(): MemberId {
-    return `${this.options.name}#${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
-  }
-
-  private startIncarnation(): void {
-    const restart = this.member !== undefined;
-    const id = restart ? this.newId() : this.linksSelf();
-    if (restart) this.links.setSelf(id);
-    if (restart) this.options.replicas.reset();
-    if (restart) this.options.onIncarnation?.(id);
-    const replicas = this.options.replicas.table.config.replicas;
-    this.member = new Member({
-      id,
-      config: { ...meshCoreDefaults, ...this.options.core },
-      // A lightweight group's stream is sequenced by its first owner.
-      sequencerOf: (stream, members) => ownersOf(stream, members, replicas)[0]!,
-      ...(this.options.coreLog === undefined ? {} : { onLog: this.options.coreLog }),
-    });
+  /**
+   * The first incarnation asks the seeds; the founder founds a group alone if nobody answered in
+   * time (see the header). Later incarnations (after an exclusion) only ask: the node starts them.
+   */
+  private startFirstIncarnation(): void {
+    const node = this.options.node;
     const self = this.links.address;
     const others = this.seeds.filter((s) => s !== self);
-    const first = !restart && (this.options.founder ?? (this.seeds.length === 0 || this.seeds[0] === self));
-    this.options.log?.('cluster-start', { member: id, address: self, seeds: this.seeds, founder: first });
+    const first = this.options.founder ?? (this.seeds.length === 0 || this.seeds[0] === self);
+    this.options.log?.('cluster-start', { member: node.id, address: self, seeds: this.seeds, founder: first });
     // Ask even with no contact yet: seeds found later through DNS are asked from then on.
-    this.member.join(others);
+    node.join(others);
     if (first) {
-      clearTimeout(this.foundTimer);
       const delay = others.length === 0 ? 0 : (this.options.foundAfterMs ?? 3000);
       const tryFounding = (): void => {
         void this.stalledSeeds(this.seeds.filter((s) => s !== self)).then((stalled) => {
-          const member = this.member;
-          if (member === undefined || (member.status !== 'joining' && member.status !== 'idle') || this.closing) return;
+          const member = node.member;
+          if ((member.status !== 'joining' && member.status !== 'idle') || this.closing) return;
           if (stalled.length > 0) {
             this.options.log?.('cluster-found-deferred', { member: member.id, stalled });
             this.foundTimer = setTimeout(tryFounding, Math.max(delay, 1000));
             return;
           }
           this.options.log?.('cluster-found', { member: member.id });
-          member.found();
+          node.found();
           this.perform();
         });
       };
@@ -214,13 +192,9 @@ export class ClusterNode {
   private async stalledSeeds(seeds: readonly string[]): Promise<string[]> {
     const probes = seeds.map(async (address) => {
       if (this.links.authenticatedAt(address)) return undefined;
-      return (await tcpReachable(address, 500)) ? address : undefined;
+      return (await tcpReachable(address, 500, (host) => this.links.sourceFor(host))) ? address : undefined;
     });
     return (await Promise.all(probes)).filter((a): a is string => a !== undefined);
-  }
-
-  private linksSelf(): MemberId {
-    return (this.links as unknown as { options: { self: string } }).options.self;
   }
 
   /**
@@ -234,73 +208,34 @@ export class ClusterNode {
     const due = Math.floor((performance.now() - this.tickedAt) / tickMs);
     if (due <= 0) return;
     this.tickedAt += due * tickMs;
-    for (let i = 0; i < Math.min(due, 100_000); i++) this.member?.tick();
+    for (let i = 0; i < Math.min(due, 100_000); i++) this.options.node.tick();
     this.perform();
-    const now = Date.now();
-    if (now - this.sweptAt >= 100) {
-      this.sweptAt = now;
-      this.options.replicas.tick();
-      this.options.stream.tick(now);
-    }
   }
 
   private receive(from: string, value: unknown): void {
     // Time first: after a stall, what arrived meanwhile is read only once the ticks are caught up.
     this.tick();
-    const note = peerNote(value);
-    if (note !== undefined) {
-      try {
-        if (note.kind === 'lwg-snap') this.options.replicas.onSnapshot(note);
-        else this.options.replicas.onResult(note);
-      } catch (err) {
-        // A bug must cost this note, not the process (the load asks again).
-        this.options.log?.('lwg-note-failed', { from, error: err instanceof Error ? err.message : String(err) });
-      }
-    } else {
-      this.member?.receive(from, value as never);
-    }
+    this.options.node.receive(from, value);
     this.perform();
   }
 
-  /** Performs what the member asks, in order. */
+  /** Does what the node asks, in order. */
   private perform(): void {
-    const member = this.member;
-    if (member === undefined) return;
-    for (const action of member.drain()) {
+    for (const action of this.options.node.drain()) {
       switch (action.kind) {
         case 'send':
-          // One frame per message, not per batch: a turn's batch to one peer can be large, and the
-          // link writes everything of a turn in one go anyway.
-          if (action.message.kind === 'batch') for (const item of action.message.items) this.links.send(action.to, item);
-          else this.links.send(action.to, action.message);
+          this.links.send(action.to, action.message);
           break;
-        case 'deliver':
-          this.options.stream.deliver(action.delivery);
+        case 'incarnation':
+          this.links.setSelf(action.id);
+          this.options.log?.('cluster-start', { member: action.id, address: this.links.address, seeds: this.seeds, founder: false });
+          this.options.onIncarnation?.(action.id);
+          break;
+        case 'primary':
+          this.options.onPrimary(action.primary);
           break;
         case 'view':
-          this.viewsTotal++;
-          this.onView(action.view, action.left);
-          break;
-        case 'get-state':
-          // A joiner gets the lightweight-group table; topics come to it by snapshots per group.
-          member.stateReady({ lwg: this.options.replicas.table.snapshot() });
-          break;
-        case 'set-state': {
-          const lwg = (action.state as { lwg?: unknown } | null)?.lwg;
-          if (Array.isArray(lwg)) this.options.replicas.table.restore(lwg as LwgTableSnapshot);
-          break;
-        }
-        case 'primary':
-          this.setPrimary(action.primary);
-          break;
-        case 'stopped':
-          this.options.log?.('cluster-stopped', { member: member.id, reason: action.reason });
-          this.setPrimary(false);
-          this.options.stream.failPending(`this broker was ${action.reason === 'left' ? 'leaving' : 'excluded from'} the group; publish again`);
-          if (action.reason === 'excluded' && !this.closing) queueMicrotask(() => this.startIncarnation());
-          return;
-        case 'block':
-        case 'unblock':
+          this.options.onView?.(action.view);
           break;
         default: {
           const never: never = action;
@@ -309,44 +244,19 @@ export class ClusterNode {
       }
     }
   }
-
-  private onView(view: ViewRecord, left: MemberId[]): void {
-    this.options.log?.('cluster-view', { view: view.id, members: view.members });
-    // Presence entries of clients of brokers not in the view go, as leave events, at the same
-    // point of every stream at every broker (a view change is ordered with every message). All
-    // of them, not only those of brokers that just left: a joiner's snapshot was taken before
-    // the coordinator dropped them.
-    void left;
-    this.dropDeparted();
-    this.setPrimary(true);
-    this.options.replicas.onView(view.members);
-    this.options.onView?.(view);
-  }
-
-  /** Drops the presence of clients of brokers not in the view (also after a snapshot from an older view is loaded). */
-  dropDeparted(): void {
-    const members = this.view?.members;
-    if (members === undefined) return;
-    this.options.topics.table.dropPresence((session) => {
-      const slash = session.lastIndexOf('/');
-      return slash > 0 && !members.includes(session.slice(0, slash));
-    });
-  }
-
-  private setPrimary(primary: boolean): void {
-    if (primary === this.primary) return;
-    this.primary = primary;
-    this.options.onPrimary(primary);
-  }
 }
 
-/** Whether something accepts a TCP connection at `address` (host:port) within `timeoutMs`. */
-function tcpReachable(address: string, timeoutMs: number): Promise<boolean> {
+/**
+ * Whether something accepts a TCP connection at `address` (host:port) within `timeoutMs`, dialed
+ * from the address links are dialed from.
+ */
+function tcpReachable(address: string, timeoutMs: number, sourceFor: (host: string) => string | undefined): Promise<boolean> {
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(i + 1));
+  const from = sourceFor(host);
   return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
+    const socket = tcpConnect({ host, port, ...(from === undefined ? {} : { localAddress: from, family: isIP(from) }) });
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);

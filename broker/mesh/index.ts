@@ -3,5 +3,5 @@
  * (broker/node) over broker links, with the timers, the seeds (DNS) and the founding probe
  * (cluster-node.ts).
  */
-export { ClusterNode, type ClusterNodeOptions } from './cluster-node.js';
+export { ClusterNode, meshCoreDefaults, type ClusterNodeOptions } from './cluster-node.js';
 export { resolveSeeds } from './seeds.js';

@@ -225,7 +225,7 @@ export class BrokerNode {
             this.options.log?.('cluster-stopped', { member: member.id, reason: action.reason });
             this.setPrimary(false);
             this.stream.failPending(`this broker was ${action.reason === 'left' ? 'leaving' : 'excluded from'} the group; publish again`);
-            if (action.reason === 'excluded' && !this.leaving) this.reincarnate();
+            if (action.reason === 'excluded' && !this.leaving && !this.draining) this.reincarnate();
             break;
           case 'block':
           case 'unblock':

@@ -25,7 +25,10 @@ export interface LinksOptions {
   self: string;
   /** The shared cluster secret. */
   secret: string;
-  /** Interface and port of the cluster listener; port 0 picks a free one. */
+  /**
+   * Interface and port of the cluster listener; port 0 picks a free one. When the host is one
+   * specific IP address, links this broker dials leave from it too (`sourceFor`).
+   */
   host: string;
   port: number;
   /** The address peers should dial back, if not host:port (e.g. a pod's DNS name). */
@@ -43,11 +46,6 @@ export interface LinksOptions {
   onMessage(from: string, value: unknown): void;
   /** A connection was refused (bad secret, bad handshake, bad frame): counted by the caller. */
   onRefused?(reason: string): void;
-  /**
-   * Tests only: traffic to and from a peer for which this holds is dropped, as a network
-   * partition would (the broker enables it with CHORUS_TEST_FAULTS=1).
-   */
-  isBlocked?(peer: string): boolean;
 }
 
 interface Link {
@@ -108,7 +106,7 @@ export class Links {
 
   /** Sends a value to a member id or an address; dials if there is no link yet. */
   send(to: string, value: unknown): void {
-    if (this.closed || this.options.isBlocked?.(to) === true) return;
+    if (this.closed) return;
     let queue = this.queues.get(to);
     if (queue === undefined) this.queues.set(to, (queue = []));
     queue.push(encodeLinkFrame(value));
@@ -128,6 +126,24 @@ export class Links {
     this.byPeer.clear();
     this.queues.clear();
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /**
+   * The source address for a connection to `host`: the cluster host when it is one specific IP
+   * address (not 0.0.0.0 or ::), so that peers — and firewalls, and the test harness, which tells
+   * brokers apart by it — see this broker's links come from the address it listens on (on a
+   * multi-homed host the kernel would otherwise pick one by its routes). Not across families, and
+   * a loopback host only towards a loopback destination; otherwise the kernel chooses.
+   */
+  sourceFor(host: string): string | undefined {
+    const own = this.options.host.replace(/^\[|\]$/g, '');
+    const family = isIP(own);
+    if (family === 0 || own === '0.0.0.0' || own === '::') return undefined;
+    const to = host.replace(/^\[|\]$/g, '');
+    const toFamily = isIP(to);
+    if (toFamily !== 0 && toFamily !== family) return undefined;
+    if (isLoopback(own) && !(toFamily === 0 ? to === 'localhost' : isLoopback(to))) return undefined;
+    return own;
   }
 
   /** Peers with an authenticated link now. */
@@ -178,10 +194,12 @@ export class Links {
       if (this.closed) return;
       const [host, port] = splitAddress(address);
       const tls = this.options.tls;
+      const from = this.sourceFor(host);
+      const source = from === undefined ? {} : { localAddress: from, family: isIP(from) };
       const socket =
         tls === undefined
-          ? createConnection({ host, port })
-          : tlsConnect({ host, port, cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? { rejectUnauthorized: false } : { ca: tls.ca }), ...(isIP(host) === 0 ? { servername: host } : {}) });
+          ? createConnection({ host, port, ...source })
+          : tlsConnect({ host, port, ...source, cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? { rejectUnauthorized: false } : { ca: tls.ca }), ...(isIP(host) === 0 ? { servername: host } : {}) });
       if (tls !== undefined) {
         socket.on('error', (err: Error & { code?: string }) => {
           if (/CERT|SSL|TLS|VERIFY|ALTNAME/.test(err.code ?? '')) this.options.onRefused?.('tls');
@@ -228,9 +246,7 @@ export class Links {
       link.decoder.append(chunk);
       for (let event = link.decoder.next(); event !== undefined; event = link.decoder.next()) {
         if (!event.ok) return this.refuse(link, `bad frame: ${event.reason}`);
-        if (link.authenticated) {
-          if (this.options.isBlocked?.(link.peer!) !== true) this.options.onMessage(link.peer!, event.value);
-        }
+        if (link.authenticated) this.options.onMessage(link.peer!, event.value);
         else this.handshake(link, dialer, event.value, timer, address);
         if (socket.destroyed) return;
       }
@@ -293,6 +309,10 @@ export class Links {
 
 /** Largest frame a peer may send before it has proved the secret (handshake messages are tiny). */
 const preAuthFrameBytesMax = 4096;
+
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || /^::ffff:127\./i.test(ip) || ip === '::1';
+}
 
 function splitAddress(address: string): [string, number] {
   const i = address.lastIndexOf(':');

@@ -9,9 +9,12 @@ import { createInterface } from 'node:readline';
 
 const cli = resolve(import.meta.dirname, '../../dist/broker/main/cli.js');
 const live = new Set<ChildProcess>();
-process.on('exit', () => {
+process.on('exit', () => killAllBrokers());
+
+/** Kills every broker process this process started and that still runs (by PID; stopped ones too). */
+export function killAllBrokers(): void {
   for (const child of live) child.kill('SIGKILL');
-});
+}
 
 export interface BrokerProcess {
   url: string;
@@ -22,6 +25,8 @@ export interface BrokerProcess {
   child: ChildProcess;
   /** stderr so far, for failure messages. */
   stderr(): string;
+  /** The last JSON log line seen so far that `match` accepts. */
+  latest(match: (event: Record<string, unknown>) => boolean): Record<string, unknown> | undefined;
   /** Resolves with the first JSON log line (from now on, or already seen) that `match` accepts. */
   waitForEvent(match: (event: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>>;
   /** Resolves when the process has exited; kills it with `signal` first (default SIGTERM). */
@@ -76,6 +81,7 @@ export async function startBrokerProcess(args: string[] = [], options: { timeout
     brokerId: listening['broker'] as string,
     child,
     stderr: () => stderr,
+    latest: (match) => events.findLast(match),
     waitForEvent(match, timeoutMs, what) {
       const seen = events.find(match);
       if (seen !== undefined) return Promise.resolve(seen);

@@ -22,12 +22,6 @@ afterEach(async (context) => {
   await mesh.finish(context.task.name);
 });
 
-const faults = { CHORUS_TEST_FAULTS: '1' };
-
-function cut(b: BrokerProcess, names: string[]): Promise<Response> {
-  return fetch(`${b.httpUrl}/api/v1/test/partition`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ block: names }) });
-}
-
 async function raw(url: string): Promise<Raw> {
   const r = new Raw(url);
   raws.push(r);
@@ -35,9 +29,9 @@ async function raw(url: string): Promise<Raw> {
   return r;
 }
 
-/** Cuts b2 off from b0 and b1, and waits until the majority goes on without it and b2 sent its clients away (4005). */
+/** Cuts b2 off from b0 and b1 (in the test's own proxies, test/helpers/link-proxy.ts), and waits until the majority goes on without it and b2 sent its clients away (4005). */
 async function isolateB2(brokers: BrokerProcess[], witness: { on(event: 'disconnected', l: (e: { code: number }) => void): () => void }): Promise<string> {
-  const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+  const [b0, , b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
   const old = (await b2.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'b2 id'))['member'] as string;
   const closed = new Promise<void>((resolve) => {
     const off = witness.on('disconnected', ({ code }) => {
@@ -47,7 +41,7 @@ async function isolateB2(brokers: BrokerProcess[], witness: { on(event: 'disconn
     });
   });
   const afterCut = since();
-  await Promise.all([cut(b0, ['b2']), cut(b1, ['b2']), cut(b2, ['b0', 'b1'])]);
+  mesh.net.isolate(2);
   await b0.waitForEvent((e) => afterCut(e) && e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2, 20_000, 'the majority to go on without b2');
   await within(closed, 20_000, 'b2 to send its clients away (4005)');
   return old;
@@ -55,15 +49,15 @@ async function isolateB2(brokers: BrokerProcess[], witness: { on(event: 'disconn
 
 /** Heals the cut and waits until b2's new incarnation is in the view at b0 and at b2. */
 async function healB2(brokers: BrokerProcess[], old: string): Promise<void> {
-  const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
-  await Promise.all([cut(b0, []), cut(b1, []), cut(b2, [])]);
+  const [, , b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+  mesh.net.heal();
   const back = (await b2.waitForEvent((e) => e['event'] === 'cluster-start' && e['member'] !== old, 30_000, 'a new incarnation of b2'))['member'] as string;
   await b2.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(back) && (e['members'] as string[]).length === 3, 30_000, 'b2 back in the view');
 }
 
 describe('failover: subscribe and resume', () => {
   it('a broker outside the primary view answers no subscribe, resume or read from its frozen copy', async () => {
-    const brokers = await mesh.start(3, faults);
+    const brokers = await mesh.start(3);
     const [b0, , b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
     const topic = 'defect.stale';
     const publisher = await mesh.client(b0.url);
@@ -101,7 +95,7 @@ describe('failover: subscribe and resume', () => {
   });
 
   it('a client that stays with a broker through its exclusion and rejoin keeps its subscription and sees every seq once', async () => {
-    const brokers = await mesh.start(3, faults);
+    const brokers = await mesh.start(3);
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
     const topic = 'defect.rejoin';
     const publisher = await mesh.client([b0.url, b1.url]);
@@ -178,7 +172,7 @@ describe('failover: subscribe and resume', () => {
     const lost = await c.subscribe('defect.lost', () => {});
     const errors: Error[] = [];
     c.on('error', (e) => errors.push(e));
-    const ended = nextEvent<EndedEvent>(lost, 'ended', 20_000);
+    const ended = nextEvent<EndedEvent>(lost as unknown as { on(event: string, listener: (e: EndedEvent) => void): () => void }, 'ended', 20_000);
     const moved = nextEvent(c, 'reconnected', 20_000);
     await roomy.stop('SIGTERM'); // 4000: the client resumes both at the other broker
     await moved;
@@ -195,7 +189,7 @@ describe('failover: subscribe and resume', () => {
 
 describe('failover: network faults that leave a connected majority', () => {
   it('one cut link between two brokers that are not the coordinator stops publishing only until one of them is left out', async () => {
-    const brokers = await mesh.start(3, faults);
+    const brokers = await mesh.start(3);
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
     const topic = 'defect.cut';
     const publisher = await mesh.client([b0.url]);
@@ -216,7 +210,7 @@ describe('failover: network faults that leave a connected majority', () => {
     // b0 (the coordinator) hears both; b1 and b2 no longer hear each other.
     const cutAt = performance.now();
     const afterCut = since();
-    await Promise.all([cut(b1, ['b2']), cut(b2, ['b1'])]);
+    mesh.net.cut(1, 2);
     const view = await b0.waitForEvent((e) => afterCut(e) && e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2, 20_000, 'a view that leaves b1 or b2 out');
     const viewAt = performance.now();
     // Publishing goes on while the link stays cut.
@@ -224,7 +218,7 @@ describe('failover: network faults that leave a connected majority', () => {
     await arrived.wait(() => acked.length >= before + 50, 20_000, 'publishes acknowledged while the link is cut');
     const stall = Math.max(...acked.filter((a) => a.at > cutAt).map((a, i, all) => a.at - (i === 0 ? cutAt : all[i - 1]!.at)));
     console.log(`one cut link: view ${JSON.stringify(view['members'])} after ${Math.round(viewAt - cutAt)} ms; longest pause between acknowledgements ${Math.round(stall)} ms`);
-    await Promise.all([cut(b1, []), cut(b2, [])]);
+    mesh.net.heal();
     publishing = false;
     await load;
     await arrived.wait(() => got.length >= acked.length, 20_000, 'the subscriber to see every acknowledged publish');

@@ -3,18 +3,19 @@
 // subscriber loads the state and follows with no gap; kill -9 of a broker during a publish burst
 // (a broker, and separately the sequencer of the topic's group) loses no acknowledged publish, and its
 // clients resume on another broker, each message once (the time to the new view is printed);
-// SIGSTOP of the coordinator and a 2|1 partition heal with a rejoin. After each test the property
-// checker reads every broker's core log.
+// SIGSTOP of the coordinator and a 2|1 partition (links cut in the test's own proxies,
+// test/helpers/link-proxy.ts) heal with a rejoin. After each test the property checker reads every
+// broker's core log.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../client/index.js';
 import { applyMergePatch } from '../../client/protocol/index.js';
-import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import type { BrokerProcess } from '../helpers/broker-process.js';
 import { MeshHarness, since } from '../helpers/mesh.js';
 import { Condition, within } from '../helpers/wait.js';
 
 const mesh = new MeshHarness();
 afterEach((context) => mesh.finish(context.task.name));
-const startMesh = (size: number, env: Record<string, string> = {}) => mesh.start(size, env);
+const startMesh = (size: number) => mesh.start(size);
 const client = (urls: string | string[]) => mesh.client(urls);
 
 describe('the mesh', () => {
@@ -134,10 +135,8 @@ describe('the mesh', () => {
   });
 
   it('a 2|1 partition: the minority refuses publishes and sends its clients away, then rejoins with the state', async () => {
-    const brokers = await startMesh(3, { CHORUS_TEST_FAULTS: '1' });
+    const brokers = await startMesh(3);
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
-    const cut = (b: BrokerProcess, names: string[]) =>
-      fetch(`${b.httpUrl}/api/v1/test/partition`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ block: names }) });
     const arrived = new Condition();
     const got: number[] = [];
     const onMinority = await client([b2.url, b0.url]);
@@ -149,7 +148,7 @@ describe('the mesh', () => {
     await publisher.flush();
     const old = (await b2.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'start'))['member'] as string;
     const afterCut = since();
-    await Promise.all([cut(b0, ['b2']), cut(b1, ['b2']), cut(b2, ['b0', 'b1'])]);
+    mesh.net.isolate(2); // b2's links to b0 and b1 go silent (its clients still reach it)
     await b0.waitForEvent((e) => afterCut(e) && e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2, 20_000, 'the majority to go on without b2');
     // The minority: not ready, no publishes, its clients sent to the majority (close 4005), where they resume.
     await arrived.wait(() => closes.includes(4005), 20_000, 'the minority to send its client away');
@@ -162,7 +161,7 @@ describe('the mesh', () => {
     await arrived.wait(() => got.length === 40, 20_000, 'the moved client to see every message');
     expect(got).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     // Heal: b2 learns it was excluded and joins again as a new incarnation, with the state.
-    await Promise.all([cut(b0, []), cut(b1, []), cut(b2, [])]);
+    mesh.net.heal();
     const back = await b2.waitForEvent((e) => e['event'] === 'cluster-start' && e['member'] !== old, 20_000, 'a new incarnation of b2');
     await b0.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(back['member'] as string), 20_000, 'b2 back in the view');
     await b2.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(back['member'] as string), 20_000, 'b2 to install the view');
@@ -193,7 +192,7 @@ describe('the mesh', () => {
       expect(await brokers[i]!.stop('SIGTERM')).toBe(0); // a graceful leave
       const other = brokers[(i + 1) % 3]!;
       await other.waitForEvent((e) => afterStop(e) && e['event'] === 'cluster-view' && !(e['members'] as string[]).includes(old), 20_000, `a view without b${i}`);
-      brokers[i] = await startBrokerProcess(mesh.argsOf[i]!);
+      brokers[i] = await mesh.restart(i);
       const fresh = (await brokers[i]!.waitForEvent((e) => e['event'] === 'cluster-start', 5000, 'new id'))['member'] as string;
       await other.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(fresh), 20_000, `b${i} back`);
     }
@@ -217,7 +216,7 @@ describe('the mesh', () => {
     try {
       mesh.killed.push((await b0.waitForEvent((e) => e['event'] === 'cluster-start', 1000, 'b0 id'))['member'] as string);
       expect(await b0.stop('SIGKILL')).toBe(null);
-      brokers[0] = await startBrokerProcess(mesh.argsOf[0]!);
+      brokers[0] = await mesh.restart(0);
       // The others accept connections but do not answer: founding is put off, not done.
       const decision = await brokers[0].waitForEvent((e) => e['event'] === 'cluster-found' || e['event'] === 'cluster-found-deferred', 20_000, 'a founding decision');
       expect(decision['event']).toBe('cluster-found-deferred');
