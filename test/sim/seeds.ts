@@ -64,3 +64,10 @@ export const knownFailures: Array<{ seed: number; members: number; harsh?: boole
       ' union (built from the reports) carried only a stub, which the audience member moving on with it delivered',
   },
 ];
+
+/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 400 in all. */
+export const wholeSuites: Array<{ brokers: number; seeds: number }> = [
+  { brokers: 5, seeds: 250 },
+  { brokers: 3, seeds: 100 },
+  { brokers: 7, seeds: 50 },
+];

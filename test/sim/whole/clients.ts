@@ -183,6 +183,13 @@ export interface Ack {
 export class SimPublisher extends SimClient {
   readonly acks: Ack[] = [];
   readonly errors: string[] = [];
+  /**
+   * Publishes without a publish id (an HTTP publish without an Idempotency-Key) are applied at most
+   * once by the broker's own rules alone: such a publisher never sends one again — a failure or a
+   * lost connection leaves its outcome unknown (counted here, not an error).
+   */
+  withIds = true;
+  unknown = 0;
   /** Unanswered publishes, in pid order (sent again, in order, after a failure). */
   private readonly pending = new Map<number, { topic: string; kind: 'event' | 'state' | 'patch'; data: { c: string; n: number }; sentOn?: SimSession }>();
   private pid = 0;
@@ -202,7 +209,13 @@ export class SimPublisher extends SimClient {
   }
 
   protected disconnected(): void {
-    for (const entry of this.pending.values()) delete entry.sentOn;
+    for (const [pid, entry] of this.pending) {
+      if (!this.withIds && entry.sentOn !== undefined) {
+        this.pending.delete(pid);
+        this.unknown++;
+      }
+      delete entry.sentOn;
+    }
   }
 
   private send(pid: number): void {
@@ -211,7 +224,10 @@ export class SimPublisher extends SimClient {
     if (session === undefined || session.closed || entry === undefined) return; // moved on meanwhile: sent again there
     entry.sentOn = session;
     this.world.request(session, (broker) =>
-      broker.node.topics.publish({ topic: entry.topic, kind: entry.kind, data: entry.data, client: this.id, pid }, (result: ApplyResult) => this.answered(session, pid, result)),
+      broker.node.topics.publish(
+        this.withIds ? { topic: entry.topic, kind: entry.kind, data: entry.data, client: this.id, pid } : { topic: entry.topic, kind: entry.kind, data: entry.data },
+        (result: ApplyResult) => this.answered(session, pid, result),
+      ),
     );
   }
 
@@ -221,6 +237,13 @@ export class SimPublisher extends SimClient {
     if (result.ok) {
       this.pending.delete(pid);
       this.acks.push({ client: this.id, pid, topic: entry.topic, seq: result.seq, data: entry.data, kind: entry.kind, dup: result.dup === true });
+      return;
+    }
+    if (!this.withIds && result.code === ErrorCode.NotReady) {
+      // Refused before it was ordered, or not answered in time: without an id it is not sent again.
+      this.pending.delete(pid);
+      this.unknown++;
+      if (this.session === session) this.move();
       return;
     }
     if (result.code === ErrorCode.NotReady || result.code === ErrorCode.ShuttingDown || result.code === ErrorCode.TooManyRequests) {

@@ -63,6 +63,9 @@ export function runWhole(options: WholeOptions): WholeResult {
   };
   for (let i = 0; i < 4; i++) addSubscriber();
   for (let i = 0; i < 3; i++) publishers.push(new SimPublisher(world, `p${i}`, names, random));
+  // One publisher without publish ids (HTTP without an Idempotency-Key): nothing but the brokers'
+  // own ordering keeps its publishes from being applied twice.
+  publishers[2]!.withIds = false;
 
   // The workload, with faults.
   const ticks = options.ticks ?? 1500;
