@@ -8,6 +8,7 @@
 import type { MemberId } from './log.js';
 import type { DataMessage } from './messages.js';
 import { stubOf } from './audience.js';
+import { assert } from './assert.js';
 
 export class ViewChannel {
   /** Highest contiguous seq received from each sender (own messages included). */
@@ -64,6 +65,7 @@ export class ViewChannel {
       ready.push(m);
       next++;
     }
+    assert(next - 1 >= received, 'a sender\'s contiguous seq never goes back');
     this.received.set(message.sender, next - 1);
     return ready;
   }

@@ -10,6 +10,7 @@
  * Invariants are checked by test/sim's checker over seeded fault runs.
  */
 export { Member } from './member.js';
+export { assert, InvariantError } from './assert.js';
 export type { MemberOptions, MulticastOptions } from './options.js';
 export type { Action, Delivery } from './actions.js';
 export { coreConfigDefault, type CoreConfig } from './config.js';

@@ -14,6 +14,7 @@
  */
 import type { MemberBasics } from './host.js';
 import { sameCut } from './cut.js';
+import { assert } from './assert.js';
 import type { FlushCoordinator } from './flush.js';
 import type { MemberId, ViewRecord } from './log.js';
 import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage } from './messages.js';
@@ -151,6 +152,8 @@ export class FlushParticipant {
 
   /** A view was installed: every round of the old one is over. */
   reset(next: ViewRecord, first: boolean): void {
+    assert(next.members.includes(this.host.id), 'an installed view contains the member installing it');
+    assert(this.installRecord === undefined || next.id > this.installRecord.next.id, 'view ids increase');
     this.following = undefined;
     this.frozen = false;
     this.frozenAcks = undefined;

@@ -10,7 +10,7 @@
  * a mark; the buffer is never thrown away while the load waits, so nothing
  * between the first position and the snapshot's is missed or applied twice.
  */
-import type { Delivery, MessageKey } from '../core/index.js';
+import { assert, type Delivery, type MessageKey } from '../core/index.js';
 
 export class Load {
   private readonly marks = new Map<MessageKey, number>();
@@ -36,6 +36,8 @@ export class Load {
   }
 
   mark(key: MessageKey): void {
+    // A control is delivered once, so a position is marked once: a load never replays from two.
+    assert(!this.marks.has(key), 'a load marks a position once');
     this.marks.set(key, this.buffer.length);
   }
 

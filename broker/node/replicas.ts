@@ -157,6 +157,11 @@ export class Replicas implements TopicInterest {
       case 'idle':
         if (mine) this.host.log?.('lwg-idle', { lwg: c.lwg });
         break;
+      default: {
+        // Every control is handled (the compiler checks); one from a newer broker is logged and skipped.
+        const never: never = c;
+        this.host.log?.('lwg-unknown-control', { control: JSON.stringify(never).slice(0, 200) });
+      }
     }
     // A snapshot that came before its control and was not used by it will not be.
     if (mine) this.early.delete(key);

@@ -3,6 +3,8 @@
 // timestamp, safe waiting for stability, the flush's limits); the member's refusal of malformed
 // peer messages; and that the same inputs give the same outputs (a seeded run replays exactly).
 import { describe, expect, it } from 'vitest';
+import { assert, InvariantError } from '../../broker/core/index.js';
+import { Load } from '../../broker/node/replica-load.js';
 import { Member } from '../../broker/core/index.js';
 import { ViewChannel } from '../../broker/core/channel.js';
 import type { DataMessage } from '../../broker/core/messages.js';
@@ -134,5 +136,19 @@ describe('determinism', () => {
     expect(second.ticks).toBe(first.ticks);
     const third = runSimulation({ seed: 8, members: 5 });
     expect(third.events).not.toEqual(first.events);
+  });
+});
+
+describe('assert', () => {
+  it('throws an InvariantError naming the invariant, and nothing when it holds', () => {
+    expect(() => assert(false, 'view ids increase')).toThrow(InvariantError);
+    expect(() => assert(false, 'view ids increase')).toThrow(/invariant broken: view ids increase/);
+    expect(() => assert(true, 'never')).not.toThrow();
+  });
+
+  it('a load marks a position once', () => {
+    const load = new Load(0);
+    load.mark('m#1/1');
+    expect(() => load.mark('m#1/1')).toThrow(InvariantError);
   });
 });
