@@ -11,6 +11,7 @@
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
+import { fnv1a32 } from '../../lightweight-groups/index.js';
 import type { Replicas } from './replicas.js';
 
 export interface GroupSender {
@@ -111,19 +112,10 @@ export class MeshStream implements CommandStream {
 
 /**
  * The epoch of a topic created by a command: from the command's unique stream id, so every replica
- * agrees. Two independent 32-bit FNV-1a hashes of the id (about 64 bits), in base 36: an epoch only
- * has to tell one life of a topic from another, not resist an adversary.
+ * agrees. Two 32-bit FNV-1a hashes (the lightweight groups' own), of the id and of the id salted
+ * (about 64 bits), in base 36: an epoch only has to tell one life of a topic from another.
  */
 export function epochFor(command: TopicCommand | undefined): string {
   const seed = command?.id ?? `${command?.topic ?? ''}|${command?.ts ?? 0}`;
-  return fnv1a(seed, 0x811c9dc5).toString(36).padStart(7, '0') + fnv1a(seed, 0x050c5d1f).toString(36).padStart(7, '0');
-}
-
-function fnv1a(text: string, basis: number): number {
-  let h = basis;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return fnv1a32(seed).toString(36).padStart(7, '0') + fnv1a32(`${seed}|epoch`).toString(36).padStart(7, '0');
 }

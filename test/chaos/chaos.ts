@@ -22,6 +22,8 @@ import { MeshHarness } from '../helpers/mesh.js';
 import { prng } from '../helpers/prng.js';
 import { Observer, sameValue } from './observer.js';
 import { describeFault, planFaults, suspicionMs, type Fault } from './schedule.js';
+import { applyFault, clusterViews, fetchTopic, oneView, polled, waitForRoom } from './faults.js';
+import { within } from '../helpers/wait.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -208,6 +210,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       // Faults are applied in order, each once its predecessors' targets recovered (see schedule.ts).
       await sleep(10);
     }
+    // The fault phase lasts --seconds (a clock, not a wait for an event); late subscribers join on time.
     while (performance.now() - phaseStart < options.seconds * 1000) {
       joinLate();
       await sleep(100);
@@ -222,13 +225,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const i of stopped) process.kill(mesh.brokers[i]!.pid, 'SIGCONT');
     stopped.clear();
     for (let i = 0; i < size; i++) if (mesh.brokers[i]!.child.exitCode !== null || mesh.brokers[i]!.child.signalCode !== null) await mesh.restart(i);
-    const healed = await waitUntil(async () => oneView(await clusterViews(mesh), size), 40_000);
+    const healed = await polled(async () => oneView(await clusterViews(mesh), size), 40_000);
     if (!healed) observer.violation(`the mesh did not come back to one view of ${size} within 40 s of the heal: ${JSON.stringify(await clusterViews(mesh))}`);
     else note('one view of every broker');
     await Promise.all(lateJoins);
     publishing = false;
     await Promise.all(publishLoops);
-    const flushed = await waitUntil(async () => (await Promise.race([Promise.allSettled(inflight).then(() => true), sleep(1000).then(() => false)])), 30_000);
+    const flushed = await within(Promise.allSettled(inflight), 30_000, 'the publishes in flight').then(
+      () => true,
+      () => false,
+    );
     if (!flushed) observer.violation('publishes still unanswered 30 s after the heal');
     note(`publishing stopped: ${acks.length} acknowledged`);
 
@@ -239,10 +245,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       for (const o of acks) if (o.topic === topic) seqs.add(o.seq);
       finalSeq.set(topic, Math.max(0, ...seqs, ...(observer.sequence.get(topic)?.keys() ?? [])));
     }
-    const caughtUp = await waitUntil(async () => {
-      for (const s of subs) for (const [topic, sub] of s.subs) if (sub.active && sub.seq < finalSeq.get(topic)!) return false;
-      return true;
-    }, 30_000);
+    const caughtUp = await observer.arrived
+      .wait(() => subs.every((s) => [...s.subs].every(([topic, sub]) => !sub.active || sub.seq >= finalSeq.get(topic)!)), 30_000, 'the subscriptions to catch up')
+      .then(
+        () => true,
+        () => false,
+      );
     if (!caughtUp) {
       const behind: string[] = [];
       for (const s of subs) for (const [topic, sub] of s.subs) if (sub.active && sub.seq < finalSeq.get(topic)!) behind.push(`${s.name} ${topic} at ${sub.seq} of ${finalSeq.get(topic)}`);
@@ -362,135 +370,3 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
   }
 }
-
-/** Applies one fault and takes it back after its duration. */
-async function applyFault(mesh: MeshHarness, f: Fault, stopped: Set<number>, note: (what: string) => void): Promise<void> {
-  const [x, y] = f.targets as [number, number];
-  note(`fault ${f.n}: ${describeFault(f)}`);
-  switch (f.kind) {
-    case 'kill':
-      await mesh.kill(x);
-      await sleep(f.durationMs);
-      await mesh.restart(x);
-      note(`fault ${f.n}: b${x} restarted`);
-      return;
-    case 'term': {
-      const member = await mesh.memberOf(x);
-      const code = await mesh.brokers[x]!.stop('SIGTERM');
-      if (code !== 0) mesh.killed.push(member); // it did not leave in time and was killed
-      await sleep(f.durationMs);
-      await mesh.restart(x);
-      note(`fault ${f.n}: b${x} restarted`);
-      return;
-    }
-    case 'stop':
-      process.kill(mesh.brokers[x]!.pid, 'SIGSTOP');
-      stopped.add(x);
-      await sleep(f.durationMs);
-      stopped.delete(x);
-      process.kill(mesh.brokers[x]!.pid, 'SIGCONT');
-      note(`fault ${f.n}: b${x} continued`);
-      return;
-    case 'isolate':
-      mesh.net.isolate(x);
-      await sleep(f.durationMs);
-      for (let j = 0; j < mesh.brokers.length; j++) if (j !== x) mesh.net.restore(x, j);
-      note(`fault ${f.n}: b${x} reconnected`);
-      return;
-    case 'cut':
-      mesh.net.cut(x, y);
-      await sleep(f.durationMs);
-      mesh.net.restore(x, y);
-      note(`fault ${f.n}: b${x}–b${y} restored`);
-      return;
-    case 'bridge': {
-      const [a1, a2, b1, b2] = f.targets as [number, number, number, number];
-      mesh.net.bridge([a1, a2], [b1, b2]);
-      await sleep(f.durationMs);
-      for (const a of [a1, a2]) for (const b of [b1, b2]) mesh.net.restore(a, b);
-      note(`fault ${f.n}: bridge healed`);
-      return;
-    }
-  }
-}
-
-interface ClusterState {
-  ready: boolean;
-  broker?: string;
-  view?: number;
-  members: number;
-  memberIds: string[];
-}
-
-async function clusterOf(httpUrl: string): Promise<ClusterState> {
-  try {
-    const res = await fetch(`${httpUrl}/api/v1/cluster`, { signal: AbortSignal.timeout(1000) });
-    const body = (await res.json()) as { ready?: boolean; broker?: string; view?: { id: number; members: string[] } | null };
-    const memberIds = body.view?.members ?? [];
-    return { ready: body.ready === true && body.broker !== undefined && memberIds.includes(body.broker), broker: body.broker, ...(body.view ? { view: body.view.id } : {}), members: memberIds.length, memberIds };
-  } catch {
-    return { ready: false, members: 0, memberIds: [] };
-  }
-}
-
-async function clusterViews(mesh: MeshHarness): Promise<ClusterState[]> {
-  return Promise.all(mesh.brokers.map((b) => clusterOf(b.httpUrl)));
-}
-
-function oneView(states: ClusterState[], size: number): boolean {
-  const first = states[0];
-  return first !== undefined && states.every((s) => s.ready && s.members === size && s.view === first.view);
-}
-
-/** Whether broker i is in a primary view that contains it (and at least a majority). */
-async function healthy(mesh: MeshHarness, i: number, stopped: Set<number>): Promise<boolean> {
-  if (stopped.has(i)) return false;
-  const b = mesh.brokers[i]!;
-  if (b.child.exitCode !== null || b.child.signalCode !== null) return false;
-  const s = await clusterOf(b.httpUrl);
-  return s.ready && s.members > mesh.brokers.length / 2;
-}
-
-/**
- * Waits until fault `f` may start: its targets are in a primary view, and with the brokers not in
- * one now it puts at most two out.
- */
-async function waitForRoom(mesh: MeshHarness, f: Fault, stopped: Set<number>, active: Set<Fault>, timeoutMs: number, tick: () => void): Promise<{ ok: true } | { ok: false; why: string }> {
-  const deadline = performance.now() + timeoutMs;
-  let why = '';
-  for (;;) {
-    tick();
-    const states = await Promise.all(mesh.brokers.map((_, i) => healthy(mesh, i, stopped)));
-    // Out: what running faults cost, and every other broker not (yet again) in a primary view.
-    const faulted = new Set([...active].flatMap((a) => a.targets));
-    const out = [...active].reduce((n, a) => n + a.cost, 0) + states.filter((h, i) => !h && !faulted.has(i)).length;
-    const targetsIn = f.targets.every((t) => states[t] && !faulted.has(t));
-    if (targetsIn && out + f.cost <= 2) return { ok: true };
-    why = `brokers out of a primary view: ${states.flatMap((h, i) => (h ? [] : [`b${i}`])).join(', ') || 'none'} (targets ${f.targets.map((t) => `b${t}`).join(', ')}) after ${timeoutMs} ms`;
-    if (performance.now() > deadline) return { ok: false, why };
-    await sleep(250);
-  }
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return true;
-    if (performance.now() > deadline) return false;
-    await sleep(200);
-  }
-}
-
-async function fetchTopic(httpUrl: string, topic: string): Promise<{ seq: number; state: unknown; epoch: string } | undefined> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const res = await fetch(`${httpUrl}/api/v1/topics/${topic}`, { signal: AbortSignal.timeout(5000) });
-      if (res.ok) return (await res.json()) as { seq: number; state: unknown; epoch: string };
-    } catch {
-      // retried
-    }
-    await sleep(500);
-  }
-  return undefined;
-}
-

@@ -18,6 +18,7 @@
  * (unless inside a justified resync), every subscription reached its topic's last seq, and every
  * subscriber's `sub.state` and every broker's state equal the fold of the topic's sequence.
  */
+import { Condition } from '../helpers/wait.js';
 import WebSocket from 'ws';
 import type { WebSocketConstructor, WebSocketLike } from '../../client/index.js';
 import { applyMergePatch, decodeFrame } from '../../client/protocol/index.js';
@@ -70,6 +71,8 @@ export class Observer {
   /** Snapshots seen in replies: checked against the fold at the end. */
   private readonly snapshots: Array<{ where: string; topic: string; seq: number; state: unknown }> = [];
   readonly counts = { wireResyncs: 0, appResyncs: 0, refusals: 0, epochChanges: 0, frames: 0 };
+  /** Notified whenever a subscription hands something to the application or resyncs. */
+  readonly arrived = new Condition();
   private violationsLimit = 200;
 
   constructor(private readonly historyLength: number) {}
@@ -273,6 +276,7 @@ export class Observer {
 
   /** The handler got a message. */
   delivered(a: AppSub, seq: number, kind: string, data: unknown): void {
+    queueMicrotask(() => this.arrived.notify()); // after the library has moved the subscription's seq
     this.see(`${a.client} (application)`, a.topic, seq, kind, data);
     if (a.last === undefined) {
       const first = this.wire.get(`${a.client} ${a.topic}`)?.firstSeq;
@@ -285,6 +289,7 @@ export class Observer {
   }
 
   resynced(a: AppSub, recovered: boolean, seq: number): void {
+    queueMicrotask(() => this.arrived.notify());
     if (recovered) return;
     this.counts.appResyncs++;
     a.resyncs++;

@@ -8,49 +8,32 @@ import { runSimulation } from './run.js';
 import { ciRuns, wholeSuites } from './seeds.js';
 import { runWhole } from './whole/run.js';
 
-const runs = ciRuns();
-const wholeRuns = wholeSuites.flatMap(({ brokers, seeds }) => Array.from({ length: seeds }, (_, i) => ({ seed: i + 1, brokers })));
+/** One run of CI's list: what it was (for the report), and its violations' properties. */
+interface Run {
+  describe: Record<string, unknown>;
+  violations: () => Array<{ property: string; message: string }>;
+}
+
+const runs: Run[] = [
+  ...ciRuns().map((o) => ({ describe: { seed: o.seed, members: o.members, harsh: o.harsh === true, classic: o.classic === true }, violations: () => runSimulation(o).violations })),
+  ...wholeSuites.flatMap(({ brokers, seeds }) =>
+    Array.from({ length: seeds }, (_, i) => ({ describe: { seed: i + 1, members: brokers, whole: true }, violations: () => runWhole({ seed: i + 1, brokers }).violations })),
+  ),
+];
 let done = 0;
 let verdict: Record<string, unknown> = { caught: false };
-for (const options of runs) {
+for (const run of runs) {
   done++;
-  let property: string | undefined;
-  let message = '';
+  let violations: Array<{ property: string; message: string }>;
   try {
-    const result = runSimulation(options);
-    if (result.violations.length > 0) {
-      property = [...new Set(result.violations.map((v) => v.property))].join('+');
-      message = result.violations[0]!.message;
-    }
+    violations = run.violations();
   } catch (e) {
-    // A core that throws fails CI too; it is reported as such, not as a checker catch.
-    property = 'THROWS';
-    message = e instanceof Error ? e.message : String(e);
+    // Code that throws fails CI too; it is reported as such, not as a checker catch.
+    violations = [{ property: 'THROWS', message: e instanceof Error ? e.message : String(e) }];
   }
-  if (property !== undefined) {
-    verdict = { caught: true, seed: options.seed, members: options.members, harsh: options.harsh === true, classic: options.classic === true, property, message: message.slice(0, 200) };
+  if (violations.length > 0) {
+    verdict = { caught: true, ...run.describe, property: [...new Set(violations.map((v) => v.property))].join('+'), message: violations[0]!.message.slice(0, 200) };
     break;
   }
 }
-if (verdict['caught'] !== true) {
-  for (const options of wholeRuns) {
-    done++;
-    let property: string | undefined;
-    let message = '';
-    try {
-      const result = runWhole(options);
-      if (!result.ok) {
-        property = [...new Set(result.violations.map((v) => v.property))].join('+');
-        message = result.violations[0]!.message;
-      }
-    } catch (e) {
-      property = 'THROWS';
-      message = e instanceof Error ? e.message : String(e);
-    }
-    if (property !== undefined) {
-      verdict = { caught: true, seed: options.seed, members: options.brokers, whole: true, property, message: message.slice(0, 200) };
-      break;
-    }
-  }
-}
-console.log(JSON.stringify({ ...verdict, runs: done, of: runs.length + wholeRuns.length }));
+console.log(JSON.stringify({ ...verdict, runs: done, of: runs.length }));

@@ -3,22 +3,9 @@
 // delivered twice), is refused with NotReady past its bound (never answered at an older seq), and a
 // broker that cannot vouch for its copies refuses subscribes, resumes and reads alike.
 import { describe, expect, it } from 'vitest';
-import { Unpackr } from 'msgpackr';
-import { ErrorCode, type ServerMessage } from '../../client/protocol/index.js';
-import { Topics, topicLimitsDefault, type Failure, type Subscriber, type SubscribeOutcome } from '../../broker/topics/index.js';
-
-const unpackr = new Unpackr({ mapsAsObjects: true, useRecords: false });
-
-class FakeSubscriber implements Subscriber {
-  readonly received: ServerMessage[] = [];
-  constructor(readonly id: string, readonly client = `client-${id}`) {}
-  deliver(encoded: Uint8Array): void {
-    this.received.push(unpackr.unpack(encoded) as ServerMessage);
-  }
-  seqs(): number[] {
-    return this.received.flatMap((m) => (m.type === 'msg' ? [m.seq] : []));
-  }
-}
+import { FakeSubscriber } from '../helpers/fake-subscriber.js';
+import { ErrorCode } from '../../client/protocol/index.js';
+import { Topics, topicLimitsDefault, type Failure, type SubscribeOutcome } from '../../broker/topics/index.js';
 
 function setup(unavailable?: () => Failure | undefined) {
   const clock = { now: 1000 };

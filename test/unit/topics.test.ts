@@ -1,22 +1,9 @@
 // Proves the topic layer's contract in-process and deterministically: seqs without gaps, kinds and
 // state, bounded history and resume, publish de-duplication, presence ordering, limits and eviction.
 import { describe, expect, it } from 'vitest';
-import { Unpackr } from 'msgpackr';
-import { ErrorCode, type ServerMessage } from '../../client/protocol/index.js';
-import { History, Topics, topicLimitsDefault, type ApplyResult, type Subscriber, type SubscribeOutcome, type TopicLimits } from '../../broker/topics/index.js';
-
-const unpackr = new Unpackr({ mapsAsObjects: true, useRecords: false });
-
-class FakeSubscriber implements Subscriber {
-  readonly received: ServerMessage[] = [];
-  constructor(readonly id: string, readonly client = `client-${id}`) {}
-  deliver(encoded: Uint8Array): void {
-    this.received.push(unpackr.unpack(encoded) as ServerMessage);
-  }
-  seqs(topic: string): number[] {
-    return this.received.flatMap((m) => (m.type === 'msg' && m.topic === topic ? [m.seq] : []));
-  }
-}
+import { FakeSubscriber } from '../helpers/fake-subscriber.js';
+import { ErrorCode } from '../../client/protocol/index.js';
+import { History, Topics, topicLimitsDefault, type ApplyResult, type SubscribeOutcome, type TopicLimits } from '../../broker/topics/index.js';
 
 function makeTopics(limits: Partial<TopicLimits> = {}, extra: { payloadBytesMax?: number; subscriptionsMax?: number } = {}): Topics {
   let epoch = 0;
