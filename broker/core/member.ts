@@ -139,7 +139,7 @@ export class Member implements CoordinatorHost {
     if ((this.acksDirty && sinceHeartbeat >= this.config.ackTicks) || sinceHeartbeat >= this.config.heartbeatTicks) this.sendHeartbeats();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
     this.outgoing.retry();
-    this.participant.dropFollowingIf((c) => this.isSuspected(c));
+    this.participant.tick((c) => this.isSuspected(c));
     if (this.coordinatorOf() === this.id) this.coordinator.tick();
     else this.coordinator.abandon();
   }
@@ -271,7 +271,7 @@ export class Member implements CoordinatorHost {
       case 'hb':
         this.channel.onAcks(from, m.acks);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
-        this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.view.members, this.now);
+        this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();
       case 'order-request':
         return this.onOrderRequest(m);

@@ -124,6 +124,12 @@ export interface FlushFinal {
   targets: Record<MemberId, number>;
   /** Messages some participant may lack, up to the targets. */
   union: DataMessage[];
+  /**
+   * `sender/seq` of the elided messages of the union whose payload no participant reported: every
+   * member moving on delivers them as stubs, even one that took a late payload copy after it
+   * reported, so that the members of their audience deliver alike. Kept when the final is adopted.
+   */
+  stubbed?: string[];
   /** gbcasts delivered after the old view's messages, in this order. */
   group: OrderRequest[];
   next: ViewRecord;

@@ -14,10 +14,11 @@
  */
 import type { MemberBasics } from './host.js';
 import { sameCut } from './cut.js';
+import { stubOf } from './audience.js';
 import { assert } from './assert.js';
 import type { FlushCoordinator } from './flush.js';
 import type { MemberId, ViewRecord } from './log.js';
-import type { DataMessage, FlushFinal, FlushStart, Install, OrderRequest, PeerMessage } from './messages.js';
+import type { DataMessage, FlushDone, FlushFinal, FlushStart, FlushState, Install, OrderRequest, PeerMessage } from './messages.js';
 
 export interface ParticipantHost extends MemberBasics {
   readonly coordinator: FlushCoordinator;
@@ -57,6 +58,8 @@ export class FlushParticipant {
   /** The install that brought this member into its view, to hand to stragglers. */
   private installRecord: Install | undefined;
   private readonly installResentAt = new Map<MemberId, number>();
+  /** The last answer sent to a round (a report or `done`), sent again until the round ends (`tick`). */
+  private answer: { coordinator: MemberId; message: FlushState | FlushDone; at: number } | undefined;
 
   constructor(private readonly host: ParticipantHost) {}
 
@@ -72,9 +75,26 @@ export class FlushParticipant {
     return this.frozen && coordinator !== this.host.id && (this.following === undefined || this.following.coordinator !== coordinator);
   }
 
-  /** Forgets a round whose coordinator is gone (the member stays frozen). */
-  dropFollowingIf(gone: (coordinator: MemberId) => boolean): void {
-    if (this.following !== undefined && gone(this.following.coordinator)) this.following = undefined;
+  /**
+   * Every tick: forgets a round whose coordinator is gone (the member stays frozen), and otherwise
+   * sends its last answer to the round again — its report, or `done` once it delivered the final —
+   * every retransmit period. The coordinator sends its own message again too, but a round trip
+   * lost several times in a row would have this member taken for one that never answers (and
+   * excluded, with what it holds): answering from both ends makes that vanishingly rare.
+   */
+  tick(gone: (coordinator: MemberId) => boolean): void {
+    const h = this.host;
+    const following = this.following;
+    if (following === undefined) return;
+    if (gone(following.coordinator)) {
+      this.following = undefined;
+      return;
+    }
+    const answer = this.answer;
+    if (answer === undefined || following.coordinator === h.id || h.now - answer.at < h.config.retransmitTicks) return;
+    if (answer.coordinator !== following.coordinator || answer.message.attempt !== following.attempt) return;
+    answer.at = h.now;
+    h.send(answer.coordinator, answer.message);
   }
 
   /** Collect: freeze and report. */
@@ -100,7 +120,10 @@ export class FlushParticipant {
       ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
     };
     if (from === h.id) h.coordinator.onState(h.id, report);
-    else h.send(from, report);
+    else {
+      this.answer = { coordinator: from, message: report, at: h.now };
+      h.send(from, report);
+    }
   }
 
   /** Final: deliver exactly the agreed cut of the old view, then say done. */
@@ -115,14 +138,19 @@ export class FlushParticipant {
     this.following = { coordinator: from, attempt: final.attempt };
     if (this.prepared === undefined || this.prepared.final.attempt !== final.attempt || this.prepared.coordinator !== from) {
       for (const message of final.union) for (const ready of h.channel.receive(message)) h.ordering.push(ready);
-      h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(m), (s) => final.targets[s] ?? 0);
+      const stubbed = new Set(final.stubbed);
+      const agreed = (m: DataMessage): DataMessage => (m.stub !== true && stubbed.has(`${m.sender}/${m.seq}`) ? stubOf(m) : m);
+      h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(agreed(m)), (s) => final.targets[s] ?? 0);
       this.prepared = { final, coordinator: from };
       this.preparedById.set(final.next.id, final);
       this.maxViewSeen = Math.max(this.maxViewSeen, final.next.id);
     }
     const done = { kind: 'flush-done' as const, view: h.view!.id, attempt: final.attempt };
     if (from === h.id) h.coordinator.onDone(h.id, done);
-    else h.send(from, done);
+    else {
+      this.answer = { coordinator: from, message: done, at: h.now };
+      h.send(from, done);
+    }
   }
 
   /** An install for a member already in a view (scenario 2). */
@@ -160,6 +188,7 @@ export class FlushParticipant {
     this.prepared = undefined;
     this.preparedById.clear();
     this.reportedTo.clear();
+    this.answer = undefined;
     this.maxViewSeen = Math.max(this.maxViewSeen, next.id);
     this.installRecord = { kind: 'install', view: first ? 0 : next.id - 1, next };
     this.installResentAt.clear();

@@ -112,6 +112,7 @@ function isFinalBody(v: unknown): boolean {
   return (
     isCount(m['attempt']) &&
     isCountMap(m['targets']) &&
+    (m['stubbed'] === undefined || (Array.isArray(m['stubbed']) && m['stubbed'].every(isId))) &&
     Array.isArray(m['group']) &&
     m['group'].every((r) => r !== null && typeof r === 'object' && isOrderRequest(r as Record<string, unknown>)) &&
     isView(m['next'])

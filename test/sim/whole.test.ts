@@ -8,7 +8,7 @@ import { Subscription } from '../../client/subscription.js';
 import { checkTopics, type TopicRun } from './whole/checker.js';
 import type { Ack, SubscriptionRecord } from './whole/clients.js';
 import { runWhole } from './whole/run.js';
-import { wholeSuites } from './seeds.js';
+import { wholeRegressions, wholeSuites } from './seeds.js';
 
 function record(topic: string, firstSeq: number, delivered: Array<[number, unknown, string?]>, extra: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
   const sub = new Subscription(topic, false, () => {}, { state: true }, () => Promise.resolve());
@@ -18,7 +18,7 @@ function record(topic: string, firstSeq: number, delivered: Array<[number, unkno
     client: 's0',
     topic,
     wire: [{ type: 'reply', seq: firstSeq, epoch: 'e1' }],
-    delivered: delivered.map(([seq, data, kind]) => ({ seq, data, kind: kind ?? 'event' })),
+    delivered: delivered.map(([seq, data, kind]) => ({ seq, data, kind: kind ?? 'event', epoch: 'e1' })),
     resyncs: [],
     firstSeq,
     errors: [],
@@ -77,6 +77,10 @@ describe('topic predicates catch their bugs', () => {
 
 describe('whole brokers under seeded faults', () => {
   // 400 runs in all (about 50 s on an idle 2-core machine).
+  it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', ({ seed, brokers, harsh }) => {
+    expect(runWhole({ seed, brokers, harsh: harsh === true }).report).toBe('');
+  });
+
   for (const { brokers, seeds } of wholeSuites) {
     it(`${seeds} runs of ${brokers} brokers`, () => {
       const failed: string[] = [];

@@ -47,8 +47,8 @@ export function checkTopics(run: TopicRun): TopicViolation[] {
   const out: TopicViolation[] = [];
   const v = (property: string, message: string): void => void out.push({ property, message });
 
-  // T1: (topic, epoch, seq) → one command. Subscribers' deliveries carry no epoch of their own:
-  // their epoch is the one their last reply named.
+  // T1: (topic, epoch, seq) → one command. A subscriber's delivery is in the epoch its subscription
+  // was in when it was handed over; an ack names no epoch: it is taken to be the last one's.
   const commands = new Map<string, { data: unknown; kind: string; where: string }>();
   const note = (topic: string, epoch: string, seq: number, data: unknown, kind: string, where: string): void => {
     const key = `${topic}|${epoch}|${seq}`;
@@ -57,10 +57,7 @@ export function checkTopics(run: TopicRun): TopicViolation[] {
     else if (!same(seen.data, data) || seen.kind !== kind) v('T1', `${topic} seq ${seq} (epoch ${epoch}) is ${JSON.stringify(seen.data)} at ${seen.where} but ${JSON.stringify(data)} at ${where}`);
   };
   for (const copy of run.copies) for (const h of copy.history) note(copy.topic, copy.epoch, h.seq, h.data, h.kind, `broker ${copy.broker}`);
-  for (const s of run.subscriptions) {
-    const epoch = s.sub.epoch;
-    for (const d of s.delivered) note(s.topic, epoch, d.seq, d.data, d.kind, `subscriber ${s.client}`);
-  }
+  for (const s of run.subscriptions) for (const d of s.delivered) note(s.topic, d.epoch, d.seq, d.data, d.kind, `subscriber ${s.client}`);
   const epochOf = new Map<string, string>();
   for (const copy of run.copies) epochOf.set(copy.topic, copy.epoch);
   for (const a of run.acks) {

@@ -20,7 +20,8 @@ export interface SubscriptionRecord {
   /** On the wire: replies (seq, recovered, epoch) and messages, in arrival order. */
   wire: Array<{ type: 'reply'; seq: number; epoch: string; recovered?: boolean } | { type: 'msg'; seq: number; epoch?: string }>;
   /** What the application was handed, in order. */
-  delivered: Array<{ seq: number; data: unknown; kind: string }>;
+  /** What the application was handed, with the epoch the subscription was in when it was. */
+  delivered: Array<{ seq: number; data: unknown; kind: string; epoch: string }>;
   /** Resyncs after resumes, and the seq of the first snapshot. */
   resyncs: Array<{ recovered: boolean; seq: number }>;
   firstSeq: number | undefined;
@@ -109,7 +110,7 @@ export class SimSubscriber extends SimClient {
     record.sub = new Subscription(
       topic,
       false,
-      (m) => record.delivered.push({ seq: m.seq, data: m.data, kind: m.kind }),
+      (m) => record.delivered.push({ seq: m.seq, data: m.data, kind: m.kind, epoch: record.sub.epoch }),
       { state: true },
       () => Promise.resolve(),
       (err) => record.errors.push(err instanceof Error ? err.message : String(err)),

@@ -164,8 +164,9 @@ export function runWhole(options: WholeOptions): WholeResult {
   });
   if (!settled) violations.unshift({ property: 'LIVENESS', message: `not settled: ${describe(world, subscribers, publishers)}` });
   // Faults come only while every group is whole, so no group may be lost: that would lose
-  // acknowledged publishes with fewer than R owners failed.
-  for (const line of world.events) if (line.includes('lwg-state-lost')) violations.push({ property: 'LOST', message: `a group was lost although fewer than R owners failed at once: ${line}` });
+  // acknowledged publishes with fewer than R owners failed. Listed first: it is the cause of what
+  // the topic predicates then find.
+  for (const line of world.events.filter((l) => l.includes('lwg-state-lost')).reverse()) violations.unshift({ property: 'LOST', message: `a group was lost although fewer than R owners failed at once: ${line}` });
   const core = checkRun({ logs: world.coreLogs });
   for (const c of core) violations.push({ property: `core ${c.property}`, message: c.message });
   let views = 0;
