@@ -32,11 +32,11 @@ export function subscribeRefusal(topic: string, options: SubscribeOptions, limit
   return named;
 }
 
-/** Why `publish(topic, data, { kind })` is refused, if it is. */
-export function publishRefusal(topic: string, data: unknown, kind: MessageKind, limits: Limits | undefined): RequestError | undefined {
+/** Why `publish(topic, data, { kind })` is refused, if it is; else the payload's encoding (sent as it is). */
+export function publishRefusal(topic: string, data: unknown, kind: MessageKind, limits: Limits | undefined): RequestError | Uint8Array {
   const named = topicRefusal(topic, false);
   if ('refused' in named) return named.refused;
   if (kind !== 'event' && kind !== 'state' && kind !== 'patch') return new RequestError(ErrorCode.BadRequest, `unknown kind ${String(kind)}`);
   const checked = checkData(data, limits?.payloadBytesMax ?? Number.MAX_SAFE_INTEGER);
-  return checked.ok ? undefined : new RequestError(checked.code, checked.message);
+  return checked.ok ? checked.encoded : new RequestError(checked.code, checked.message);
 }

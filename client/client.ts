@@ -20,7 +20,9 @@ import { publishRefusal, subscribeRefusal } from './call-checks.js';
 import {
   CloseCode,
   ErrorCode,
+  encodePublish,
   protocolVersion,
+  type CompactMessage,
   shouldReconnect,
   type Limits,
   type MessageKind,
@@ -53,6 +55,9 @@ export class Client extends Emitter<ClientEvents> {
   private closedByApp = false;
   private requestIdLast = 0;
   private readonly requests = new Map<number, PendingRequest>();
+  /** v2: ids of publishes sent on this link and not answered yet, in the order sent (`acks` answer them in it). */
+  private ackOrder: number[] = [];
+  private ackHead = 0;
   private readonly subs = new SubscriptionRegistry();
   private readonly publishes: PublishQueue;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -121,11 +126,11 @@ export class Client extends Emitter<ClientEvents> {
     const kind = options.kind ?? 'event';
     // Checked here, against the last broker's limits, so a bad value fails this
     // one call instead of reaching the broker (which would close the link).
-    const refused = publishRefusal(topic, data, kind, this.limitsSeen);
-    if (refused !== undefined) return Promise.reject(refused);
+    const encoded = publishRefusal(topic, data, kind, this.limitsSeen);
+    if (!(encoded instanceof Uint8Array)) return Promise.reject(encoded);
     let entry: PendingPublish;
     try {
-      entry = this.publishes.add(topic, kind, data);
+      entry = this.publishes.add(topic, kind, encoded);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -219,6 +224,8 @@ export class Client extends Emitter<ClientEvents> {
     this.welcome = undefined;
     for (const request of this.requests.values()) if (request.kind === 'unsub') request.done();
     this.requests.clear();
+    this.ackOrder = [];
+    this.ackHead = 0;
     this.subs.markAllPending();
     if (this.closedByApp) return;
     if (wasConnected) this.emit('disconnected', { code, reason });
@@ -304,7 +311,8 @@ export class Client extends Emitter<ClientEvents> {
   private sendPublish(entry: PendingPublish): void {
     const id = this.nextId();
     this.requests.set(id, { kind: 'pub', pid: entry.pid });
-    this.link!.send({ type: 'pub', id, topic: entry.topic, kind: entry.kind, data: entry.data, pid: entry.pid });
+    if (this.welcome!.v >= 2) this.ackOrder.push(id);
+    this.link!.send(encodePublish(id, entry.topic, entry.kind, entry.pid, entry.data));
   }
 
   private unsubscribe(sub: Subscription): Promise<void> {
@@ -338,7 +346,8 @@ export class Client extends Emitter<ClientEvents> {
 
   // ---- inbound -------------------------------------------------------------------
 
-  private onMessage(link: Link, message: ServerMessage): void {
+  private onMessage(link: Link, message: ServerMessage | CompactMessage): void {
+    if (Array.isArray(message)) return this.subs.compact(message);
     switch (message.type) {
       case 'welcome':
         return this.onWelcome(link, message);
@@ -351,6 +360,8 @@ export class Client extends Emitter<ClientEvents> {
         return this.subs.presence(message);
       case 'reply':
         return this.onReply(message.id, message);
+      case 'acks':
+        return this.onAcks(message.seqs);
       case 'expired':
         return this.refreshToken(link);
       case 'error':
@@ -365,10 +376,26 @@ export class Client extends Emitter<ClientEvents> {
     }
   }
 
+  /** v2: the next `seqs.length` publishes sent and not refused were applied, with these seqs. */
+  private onAcks(seqs: readonly number[]): void {
+    for (const seq of seqs) {
+      const id = this.ackOrder[this.ackHead];
+      if (id === undefined) return;
+      this.ackHead++;
+      this.onReply(id, { type: 'reply', id, seq });
+    }
+    if (this.ackHead === this.ackOrder.length) {
+      this.ackOrder = [];
+      this.ackHead = 0;
+    }
+  }
+
   private onReply(id: number, outcome: ReplyMessage | RequestError): void {
     const request = this.requests.get(id);
     if (request === undefined) return;
     this.requests.delete(id);
+    // A refused publish is answered by its own error, in order: it leaves the acks' order here.
+    if (request.kind === 'pub' && outcome instanceof RequestError && this.ackOrder[this.ackHead] === id) this.ackHead++;
     switch (request.kind) {
       case 'pub':
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {

@@ -16,7 +16,8 @@ export interface PendingPublish {
   pid: number;
   topic: string;
   kind: MessageKind;
-  data: unknown;
+  /** The payload, encoded once when the publish was checked: every send (and resend) reuses it. */
+  data: Uint8Array;
   resolve(result: PublishResult): void;
   reject(error: Error): void;
   promise: Promise<PublishResult>;
@@ -42,7 +43,7 @@ export class PublishQueue {
    * The bound holds online too: the broker remembers a bounded number of
    * publish ids per client, and a retry must find its id still there.
    */
-  add(topic: string, kind: MessageKind, data: unknown): PendingPublish {
+  add(topic: string, kind: MessageKind, data: Uint8Array): PendingPublish {
     if (this.pending.size >= this.queueMax) throw new QueueFullError(this.queueMax);
     let resolve!: (r: PublishResult) => void;
     let reject!: (e: Error) => void;

@@ -72,6 +72,8 @@ export interface SubscribeOptions {
 export class Subscription extends Emitter<SubscriptionEvents> {
   /** Last topic seq delivered (or the snapshot's seq). */
   seq = 0;
+  /** @internal v2: this subscription's id at the current broker (its deliveries carry it). */
+  sid: number | undefined;
   /** The topic's incarnation; a resume only continues within one epoch. */
   epoch = '';
   /** Current topic state, when asked for (else undefined). */

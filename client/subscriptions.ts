@@ -5,7 +5,7 @@
  * however many of its subscriptions match).
  */
 import { RequestError, isRetryable } from './errors.js';
-import { ErrorCode, matchTopic, type PresenceMessage, type SubscribeReply, type TopicMessage } from './protocol/index.js';
+import { ErrorCode, kindOfCode, matchTopic, type CompactMessage, type PresenceMessage, type SubscribeReply, type TopicMessage } from './protocol/index.js';
 import { Subscription, type MessageHandler, type SubscribeOptions } from './subscription.js';
 
 interface Waiter {
@@ -17,6 +17,8 @@ export class SubscriptionRegistry {
   private readonly byTopic = new Map<string, Subscription>();
   private readonly patterns = new Set<Subscription>();
   private readonly waiters = new Map<Subscription, Waiter>();
+  /** v2: the subscription each subscription id of this link's broker stands for. */
+  private readonly bySid = new Map<number, Subscription>();
 
   /** Registers a subscription; the promise settles on the broker's first answer. */
   add(
@@ -49,6 +51,7 @@ export class SubscriptionRegistry {
     clearTimeout(sub.retryTimer);
     if (this.byTopic.get(sub.topic) === sub) this.byTopic.delete(sub.topic);
     this.patterns.delete(sub);
+    if (sub.sid !== undefined && this.bySid.get(sub.sid) === sub) this.bySid.delete(sub.sid);
     const waiter = this.waiters.get(sub);
     this.waiters.delete(sub);
     if (waiter !== undefined) waiter.reject(reason ?? new RequestError(ErrorCode.NotSubscribed, 'unsubscribed before the broker confirmed'));
@@ -58,6 +61,8 @@ export class SubscriptionRegistry {
   confirm(sub: Subscription, reply: SubscribeReply): void {
     if (!sub.active) return;
     sub.confirm(reply);
+    sub.sid = reply.sid;
+    if (reply.sid !== undefined) this.bySid.set(reply.sid, sub);
     const waiter = this.waiters.get(sub);
     this.waiters.delete(sub);
     waiter?.resolve(sub);
@@ -83,7 +88,11 @@ export class SubscriptionRegistry {
 
   /** A new link is coming: every subscription waits for its resume reply. */
   markAllPending(): void {
-    for (const sub of this.byTopic.values()) sub.pending = true;
+    for (const sub of this.byTopic.values()) {
+      sub.pending = true;
+      sub.sid = undefined;
+    }
+    this.bySid.clear();
   }
 
   rejectAll(error: Error): void {
@@ -94,6 +103,17 @@ export class SubscriptionRegistry {
     const exact = this.byTopic.get(message.topic);
     if (exact !== undefined && !exact.wildcard) exact.receive(message);
     for (const sub of this.patterns) if (matchTopic(sub.topic, message.topic)) sub.receive(message);
+  }
+
+  /** v2: a positional delivery, `[ref, seq, kind, ts, data, client?, epoch?]` (client/protocol/delivery.ts). */
+  compact(m: CompactMessage): void {
+    const ref = m[0];
+    const topic = typeof ref === 'number' ? this.bySid.get(ref)?.topic : ref;
+    if (topic === undefined) return; // a subscription let go meanwhile
+    const message: TopicMessage = { type: 'msg', topic, seq: m[1], kind: kindOfCode[m[2]] ?? 'event', data: m[4], ts: m[3] };
+    if (typeof m[5] === 'string') message.client = m[5];
+    if (m[6] !== undefined) message.epoch = m[6];
+    this.message(message);
   }
 
   presence(message: PresenceMessage): void {

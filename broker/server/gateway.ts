@@ -14,9 +14,11 @@ import {
   decodeFrame,
   frameLength,
   parseClientMessage,
-  protocolVersion,
+  encodePublishReply,
+  protocolVersions,
   type ClientRequest,
   type Limits,
+  type PublishMessage,
   type WelcomeMessage,
 } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
@@ -147,8 +149,8 @@ export class Gateway implements SessionHost {
       const message = parsed.message;
       if (session === undefined) {
         if (message.type !== 'hello') return this.refuse(socket, ProtocolErrorReason.HelloRequired, CloseCode.HelloRequired, 'the first message must be hello');
-        if (message.v !== protocolVersion) {
-          return this.refuse(socket, ProtocolErrorReason.BadVersion, CloseCode.UnsupportedVersion, `protocol version ${message.v} is not supported; this broker speaks ${protocolVersion}`);
+        if (!protocolVersions.includes(message.v)) {
+          return this.refuse(socket, ProtocolErrorReason.BadVersion, CloseCode.UnsupportedVersion, `protocol version ${message.v} is not supported; this broker speaks ${protocolVersions.join(' and ')}`);
         }
         verifying = true;
         this.options.auth
@@ -160,7 +162,7 @@ export class Gateway implements SessionHost {
             clearTimeout(helloTimer);
             this.pending.delete(socket);
             setFrameLimit(socket, limits.frameBytesMax);
-            session = this.open(socket, message.client, verified.identity);
+            session = this.open(socket, message.client, verified.identity, message.v);
             for (const next of backlog.splice(0)) {
               if (socket.readyState !== socket.OPEN) return;
               process(next);
@@ -264,13 +266,13 @@ export class Gateway implements SessionHost {
 
   // ---- internals ------------------------------------------------------------
 
-  private open(socket: WebSocket, clientId: string | undefined, identity: Identity): Session {
+  private open(socket: WebSocket, clientId: string | undefined, identity: Identity, version: number): Session {
     const sessionId = `${this.options.sessionPrefix?.() ?? ''}${randomBytes(12).toString('base64url')}`;
     // With authentication the client id is the token's subject's: `sub|client`, so no one can
     // publish, de-duplicate or appear in presence under another subject's client id.
     const chosen = clientId ?? `c-${sessionId}`;
     const client = this.options.auth.required ? `${identity.sub}|${chosen}` : chosen;
-    const session = new Session(sessionId, client, socket, this.options.session, this, performance.now());
+    const session = new Session(sessionId, client, socket, this.options.session, this, performance.now(), version);
     this.setIdentity(session, identity);
     this.sessions.add(session);
     const { metrics } = this.options;
@@ -278,7 +280,7 @@ export class Gateway implements SessionHost {
     metrics.connectionsTotal.inc();
     const welcome: WelcomeMessage = {
       type: 'welcome',
-      v: protocolVersion,
+      v: version,
       session: sessionId,
       client: session.client,
       broker: this.options.brokerId,
@@ -305,27 +307,18 @@ export class Gateway implements SessionHost {
             topics.unsubscribe(session, request.topic);
             return this.sendError(session, 'sub', request.id, now.code, now.message);
           }
-          session.send({ type: 'reply', id: request.id, ...outcome.reply });
-          for (const encoded of outcome.replay) session.deliver(encoded);
+          // v2: the subscription id the deliveries carry (the same for every subscriber of the topic here).
+          const sid = session.version >= 2 ? topics.index.sidOf(request.topic) : undefined;
+          session.send(sid === undefined ? { type: 'reply', id: request.id, ...outcome.reply } : { type: 'reply', id: request.id, ...outcome.reply, sid });
+          for (const entry of outcome.replay) session.deliverMessage(entry, sid);
         });
         return;
       case 'unsub':
         if (topics.unsubscribe(session, request.topic)) session.send({ type: 'reply', id: request.id });
         else this.sendError(session, 'unsub', request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`);
         return;
-      case 'pub': {
-        if (!this.options.isAccepting()) {
-          this.sendError(session, 'pub', request.id, ErrorCode.NotReady, 'this broker is not taking publishes now; publish through another broker');
-          return;
-        }
-        const publish = { topic: request.topic, kind: request.kind, data: request.data, client: session.client, pid: request.pid };
-        topics.publish(publish, (result: ApplyResult) => {
-          if (!result.ok) return this.sendError(session, 'pub', request.id, result.code, result.message);
-          if (result.dup !== true) metrics.messagesIn.inc({ via: 'ws' });
-          session.send(result.dup === true ? { type: 'reply', id: request.id, seq: result.seq, dup: true } : { type: 'reply', id: request.id, seq: result.seq });
-        });
-        return;
-      }
+      case 'pub':
+        return this.publish(session, request);
       case 'refresh':
         return this.refresh(session, request.id, request.token);
       default: {
@@ -333,6 +326,31 @@ export class Gateway implements SessionHost {
         throw new Error(`unhandled request ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * A publish, answered as its connection's protocol says: v1 with a reply each; v2 with `acks`
+   * gathered per turn (publish-acks.ts), or — sent without an id — only if it fails.
+   */
+  private publish(session: Session, request: PublishMessage): void {
+    const { metrics } = this.options;
+    const id = request.id;
+    const v2 = session.version >= 2;
+    if (id === undefined && !v2) return this.sendError(session, 'pub', undefined, ErrorCode.BadRequest, 'pub.id must be a positive integer');
+    if (v2 && id !== undefined) session.acks.sent(id);
+    const answer = (result: ApplyResult): void => {
+      if (!result.ok) {
+        metrics.requestErrors.inc({ type: 'pub', code: String(result.code) });
+        if (!v2) return session.send(errorMessage(id, result.code, result.message));
+        if (id === undefined) return session.send({ type: 'error', code: result.code, message: result.message, topic: request.topic.slice(0, 255) });
+        return session.acks.answered(id, result);
+      }
+      if (result.dup !== true) metrics.wsPublishes.inc();
+      if (!v2) return session.deliver(encodePublishReply(id!, result.seq, result.dup === true));
+      if (id !== undefined) session.acks.answered(id, result);
+    };
+    if (!this.options.isAccepting()) return answer({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not taking publishes now; publish through another broker' });
+    this.options.topics.publish({ topic: request.topic, kind: request.kind, data: request.data, client: session.client, pid: request.pid }, answer);
   }
 
   /** A new token for a connection: same subject, every subscription still allowed. One at a time. */

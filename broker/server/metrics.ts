@@ -77,6 +77,8 @@ export class BrokerMetrics {
     collect: (): void => this.topics.set(this.sources.topics()),
   });
   readonly messagesIn = new Counter({ name: 'chorus_messages_in_total', help: 'Publishes accepted and ordered.', labelNames: ['via'] as const, registers: [this.registry] });
+  /** `messagesIn{via="ws"}`, bound once: the publish path does not hash its labels each time. */
+  readonly wsPublishes = this.messagesIn.labels('ws');
   readonly messagesOut: Counter = new Counter({
     name: 'chorus_messages_out_total',
     help: 'Topic messages handed to local subscribers (one per subscriber).',

@@ -16,7 +16,8 @@
  */
 import type { WebSocket } from 'ws';
 import { CloseCode, encode, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
-import type { Subscriber } from '../topics/index.js';
+import { v2Of, type HistoryEntry, type Subscriber } from '../topics/index.js';
+import { PublishAcks } from './publish-acks.js';
 import { anonymous, type Identity } from '../auth/index.js';
 import type { TokenTimers } from './session-auth.js';
 
@@ -67,6 +68,8 @@ export class Session implements Subscriber {
   lastPingAt = 0;
   /** Since when data has waited unwritten at the socket (undefined: nothing waits). */
   private backloggedSince: number | undefined;
+  /** Protocol 2: acknowledged publishes, answered cumulatively. */
+  readonly acks: PublishAcks;
 
   constructor(
     readonly id: string,
@@ -75,9 +78,17 @@ export class Session implements Subscriber {
     private readonly limits: SessionLimits,
     private readonly host: SessionHost,
     now: number,
+    /** The protocol version this connection speaks (from its hello). */
+    readonly version = 1,
   ) {
     this.lastInboundAt = now;
     this.lastOutboundAt = now;
+    this.acks = new PublishAcks(
+      (encoded) => this.deliver(encoded),
+      () => {
+        if (this.queue.length === 0) this.host.schedule(this);
+      },
+    );
   }
 
   get isClosed(): boolean {
@@ -87,6 +98,11 @@ export class Session implements Subscriber {
   /** Queues a message object (encoded now). */
   send(message: unknown): void {
     this.deliver(encode(message));
+  }
+
+  /** A topic message, in this connection's protocol: the v1 map, or the v2 array with its subscription id. */
+  deliverMessage(entry: HistoryEntry, sid: number | undefined): void {
+    this.deliver(this.version === 1 ? entry.encoded : v2Of(entry, sid));
   }
 
   deliver(encoded: Uint8Array): void {
@@ -104,6 +120,7 @@ export class Session implements Subscriber {
 
   /** Writes what is queued, as few frames as the size limit allows. */
   flush(now: number, cache: FrameCache = { parts: undefined, frame: undefined }): void {
+    this.acks.close();
     if (this.closed || this.queue.length === 0 || !this.readingInTime(now)) return;
     if (this.socket.bufferedAmount > this.limits.outboundBytesMax) {
       this.close(CloseCode.SlowConsumer, 'slow consumer: not reading fast enough');

@@ -12,11 +12,11 @@ export interface PublishCommand {
   msgKind: MessageKind;
   data: unknown;
   /** Publisher's client id; absent for HTTP publishes. */
-  client?: string;
+  client?: string | undefined;
   /** Publish id for de-duplication, scoped by `client`. */
-  pid?: number;
+  pid?: number | undefined;
   /** HTTP: the caller's idempotency key (scoped by its subject); a retry with it is applied once. */
-  key?: string;
+  key?: string | undefined;
   /** Ordering time, stamped by the sequencer (ms since the epoch). */
   ts: number;
 }

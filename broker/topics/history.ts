@@ -3,11 +3,21 @@
  * as their encoded wire form so a replay copies bytes and encodes nothing.
  * Seqs in the history are consecutive: `firstSeq … lastSeq`.
  */
+import type { MessageParts } from '../../client/protocol/index.js';
 
 export interface HistoryEntry {
   seq: number;
-  /** The encoded `msg` wire message. */
+  /** The encoded `msg` wire message (protocol v1). */
   encoded: Uint8Array;
+  /**
+   * The message's fields, its payload a view into `encoded` — set when the message was ordered
+   * here; for an entry loaded from another broker's snapshot, derived when first needed (wire.ts).
+   */
+  parts?: MessageParts;
+  /** The protocol-2 form, cached: for the topic's subscription id `v2sid`, and for wildcard matches. */
+  v2?: Uint8Array;
+  v2sid?: number;
+  v2topic?: Uint8Array;
 }
 
 export class History {

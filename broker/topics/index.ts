@@ -16,3 +16,4 @@ export * from './subscriber-index.js';
 export * from './topic.js';
 export * from './topic-table.js';
 export * from './topics.js';
+export * from './wire.js';

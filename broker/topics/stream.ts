@@ -15,11 +15,12 @@
 import type { ApplyResult, TopicCommand, UnstampedCommand } from './commands.js';
 
 export interface CommandStream {
-  submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void;
+  /** `data`: a publish's payload already encoded (its check encoded it), for a stream that applies here. */
+  submit(command: UnstampedCommand, done: (result: ApplyResult) => void, data?: Uint8Array): void;
 }
 
 export interface CommandApplier {
-  apply(command: TopicCommand): ApplyResult;
+  apply(command: TopicCommand, data?: Uint8Array): ApplyResult;
 }
 
 export class LocalStream implements CommandStream {
@@ -28,7 +29,8 @@ export class LocalStream implements CommandStream {
     private readonly now: () => number,
   ) {}
 
-  submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void {
-    done(this.applier.apply({ ...command, ts: this.now() } as TopicCommand));
+  submit(command: UnstampedCommand, done: (result: ApplyResult) => void, data?: Uint8Array): void {
+    (command as TopicCommand).ts = this.now();
+    done(this.applier.apply(command as TopicCommand, data));
   }
 }

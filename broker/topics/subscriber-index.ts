@@ -6,6 +6,7 @@
  * library routes it to every matching subscription.
  */
 import type { DeliverySink } from './topic-table.js';
+import type { HistoryEntry } from './history.js';
 
 /** A local receiver of topic traffic (a client session). */
 export interface Subscriber {
@@ -15,6 +16,12 @@ export interface Subscriber {
   readonly client: string;
   /** Queues an encoded wire message for this subscriber (coalesced by the session). */
   deliver(encoded: Uint8Array): void;
+  /**
+   * Queues a topic message, in the form this subscriber's protocol wants: `sid` is the topic's
+   * subscription id here when the subscriber holds the topic itself, undefined when it matched
+   * through a wildcard only. Without it, the v1 form goes to `deliver`.
+   */
+  deliverMessage?(entry: HistoryEntry, sid: number | undefined): void;
   /** Gone: a subscribe still waiting for its topic must not register it. */
   readonly isClosed?: boolean;
 }
@@ -50,6 +57,12 @@ export class SubscriberIndex implements DeliverySink {
   /** Set by the owner (Topics) so the topic table knows which topics it may drop. */
   pins: PinListener = { pin() {}, unpin() {} };
   private readonly exact = new Map<string, Map<Subscriber, ExactSubscription>>();
+  /**
+   * Each topic with local exact subscribers has a subscription id, the same for all of them (so a
+   * message is encoded once for all); a topic that loses its last one and comes back gets a new one.
+   */
+  private readonly sids = new Map<string, number>();
+  private sidLast = 0;
   private readonly trie = new TrieNode();
   private patternCount = 0;
   /** Every subscription of every subscriber: topic or pattern → exact entry (undefined for a pattern). */
@@ -82,6 +95,7 @@ export class SubscriberIndex implements DeliverySink {
     let subs = this.exact.get(topic);
     if (subs === undefined) {
       this.exact.set(topic, (subs = new Map()));
+      this.sids.set(topic, ++this.sidLast);
       this.pins.pin(topic);
     }
     subs.set(subscriber, sub);
@@ -125,6 +139,7 @@ export class SubscriberIndex implements DeliverySink {
       subs.delete(subscriber);
       if (subs.size === 0) {
         this.exact.delete(topicOrPattern);
+        this.sids.delete(topicOrPattern);
         this.pins.unpin(topicOrPattern);
       }
     } else {
@@ -138,17 +153,26 @@ export class SubscriberIndex implements DeliverySink {
     return [...(this.bySubscriber.get(subscriber) ?? [])];
   }
 
-  message(topic: string, _seq: number, encoded: Uint8Array): void {
+  /** The subscription id of `topic` here (while it has local exact subscribers). */
+  sidOf(topic: string): number | undefined {
+    return this.sids.get(topic);
+  }
+
+  message(topic: string, _seq: number, entry: HistoryEntry): void {
     const subs = this.exact.get(topic);
-    if (this.patternCount === 0) {
-      if (subs !== undefined) for (const s of subs.keys()) s.deliver(encoded);
-      this.deliveredTotal += subs?.size ?? 0;
-      return;
+    if (subs !== undefined) {
+      const sid = this.sids.get(topic);
+      for (const s of subs.keys()) deliverTo(s, entry, sid);
+      this.deliveredTotal += subs.size;
     }
-    const matched = new Set<Subscriber>(subs?.keys());
+    if (this.patternCount === 0) return;
+    const matched = new Set<Subscriber>();
     this.match(this.trie, topic.split('.'), 0, matched);
-    for (const s of matched) s.deliver(encoded);
-    this.deliveredTotal += matched.size;
+    for (const s of matched) {
+      if (subs?.has(s) === true) continue; // has the topic itself: delivered once, above
+      deliverTo(s, entry, undefined);
+      this.deliveredTotal++;
+    }
   }
 
   presence(topic: string, encoded: Uint8Array): void {
@@ -196,4 +220,9 @@ export class SubscriberIndex implements DeliverySink {
     if (mine === undefined) this.bySubscriber.set(subscriber, (mine = new Map()));
     return mine;
   }
+}
+
+function deliverTo(s: Subscriber, entry: HistoryEntry, sid: number | undefined): void {
+  if (s.deliverMessage !== undefined) s.deliverMessage(entry, sid);
+  else s.deliver(entry.encoded);
 }

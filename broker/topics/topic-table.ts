@@ -5,7 +5,7 @@
  * it orders it hands to a `DeliverySink` (the local subscribers) as encoded
  * wire messages, encoded once whatever the number of subscribers.
  */
-import { ErrorCode, encode, type PresenceEntry, type PresenceMessage, type TopicMessage } from '../../client/protocol/index.js';
+import { ErrorCode, encode, encodeMessageV1, type MessageParts, type PresenceEntry, type PresenceMessage } from '../../client/protocol/index.js';
 
 /** What replicas share, as plain data (see TopicTable.snapshot). */
 export interface TableSnapshot {
@@ -16,12 +16,12 @@ export interface TableSnapshot {
 import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
 import { historyLimitsFor, type TopicLimits } from './config.js';
 import { PublishDedup } from './dedup.js';
-import { History } from './history.js';
+import { History, type HistoryEntry } from './history.js';
 import { Topic } from './topic.js';
 
 export interface DeliverySink {
-  /** Topic message `seq` was ordered; `encoded` is its `msg` wire form. */
-  message(topic: string, seq: number, encoded: Uint8Array): void;
+  /** Topic message `seq` was ordered: its history entry (the v1 wire form, and its parts). */
+  message(topic: string, seq: number, entry: HistoryEntry): void;
   /** A presence change was ordered; `encoded` is its `join`/`leave` wire form. */
   presence(topic: string, encoded: Uint8Array): void;
 }
@@ -72,19 +72,20 @@ export class TopicTable {
     return this.topics.keys();
   }
 
-  apply(command: TopicCommand): ApplyResult {
+  /** `data`: the publish's payload already encoded, when the caller has it (else it is encoded here). */
+  apply(command: TopicCommand, data?: Uint8Array): ApplyResult {
     this.applying = command;
     try {
-      return this.applyCommand(command);
+      return this.applyCommand(command, data);
     } finally {
       this.applying = undefined;
     }
   }
 
-  private applyCommand(command: TopicCommand): ApplyResult {
+  private applyCommand(command: TopicCommand, data: Uint8Array | undefined): ApplyResult {
     switch (command.kind) {
       case 'publish':
-        return this.applyPublish(command);
+        return this.applyPublish(command, data);
       case 'presence-join':
         return this.applyJoin(command);
       case 'presence-leave':
@@ -96,7 +97,7 @@ export class TopicTable {
     }
   }
 
-  private applyPublish(command: PublishCommand): ApplyResult {
+  private applyPublish(command: PublishCommand, data: Uint8Array | undefined): ApplyResult {
     const { client } = command;
     // An HTTP idempotency key is de-duplicated as a client of its own with one publish id. The two
     // paths get disjoint namespaces by a first character that only this line writes: no client id
@@ -118,15 +119,15 @@ export class TopicTable {
     }
     const seq = topic.seq + 1;
     topic.seq = seq;
-    const message: TopicMessage = { type: 'msg', topic: topic.name, seq, kind: command.msgKind, data: command.data, ts: command.ts };
-    if (client !== undefined) message.client = client;
     // The first message names the topic's epoch: a subscriber that joined before the topic
     // existed (epoch "") learns it, and can tell this topic from a later re-creation on resume.
-    if (seq === 1) message.epoch = topic.epoch;
-    const encoded = encode(message);
-    topic.history.push({ seq, encoded });
+    const parts: MessageParts = { topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: data ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined };
+    const { encoded, dataOffset } = encodeMessageV1(parts);
+    parts.data = encoded.subarray(dataOffset, dataOffset + parts.data.byteLength);
+    const entry: HistoryEntry = { seq, encoded, parts };
+    topic.history.push(entry);
     if (dedupClient !== undefined && pid !== undefined) this.dedupFor(topic.name).record(dedupClient, pid, { topic: topic.name, seq });
-    this.options.sink.message(topic.name, seq, encoded);
+    this.options.sink.message(topic.name, seq, entry);
     return { ok: true, seq };
   }
 

@@ -18,13 +18,13 @@ import {
   type PresenceOptions,
   type SubscribeReply,
 } from '../../client/protocol/index.js';
-import type { ApplyResult } from './commands.js';
+import type { ApplyResult, UnstampedCommand } from './commands.js';
 import type { TopicLimits } from './config.js';
 import { LocalStream, type CommandStream } from './stream.js';
 import { SubscriberIndex, type PinListener, type Subscriber } from './subscriber-index.js';
 import { TopicTable } from './topic-table.js';
 import { Topic } from './topic.js';
-import { History } from './history.js';
+import { History, type HistoryEntry } from './history.js';
 
 export interface TopicsOptions {
   limits: TopicLimits;
@@ -92,7 +92,7 @@ export interface SubscribeRequest {
 }
 
 export type SubscribeOutcome =
-  | { ok: true; reply: Omit<SubscribeReply, 'type' | 'id'>; replay: Uint8Array[] }
+  | { ok: true; reply: Omit<SubscribeReply, 'type' | 'id'>; replay: HistoryEntry[] }
   | { ok: false; code: ErrorCode; message: string };
 
 export interface PublishRequest {
@@ -127,8 +127,8 @@ export class Topics {
       limits: options.limits,
       // Subscribers first, then the resumes that waited for this seq (they register after it).
       sink: {
-        message: (topic, seq, encoded) => {
-          index.message(topic, seq, encoded);
+        message: (topic, seq, entry) => {
+          index.message(topic, seq, entry);
           if (this.seqWaiters.size > 0) this.advanced(topic, seq);
         },
         presence: (topic, encoded) => index.presence(topic, encoded),
@@ -209,11 +209,11 @@ export class Topics {
     const t = this.options.createOnSubscribe === false ? this.table.get(topic) ?? emptyTopic(topic) : this.table.ensure(topic);
     const seq = t.seq;
     const reply: Omit<SubscribeReply, 'type' | 'id'> = { topic, seq, epoch: t.epoch };
-    let replay: Uint8Array[] = [];
+    let replay: HistoryEntry[] = [];
     let includeState = request.state === true;
     if (request.since !== undefined) {
       const since = request.since;
-      let entries: Array<{ encoded: Uint8Array }> | undefined;
+      let entries: HistoryEntry[] | undefined;
       if (!existed) {
         entries = since === 0 ? [] : undefined;
       } else if (since > 0 && request.epoch !== undefined && request.epoch !== t.epoch) {
@@ -229,7 +229,7 @@ export class Topics {
         // current seq, so a state here would be applied twice.
         includeState = false;
         reply.seq = since;
-        replay = entries.map((e) => e.encoded);
+        replay = entries;
       }
     }
     if (includeState) reply.state = t.state;
@@ -311,11 +311,10 @@ export class Topics {
     if (!check.ok) return done(topicFailure(request.topic, check.reason));
     const data = checkData(request.data, this.options.payloadBytesMax);
     if (!data.ok) return done(data);
-    const command = { kind: 'publish' as const, topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid, key: request.key };
-    if (command.client === undefined) delete command.client;
-    if (command.pid === undefined) delete command.pid;
-    if (command.key === undefined) delete command.key;
-    this.stream.submit(command, done);
+    // One shape for every publish (absent fields are undefined, never deleted: a `delete` would
+    // move the object to V8's slow dictionary mode), and the payload's encoding from its check.
+    const command: UnstampedCommand = { kind: 'publish', topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid, key: request.key };
+    this.stream.submit(command, done, data.encoded);
   }
 }
 

@@ -10,3 +10,5 @@ export * from './codec.js';
 export * from './topic-name.js';
 export * from './merge-patch.js';
 export * from './validate.js';
+export * from './writer.js';
+export * from './delivery.js';

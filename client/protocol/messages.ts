@@ -8,7 +8,10 @@
  * `reply` or `error` carrying the same `id`.
  */
 
-export const protocolVersion = 1;
+/** The newest protocol version; the client library speaks it. */
+export const protocolVersion = 2;
+/** Every version a broker accepts in `hello` (docs/protocol.md §2: what changed in 2). */
+export const protocolVersions: readonly number[] = [1, 2];
 
 /** What a publish does to the topic: kept as an event, replaces the state, or merge-patches it. */
 export const MessageKind = { Event: 'event', State: 'state', Patch: 'patch' } as const;
@@ -57,7 +60,8 @@ export interface UnsubscribeMessage {
 
 export interface PublishMessage {
   type: 'pub';
-  id: number;
+  /** v2: absent for a publish that wants no acknowledgement (fire-and-forget: only a failure is reported). */
+  id?: number | undefined;
   topic: string;
   kind: MessageKind;
   data: unknown;
@@ -137,6 +141,8 @@ export interface SubscribeReply {
   state?: unknown;
   /** Present when presence was asked for: session id → entry, at `seq`. */
   presence?: Record<string, PresenceEntry>;
+  /** v2, exact topics: the subscription id its deliveries carry instead of the topic name. */
+  sid?: number;
   /**
    * Present on a resume (`since` given): true when every message after `since`
    * follows this reply; false when history no longer reaches back, in which
@@ -160,13 +166,27 @@ export interface EmptyReply {
 
 export type ReplyMessage = SubscribeReply | PublishReply | EmptyReply;
 
+/**
+ * v2: publishes acknowledged, in the order they were sent — the next `seqs.length` publishes with
+ * an `id` not answered by an `error`, with the seq each got. One per frame, however many it covers.
+ */
+export interface AcksMessage {
+  type: 'acks';
+  seqs: number[];
+}
+
 export interface ErrorMessage {
   type: 'error';
-  /** The request this answers; absent for an error about the connection as a whole. */
+  /** The request this answers; absent for an error about the connection as a whole, or about a publish sent without an id. */
   id?: number;
   code: number;
   message: string;
+  /** v2: the topic of a publish sent without an id that failed. */
+  topic?: string;
 }
+
+/** v2: a delivered topic message, positional (client/protocol/delivery.ts): `[ref, seq, kind, ts, data, client?, epoch?]`. */
+export type CompactMessage = [ref: number | string, seq: number, kind: number, ts: number, data: unknown, client?: string | null, epoch?: string];
 
 /** A delivered topic message. */
 export interface TopicMessage {
@@ -203,4 +223,4 @@ export interface ExpiredMessage {
   graceMs: number;
 }
 
-export type ServerMessage = WelcomeMessage | ReplyMessage | ErrorMessage | TopicMessage | PresenceMessage | PingMessage | ExpiredMessage;
+export type ServerMessage = WelcomeMessage | ReplyMessage | AcksMessage | ErrorMessage | TopicMessage | PresenceMessage | PingMessage | ExpiredMessage;

@@ -57,10 +57,10 @@ export function parseClientMessage(raw: unknown): ParseResult {
     default:
       return fail(id, ErrorCode.UnknownType, `unknown message type ${describe(type)}`);
   }
-  if (id === undefined) return fail(undefined, ErrorCode.BadRequest, `${type}.id must be a positive integer`);
+  // A publish may go without an id (v2: no acknowledgement wanted); a v1 connection refuses that.
+  if (id === undefined && (type !== 'pub' || (idRaw !== undefined && idRaw !== null))) return fail(undefined, ErrorCode.BadRequest, `${type}.id must be a positive integer`);
   const topic = raw['topic'];
   if (typeof topic !== 'string') return fail(id, ErrorCode.InvalidTopic, `${type}.topic must be a string`);
-  if (type === 'unsub') return { ok: true, message: { type, id, topic } };
   if (type === 'pub') {
     const kind = raw['kind'] ?? 'event';
     if (!messageKinds.includes(kind as MessageKind)) return fail(id, ErrorCode.BadRequest, `pub.kind must be one of ${messageKinds.join(', ')}`);
@@ -68,6 +68,8 @@ export function parseClientMessage(raw: unknown): ParseResult {
     if (pid !== undefined && pid !== null && !isRequestId(pid)) return fail(id, ErrorCode.BadRequest, 'pub.pid must be a positive integer');
     return { ok: true, message: { type, id, topic, kind: kind as MessageKind, data: raw['data'] ?? null, pid: pid ?? undefined } };
   }
+  if (id === undefined) return fail(undefined, ErrorCode.BadRequest, `${type}.id must be a positive integer`);
+  if (type === 'unsub') return { ok: true, message: { type, id, topic } };
   const state = raw['state'];
   if (state !== undefined && state !== null && typeof state !== 'boolean') return fail(id, ErrorCode.BadRequest, 'sub.state must be a boolean');
   const since = raw['since'];
@@ -110,7 +112,8 @@ function describe(v: unknown): string {
  */
 export const dataDepthMax = 24;
 
-export type DataCheck = { ok: true; bytes: number } | { ok: false; code: ErrorCode; message: string };
+/** A value that passed: its size, and its encoding (the broker reuses it rather than encode the value again). */
+export type DataCheck = { ok: true; bytes: number; encoded: Uint8Array } | { ok: false; code: ErrorCode; message: string };
 
 /**
  * Checks an application value before it is published or shown as presence:
@@ -123,12 +126,13 @@ export function checkData(value: unknown, bytesMax: number, what = 'data'): Data
   const plain = checkPlainValue(value, dataDepthMax);
   if (plain === 'too-deep') return { ok: false, code: ErrorCode.BadRequest, message: `${what} is nested deeper than ${dataDepthMax} levels` };
   if (plain === 'bad-value') return { ok: false, code: ErrorCode.BadRequest, message: `${what} must be plain msgpack values (no Date, BigInt, undefined, functions or class instances)` };
-  let bytes: number;
+  let encoded: Uint8Array;
   try {
-    bytes = encode(value).byteLength;
+    encoded = encode(value);
   } catch (err) {
     return { ok: false, code: ErrorCode.BadRequest, message: `${what} cannot be encoded: ${err instanceof Error ? err.message : String(err)}` };
   }
+  const bytes = encoded.byteLength;
   if (bytes > bytesMax) return { ok: false, code: ErrorCode.PayloadTooLarge, message: `${what} is ${bytes} bytes; at most ${bytesMax}` };
-  return { ok: true, bytes };
+  return { ok: true, bytes, encoded };
 }

@@ -9,6 +9,7 @@ import { Condition, within } from './wait.js';
 /** A raw connection that records what the broker sends and how it closes. */
 export class Raw {
   readonly ws: WebSocket;
+  /** What the broker sent, in order (protocol 2's deliveries are arrays). */
   readonly received: ServerMessage[] = [];
   readonly changed = new Condition();
   closeCode: number | undefined;
@@ -40,9 +41,9 @@ export class Raw {
     this.ws.send(encodeFrame(messages));
   }
 
-  async hello(token?: string): Promise<void> {
+  async hello(token?: string, v = 1): Promise<void> {
     await this.opened;
-    this.send([{ type: 'hello', v: 1, ...(token === undefined ? {} : { token }) }]);
+    this.send([{ type: 'hello', v, ...(token === undefined ? {} : { token }) }]);
     await this.changed.wait(() => this.received.some((m) => m.type === 'welcome'), 5000, 'welcome');
   }
 

@@ -7,7 +7,7 @@ describe('package exports', () => {
     const { startBroker } = await import('chorus/broker');
     const { connect } = await import('chorus/client');
     const protocol = await import('chorus/client/protocol');
-    expect(protocol.protocolVersion).toBe(1);
+    expect(protocol.protocolVersion).toBe(2);
     const broker = await startBroker({ port: 0, host: '127.0.0.1', logLevel: 'silent' });
     try {
       expect(broker.url).toBe(`ws://127.0.0.1:${broker.port}/ws`);

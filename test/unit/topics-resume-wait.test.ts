@@ -28,7 +28,7 @@ function setup(unavailable?: () => Failure | undefined) {
     const outcomes: SubscribeOutcome[] = [];
     topics.subscribe(sub, request, (o) => {
       outcomes.push(o);
-      if (o.ok) for (const e of o.replay) sub.deliver(e);
+      if (o.ok) for (const e of o.replay) sub.deliver(e.encoded);
     });
     return outcomes;
   };

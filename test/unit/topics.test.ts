@@ -30,7 +30,7 @@ function subscribe(topics: Topics, sub: FakeSubscriber, request: Parameters<Topi
   let outcome: SubscribeOutcome | undefined;
   topics.subscribe(sub, request, (o) => {
     outcome = o;
-    if (o.ok) for (const e of o.replay) sub.deliver(e);
+    if (o.ok) for (const e of o.replay) sub.deliver(e.encoded);
   });
   return outcome!;
 }

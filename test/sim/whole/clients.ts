@@ -141,7 +141,7 @@ export class SimSubscriber extends SimClient {
         record.wire.push({ type: 'reply', seq: reply.seq, epoch: reply.epoch, ...(reply.recovered === undefined ? {} : { recovered: reply.recovered }) });
         record.sub.confirm(reply);
         record.firstSeq ??= reply.seq;
-        for (const encoded of outcome.replay) session.deliver(encoded);
+        for (const entry of outcome.replay) session.deliver(entry.encoded);
       }),
     );
   }

@@ -1,0 +1,77 @@
+/**
+ * Protocol 2's publish acknowledgements for one connection: cumulative, in the
+ * order the publishes were sent. A burst of publishes answered in one turn
+ * costs one `acks` message listing their seqs, not one reply each.
+ *
+ * Results may come back out of order (in a mesh, publishes to different
+ * lightweight groups are ordered by different streams), so each waits until
+ * every publish sent before it is answered too. A failure is answered by its
+ * own `error` (with its id), after the acks of the publishes before it — so
+ * the client, reading in order, knows which of its pending publishes each
+ * seq in an `acks` belongs to.
+ */
+import { encodeAcks, encode, type ErrorMessage } from '../../client/protocol/index.js';
+import type { ApplyResult } from '../topics/index.js';
+
+export class PublishAcks {
+  /** Ids sent and not answered yet, oldest first (`head` is the oldest live one). */
+  private waiting: number[] = [];
+  private head = 0;
+  /** Results that came before an earlier publish's. */
+  private readonly early = new Map<number, ApplyResult>();
+  /** Seqs acknowledged since the last `acks` went into the queue. */
+  private seqs: number[] = [];
+
+  constructor(
+    /** Queues an encoded message on the connection. */
+    private readonly queue: (encoded: Uint8Array) => void,
+    /** Asks for a flush at the end of this turn (an `acks` is written then). */
+    private readonly schedule: () => void,
+  ) {}
+
+  get pending(): number {
+    return this.waiting.length - this.head;
+  }
+
+  sent(id: number): void {
+    this.waiting.push(id);
+  }
+
+  answered(id: number, result: ApplyResult): void {
+    if (this.waiting[this.head] !== id) {
+      this.early.set(id, result);
+      return;
+    }
+    this.settle(result, id);
+    while (this.head < this.waiting.length) {
+      const next = this.waiting[this.head]!;
+      const r = this.early.get(next);
+      if (r === undefined) break;
+      this.early.delete(next);
+      this.settle(r, next);
+    }
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    }
+  }
+
+  /** Writes the `acks` gathered so far into the queue (called when the connection flushes). */
+  close(): void {
+    if (this.seqs.length === 0) return;
+    this.queue(encodeAcks(this.seqs));
+    this.seqs = [];
+  }
+
+  private settle(result: ApplyResult, id: number): void {
+    this.head++;
+    if (result.ok) {
+      if (this.seqs.length === 0) this.schedule();
+      this.seqs.push(result.seq);
+      return;
+    }
+    this.close();
+    const error: ErrorMessage = { type: 'error', id, code: result.code, message: result.message };
+    this.queue(encode(error));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A delivered topic message on the wire, in both protocol versions, written
+ * around the payload's bytes as they were encoded once, when it was published.
+ *
+ * v1: a map `{type: "msg", topic, seq, kind, data, ts, client?, epoch?}`.
+ * v2: an array `[ref, seq, kind, ts, data, client?, epoch?]` — `ref` is the
+ * subscription id the subscribe reply gave (`sid`), or the topic name when
+ * the message reached the connection through a wildcard only; `kind` is 0
+ * (event), 1 (state) or 2 (patch); `client` is nil when absent but an epoch
+ * follows; absent trailing fields are left out. Every subscriber of a topic
+ * on one broker gets the same `sid`, so a fan-out encodes a message once.
+ */
+import type { MessageKind } from './messages.js';
+import { Writer } from './writer.js';
+
+/** What a topic message is made of; `data` is its payload, already msgpack-encoded. */
+export interface MessageParts {
+  topic: string;
+  seq: number;
+  kind: MessageKind;
+  ts: number;
+  data: Uint8Array;
+  client?: string | undefined;
+  epoch?: string | undefined;
+}
+
+export const kindCodes: Readonly<Record<MessageKind, number>> = { event: 0, state: 1, patch: 2 };
+export const kindOfCode: readonly MessageKind[] = ['event', 'state', 'patch'];
+
+const writer = new Writer(64 * 1024);
+
+/** The v1 map, and where in it the payload's bytes lie (so they can be reused as a view). */
+export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOffset: number } {
+  const w = writer;
+  w.mapHeader(6 + (m.client === undefined ? 0 : 1) + (m.epoch === undefined ? 0 : 1));
+  w.string('type').string('msg');
+  w.string('topic').string(m.topic);
+  w.string('seq').number(m.seq);
+  w.string('kind').string(m.kind);
+  w.string('ts').number(m.ts);
+  if (m.client !== undefined) w.string('client').string(m.client);
+  if (m.epoch !== undefined) w.string('epoch').string(m.epoch);
+  w.string('data');
+  const dataOffset = w.length;
+  w.raw(m.data);
+  return { encoded: w.finish(), dataOffset };
+}
+
+/** The v2 array for a subscription id (a number) or a topic name (a wildcard match). */
+export function encodeMessageV2(ref: number | string, m: MessageParts): Uint8Array {
+  const w = writer;
+  const fields = m.epoch !== undefined ? 7 : m.client !== undefined ? 6 : 5;
+  w.arrayHeader(fields);
+  if (typeof ref === 'number') w.number(ref);
+  else w.string(ref);
+  w.number(m.seq).number(kindCodes[m.kind]).number(m.ts).raw(m.data);
+  if (fields >= 6) {
+    if (m.client === undefined) w.nil();
+    else w.string(m.client);
+  }
+  if (m.epoch !== undefined) w.string(m.epoch);
+  return w.finish();
+}
+
+/** A v2 publish acknowledgement: the seqs of the next acknowledged publishes, in the order they were sent. */
+export function encodeAcks(seqs: readonly number[]): Uint8Array {
+  const w = writer;
+  w.mapHeader(2).string('type').string('acks').string('seqs').arrayHeader(seqs.length);
+  for (const seq of seqs) w.number(seq);
+  return w.finish();
+}
+
+/** A v1 publish reply. */
+export function encodePublishReply(id: number, seq: number, dup: boolean): Uint8Array {
+  const w = writer;
+  w.mapHeader(dup ? 4 : 3).string('type').string('reply').string('id').number(id).string('seq').number(seq);
+  if (dup) w.string('dup').bool(true);
+  return w.finish();
+}
+
+/** A `pub` around a payload already encoded (its check encoded it); `id` absent: no answer wanted (v2). */
+export function encodePublish(id: number | undefined, topic: string, kind: MessageKind, pid: number | undefined, data: Uint8Array): Uint8Array {
+  const w = writer;
+  w.mapHeader(3 + (id === undefined ? 0 : 1) + (kind === 'event' ? 0 : 1) + (pid === undefined ? 0 : 1));
+  w.string('type').string('pub');
+  if (id !== undefined) w.string('id').number(id);
+  w.string('topic').string(topic);
+  if (kind !== 'event') w.string('kind').string(kind);
+  if (pid !== undefined) w.string('pid').number(pid);
+  w.string('data').raw(data);
+  return w.finish();
+}

@@ -1,0 +1,175 @@
+/**
+ * A small msgpack writer for the messages on the hot path, written field by
+ * field: a delivery reuses its payload's bytes as they are (encoded once, when
+ * it was published), a publish acknowledgement is a few bytes, and integers
+ * stay integers — a safe integer of 2^32 or more is written as a msgpack
+ * uint 64 / int 64, never as a float (msgpackr writes those as float64).
+ *
+ * One writer is reused: `finish()` copies out what was written and starts over.
+ */
+const utf8 = new TextEncoder();
+
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(size = 1024) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** What was written, copied out; the writer starts over. */
+  finish(): Uint8Array {
+    const out = this.buf.slice(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+
+  arrayHeader(count: number): this {
+    this.room(5);
+    if (count < 16) this.buf[this.pos++] = 0x90 | count;
+    else if (count < 0x10000) this.byte3(0xdc, count);
+    else this.byte5(0xdd, count);
+    return this;
+  }
+
+  mapHeader(count: number): this {
+    this.room(5);
+    if (count < 16) this.buf[this.pos++] = 0x80 | count;
+    else if (count < 0x10000) this.byte3(0xde, count);
+    else this.byte5(0xdf, count);
+    return this;
+  }
+
+  nil(): this {
+    this.room(1);
+    this.buf[this.pos++] = 0xc0;
+    return this;
+  }
+
+  bool(value: boolean): this {
+    this.room(1);
+    this.buf[this.pos++] = value ? 0xc3 : 0xc2;
+    return this;
+  }
+
+  /** A number: a safe integer as the smallest msgpack integer that holds it, anything else as float64. */
+  number(value: number): this {
+    if (!Number.isSafeInteger(value)) {
+      this.room(9);
+      this.buf[this.pos] = 0xcb;
+      this.view.setFloat64(this.pos + 1, value);
+      this.pos += 9;
+      return this;
+    }
+    this.room(9);
+    const b = this.buf;
+    if (value >= 0) {
+      if (value < 0x80) b[this.pos++] = value;
+      else if (value < 0x100) {
+        b[this.pos++] = 0xcc;
+        b[this.pos++] = value;
+      } else if (value < 0x10000) this.byte3(0xcd, value);
+      else if (value < 0x100000000) this.byte5(0xce, value);
+      else {
+        b[this.pos] = 0xcf;
+        this.view.setUint32(this.pos + 1, Math.floor(value / 0x100000000));
+        this.view.setUint32(this.pos + 5, value >>> 0);
+        this.pos += 9;
+      }
+    } else if (value >= -32) b[this.pos++] = value & 0xff;
+    else if (value >= -0x80) {
+      b[this.pos++] = 0xd0;
+      b[this.pos++] = value & 0xff;
+    } else if (value >= -0x8000) {
+      b[this.pos] = 0xd1;
+      this.view.setInt16(this.pos + 1, value);
+      this.pos += 3;
+    } else if (value >= -0x80000000) {
+      b[this.pos] = 0xd2;
+      this.view.setInt32(this.pos + 1, value);
+      this.pos += 5;
+    } else {
+      b[this.pos] = 0xd3;
+      this.view.setBigInt64(this.pos + 1, BigInt(value));
+      this.pos += 9;
+    }
+    return this;
+  }
+
+  string(value: string): this {
+    // At most 3 bytes per UTF-16 unit, plus the longest header.
+    this.room(value.length * 3 + 5);
+    const start = this.pos;
+    // Short strings (the usual case) take the one-byte header; room for it is left first.
+    const head = value.length < 32 ? 1 : value.length * 3 < 0x100 ? 2 : value.length * 3 < 0x10000 ? 3 : 5;
+    let n: number;
+    if (isAscii(value)) {
+      const b = this.buf;
+      const at = start + head;
+      for (let i = 0; i < value.length; i++) b[at + i] = value.charCodeAt(i);
+      n = value.length;
+    } else {
+      n = utf8.encodeInto(value, this.buf.subarray(start + head)).written;
+    }
+    const need = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+    if (need !== head) this.buf.copyWithin(start + need, start + head, start + head + n);
+    const b = this.buf;
+    if (need === 1) b[start] = 0xa0 | n;
+    else if (need === 2) {
+      b[start] = 0xd9;
+      b[start + 1] = n;
+    } else if (need === 3) {
+      b[start] = 0xda;
+      b[start + 1] = n >>> 8;
+      b[start + 2] = n & 0xff;
+    } else {
+      b[start] = 0xdb;
+      this.view.setUint32(start + 1, n);
+    }
+    this.pos = start + need + n;
+    return this;
+  }
+
+  /** Bytes that already are one msgpack value (an encoded payload), copied as they are. */
+  raw(bytes: Uint8Array): this {
+    this.room(bytes.byteLength);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.byteLength;
+    return this;
+  }
+
+  private byte3(tag: number, value: number): void {
+    const b = this.buf;
+    b[this.pos] = tag;
+    b[this.pos + 1] = value >>> 8;
+    b[this.pos + 2] = value & 0xff;
+    this.pos += 3;
+  }
+
+  private byte5(tag: number, value: number): void {
+    this.buf[this.pos] = tag;
+    this.view.setUint32(this.pos + 1, value);
+    this.pos += 5;
+  }
+
+  private room(bytes: number): void {
+    if (this.pos + bytes <= this.buf.byteLength) return;
+    let size = this.buf.byteLength * 2;
+    while (size < this.pos + bytes) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
