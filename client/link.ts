@@ -27,7 +27,9 @@ export class Link {
     private readonly handlers: LinkHandlers,
   ) {
     this.socket = new WebSocketImpl(url);
-    this.socket.binaryType = 'arraybuffer';
+    // Browsers hand over Blobs unless told otherwise; ws in Node hands over Buffers, which need no
+    // copy into an ArrayBuffer (its 'arraybuffer' mode copies every frame).
+    if (this.socket.binaryType !== 'nodebuffer') this.socket.binaryType = 'arraybuffer';
     this.socket.onopen = () => this.handlers.open();
     this.socket.onmessage = (ev) => this.receive(ev.data);
     this.socket.onerror = () => {

@@ -46,6 +46,16 @@ export function arrayHeaderBytes(count: number): number {
  */
 export function frameFromEncoded(parts: readonly Uint8Array[], partBytes: number): Uint8Array {
   const count = parts.length;
+  if (count === 1) {
+    // A frame of one message is that message behind the byte 0x91. The hot-path encoders put that
+    // byte in front of every message they write (delivery.ts), so such a frame is a view, not a
+    // copy — and whatever byte precedes a part, if it is 0x91 the view is the right frame.
+    const part = parts[0]!;
+    if (part.byteOffset > 0) {
+      const framed = new Uint8Array(part.buffer, part.byteOffset - 1, part.byteLength + 1);
+      if (framed[0] === 0x91) return framed;
+    }
+  }
   const headerBytes = arrayHeaderBytes(count);
   const out = new Uint8Array(headerBytes + partBytes);
   if (count < 16) {

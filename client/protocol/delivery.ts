@@ -27,11 +27,12 @@ export interface MessageParts {
 export const kindCodes: Readonly<Record<MessageKind, number>> = { event: 0, state: 1, patch: 2 };
 export const kindOfCode: readonly MessageKind[] = ['event', 'state', 'patch'];
 
-const writer = new Writer(64 * 1024);
+/** Every message is written behind a 0x91 byte, so that a frame of that message alone needs no copy (codec.ts). */
+const writer = new Writer();
 
 /** The v1 map, and where in it the payload's bytes lie (so they can be reused as a view). */
 export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOffset: number } {
-  const w = writer;
+  const w = writer.lead(0x91);
   w.mapHeader(6 + (m.client === undefined ? 0 : 1) + (m.epoch === undefined ? 0 : 1));
   w.string('type').string('msg');
   w.string('topic').string(m.topic);
@@ -48,7 +49,7 @@ export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOff
 
 /** The v2 array for a subscription id (a number) or a topic name (a wildcard match). */
 export function encodeMessageV2(ref: number | string, m: MessageParts): Uint8Array {
-  const w = writer;
+  const w = writer.lead(0x91);
   const fields = m.epoch !== undefined ? 7 : m.client !== undefined ? 6 : 5;
   w.arrayHeader(fields);
   if (typeof ref === 'number') w.number(ref);
@@ -64,7 +65,7 @@ export function encodeMessageV2(ref: number | string, m: MessageParts): Uint8Arr
 
 /** A v2 publish acknowledgement: the seqs of the next acknowledged publishes, in the order they were sent. */
 export function encodeAcks(seqs: readonly number[]): Uint8Array {
-  const w = writer;
+  const w = writer.lead(0x91);
   w.mapHeader(2).string('type').string('acks').string('seqs').arrayHeader(seqs.length);
   for (const seq of seqs) w.number(seq);
   return w.finish();
@@ -72,7 +73,7 @@ export function encodeAcks(seqs: readonly number[]): Uint8Array {
 
 /** A v1 publish reply. */
 export function encodePublishReply(id: number, seq: number, dup: boolean): Uint8Array {
-  const w = writer;
+  const w = writer.lead(0x91);
   w.mapHeader(dup ? 4 : 3).string('type').string('reply').string('id').number(id).string('seq').number(seq);
   if (dup) w.string('dup').bool(true);
   return w.finish();
@@ -80,7 +81,7 @@ export function encodePublishReply(id: number, seq: number, dup: boolean): Uint8
 
 /** A `pub` around a payload already encoded (its check encoded it); `id` absent: no answer wanted (v2). */
 export function encodePublish(id: number | undefined, topic: string, kind: MessageKind, pid: number | undefined, data: Uint8Array): Uint8Array {
-  const w = writer;
+  const w = writer.lead(0x91);
   w.mapHeader(3 + (id === undefined ? 0 : 1) + (kind === 'event' ? 0 : 1) + (pid === undefined ? 0 : 1));
   w.string('type').string('pub');
   if (id !== undefined) w.string('id').number(id);

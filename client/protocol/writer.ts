@@ -5,29 +5,46 @@
  * stay integers — a safe integer of 2^32 or more is written as a msgpack
  * uint 64 / int 64, never as a float (msgpackr writes those as float64).
  *
- * One writer is reused: `finish()` copies out what was written and starts over.
+ * It writes into a slab (8 KiB, or a buffer of its own for a large message)
+ * and `finish()` hands out a view of what was written: no buffer per message,
+ * which for small messages costs more than the writing (an ArrayBuffer each,
+ * and the collector's work for it). A view keeps its slab alive, as Node's
+ * pooled Buffers do; slabs are small so that a message kept long (in a
+ * topic's history) pins at most 8 KiB.
  */
 const utf8 = new TextEncoder();
+const slabBytes = 8 * 1024;
 
 export class Writer {
   private buf: Uint8Array;
   private view: DataView;
+  /** Where the message being written starts in the slab, and where writing is. */
+  private start = 0;
   private pos = 0;
 
-  constructor(size = 1024) {
+  constructor(size = slabBytes) {
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
   }
 
+  /** Bytes written into the current message. */
   get length(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 
-  /** What was written, copied out; the writer starts over. */
+  /** The message written, as a view of the slab; the next one starts after it. */
   finish(): Uint8Array {
-    const out = this.buf.slice(0, this.pos);
-    this.pos = 0;
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
     return out;
+  }
+
+  /** Puts one byte in front of the next message without counting it as part of it (see `frameOfOne`). */
+  lead(byte: number): this {
+    this.room(1);
+    this.buf[this.pos++] = byte;
+    this.start = this.pos;
+    return this;
   }
 
   arrayHeader(count: number): this {
@@ -160,12 +177,17 @@ export class Writer {
 
   private room(bytes: number): void {
     if (this.pos + bytes <= this.buf.byteLength) return;
-    let size = this.buf.byteLength * 2;
-    while (size < this.pos + bytes) size *= 2;
+    // A new slab; the message begun so far moves with it.
+    const begun = this.pos - this.start;
+    let size = slabBytes;
+    while (size < begun + bytes + 1) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    next.set(this.buf.subarray(this.start - (this.start > 0 ? 1 : 0), this.pos), 0);
+    const shift = this.start > 0 ? 1 : 0;
     this.buf = next;
     this.view = new DataView(next.buffer);
+    this.start = shift;
+    this.pos = shift + begun;
   }
 }
 

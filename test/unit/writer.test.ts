@@ -43,3 +43,25 @@ describe('the hot-path msgpack writer', () => {
     expect(exact.unpack(encodeMessageV2(1, { ...parts, seq: 1, client: undefined }))).toEqual([1, 1, 2, BigInt(1_764_600_000_000), { x: 1, name: 'p1', list: [1, 2, 3] }, null, 'e1']);
   });
 });
+
+describe('the writer\'s slabs', () => {
+  it('hands out views that stay valid across slabs, large messages included, and frames one message without a copy', () => {
+    const w = new Writer();
+    const written: Array<[Uint8Array, string]> = [];
+    for (let i = 0; i < 200; i++) {
+      const s = `m${i}-`.repeat(i % 7 === 0 ? 2000 : 90);
+      w.lead(0x91);
+      written.push([w.string(s).finish(), s]);
+    }
+    for (const [bytes, s] of written) expect(exact.unpack(bytes)).toBe(s);
+    // Several messages share a slab (views of one buffer) …
+    expect(new Set(written.map(([b]) => b.buffer)).size).toBeLessThan(written.length);
+    // … and a frame of one is the view with its leading 0x91, the same memory.
+    for (const [bytes, s] of written) {
+      const frame = frameFromEncoded([bytes], bytes.byteLength);
+      expect(frame.buffer).toBe(bytes.buffer);
+      const decoded = decodeFrame(frame);
+      expect(decoded.ok && decoded.messages).toEqual([s]);
+    }
+  });
+});
