@@ -3,7 +3,7 @@
  * in one turn into one frame, decodes inbound frames. Knows nothing of
  * subscriptions or reconnects; client.ts owns those.
  */
-import { CloseCode, arrayHeaderBytes, decodeTrustedFrame, encode, frameFromEncoded } from './protocol/index.js';
+import { CloseCode, arrayHeaderBytes, encode, frameFromEncoded, readFrame } from './protocol/index.js';
 import type { WebSocketConstructor, WebSocketLike } from './websocket.js';
 
 export interface LinkHandlers {
@@ -90,13 +90,16 @@ export class Link {
   private receive(data: unknown): void {
     if (this.closed) return;
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-    // The broker validated every payload when it was published: no second walk over each value here.
-    const decoded = bytes === undefined ? undefined : decodeTrustedFrame(bytes);
-    if (decoded === undefined || !decoded.ok) {
+    // Deliveries read field by field, the broker trusted (reader.ts).
+    let messages: unknown[];
+    try {
+      if (bytes === undefined) throw new Error('not binary');
+      messages = readFrame(bytes);
+    } catch {
       this.close(CloseCode.ProtocolError, 'bad frame from broker');
       return;
     }
-    this.handlers.messages(decoded.messages);
+    this.handlers.messages(messages);
   }
 
   private finish(code: number, reason: string): void {

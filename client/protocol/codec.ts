@@ -113,20 +113,6 @@ export function decodeFrame(bytes: Uint8Array, depthMax = depthMaxDefault): Deco
 }
 
 /**
- * Decodes a frame from a peer that validated what it sends (the client reading its broker, which
- * checked every payload when it was published): no walk over every value. Never throws.
- */
-export function decodeTrustedFrame(bytes: Uint8Array): DecodeResult {
-  let value: unknown;
-  try {
-    value = packr.unpack(bytes);
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  return Array.isArray(value) ? { ok: true, messages: value } : { ok: false, reason: 'not-array' };
-}
-
-/**
  * Verifies that a decoded value holds only plain msgpack values (nil, boolean,
  * number, string, binary, array, map) nested at most `depthMax` deep.
  * Returns undefined when it does, else the failure.

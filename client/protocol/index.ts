@@ -12,3 +12,4 @@ export * from './merge-patch.js';
 export * from './validate.js';
 export * from './writer.js';
 export * from './delivery.js';
+export * from './reader.js';
