@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import {
   CloseCode,
   ErrorCode,
+  dataOf,
   decodeFrame,
   frameLength,
   parseClientMessage,
@@ -19,6 +20,7 @@ import {
   type ClientRequest,
   type Limits,
   type PublishMessage,
+  type DataBytes,
   type WelcomeMessage,
 } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
@@ -134,11 +136,11 @@ export class Gateway implements SessionHost {
     };
     // While the hello's token is verified (asynchronously), what follows it waits here.
     let verifying = false;
-    const backlog: unknown[] = [];
-    const process = (raw: unknown): void => {
+    const backlog: Array<[unknown, DataBytes | undefined]> = [];
+    const process = (raw: unknown, data?: DataBytes): void => {
       if (verifying) {
         if (backlog.length >= backlogMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too much sent before the welcome');
-        backlog.push(raw);
+        backlog.push([raw, data]);
         return;
       }
       const parsed = parseClientMessage(raw);
@@ -165,7 +167,7 @@ export class Gateway implements SessionHost {
             session = this.open(socket, message.client, verified.identity, message.v);
             for (const next of backlog.splice(0)) {
               if (socket.readyState !== socket.OPEN) return;
-              process(next);
+              process(next[0], next[1]);
             }
           })
           .catch(() => this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, 'the token could not be verified'));
@@ -178,7 +180,7 @@ export class Gateway implements SessionHost {
           return;
         default: {
           const now = performance.now();
-          if (!overBytes && limiter.request(message.type, now)) return this.handle(session, message);
+          if (!overBytes && limiter.request(message.type, now)) return this.handle(session, message, data);
           this.sendError(session, message.type, message.id, ErrorCode.RateLimited, overBytes ? 'too many bytes per second on this connection; slow down' : `too many ${message.type} requests per second on this connection; slow down`);
           if (!limiter.violated(now)) {
             session.flush(now); // the refusals go out before the close
@@ -211,9 +213,11 @@ export class Gateway implements SessionHost {
         return this.refuse(socket, reason, CloseCode.BadFrame, `bad frame: ${decoded.reason}`);
       }
       if (session !== undefined) session.lastInboundAt = performance.now();
-      for (const raw of decoded.messages) {
+      // Where each publish's payload lies in the frame: delivered as the publisher encoded it.
+      const datas = session === undefined ? undefined : dataRanges(bytes);
+      for (let i = 0; i < decoded.messages.length; i++) {
         if (socket.readyState !== socket.OPEN) return; // closed by an earlier message of this frame
-        process(raw);
+        process(decoded.messages[i], datas?.[i]);
       }
     });
   }
@@ -291,7 +295,7 @@ export class Gateway implements SessionHost {
     return session;
   }
 
-  private handle(session: Session, request: ClientRequest): void {
+  private handle(session: Session, request: ClientRequest, data: DataBytes | undefined): void {
     const { topics, metrics } = this.options;
     // Anonymous mode grants everything: no check on the publish path then.
     const refused = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
@@ -318,7 +322,7 @@ export class Gateway implements SessionHost {
         else this.sendError(session, 'unsub', request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`);
         return;
       case 'pub':
-        return this.publish(session, request);
+        return this.publish(session, request, data);
       case 'refresh':
         return this.refresh(session, request.id, request.token);
       default: {
@@ -332,7 +336,7 @@ export class Gateway implements SessionHost {
    * A publish, answered as its connection's protocol says: v1 with a reply each; v2 with `acks`
    * gathered per turn (publish-acks.ts), or — sent without an id — only if it fails.
    */
-  private publish(session: Session, request: PublishMessage): void {
+  private publish(session: Session, request: PublishMessage, encoded: DataBytes | undefined): void {
     const { metrics } = this.options;
     const id = request.id;
     const v2 = session.version >= 2;
@@ -350,7 +354,7 @@ export class Gateway implements SessionHost {
       if (id !== undefined) session.acks.answered(id, result);
     };
     if (!this.options.isAccepting()) return answer({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not taking publishes now; publish through another broker' });
-    this.options.topics.publish({ topic: request.topic, kind: request.kind, data: request.data, client: session.client, pid: request.pid }, answer);
+    this.options.topics.publish({ topic: request.topic, kind: request.kind, data: request.data, encoded, client: session.client, pid: request.pid }, answer);
   }
 
   /** A new token for a connection: same subject, every subscription still allowed. One at a time. */
@@ -400,3 +404,11 @@ export class Gateway implements SessionHost {
   }
 }
 
+/** `dataOf`, or nothing when the scan fails (the payloads are then checked and encoded from their values). */
+function dataRanges(frame: Uint8Array): Array<DataBytes | undefined> | undefined {
+  try {
+    return dataOf(frame);
+  } catch {
+    return undefined;
+  }
+}

@@ -13,6 +13,8 @@
 import {
   ErrorCode,
   checkData,
+  checkEncodedData,
+  type DataBytes,
   checkTopic,
   type MessageKind,
   type PresenceOptions,
@@ -99,6 +101,8 @@ export interface PublishRequest {
   topic: string;
   kind: MessageKind;
   data: unknown;
+  /** The payload's bytes as the publisher encoded them, when the edge has them (delivered as they are). */
+  encoded?: DataBytes | undefined;
   client?: string;
   pid?: number;
   /** Idempotency key (HTTP publishes): a retry with the same key is applied once. */
@@ -309,7 +313,7 @@ export class Topics {
   publish(request: PublishRequest, done: (result: ApplyResult) => void): void {
     const check = checkTopic(request.topic, false, this.options.topicBytesMax);
     if (!check.ok) return done(topicFailure(request.topic, check.reason));
-    const data = checkData(request.data, this.options.payloadBytesMax);
+    const data = request.encoded === undefined ? checkData(request.data, this.options.payloadBytesMax) : checkEncodedData(request.encoded, request.data, this.options.payloadBytesMax);
     if (!data.ok) return done(data);
     // One shape for every publish (absent fields are undefined, never deleted: a `delete` would
     // move the object to V8's slow dictionary mode), and the payload's encoding from its check.

@@ -13,3 +13,4 @@ export * from './validate.js';
 export * from './writer.js';
 export * from './delivery.js';
 export * from './reader.js';
+export * from './scan.js';

@@ -4,6 +4,7 @@
  * one could be read) and a stable error code, so the broker can answer it.
  */
 import { checkPlainValue, encode } from './codec.js';
+import type { DataBytes } from './scan.js';
 import { ErrorCode } from './codes.js';
 import { isPlainObject } from './merge-patch.js';
 import { messageKinds, type ClientMessage, type MessageKind, type PresenceOptions } from './messages.js';
@@ -135,4 +136,17 @@ export function checkData(value: unknown, bytesMax: number, what = 'data'): Data
   const bytes = encoded.byteLength;
   if (bytes > bytesMax) return { ok: false, code: ErrorCode.PayloadTooLarge, message: `${what} is ${bytes} bytes; at most ${bytesMax}` };
   return { ok: true, bytes, encoded };
+}
+
+/**
+ * `checkData` for a payload whose bytes are at hand (scan.ts): their size is its size, and they are
+ * delivered as they are — unless re-encoding the decoded value would change them (then it is
+ * checked and encoded as any other value). The frame they came in decoded as plain values.
+ */
+export function checkEncodedData(encoded: DataBytes, value: unknown, bytesMax: number): DataCheck {
+  if (!encoded.asIs) return checkData(value, bytesMax);
+  if (encoded.depth > dataDepthMax) return { ok: false, code: ErrorCode.BadRequest, message: `data is nested deeper than ${dataDepthMax} levels` };
+  const bytes = encoded.bytes.byteLength;
+  if (bytes > bytesMax) return { ok: false, code: ErrorCode.PayloadTooLarge, message: `data is ${bytes} bytes; at most ${bytesMax}` };
+  return { ok: true, bytes, encoded: encoded.bytes };
 }
