@@ -57,6 +57,8 @@ export class Client extends Emitter<ClientEvents> {
   private readonly requests = new Map<number, PendingRequest>();
   /** v2: ids of publishes sent on this link and not answered yet, in the order sent (`acks` answer them in it). */
   private ackOrder: number[] = [];
+  /** The protocol version said in hello: the newest, or 1 for a broker that refused it (older than protocol 2). */
+  private helloVersion = protocolVersion;
   private ackHead = 0;
   private readonly subs = new SubscriptionRegistry();
   private readonly publishes: PublishQueue;
@@ -172,7 +174,7 @@ export class Client extends Emitter<ClientEvents> {
       link = new Link(url, this.WebSocketImpl, {
         open: () =>
           void tokenOf(this.options).then(
-            (token) => link.send({ type: 'hello', v: protocolVersion, client: this.clientId, token }),
+            (token) => link.send({ type: 'hello', v: this.helloVersion, client: this.clientId, token }),
             (err: unknown) => link.close(CloseCode.Unauthorized, `no token: ${err instanceof Error ? err.message : String(err)}`),
           ),
         messages: (messages) => {
@@ -228,6 +230,12 @@ export class Client extends Emitter<ClientEvents> {
     this.ackHead = 0;
     this.subs.markAllPending();
     if (this.closedByApp) return;
+    if (!wasConnected && code === CloseCode.UnsupportedVersion && this.helloVersion > 1) {
+      // A broker from before protocol 2: say hello again, in 1 (the client speaks both).
+      this.helloVersion = 1;
+      this.openLink();
+      return;
+    }
     if (wasConnected) this.emit('disconnected', { code, reason });
     const reconnect = this.options.reconnect?.enabled !== false && shouldReconnect(code);
     if (!this.everConnected && this.attempt + 1 >= this.urls.length && this.firstConnect !== undefined) {
@@ -322,7 +330,8 @@ export class Client extends Emitter<ClientEvents> {
     const link = this.link;
     return new Promise((resolve) => {
       const id = this.nextId();
-      this.requests.set(id, { kind: 'unsub', done: resolve });
+      const sid = sub.sid;
+      this.requests.set(id, { kind: 'unsub', done: () => (this.subs.retire(sid), resolve()) });
       link.send({ type: 'unsub', id, topic: sub.topic });
     });
   }
@@ -376,6 +385,18 @@ export class Client extends Emitter<ClientEvents> {
     }
   }
 
+  private leaveAckOrder(id: number): void {
+    if (this.ackOrder[this.ackHead] === id) this.ackHead++;
+    else {
+      const at = this.ackOrder.indexOf(id, this.ackHead);
+      if (at >= 0) this.ackOrder.splice(at, 1);
+    }
+    if (this.ackHead === this.ackOrder.length) {
+      this.ackOrder = [];
+      this.ackHead = 0;
+    }
+  }
+
   /** v2: the next `seqs.length` publishes sent and not refused were applied, with these seqs. */
   private onAcks(seqs: readonly number[]): void {
     for (const seq of seqs) {
@@ -394,8 +415,9 @@ export class Client extends Emitter<ClientEvents> {
     const request = this.requests.get(id);
     if (request === undefined) return;
     this.requests.delete(id);
-    // A refused publish is answered by its own error, in order: it leaves the acks' order here.
-    if (request.kind === 'pub' && outcome instanceof RequestError && this.ackOrder[this.ackHead] === id) this.ackHead++;
+    // A refused publish is answered by its own error, never by acks: it leaves their order here,
+    // wherever it stands (a refusal at the edge — a rate limit, say — can overtake earlier acks).
+    if (request.kind === 'pub' && outcome instanceof RequestError) this.leaveAckOrder(id);
     switch (request.kind) {
       case 'pub':
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {

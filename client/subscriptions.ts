@@ -17,8 +17,11 @@ export class SubscriptionRegistry {
   private readonly byTopic = new Map<string, Subscription>();
   private readonly patterns = new Set<Subscription>();
   private readonly waiters = new Map<Subscription, Waiter>();
-  /** v2: the subscription each subscription id of this link's broker stands for. */
-  private readonly bySid = new Map<number, Subscription>();
+  /**
+   * v2: the topic each subscription id of this link's broker stands for. Kept after an unsubscribe
+   * until its reply (`retire`): deliveries sent before it still route to matching patterns.
+   */
+  private readonly bySid = new Map<number, string>();
 
   /** Registers a subscription; the promise settles on the broker's first answer. */
   add(
@@ -51,7 +54,6 @@ export class SubscriptionRegistry {
     clearTimeout(sub.retryTimer);
     if (this.byTopic.get(sub.topic) === sub) this.byTopic.delete(sub.topic);
     this.patterns.delete(sub);
-    if (sub.sid !== undefined && this.bySid.get(sub.sid) === sub) this.bySid.delete(sub.sid);
     const waiter = this.waiters.get(sub);
     this.waiters.delete(sub);
     if (waiter !== undefined) waiter.reject(reason ?? new RequestError(ErrorCode.NotSubscribed, 'unsubscribed before the broker confirmed'));
@@ -59,10 +61,12 @@ export class SubscriptionRegistry {
 
   /** The broker confirmed a (re)subscribe. */
   confirm(sub: Subscription, reply: SubscribeReply): void {
+    // Mapped even when the subscription was let go meanwhile: until the unsubscribe's reply, the
+    // broker still sends under this id, and patterns may want those messages.
+    if (reply.sid !== undefined) this.bySid.set(reply.sid, reply.topic);
+    sub.sid = reply.sid;
     if (!sub.active) return;
     sub.confirm(reply);
-    sub.sid = reply.sid;
-    if (reply.sid !== undefined) this.bySid.set(reply.sid, sub);
     const waiter = this.waiters.get(sub);
     this.waiters.delete(sub);
     waiter?.resolve(sub);
@@ -105,10 +109,15 @@ export class SubscriptionRegistry {
     for (const sub of this.patterns) if (matchTopic(sub.topic, message.topic)) sub.receive(message);
   }
 
+  /** The broker confirmed an unsubscribe: nothing more comes under its subscription id. */
+  retire(sid: number | undefined): void {
+    if (sid !== undefined) this.bySid.delete(sid);
+  }
+
   /** v2: a positional delivery, `[ref, seq, kind, ts, data, client?, epoch?]` (client/protocol/delivery.ts). */
   compact(m: CompactMessage): void {
     const ref = m[0];
-    const topic = typeof ref === 'number' ? this.bySid.get(ref)?.topic : ref;
+    const topic = typeof ref === 'number' ? this.bySid.get(ref) : ref;
     if (topic === undefined) return; // a subscription let go meanwhile
     const message: TopicMessage = { type: 'msg', topic, seq: m[1], kind: kindOfCode[m[2]] ?? 'event', data: m[4], ts: m[3] };
     if (typeof m[5] === 'string') message.client = m[5];

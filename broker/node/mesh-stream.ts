@@ -59,7 +59,7 @@ export class MeshStream implements CommandStream {
       return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
     }
     if (!presence && group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
-    const stamped = { ...command, ts: this.options.now() } as TopicCommand;
+    const stamped = withoutAbsent({ ...command, ts: this.options.now() }) as TopicCommand;
     const key = group.multicast({ command: stamped }, { order: 'total', safe: true, elide: true, stream: this.options.lwgOf(command.topic) });
     this.pending.set(key, done);
   }
@@ -118,4 +118,10 @@ export class MeshStream implements CommandStream {
 export function epochFor(command: TopicCommand | undefined): string {
   const seed = command?.id ?? `${command?.topic ?? ''}|${command?.ts ?? 0}`;
   return fnv1a32(seed).toString(36).padStart(7, '0') + fnv1a32(`${seed}|epoch`).toString(36).padStart(7, '0');
+}
+
+/** The command without its absent fields, so that none crosses a link as nil. */
+function withoutAbsent<T extends object>(command: T): T {
+  for (const k of Object.keys(command) as Array<keyof T>) if (command[k] === undefined) delete command[k];
+  return command;
 }

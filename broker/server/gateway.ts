@@ -173,6 +173,8 @@ export class Gateway implements SessionHost {
           .catch(() => this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, 'the token could not be verified'));
         return;
       }
+      // Protocol 1 answers every publish: one without an id is a bad message there.
+      if (message.type === 'pub' && message.id === undefined && session.version < 2) return badMessage(session, { id: undefined, code: ErrorCode.BadRequest, message: 'pub.id must be a positive integer' });
       switch (message.type) {
         case 'hello':
           return badMessage(session, { id: undefined, code: ErrorCode.BadRequest, message: 'hello was already received' });
@@ -340,18 +342,18 @@ export class Gateway implements SessionHost {
     const { metrics } = this.options;
     const id = request.id;
     const v2 = session.version >= 2;
-    if (id === undefined && !v2) return this.sendError(session, 'pub', undefined, ErrorCode.BadRequest, 'pub.id must be a positive integer');
-    if (v2 && id !== undefined) session.acks.sent(id);
+    // v2: a publish's place among the connection's acknowledged ones (its answer waits for those before it).
+    const ticket = v2 && id !== undefined ? session.acks.sent(id) : -1;
     const answer = (result: ApplyResult): void => {
       if (!result.ok) {
         metrics.requestErrors.inc({ type: 'pub', code: String(result.code) });
         if (!v2) return session.send(errorMessage(id, result.code, result.message));
         if (id === undefined) return session.send({ type: 'error', code: result.code, message: result.message, topic: request.topic.slice(0, 255) });
-        return session.acks.answered(id, result);
+        return session.acks.answered(ticket, result);
       }
       if (result.dup !== true) metrics.wsPublishes.inc();
       if (!v2) return session.deliver(encodePublishReply(id!, result.seq, result.dup === true));
-      if (id !== undefined) session.acks.answered(id, result);
+      if (id !== undefined) session.acks.answered(ticket, result);
     };
     if (!this.options.isAccepting()) return answer({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not taking publishes now; publish through another broker' });
     this.options.topics.publish({ topic: request.topic, kind: request.kind, data: request.data, encoded, client: session.client, pid: request.pid }, answer);

@@ -17,7 +17,9 @@ export class PublishAcks {
   /** Ids sent and not answered yet, oldest first (`head` is the oldest live one). */
   private waiting: number[] = [];
   private head = 0;
-  /** Results that came before an earlier publish's. */
+  /** Tickets handed out before `waiting[0]`'s: a ticket is a publish's place in the order sent. */
+  private base = 0;
+  /** Results that came before an earlier publish's, by ticket (ids may repeat; tickets do not). */
   private readonly early = new Map<number, ApplyResult>();
   /** Seqs acknowledged since the last `acks` went into the queue. */
   private seqs: number[] = [];
@@ -33,24 +35,24 @@ export class PublishAcks {
     return this.waiting.length - this.head;
   }
 
-  sent(id: number): void {
+  /** A publish with `id` was taken; its answer must name the returned ticket. */
+  sent(id: number): number {
     this.waiting.push(id);
+    return this.base + this.waiting.length - 1;
   }
 
-  answered(id: number, result: ApplyResult): void {
-    if (this.waiting[this.head] !== id) {
-      this.early.set(id, result);
+  answered(ticket: number, result: ApplyResult): void {
+    if (ticket !== this.base + this.head) {
+      this.early.set(ticket, result);
       return;
     }
-    this.settle(result, id);
-    while (this.head < this.waiting.length) {
-      const next = this.waiting[this.head]!;
-      const r = this.early.get(next);
-      if (r === undefined) break;
-      this.early.delete(next);
-      this.settle(r, next);
+    this.settle(result);
+    for (let r = this.early.get(this.base + this.head); r !== undefined; r = this.early.get(this.base + this.head)) {
+      this.early.delete(this.base + this.head);
+      this.settle(r);
     }
     if (this.head === this.waiting.length) {
+      this.base += this.waiting.length;
       this.waiting = [];
       this.head = 0;
     }
@@ -63,8 +65,8 @@ export class PublishAcks {
     this.seqs = [];
   }
 
-  private settle(result: ApplyResult, id: number): void {
-    this.head++;
+  private settle(result: ApplyResult): void {
+    const id = this.waiting[this.head++]!;
     if (result.ok) {
       if (this.seqs.length === 0) this.schedule();
       this.seqs.push(result.seq);

@@ -14,10 +14,6 @@ export interface HistoryEntry {
    * here; for an entry loaded from another broker's snapshot, derived when first needed (wire.ts).
    */
   parts?: MessageParts;
-  /** The protocol-2 form, cached: for the topic's subscription id `v2sid`, and for wildcard matches. */
-  v2?: Uint8Array;
-  v2sid?: number;
-  v2topic?: Uint8Array;
 }
 
 export class History {

@@ -98,12 +98,14 @@ export class TopicTable {
   }
 
   private applyPublish(command: PublishCommand, data: Uint8Array | undefined): ApplyResult {
-    const { client } = command;
+    // Absent fields may arrive as nil from another broker (the mesh encodes undefined as nil).
+    const client = command.client ?? undefined;
+    const key = command.key ?? undefined;
     // An HTTP idempotency key is de-duplicated as a client of its own with one publish id. The two
     // paths get disjoint namespaces by a first character that only this line writes: no client id
     // or token subject can make a WebSocket client collide with an HTTP key.
-    const dedupClient = command.key !== undefined ? `h${command.key}` : client === undefined ? undefined : `w${client}`;
-    const pid = command.key !== undefined ? 1 : command.pid;
+    const dedupClient = key !== undefined ? `h${key}` : client === undefined ? undefined : `w${client}`;
+    const pid = key !== undefined ? 1 : (command.pid ?? undefined);
     if (dedupClient !== undefined && pid !== undefined) {
       const seen = this.dedupFor(command.topic).lookup(dedupClient, pid);
       if (seen.kind === 'stale') return { ok: false, code: ErrorCode.StalePublishId, message: `publish id ${pid} is too old to be checked for a retry; it was not applied` };

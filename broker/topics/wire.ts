@@ -1,7 +1,7 @@
 /**
  * A topic message in each protocol version a subscriber may speak. The v1 form
  * is what the history keeps; the v2 form (client/protocol/delivery.ts) is
- * written from the same parts on first use and cached on the entry, so a
+ * written from the same parts when asked for, and the last one is kept, so a
  * fan-out to any number of v2 subscribers encodes it once.
  */
 import { decodeFrame, encode, encodeMessageV2, frameFromEncoded, type MessageParts, type TopicMessage } from '../../client/protocol/index.js';
@@ -17,10 +17,23 @@ export function partsOf(entry: HistoryEntry): MessageParts {
   return entry.parts;
 }
 
-/** The v2 form for subscription id `sid`, or for a wildcard match when `sid` is undefined. */
+/**
+ * The v2 form for subscription id `sid`, or for a wildcard match when `sid` is undefined. A fan-out
+ * asks for the same entry once per subscriber, one after another: the last form is kept here (not
+ * on the entry, where a topic's history would hold a second copy of every message).
+ */
 export function v2Of(entry: HistoryEntry, sid: number | undefined): Uint8Array {
-  if (sid === undefined) return (entry.v2topic ??= encodeMessageV2(partsOf(entry).topic, partsOf(entry)));
-  if (entry.v2 !== undefined && entry.v2sid === sid) return entry.v2;
-  entry.v2sid = sid;
-  return (entry.v2 = encodeMessageV2(sid, partsOf(entry)));
+  if (entry === last.entry && sid === last.sid) return last.bytes!;
+  let parts: MessageParts;
+  try {
+    parts = partsOf(entry);
+  } catch {
+    return entry.encoded; // undecodable (cannot happen for what this broker wrote): the v1 map, which a v2 client also reads
+  }
+  last.entry = entry;
+  last.sid = sid;
+  last.bytes = encodeMessageV2(sid ?? parts.topic, parts);
+  return last.bytes;
 }
+
+const last: { entry: HistoryEntry | undefined; sid: number | undefined; bytes: Uint8Array | undefined } = { entry: undefined, sid: undefined, bytes: undefined };

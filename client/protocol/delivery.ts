@@ -2,7 +2,8 @@
  * A delivered topic message on the wire, in both protocol versions, written
  * around the payload's bytes as they were encoded once, when it was published.
  *
- * v1: a map `{type: "msg", topic, seq, kind, data, ts, client?, epoch?}`.
+ * v1: a map `{type: "msg", topic, seq, kind, data, ts, client?, epoch?}`, its numbers written
+ * as protocol 1 always had them (an integer beyond 32 bits, such as `ts`, as float64).
  * v2: an array `[ref, seq, kind, ts, data, client?, epoch?]` — `ref` is the
  * subscription id the subscribe reply gave (`sid`), or the topic name when
  * the message reached the connection through a wildcard only; `kind` is 0
@@ -36,9 +37,9 @@ export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOff
   w.mapHeader(6 + (m.client === undefined ? 0 : 1) + (m.epoch === undefined ? 0 : 1));
   w.string('type').string('msg');
   w.string('topic').string(m.topic);
-  w.string('seq').number(m.seq);
+  w.string('seq').numberV1(m.seq);
   w.string('kind').string(m.kind);
-  w.string('ts').number(m.ts);
+  w.string('ts').numberV1(m.ts);
   if (m.client !== undefined) w.string('client').string(m.client);
   if (m.epoch !== undefined) w.string('epoch').string(m.epoch);
   w.string('data');
@@ -74,7 +75,7 @@ export function encodeAcks(seqs: readonly number[]): Uint8Array {
 /** A v1 publish reply. */
 export function encodePublishReply(id: number, seq: number, dup: boolean): Uint8Array {
   const w = writer.lead(0x91);
-  w.mapHeader(dup ? 4 : 3).string('type').string('reply').string('id').number(id).string('seq').number(seq);
+  w.mapHeader(dup ? 4 : 3).string('type').string('reply').string('id').numberV1(id).string('seq').numberV1(seq);
   if (dup) w.string('dup').bool(true);
   return w.finish();
 }

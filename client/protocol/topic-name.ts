@@ -8,35 +8,54 @@
 
 export const topicBytesMax = 255;
 
-const tokenRe = /^[A-Za-z0-9_:-]+$/;
-
 export type TopicCheck =
   | { ok: true; wildcard: boolean }
   | { ok: false; reason: 'empty' | 'too-long' | 'bad-token' | 'reserved' | 'bad-wildcard' };
 
+// Results are shared constants: the check runs on every publish and allocates nothing.
+const concrete: TopicCheck = Object.freeze({ ok: true, wildcard: false });
+const pattern: TopicCheck = Object.freeze({ ok: true, wildcard: true });
+const refused = (reason: 'empty' | 'too-long' | 'bad-token' | 'reserved' | 'bad-wildcard'): TopicCheck => Object.freeze({ ok: false, reason });
+const empty = refused('empty');
+const tooLong = refused('too-long');
+const badToken = refused('bad-token');
+const reserved = refused('reserved');
+const badWildcard = refused('bad-wildcard');
+
+/** `[A-Za-z0-9_:-]`, by character code. */
+function tokenChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95 || c === 45;
+}
+
 /**
  * Checks a subscription pattern (wildcards allowed) or, with
- * `wildcards: false`, a concrete topic name.
+ * `wildcards: false`, a concrete topic name. One pass over the characters.
  */
 export function checkTopic(name: unknown, wildcards: boolean, lengthMax = topicBytesMax): TopicCheck {
-  if (typeof name !== 'string' || name.length === 0) return { ok: false, reason: 'empty' };
+  if (typeof name !== 'string' || name.length === 0) return empty;
   // Names are ASCII by construction, so length in bytes equals length in chars
   // for every name that passes the token check below.
-  if (name.length > lengthMax) return { ok: false, reason: 'too-long' };
-  if (name.charCodeAt(0) === 36 /* $ */) return { ok: false, reason: 'reserved' };
-  const tokens = name.split('.');
+  if (name.length > lengthMax) return tooLong;
+  if (name.charCodeAt(0) === 36 /* $ */) return reserved;
   let wildcard = false;
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    if (token === '*' || token === '>') {
-      if (!wildcards) return { ok: false, reason: 'bad-wildcard' };
-      if (token === '>' && i !== tokens.length - 1) return { ok: false, reason: 'bad-wildcard' };
+  let tokenStart = 0;
+  const n = name.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 46 : name.charCodeAt(i);
+    if (c !== 46 /* . */) continue;
+    const length = i - tokenStart;
+    if (length === 0) return badToken;
+    const first = name.charCodeAt(tokenStart);
+    if (length === 1 && (first === 42 /* * */ || first === 62 /* > */)) {
+      if (!wildcards) return badWildcard;
+      if (first === 62 && i !== n) return badWildcard;
       wildcard = true;
-      continue;
+    } else {
+      for (let j = tokenStart; j < i; j++) if (!tokenChar(name.charCodeAt(j))) return badToken;
     }
-    if (!tokenRe.test(token)) return { ok: false, reason: 'bad-token' };
+    tokenStart = i + 1;
   }
-  return { ok: true, wildcard };
+  return wildcard ? pattern : concrete;
 }
 
 /** Whether concrete `topic` matches `pattern` (which may hold `*` and `>`). */

@@ -119,6 +119,19 @@ export class Writer {
     return this;
   }
 
+  /**
+   * A number as msgpackr writes it (protocol 1 kept byte for byte): an integer within 32 bits as
+   * an integer, anything else as float64 — so a v1 peer's decoder never meets a uint 64.
+   */
+  numberV1(value: number): this {
+    if (Number.isInteger(value) && value >= -0x80000000 && value <= 0xffffffff) return this.number(value);
+    this.room(9);
+    this.buf[this.pos] = 0xcb;
+    this.view.setFloat64(this.pos + 1, value);
+    this.pos += 9;
+    return this;
+  }
+
   string(value: string): this {
     // At most 3 bytes per UTF-16 unit, plus the longest header.
     this.room(value.length * 3 + 5);

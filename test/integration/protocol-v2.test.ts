@@ -3,7 +3,8 @@
 // gathered per turn, publishes without an id answered only when they fail — and protocol 1 still
 // served beside it, unchanged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../client/index.js';
+import { SignJWT } from 'jose';
+import { connect, type Subscription } from '../../client/index.js';
 import { ErrorCode, type AcksMessage, type CompactMessage, type ServerMessage, type SubscribeReply } from '../../client/protocol/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { Raw } from '../helpers/raw-socket.js';
@@ -143,6 +144,52 @@ describe('protocol 2', () => {
     await arrived.wait(() => got.length >= 51, 5000, 'every message');
     expect(got).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
     expect(sub.state).toEqual({ i: 49 });
+    await client.close();
+  });
+
+  it('routes messages sent under a subscription id to a matching pattern after that subscription is let go', async () => {
+    const client = await connect(broker.url);
+    const publisher = await connect(broker.url);
+    const byPattern: number[] = [];
+    const arrived = new Condition();
+    await client.subscribe('v2.pat.*', (m) => (byPattern.push(m.seq), arrived.notify()));
+    // The exact subscription is let go on its first message: the rest of that frame, and what the
+    // broker sends before it takes the unsubscribe, come under its id and must reach the pattern.
+    let exact: Subscription | undefined;
+    exact = await client.subscribe('v2.pat.a', (m) => {
+      if (m.seq === 1) void exact!.unsubscribe();
+    });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => publisher.publish('v2.pat.a', i)));
+    await arrived.wait(() => byPattern.length >= 300, 5000, 'every message at the pattern');
+    expect(byPattern).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    await client.close();
+    await publisher.close();
+  });
+});
+
+describe('protocol 2 with refusals at the edge', () => {
+  const secret = 'protocol-2-test-secret-of-32-chars-or-more';
+  let broker: BrokerProcess;
+  beforeAll(async () => {
+    broker = await startBrokerProcess(['--auth', 'jwt', '--jwt-secret', secret]);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('keeps every acknowledgement with its own publish when a refusal overtakes the acks of earlier ones', async () => {
+    const token = await new SignJWT({ sub: 'p2', chorus: { publish: ['v2.ok.*'], subscribe: ['v2.ok.*'] } }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('10m').sign(new TextEncoder().encode(secret));
+    const client = await connect(broker.url, { token, reconnect: { enabled: false } });
+    // Allowed, forbidden, allowed … in one frame: each forbidden one is refused at once, before the
+    // acks of the allowed ones sent ahead of it go out at the end of the turn.
+    const topics = Array.from({ length: 30 }, (_, i) => (i % 3 === 1 ? 'v2.no.a' : 'v2.ok.a'));
+    const outcomes = await Promise.allSettled(topics.map((t, i) => client.publish(t, i)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason.code);
+    expect(refused).toEqual(Array.from({ length: 10 }, () => ErrorCode.Forbidden));
+    const seqs = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.seq] : []));
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // And the connection is still in step afterwards.
+    expect((await client.publish('v2.ok.a', 'after')).seq).toBe(21);
     await client.close();
   });
 });

@@ -8,6 +8,7 @@
  * gives the same run.
  */
 import { decodeFrame, frameFromEncoded, type ServerMessage } from '../../../client/protocol/index.js';
+import { FrameDecoder, encodeLinkFrame } from '../../../broker/transport/index.js';
 import type { LogEntry, MemberId } from '../../../broker/core/index.js';
 import { BrokerNode } from '../../../broker/node/node.js';
 import { topicLimitsDefault, type Subscriber } from '../../../broker/topics/index.js';
@@ -209,7 +210,7 @@ export class World {
       this.held.push({ to, from, message });
       return;
     }
-    broker.node.receive(from, message);
+    broker.node.receive(from, overTheWire(message));
     this.perform(broker);
   }
 
@@ -254,4 +255,16 @@ export class World {
       for (const tell of broker.onSessionsClosed) tell(session);
     }
   }
+}
+
+/**
+ * A peer message as the other broker reads it: through the links' own framing and codec (what is
+ * undefined arrives as nil, a Map as an object …), so the simulator runs what production decodes.
+ */
+function overTheWire(message: unknown): unknown {
+  const decoder = new FrameDecoder();
+  const events = decoder.push(encodeLinkFrame(message));
+  const event = events[0];
+  if (events.length !== 1 || event === undefined || !event.ok) throw new Error(`a peer message did not survive the link codec: ${JSON.stringify(event)}`);
+  return event.value;
 }
