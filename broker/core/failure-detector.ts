@@ -18,10 +18,14 @@
  *   the coordinator heard within half the suspicion timeout counts: one that
  *   crashed is soon suspected here by silence, and a member that noticed it a
  *   little earlier must not be taken for the broken end.
- * A member that heard nobody at all for a suspicion timeout — it was stopped
- * (SIGSTOP, a long GC pause) or cut off from everyone — cannot tell who fell
- * silent meanwhile: when it hears anyone again, every member gets a fresh
- * suspicion window. Otherwise a coordinator back from a pause would take the
+ * A member that heard nobody at all for half a suspicion timeout — it was
+ * stopped (SIGSTOP, a long GC pause) or cut off from everyone — cannot tell
+ * who fell silent meanwhile: when it hears anyone again, every member gets a
+ * fresh suspicion window, and while it hears nobody it takes no decision
+ * on silence (`deaf`). (Half: a member quiet for a while before the cut
+ * would otherwise be suspected the moment it heals — the simulator found a
+ * coordinator back from 49 ticks alone excluding three live members.) A crash
+ * during such a gap is then detected up to one timeout later. Otherwise a coordinator back from a pause would take the
  * first members it hears from for the whole group and exclude healthy ones
  * it simply had not heard from yet (and with them the copies they hold).
  * Only members of the current view are tracked; the marks end with the view.
@@ -44,12 +48,21 @@ export class FailureDetector {
   constructor(private readonly suspectTicks: number) {}
 
   heard(member: MemberId, now: number): void {
-    if (now - this.lastAny > this.suspectTicks) {
+    if (now - this.lastAny > this.suspectTicks / 2) {
       for (const m of this.lastHeard.keys()) this.lastHeard.set(m, now);
       this.complaining.clear();
     }
     this.lastAny = now;
     this.lastHeard.set(member, now);
+  }
+
+  /**
+   * Heard nobody for half a suspicion timeout: this member is the one cut off (or was stopped),
+   * and its view of who is silent means nothing until it hears someone again (then `heard` gives
+   * everyone a fresh window). A coordinator decides nothing meanwhile (flush.ts).
+   */
+  deaf(now: number): boolean {
+    return now - this.lastAny > this.suspectTicks / 2;
   }
 
   silentTooLong(member: MemberId, now: number): boolean {
@@ -73,7 +86,7 @@ export class FailureDetector {
     if (coordinating && suspects?.includes(self) === true) {
       const since = this.complaining.get(from) ?? now;
       this.complaining.set(from, since);
-      if (now - since >= this.suspectTicks) this.complainers.add(from);
+      if (now - since >= this.suspectTicks) { this.complainers.add(from); if (process.env['FDBG']) console.log(`t${now} ${self} COMPLAINER ${from}`); }
     } else {
       this.complaining.delete(from);
       this.complainers.delete(from);
@@ -120,6 +133,7 @@ export class FailureDetector {
       }
       if (out === undefined) return; // only self is left on a link: cannot happen (self is never reported here)
       this.cutOff.add(out);
+      if (process.env['FDBG']) console.log(`t${now} ${self} CUT ${out} links=${JSON.stringify(links)}`);
       links = links.filter(([a, b]) => a !== out && b !== out);
     }
   }

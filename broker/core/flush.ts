@@ -30,7 +30,7 @@ export interface CoordinatorHost {
   readonly view: ViewRecord | undefined;
   readonly leaving: ReadonlySet<MemberId>;
   /** The suspicion marks: replaced incarnations, members forced out, complainers, members cut off. */
-  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId>; readonly cutOff: ReadonlySet<MemberId>; forgiveCuts(): void };
+  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId>; readonly cutOff: ReadonlySet<MemberId>; forgiveCuts(): void; deaf(now: number): boolean };
   readonly pendingJoins: ReadonlySet<MemberId>;
   readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
   /** Keys of abcasts and gbcasts already delivered here. */
@@ -120,6 +120,9 @@ export class FlushCoordinator {
     const h = this.host;
     const view = h.view;
     if (view === undefined) return;
+    // Cut off from everyone (or just back from a stop, not having heard anyone yet): who seems
+    // silent tells nothing, and a round could not run anyway. Decide once someone is heard.
+    if (view.members.length > 1 && h.detector.deaf(h.now)) return;
     const round = this.round;
     if (round !== undefined) {
       if (round.participants.some((p) => h.isSuspected(p))) return this.start();

@@ -70,6 +70,7 @@ export const wholeRegressions: Array<{ seed: number; brokers: number; harsh?: bo
   { seed: 1423, brokers: 5, caught: 'a round gave up on a live participant after two lost round trips and excluded it' },
   { seed: 2088, brokers: 5, caught: 'a round gave up on a live participant after two lost round trips and excluded it' },
   { seed: 7307, brokers: 5, caught: 'four lost round trips of one collect phase excluded a live participant (now it answers again on its own)' },
+  { seed: 1447, brokers: 7, caught: 'a coordinator back from 49 ticks cut off from everyone judged silence at once and excluded three live members; two owners of a group among them' },
   { seed: 17, brokers: 5, harsh: true, caught: 'under 5 % loss a round excluded participants that had not answered within the suspicion timeout' },
   { seed: 51, brokers: 5, harsh: true, caught: 'under 5 % loss a round excluded participants that had not answered within the suspicion timeout' },
 ];
