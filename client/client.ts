@@ -17,34 +17,16 @@ import { Emitter } from './emitter.js';
 import { ChorusError, ConnectError, ConnectionClosedError, RequestError } from './errors.js';
 import { Link } from './link.js';
 import { publishRefusal, subscribeRefusal } from './call-checks.js';
-import {
-  CloseCode,
-  ErrorCode,
-  encodePublish,
-  protocolVersion,
-  type CompactMessage,
-  shouldReconnect,
-  type Limits,
-  type MessageKind,
-  type PublishReply,
-  type ReplyMessage,
-  type ServerMessage,
-  type SubscribeReply,
-  type WelcomeMessage,
-} from './protocol/index.js';
+import { CloseCode, ErrorCode, encodePublish, protocolVersion, shouldReconnect } from './protocol/index.js';
+import type { CompactMessage, Limits, MessageKind, PublishReply, ReplyMessage, ServerMessage, SubscribeReply, WelcomeMessage } from './protocol/index.js';
 import { PublishQueue, publishQueueCeiling, randomId, type PendingPublish, type PublishResult } from './publisher.js';
 import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry, afterRefusal } from './subscriptions.js';
+import { Requests } from './requests.js';
 import type { WebSocketConstructor } from './websocket.js';
 import { tokenOf, type ClientEvents, type ConnectOptions } from './options.js';
 
 export type { ClientEvents, ConnectOptions } from './options.js';
-
-type PendingRequest =
-  | { kind: 'sub'; sub: Subscription }
-  | { kind: 'unsub'; done: () => void }
-  | { kind: 'pub'; pid: number }
-  | { kind: 'refresh' };
 
 export class Client extends Emitter<ClientEvents> {
   private link: Link | undefined;
@@ -53,13 +35,9 @@ export class Client extends Emitter<ClientEvents> {
   private attempt = 0;
   private everConnected = false;
   private closedByApp = false;
-  private requestIdLast = 0;
-  private readonly requests = new Map<number, PendingRequest>();
-  /** v2: ids of publishes sent on this link and not answered yet, in the order sent (`acks` answer them in it). */
-  private ackOrder: number[] = [];
+  private readonly requests = new Requests();
   /** The protocol version said in hello: the newest, or 1 for a broker that refused it (older than protocol 2). */
   private helloVersion = protocolVersion;
-  private ackHead = 0;
   private readonly subs = new SubscriptionRegistry();
   private readonly publishes: PublishQueue;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -154,8 +132,7 @@ export class Client extends Emitter<ClientEvents> {
     const error = new ConnectionClosedError('client closed');
     this.publishes.rejectAll(error);
     this.subs.rejectAll(error);
-    for (const request of this.requests.values()) if (request.kind === 'unsub') request.done();
-    this.requests.clear();
+    for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
     const link = this.link;
     this.link = undefined;
     this.welcome = undefined;
@@ -224,10 +201,7 @@ export class Client extends Emitter<ClientEvents> {
     const wasConnected = this.welcome !== undefined;
     this.link = undefined;
     this.welcome = undefined;
-    for (const request of this.requests.values()) if (request.kind === 'unsub') request.done();
-    this.requests.clear();
-    this.ackOrder = [];
-    this.ackHead = 0;
+    for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
     this.subs.markAllPending();
     if (this.closedByApp) return;
     if (!wasConnected && code === CloseCode.UnsupportedVersion && this.helloVersion > 1) {
@@ -283,13 +257,8 @@ export class Client extends Emitter<ClientEvents> {
 
   // ---- requests ----------------------------------------------------------------
 
-  private nextId(): number {
-    return ++this.requestIdLast;
-  }
-
   private sendSubscribe(sub: Subscription): void {
-    const id = this.nextId();
-    this.requests.set(id, { kind: 'sub', sub });
+    const id = this.requests.add({ kind: 'sub', sub });
     this.link!.send(sub.request(id));
   }
 
@@ -317,9 +286,7 @@ export class Client extends Emitter<ClientEvents> {
   }
 
   private sendPublish(entry: PendingPublish): void {
-    const id = this.nextId();
-    this.requests.set(id, { kind: 'pub', pid: entry.pid });
-    if (this.welcome!.v >= 2) this.ackOrder.push(id);
+    const id = this.requests.add({ kind: 'pub', pid: entry.pid }, this.welcome!.v >= 2);
     this.link!.send(encodePublish(id, entry.topic, entry.kind, entry.pid, entry.data));
   }
 
@@ -329,9 +296,8 @@ export class Client extends Emitter<ClientEvents> {
     if (this.link === undefined || this.welcome === undefined) return Promise.resolve();
     const link = this.link;
     return new Promise((resolve) => {
-      const id = this.nextId();
       const sid = sub.sid;
-      this.requests.set(id, { kind: 'unsub', done: () => (this.subs.retire(sid), resolve()) });
+      const id = this.requests.add({ kind: 'unsub', done: () => (this.subs.retire(sid), resolve()) });
       link.send({ type: 'unsub', id, topic: sub.topic });
     });
   }
@@ -345,8 +311,7 @@ export class Client extends Emitter<ClientEvents> {
     tokenOf(this.options).then(
       (token) => {
         if (this.link !== link || token === undefined) return;
-        const id = this.nextId();
-        this.requests.set(id, { kind: 'refresh' });
+        const id = this.requests.add({ kind: 'refresh' });
         link.send({ type: 'refresh', id, token });
       },
       (err: unknown) => this.emit('error', new RequestError(ErrorCode.Unauthorized, `token refresh failed: ${err instanceof Error ? err.message : String(err)}`)),
@@ -385,39 +350,15 @@ export class Client extends Emitter<ClientEvents> {
     }
   }
 
-  private leaveAckOrder(id: number): void {
-    if (this.ackOrder[this.ackHead] === id) this.ackHead++;
-    else {
-      const at = this.ackOrder.indexOf(id, this.ackHead);
-      if (at >= 0) this.ackOrder.splice(at, 1);
-    }
-    if (this.ackHead === this.ackOrder.length) {
-      this.ackOrder = [];
-      this.ackHead = 0;
-    }
-  }
-
   /** v2: the next `seqs.length` publishes sent and not refused were applied, with these seqs. */
   private onAcks(seqs: readonly number[]): void {
-    for (const seq of seqs) {
-      const id = this.ackOrder[this.ackHead];
-      if (id === undefined) return;
-      this.ackHead++;
-      this.onReply(id, { type: 'reply', id, seq });
-    }
-    if (this.ackHead === this.ackOrder.length) {
-      this.ackOrder = [];
-      this.ackHead = 0;
-    }
+    const ids = this.requests.nextAcked(seqs.length);
+    ids.forEach((id, i) => this.onReply(id, { type: 'reply', id, seq: seqs[i]! }));
   }
 
   private onReply(id: number, outcome: ReplyMessage | RequestError): void {
-    const request = this.requests.get(id);
+    const request = this.requests.take(id);
     if (request === undefined) return;
-    this.requests.delete(id);
-    // A refused publish is answered by its own error, never by acks: it leaves their order here,
-    // wherever it stands (a refusal at the edge — a rate limit, say — can overtake earlier acks).
-    if (request.kind === 'pub' && outcome instanceof RequestError) this.leaveAckOrder(id);
     switch (request.kind) {
       case 'pub':
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {
