@@ -24,10 +24,11 @@
  * fresh suspicion window, and while it hears nobody it takes no decision
  * on silence (`deaf`). (Half: a member quiet for a while before the cut
  * would otherwise be suspected the moment it heals — the simulator found a
- * coordinator back from 49 ticks alone excluding three live members.) A crash
- * during such a gap is then detected up to one timeout later. Otherwise a coordinator back from a pause would take the
- * first members it hears from for the whole group and exclude healthy ones
- * it simply had not heard from yet (and with them the copies they hold).
+ * coordinator back from 49 ticks alone excluding three live members.)
+ * Otherwise a coordinator back from a pause would take the first members it
+ * hears from for the whole group and exclude healthy ones it simply had not
+ * heard from yet (and with them the copies they hold). A crash during such a
+ * gap is detected up to one timeout later.
  * Only members of the current view are tracked; the marks end with the view.
  */
 import type { MemberId } from './log.js';
@@ -86,7 +87,7 @@ export class FailureDetector {
     if (coordinating && suspects?.includes(self) === true) {
       const since = this.complaining.get(from) ?? now;
       this.complaining.set(from, since);
-      if (now - since >= this.suspectTicks) { this.complainers.add(from); if (process.env['FDBG']) console.log(`t${now} ${self} COMPLAINER ${from}`); }
+      if (now - since >= this.suspectTicks) this.complainers.add(from);
     } else {
       this.complaining.delete(from);
       this.complainers.delete(from);
@@ -133,7 +134,6 @@ export class FailureDetector {
       }
       if (out === undefined) return; // only self is left on a link: cannot happen (self is never reported here)
       this.cutOff.add(out);
-      if (process.env['FDBG']) console.log(`t${now} ${self} CUT ${out} links=${JSON.stringify(links)}`);
       links = links.filter(([a, b]) => a !== out && b !== out);
     }
   }

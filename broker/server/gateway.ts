@@ -1,6 +1,6 @@
 /**
- * The WebSocket edge: handshake, frame decoding, request dispatch to the
- * topic layer, per-turn coalescing of outbound frames, and liveness pings.
+ * The WebSocket edge: handshake, frame decoding, limits, dispatch of requests
+ * (requests.ts), per-turn coalescing of outbound frames, and liveness pings.
  *
  * Bad input never reaches past this file as an exception. A frame that does
  * not decode closes that connection (BadFrame); a well-formed message with a
@@ -8,29 +8,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import {
-  CloseCode,
-  ErrorCode,
-  dataOf,
-  decodeFrame,
-  frameLength,
-  parseClientMessage,
-  encodePublishReply,
-  protocolVersions,
-  type ClientRequest,
-  type Limits,
-  type PublishMessage,
-  type DataBytes,
-  type WelcomeMessage,
-} from '../../client/protocol/index.js';
-import type { ApplyResult, Topics } from '../topics/index.js';
-import type { Authenticator, Identity, Verified } from '../auth/index.js';
+import { CloseCode, ErrorCode, dataOf, decodeFrame, frameLength, parseClientMessage, protocolVersions } from '../../client/protocol/index.js';
+import type { DataBytes, Limits, WelcomeMessage } from '../../client/protocol/index.js';
+import type { Topics } from '../topics/index.js';
+import type { Authenticator, Identity } from '../auth/index.js';
 import { ProtocolErrorReason, type BrokerMetrics } from './metrics.js';
 import { Session, type FrameCache, type SessionHost, type SessionLimits } from './session.js';
-import { armIdentity, refreshRefusal, refusalOf } from './session-auth.js';
+import { RequestHandler } from './requests.js';
+import { armIdentity } from './session-auth.js';
 import { ConnectionLimiter, type RateLimits } from './rate-limits.js';
 import { addressKey } from './addresses.js';
-import { closeSocket, errorMessage, setFrameLimit, toBytes } from './sockets.js';
+import { closeSocket, setFrameLimit, toBytes } from './sockets.js';
 
 export interface GatewayOptions {
   brokerId: string;
@@ -68,8 +56,11 @@ export class Gateway implements SessionHost {
   private readonly pingTimer: NodeJS.Timeout;
   private readonly pending = new Set<WebSocket>();
   private readonly perIp = new Map<string, number>();
+  /** What a session's requests do (requests.ts). */
+  private readonly requests: RequestHandler;
 
   constructor(private readonly options: GatewayOptions) {
+    this.requests = new RequestHandler(options);
     // Often enough for pings, and for cutting a reader whose data waits past the age limit.
     this.pingTimer = setInterval(() => this.pingSweep(), Math.max(50, Math.min(options.pingIntervalMs, options.session.outboundAgeMaxMs) / 2));
     this.pingTimer.unref();
@@ -127,7 +118,7 @@ export class Gateway implements SessionHost {
     /** A message that does not parse: answered, and counted against the connection's patience. */
     const badMessage = (open: Session, parsed: { id?: number | undefined; code: number; message: string }): void => {
       metrics.protocolErrors.inc({ reason: parsed.code === ErrorCode.UnknownType ? ProtocolErrorReason.UnknownType : ProtocolErrorReason.BadMessage });
-      this.sendError(open, 'invalid', parsed.id, parsed.code, parsed.message);
+      this.requests.sendError(open, 'invalid', parsed.id, parsed.code, parsed.message);
       const now = performance.now();
       if (!limiter.violated(now)) {
         open.flush(now); // the errors go out before the close
@@ -182,8 +173,8 @@ export class Gateway implements SessionHost {
           return;
         default: {
           const now = performance.now();
-          if (!overBytes && limiter.request(message.type, now)) return this.handle(session, message, data);
-          this.sendError(session, message.type, message.id, ErrorCode.RateLimited, overBytes ? 'too many bytes per second on this connection; slow down' : `too many ${message.type} requests per second on this connection; slow down`);
+          if (!overBytes && limiter.request(message.type, now)) return this.requests.handle(session, message, data);
+          this.requests.sendError(session, message.type, message.id, ErrorCode.RateLimited, overBytes ? 'too many bytes per second on this connection; slow down' : `too many ${message.type} requests per second on this connection; slow down`);
           if (!limiter.violated(now)) {
             session.flush(now); // the refusals go out before the close
             session.close(CloseCode.RateLimited, 'rate limits exceeded again and again');
@@ -279,7 +270,7 @@ export class Gateway implements SessionHost {
     const chosen = clientId ?? `c-${sessionId}`;
     const client = this.options.auth.required ? `${identity.sub}|${chosen}` : chosen;
     const session = new Session(sessionId, client, socket, this.options.session, this, performance.now(), version);
-    this.setIdentity(session, identity);
+    armIdentity(session, identity, this.options.auth.options.tokenGraceMs);
     this.sessions.add(session);
     const { metrics } = this.options;
     metrics.connections.set(this.sessions.size);
@@ -295,94 +286,6 @@ export class Gateway implements SessionHost {
     };
     session.send(welcome);
     return session;
-  }
-
-  private handle(session: Session, request: ClientRequest, data: DataBytes | undefined): void {
-    const { topics, metrics } = this.options;
-    // Anonymous mode grants everything: no check on the publish path then.
-    const refused = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
-    if (refused !== undefined) return this.sendError(session, request.type as 'sub' | 'pub', request.id, refused.code, refused.message);
-    switch (request.type) {
-      case 'sub':
-        topics.subscribe(session, request, (outcome) => {
-          if (!outcome.ok) return this.sendError(session, 'sub', request.id, outcome.code, outcome.message);
-          // A subscribe may have waited (the mesh loading its topic) while a refresh narrowed the
-          // token: what is allowed is decided now.
-          const now = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
-          if (now !== undefined) {
-            topics.unsubscribe(session, request.topic);
-            return this.sendError(session, 'sub', request.id, now.code, now.message);
-          }
-          // v2: the subscription id the deliveries carry (the same for every subscriber of the topic here).
-          const sid = session.version >= 2 ? topics.index.sidOf(request.topic) : undefined;
-          session.send(sid === undefined ? { type: 'reply', id: request.id, ...outcome.reply } : { type: 'reply', id: request.id, ...outcome.reply, sid });
-          for (const entry of outcome.replay) session.deliverMessage(entry, sid);
-        });
-        return;
-      case 'unsub':
-        if (topics.unsubscribe(session, request.topic)) session.send({ type: 'reply', id: request.id });
-        else this.sendError(session, 'unsub', request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`);
-        return;
-      case 'pub':
-        return this.publish(session, request, data);
-      case 'refresh':
-        return this.refresh(session, request.id, request.token);
-      default: {
-        const never: never = request;
-        throw new Error(`unhandled request ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  /**
-   * A publish, answered as its connection's protocol says: v1 with a reply each; v2 with `acks`
-   * gathered per turn (publish-acks.ts), or — sent without an id — only if it fails.
-   */
-  private publish(session: Session, request: PublishMessage, encoded: DataBytes | undefined): void {
-    const { metrics } = this.options;
-    const id = request.id;
-    const v2 = session.version >= 2;
-    // v2: a publish's place among the connection's acknowledged ones (its answer waits for those before it).
-    const ticket = v2 && id !== undefined ? session.acks.sent(id) : -1;
-    const answer = (result: ApplyResult): void => {
-      if (!result.ok) {
-        metrics.requestErrors.inc({ type: 'pub', code: String(result.code) });
-        if (!v2) return session.send(errorMessage(id, result.code, result.message));
-        if (id === undefined) return session.send({ type: 'error', code: result.code, message: result.message, topic: request.topic.slice(0, 255) });
-        return session.acks.answered(ticket, result);
-      }
-      if (result.dup !== true) metrics.wsPublishes.inc();
-      if (!v2) return session.deliver(encodePublishReply(id!, result.seq, result.dup === true));
-      if (id !== undefined) session.acks.answered(ticket, result);
-    };
-    if (!this.options.isAccepting()) return answer({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not taking publishes now; publish through another broker' });
-    this.options.topics.publish({ topic: request.topic, kind: request.kind, data: request.data, encoded, client: session.client, pid: request.pid }, answer);
-  }
-
-  /** A new token for a connection: same subject, every subscription still allowed. One at a time. */
-  private refresh(session: Session, id: number, token: string): void {
-    if (session.refreshing) return this.sendError(session, 'refresh', id, ErrorCode.TooManyRequests, 'a refresh is already being verified');
-    session.refreshing = true;
-    void this.options.auth.client(token).catch((): Verified => ({ ok: false, message: 'the token could not be verified' })).then((verified) => {
-      session.refreshing = false;
-      if (session.isClosed) return;
-      if (!verified.ok) return this.sendError(session, 'refresh', id, ErrorCode.Unauthorized, verified.message);
-      const refused = refreshRefusal(session.identity, verified.identity, this.options.topics.index.subscriptionsOf(session));
-      if (refused !== undefined) return this.sendError(session, 'refresh', id, refused.code, refused.message);
-      this.setIdentity(session, verified.identity);
-      session.send({ type: 'reply', id });
-    });
-  }
-
-  /** Gives a session its identity (at hello, or a refresh) and arms its token's expiry. */
-  private setIdentity(session: Session, identity: Identity): void {
-    armIdentity(session, identity, this.options.auth.options.tokenGraceMs);
-  }
-
-  /** Answers with a typed error, and counts it. */
-  private sendError(session: Session, type: 'sub' | 'unsub' | 'pub' | 'refresh' | 'hello' | 'invalid', id: number | undefined, code: number, message: string): void {
-    this.options.metrics.requestErrors.inc({ type, code: String(code) });
-    session.send(errorMessage(id, code, message));
   }
 
   private flushDirty(): void {
