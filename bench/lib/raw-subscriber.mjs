@@ -7,14 +7,14 @@
 import { PROTOCOL_URL, TOPIC } from './common.mjs';
 
 /**
- * Says hello, subscribes to TOPIC, then scans each inbound frame (a msgpack array of
+ * Says hello in protocol 1 (maps: what the scanner reads), subscribes to TOPIC, then scans each inbound frame (a msgpack array of
  * maps) for the `msg` messages' seq and data without building any object. A frame
  * holding anything else (welcome, reply, ping, error) is decoded in full by the
  * protocol's own decoder. No reconnect: a close counts as a disconnect.
  */
 export async function rawSubscriber(url, clientId, st, onDelivery) {
   const [{ default: WebSocket }, protocol] = await Promise.all([import('ws'), import(PROTOCOL_URL.href)]);
-  const { encodeFrame, decodeFrame, protocolVersion } = protocol;
+  const { encodeFrame, decodeFrame } = protocol;
   const socket = new WebSocket(url, { perMessageDeflate: false });
   let subscribed;
   const ready = new Promise((resolve, reject) => {
@@ -22,7 +22,7 @@ export async function rawSubscriber(url, clientId, st, onDelivery) {
     socket.once('error', reject);
     socket.once('close', (code, reason) => reject(new Error(`raw subscriber closed before subscribing: ${code} ${reason}`)));
   });
-  socket.on('open', () => socket.send(encodeFrame([{ type: 'hello', v: protocolVersion, client: clientId }])));
+  socket.on('open', () => socket.send(encodeFrame([{ type: 'hello', v: 1, client: clientId }])));
   socket.on('close', () => st.disconnects++);
   socket.on('error', () => {});
   const control = (message) => {
