@@ -130,7 +130,7 @@ export class Gateway implements SessionHost {
     const backlog: Array<[unknown, DataBytes | undefined]> = [];
     const process = (raw: unknown, data?: DataBytes): void => {
       if (verifying) {
-        if (backlog.length >= backlogMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.ProtocolError, 'too much sent before the welcome');
+        if (backlog.length >= backlogMax) return this.refuse(socket, ProtocolErrorReason.BadMessage, CloseCode.RateLimited, 'too much sent before the welcome: wait for it');
         backlog.push([raw, data]);
         return;
       }
@@ -192,7 +192,7 @@ export class Gateway implements SessionHost {
       metrics.bytesIn.inc(bytes.byteLength);
       if (session === undefined) {
         beforeWelcome += bytes.byteLength;
-        if (beforeWelcome > this.options.helloBytesMax) return this.refuse(socket, ProtocolErrorReason.HelloTooBig, CloseCode.ProtocolError, 'too much sent before the welcome');
+        if (beforeWelcome > this.options.helloBytesMax) return this.refuse(socket, ProtocolErrorReason.HelloTooBig, CloseCode.RateLimited, 'too much sent before the welcome: wait for it');
       }
       overBytes = !limiter.frame(bytes.byteLength, performance.now());
       // Counted from the array header, before anything is decoded.

@@ -82,12 +82,18 @@ describe('frame codec', () => {
     // 33 levels: over the default depth of 32
     const nested33 = Uint8Array.from([...new Array(33).fill(0x91), 0xc0]);
     expect(decodeFrame(nested33)).toEqual({ ok: false, reason: 'too-deep' });
-    // __proto__ as a map key stays inert
+    // __proto__ as a map key is refused (it would decode renamed, and collide with a real __proto_), at any depth
     const proto = Uint8Array.from([0x91, 0x81, 0xa9, ...Buffer.from('__proto__'), 0x81, 0xa1, 0x70, 0x01]);
-    const result = decodeFrame(proto);
-    expect(result.ok).toBe(true);
+    expect(decodeFrame(proto)).toEqual({ ok: false, reason: 'bad-value' });
     expect(({} as Record<string, unknown>)['p']).toBeUndefined();
-    if (result.ok) expect(Object.getPrototypeOf(result.messages[0])).toBe(Object.prototype);
+    const deeper = Uint8Array.from([0x91, 0x81, 0xa1, 0x61, 0x91, 0x81, 0xa9, ...Buffer.from('__proto__'), 0x01]);
+    expect(decodeFrame(deeper)).toEqual({ ok: false, reason: 'bad-value' });
+    // Keys that are neither strings nor integers are refused; integer keys become strings.
+    for (const key of [[0x90], [0x80], [0xc3], [0xc0], [0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]]) {
+      expect(decodeFrame(Uint8Array.from([0x91, 0x81, ...key, 0x01])).ok, `key ${key.join(' ')}`).toBe(false);
+    }
+    expect(decodeFrame(Uint8Array.from([0x91, 0x81, 0x07, 0x01]))).toEqual({ ok: true, messages: [{ '7': 1 }] });
+    expect(decodeFrame(Uint8Array.from([0x91, 0x81, 0xaa, ...Buffer.from('__proto__x'), 0x01]))).toEqual({ ok: true, messages: [{ __proto__x: 1 }] });
     // constructor.prototype as nested keys: an own plain property, nothing reaches a prototype
     const ctor = Uint8Array.from([0x91, 0x81, 0xab, ...Buffer.from('constructor'), 0x81, 0xa9, ...Buffer.from('prototype'), 0x81, 0xa1, 0x71, 0x01]);
     const decoded = decodeFrame(ctor);
