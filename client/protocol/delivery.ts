@@ -31,18 +31,35 @@ export const kindOfCode: readonly MessageKind[] = ['event', 'state', 'patch'];
 /** Every message is written behind a 0x91 byte, so that a frame of that message alone needs no copy (codec.ts). */
 const writer = new Writer();
 
+/** The constant parts of a v1 message, encoded once. */
+const fixed = (text: string): Uint8Array => new Writer(64).string(text).finish();
+const typeMsgTopic = concat([fixed('type'), fixed('msg'), fixed('topic')]);
+const keySeq = fixed('seq');
+const keyKind = fixed('kind');
+const kindValues = { event: fixed('event'), state: fixed('state'), patch: fixed('patch') } as const;
+const keyTs = fixed('ts');
+const keyClient = fixed('client');
+const keyEpoch = fixed('epoch');
+const keyData = fixed('data');
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.byteLength));
+  return out;
+}
+
 /** The v1 map, and where in it the payload's bytes lie (so they can be reused as a view). */
 export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOffset: number } {
   const w = writer.lead(0x91);
   w.mapHeader(6 + (m.client === undefined ? 0 : 1) + (m.epoch === undefined ? 0 : 1));
-  w.string('type').string('msg');
-  w.string('topic').string(m.topic);
-  w.string('seq').numberV1(m.seq);
-  w.string('kind').string(m.kind);
-  w.string('ts').numberV1(m.ts);
-  if (m.client !== undefined) w.string('client').string(m.client);
-  if (m.epoch !== undefined) w.string('epoch').string(m.epoch);
-  w.string('data');
+  w.raw(typeMsgTopic).string(m.topic);
+  w.raw(keySeq).numberV1(m.seq);
+  w.raw(keyKind).raw(kindValues[m.kind]);
+  w.raw(keyTs).numberV1(m.ts);
+  if (m.client !== undefined) w.raw(keyClient).string(m.client);
+  if (m.epoch !== undefined) w.raw(keyEpoch).string(m.epoch);
+  w.raw(keyData);
   const dataOffset = w.length;
   w.raw(m.data);
   return { encoded: w.finish(), dataOffset };
