@@ -12,3 +12,12 @@ export class InvariantError extends Error {
 export function assert(condition: unknown, why: string): asserts condition {
   if (!condition) throw new InvariantError(`invariant broken: ${why}`);
 }
+
+/**
+ * The end of a `switch` over a union: the compiler proves every member handled (a new one added to
+ * the union fails to build here). Reached at run time only by a value the validators let through
+ * that the code does not know: a programmer error.
+ */
+export function unreachable(value: never, what: string): never {
+  throw new InvariantError(`unhandled ${what}: ${JSON.stringify(value)}`);
+}

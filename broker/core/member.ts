@@ -26,6 +26,7 @@ import { Notices } from './notices.js';
 import { Deliverer } from './deliverer.js';
 import { AbcastLanes, sequencedFields } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
+import { unreachable } from './assert.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 import { StreamAudiences, copyFor, stubOf } from './audience.js';
 
@@ -239,19 +240,11 @@ export class Member implements CoordinatorHost {
     // Only a member speaking from this view (or a newer one) counts as alive in it: one stuck in
     // an older view takes no part, and must be suspected so a view change can drop it.
     if (this.view === undefined || m.view >= this.view.id) this.detector.heard(from, this.now);
-    switch (m.kind) {
-      case 'join':
-        return this.onJoin(m.joiner);
-      case 'excluded':
-        return this.onExcluded(m.view);
-      case 'leave-done':
-        if (this.notices.leaving) this.stop('left');
-        return;
-      case 'install':
-        return this.onInstall(m);
-      default:
-        break;
-    }
+    // Taken whatever this member's view (they change or end membership itself).
+    if (m.kind === 'join') return this.onJoin(m.joiner);
+    if (m.kind === 'excluded') return this.onExcluded(m.view);
+    if (m.kind === 'leave-done') return void (this.notices.leaving && this.stop('left'));
+    if (m.kind === 'install') return this.onInstall(m);
     if (this.status !== 'member' || this.view === undefined) {
       if (m.view > 0) this.wire.keepForLater(from, m, this.config.futureMax);
       return;
@@ -287,7 +280,7 @@ export class Member implements CoordinatorHost {
       case 'flush-done':
         return this.coordinator.onDone(from, m);
       default:
-        return;
+        return unreachable(m, 'peer message');
     }
   }
 
