@@ -68,8 +68,8 @@ export class Session implements Subscriber {
   lastPingAt = 0;
   /** Since when data has waited unwritten at the socket (undefined: nothing waits). */
   private backloggedSince: number | undefined;
-  /** Protocol 2: acknowledged publishes, answered cumulatively. */
-  readonly acks: PublishAcks;
+  /** Protocol 2: acknowledged publishes, answered cumulatively (made on the first such publish). */
+  private acksState: PublishAcks | undefined;
 
   constructor(
     readonly id: string,
@@ -83,12 +83,15 @@ export class Session implements Subscriber {
   ) {
     this.lastInboundAt = now;
     this.lastOutboundAt = now;
-    this.acks = new PublishAcks(
+  }
+
+  get acks(): PublishAcks {
+    return (this.acksState ??= new PublishAcks(
       (encoded) => this.deliver(encoded),
       () => {
         if (this.queue.length === 0) this.host.schedule(this);
       },
-    );
+    ));
   }
 
   get isClosed(): boolean {
@@ -120,7 +123,7 @@ export class Session implements Subscriber {
 
   /** Writes what is queued, as few frames as the size limit allows. */
   flush(now: number, cache: FrameCache = { parts: undefined, frame: undefined }): void {
-    this.acks.close();
+    this.acksState?.close();
     if (this.closed || this.queue.length === 0 || !this.readingInTime(now)) return;
     if (this.socket.bufferedAmount > this.limits.outboundBytesMax) {
       this.close(CloseCode.SlowConsumer, 'slow consumer: not reading fast enough');
