@@ -49,12 +49,21 @@ export class FailureDetector {
   constructor(private readonly suspectTicks: number) {}
 
   heard(member: MemberId, now: number): void {
+    this.heardAnyone(now);
+    this.lastHeard.set(member, now);
+  }
+
+  /**
+   * Some peer spoke — perhaps from an older view, or a new incarnation asking to join — without
+   * showing that a member of this view is alive: this member is no longer cut off, and after a
+   * gap every member gets a fresh window.
+   */
+  heardAnyone(now: number): void {
     if (now - this.lastAny > this.suspectTicks / 2) {
       for (const m of this.lastHeard.keys()) this.lastHeard.set(m, now);
       this.complaining.clear();
     }
     this.lastAny = now;
-    this.lastHeard.set(member, now);
   }
 
   /**
@@ -62,8 +71,8 @@ export class FailureDetector {
    * and its view of who is silent means nothing until it hears someone again (then `heard` gives
    * everyone a fresh window). A coordinator decides nothing meanwhile (flush.ts).
    */
-  deaf(now: number): boolean {
-    return now - this.lastAny > this.suspectTicks / 2;
+  deaf(now: number, ticks = this.suspectTicks / 2): boolean {
+    return now - this.lastAny > ticks;
   }
 
   silentTooLong(member: MemberId, now: number): boolean {
@@ -119,7 +128,9 @@ export class FailureDetector {
         if (to !== self && to !== from && members.includes(to) && now - (this.lastHeard.get(to) ?? -Infinity) <= this.suspectTicks / 2) links.push([from, to]);
       }
     }
-    this.cutOff.clear();
+    // Marks of members outside `members` (those a round in progress already leaves out) stay
+    // until the next install: were the round started again, they must not come back in.
+    for (const m of [...this.cutOff]) if (members.includes(m)) this.cutOff.delete(m);
     while (links.length > 0) {
       const degree = new Map<MemberId, number>();
       for (const [a, b] of links) {

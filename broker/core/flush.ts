@@ -30,7 +30,7 @@ export interface CoordinatorHost {
   readonly view: ViewRecord | undefined;
   readonly leaving: ReadonlySet<MemberId>;
   /** The suspicion marks: replaced incarnations, members forced out, complainers, members cut off. */
-  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId>; readonly cutOff: ReadonlySet<MemberId>; forgiveCuts(): void; deaf(now: number): boolean };
+  readonly detector: { readonly replaced: ReadonlySet<MemberId>; readonly forcedOut: Set<MemberId>; readonly complainers: Set<MemberId>; readonly cutOff: ReadonlySet<MemberId>; forgiveCuts(): void; deaf(now: number, ticks?: number): boolean };
   readonly pendingJoins: ReadonlySet<MemberId>;
   readonly groupRequests: ReadonlyMap<MessageKey, OrderRequest>;
   /** Keys of abcasts and gbcasts already delivered here. */
@@ -121,9 +121,18 @@ export class FlushCoordinator {
     const view = h.view;
     if (view === undefined) return;
     // Cut off from everyone (or just back from a stop, not having heard anyone yet): who seems
-    // silent tells nothing, and a round could not run anyway. Decide once someone is heard.
-    if (view.members.length > 1 && h.detector.deaf(h.now)) return;
+    // silent tells nothing, and a round could not run anyway. Decide once someone is heard —
+    // unless this member alone would still be a primary successor (the older of two, whose peer
+    // died): then, deaf for a whole suspicion timeout, it goes on alone, as it must.
     const round = this.round;
+    if (view.members.length > 1 && h.detector.deaf(h.now)) {
+      const alone = isPrimarySuccessor(view.members, [h.id]) && h.detector.deaf(h.now, h.config.suspectTicks);
+      if (!alone) {
+        // Its phase clock stops too: the fresh window after the gap covers the round's answers.
+        if (round !== undefined) (round.phaseAt = h.now), (round.resends = 0);
+        return;
+      }
+    }
     if (round !== undefined) {
       if (round.participants.some((p) => h.isSuspected(p))) return this.start();
       // A round that does not finish is started again, without the participants that never
@@ -259,7 +268,9 @@ export class FlushCoordinator {
       // with the others: it is left out of the rest of the round, and a later view change
       // removes it.
       const chosen = prepared.reduce((a, b) => (b.attempt > a.attempt ? b : a));
-      ({ targets, group, next, stubbed } = chosen);
+      ({ targets, group, next } = chosen);
+      // Its stubs as they were (none is none): never recomputed from this round's holdings.
+      stubbed = chosen.stubbed ?? [];
       round.participants = round.participants.filter((p) => {
         const st = round.states.get(p)!;
         const other = st.prepared !== undefined && !sameCut(st.prepared, chosen);

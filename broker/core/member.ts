@@ -240,6 +240,7 @@ export class Member implements CoordinatorHost {
     // Only a member speaking from this view (or a newer one) counts as alive in it: one stuck in
     // an older view takes no part, and must be suspected so a view change can drop it.
     if (this.view === undefined || m.view >= this.view.id) this.detector.heard(from, this.now);
+    else this.detector.heardAnyone(this.now);
     // Taken whatever this member's view (they change or end membership itself).
     if (m.kind === 'join') return this.onJoin(m.joiner);
     if (m.kind === 'excluded') return this.onExcluded(m.view);

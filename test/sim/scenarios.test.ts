@@ -46,6 +46,24 @@ const scenarios: Record<string, string> = {
     expect excluded m3
     expect excluded m4
     expect view m0 m1 m2 m3 m4`,
+  'two members: the younger dies, the older goes on alone and takes it back': `
+    start m0 m1
+    multicast m0 fifo 5
+    crash m1                 # m0 hears nobody now: it must not wait for anyone to decide
+    tick 200
+    await view 1             # alone (the view of one member: m0)
+    restart m1
+    await view 2
+    expect view m0 m1`,
+  'two members: a one-way link into the older one': `
+    start m0 m1
+    one-way m1 m0            # m0 cannot hear m1, which still hears m0
+    multicast m0 fifo 5
+    tick 200
+    await view 1             # m0 alone; m1, excluded, starts again
+    heal
+    await view 2
+    expect view m0 m1`,
   'the coordinator paused just past the suspicion timeout': `
     start m0 m1 m2 m3 m4
     multicast m1 fifo 5
