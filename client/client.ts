@@ -101,13 +101,23 @@ export class Client extends Emitter<ClientEvents> {
     return added.confirmed;
   }
 
-  publish(topic: string, data: unknown, options: { kind?: MessageKind } = {}): Promise<PublishResult> {
+  /**
+   * Publishes `data` to `topic`. Acknowledged by default: the promise gives the message's seq, and
+   * the publish is sent again after a reconnect and applied once. With `ack: false` (as a NATS core
+   * publish — positions at game rate, say) nothing is waited for: the promise settles once it is
+   * handed to the connection (or queued while there is none, up to 1,024), it is at most once, and
+   * a refusal by the broker comes as an `error` event naming the topic.
+   */
+  publish(topic: string, data: unknown, options?: { kind?: MessageKind; ack?: true }): Promise<PublishResult>;
+  publish(topic: string, data: unknown, options: { kind?: MessageKind; ack: false }): Promise<void>;
+  publish(topic: string, data: unknown, options: { kind?: MessageKind; ack?: boolean } = {}): Promise<PublishResult | void> {
     if (this.closedByApp) return Promise.reject(new ConnectionClosedError('client is closed'));
     const kind = options.kind ?? 'event';
     // Checked here, against the last broker's limits, so a bad value fails this
     // one call instead of reaching the broker (which would close the link).
     const encoded = publishRefusal(topic, data, kind, this.limitsSeen);
     if (!(encoded instanceof Uint8Array)) return Promise.reject(encoded);
+    if (options.ack === false) return this.publishes.fire(encodePublish(undefined, topic, kind, undefined, encoded), this.link, this.welcome?.v);
     let entry: PendingPublish;
     try {
       entry = this.publishes.add(topic, kind, encoded);
@@ -183,6 +193,7 @@ export class Client extends Emitter<ClientEvents> {
     // Resume subscriptions first, then resend publishes, all in one frame.
     for (const sub of this.subs.all()) this.sendSubscribe(sub);
     for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
+    this.publishes.sendFired(link, welcome.v >= 2, (err) => this.emit('error', err));
     const info = { broker: welcome.broker, session: welcome.session };
     if (this.everConnected) {
       this.emit('reconnected', info);

@@ -5,7 +5,8 @@
  * applies a pid once — so a publish issued once is applied once. The queue
  * (in flight plus waiting for a connection) is bounded by `publishQueueMax`.
  */
-import { QueueFullError } from './errors.js';
+import { QueueFullError, RequestError } from './errors.js';
+import { ErrorCode } from './protocol/index.js';
 import type { MessageKind } from './protocol/index.js';
 
 export interface PublishResult {
@@ -32,7 +33,31 @@ export class PublishQueue {
    */
   private pidLast = Date.now() * 1000;
 
+  /** Publishes without acknowledgement waiting for a connection (bounded: the oldest go first). */
+  private fired: Uint8Array[] = [];
+
   constructor(private readonly queueMax: number) {}
+
+  /** A publish without acknowledgement: sent now when connected (`version` from the welcome), else kept (at most 1,024) for the next connection. */
+  fire(encoded: Uint8Array, link: { send(message: Uint8Array): void } | undefined, version: number | undefined): Promise<void> {
+    if (link !== undefined && version !== undefined) {
+      if (version < 2) return Promise.reject(new RequestError(ErrorCode.BadRequest, 'this broker speaks protocol 1, which acknowledges every publish: publish with ack'));
+      link.send(encoded);
+    } else {
+      if (this.fired.length >= firedMax) this.fired.shift();
+      this.fired.push(encoded);
+    }
+    return Promise.resolve();
+  }
+
+  /** A new connection: what was fired meanwhile goes out (a broker of protocol 1 takes no such publish). */
+  sendFired(link: { send(message: Uint8Array): void }, unacknowledgedOk: boolean, refused: (err: Error) => void): void {
+    const fired = this.fired;
+    this.fired = [];
+    if (fired.length === 0) return;
+    if (!unacknowledgedOk) return refused(new RequestError(ErrorCode.BadRequest, `${fired.length} publishes without acknowledgement were dropped: this broker speaks protocol 1`));
+    for (const encoded of fired) link.send(encoded);
+  }
 
   get size(): number {
     return this.pending.size;
@@ -78,6 +103,9 @@ export class PublishQueue {
     for (const entry of this.inOrder()) this.settle(entry.pid, error);
   }
 }
+
+/** Publishes without acknowledgement kept while there is no connection. */
+const firedMax = 1024;
 
 /** Publish ids the broker remembers per client and stream (PublishDedup.pidsPerClientMax). */
 export const publishQueueCeiling = 4096;

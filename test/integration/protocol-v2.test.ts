@@ -147,6 +147,22 @@ describe('protocol 2', () => {
     await client.close();
   });
 
+  it('lets the official client publish without acknowledgement: delivered in order, nothing waited for', async () => {
+    const client = await connect(broker.url);
+    const reader = await connect(broker.url);
+    const got: unknown[] = [];
+    const arrived = new Condition();
+    await reader.subscribe('v2.fire', (m) => (got.push(m.data), arrived.notify()));
+    const settled = await Promise.all(Array.from({ length: 200 }, (_, i) => client.publish('v2.fire', i, { ack: false })));
+    expect(settled.every((r) => r === undefined)).toBe(true);
+    await arrived.wait(() => got.length >= 200, 5000, 'every message');
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    // A bad value is still refused on the spot, to the caller.
+    await expect(client.publish('$sys.x', 1, { ack: false })).rejects.toMatchObject({ code: ErrorCode.ReservedTopic });
+    await client.close();
+    await reader.close();
+  });
+
   it('routes messages sent under a subscription id to a matching pattern after that subscription is let go', async () => {
     const client = await connect(broker.url);
     const publisher = await connect(broker.url);
@@ -190,6 +206,10 @@ describe('protocol 2 with refusals at the edge', () => {
     expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     // And the connection is still in step afterwards.
     expect((await client.publish('v2.ok.a', 'after')).seq).toBe(21);
+    // A publish without acknowledgement that the broker refuses is reported as an error event naming the topic.
+    const reported = new Promise<Error & { code?: number }>((resolve) => client.on('error', resolve));
+    await client.publish('v2.no.a', 'quiet', { ack: false });
+    expect(await reported).toMatchObject({ code: ErrorCode.Forbidden });
     await client.close();
   });
 });
