@@ -10,19 +10,8 @@
  * string); a frame with any other key, or a `__proto__` key, is refused
  * ('bad-value'), so no decoded object can reach `Object.prototype`.
  */
-import { Packr } from 'msgpackr';
-import { skip } from './reader.js';
-
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  encodeUndefinedAsNil: true,
-  variableMapSize: true,
-  moreTypes: false,
-  bundleStrings: false,
-  structuredClone: false,
-  int64AsType: 'number',
-} as ConstructorParameters<typeof Packr>[0]);
+import { packr } from './packr.js';
+import { newWalk, walkValue } from './walk.js';
 
 /** Deepest nesting of arrays/maps accepted inside one decoded frame. */
 export const depthMaxDefault = 32;
@@ -123,37 +112,10 @@ export function decodeFrame(bytes: Uint8Array, depthMax = depthMaxDefault): Deco
   return { ok: true, messages: value };
 }
 
-const protoKey = [0xa9, 0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // fixstr "__proto__"
-
 /** Whether every map key in the (well-formed, depth-checked) msgpack bytes is a string or an integer, and none `__proto__`. */
 function keysPlain(b: Uint8Array): boolean {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const walk = (p: number): number => {
-    if (p < 0) return -1;
-    const v = b[p]!;
-    let items = 0;
-    let pairs = 0;
-    let head = 1;
-    if ((v & 0xf0) === 0x90) items = v & 0x0f;
-    else if ((v & 0xf0) === 0x80) pairs = v & 0x0f;
-    else if (v === 0xdc) (items = view.getUint16(p + 1)), (head = 3);
-    else if (v === 0xdd) (items = view.getUint32(p + 1)), (head = 5);
-    else if (v === 0xde) (pairs = view.getUint16(p + 1)), (head = 3);
-    else if (v === 0xdf) (pairs = view.getUint32(p + 1)), (head = 5);
-    else return skip(b, view, p);
-    p += head;
-    for (let i = 0; i < items && p >= 0; i++) p = walk(p);
-    for (let i = 0; i < pairs && p >= 0; i++) {
-      const k = b[p]!;
-      const str = (k >= 0xa0 && k <= 0xbf) || k === 0xd9 || k === 0xda || k === 0xdb;
-      const int = k < 0x80 || k >= 0xe0 || (k >= 0xcc && k <= 0xd3);
-      if (!str && !int) return -1;
-      if (k === 0xa9 && protoKey.every((c, j) => b[p + j] === c)) return -1;
-      p = walk(walk(p));
-    }
-    return p;
-  };
-  return walk(0) === b.byteLength;
+  const walk = newWalk();
+  return walkValue(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, 0, walk) === b.byteLength && walk.keysPlain;
 }
 
 /**

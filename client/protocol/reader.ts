@@ -11,18 +11,8 @@
  *   published, so the client trusts what its broker sends.
  * Malformed input throws; the caller closes the link.
  */
-import { Packr } from 'msgpackr';
-
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  encodeUndefinedAsNil: true,
-  variableMapSize: true,
-  moreTypes: false,
-  bundleStrings: false,
-  structuredClone: false,
-  int64AsType: 'number',
-} as ConstructorParameters<typeof Packr>[0]);
+import { packr } from './packr.js';
+import { skip } from './walk.js';
 
 const utf8 = new TextDecoder();
 
@@ -194,101 +184,4 @@ function value(c: Cursor): unknown {
   const start = c.pos;
   c.pos = skip(b, c.view, start);
   return packr.unpack(b.subarray(start, c.pos));
-}
-
-/** Where the msgpack value at `p` ends (`view` over the same bytes as `b`). */
-export function skip(b: Uint8Array, view: DataView, p: number): number {
-  let pending = 1;
-  while (pending > 0) {
-    pending--;
-    const v = b[p];
-    if (v === undefined) throw new Error('truncated');
-    if (v < 0x80 || v >= 0xe0) p += 1;
-    else if (v < 0x90) (pending += 2 * (v & 0x0f), (p += 1));
-    else if (v < 0xa0) (pending += v & 0x0f, (p += 1));
-    else if (v < 0xc0) p += 1 + (v & 0x1f);
-    else {
-      switch (v) {
-        case 0xc0:
-        case 0xc2:
-        case 0xc3:
-          p += 1;
-          break;
-        case 0xc4:
-        case 0xd9:
-          p += 2 + b[p + 1]!;
-          break;
-        case 0xc5:
-        case 0xda:
-          p += 3 + view.getUint16(p + 1);
-          break;
-        case 0xc6:
-        case 0xdb:
-          p += 5 + view.getUint32(p + 1);
-          break;
-        case 0xcc:
-        case 0xd0:
-          p += 2;
-          break;
-        case 0xcd:
-        case 0xd1:
-          p += 3;
-          break;
-        case 0xca:
-        case 0xce:
-        case 0xd2:
-          p += 5;
-          break;
-        case 0xcb:
-        case 0xcf:
-        case 0xd3:
-          p += 9;
-          break;
-        case 0xdc:
-          pending += view.getUint16(p + 1);
-          p += 3;
-          break;
-        case 0xdd:
-          pending += view.getUint32(p + 1);
-          p += 5;
-          break;
-        case 0xde:
-          pending += 2 * view.getUint16(p + 1);
-          p += 3;
-          break;
-        case 0xdf:
-          pending += 2 * view.getUint32(p + 1);
-          p += 5;
-          break;
-        case 0xd4:
-          p += 3;
-          break;
-        case 0xd5:
-          p += 4;
-          break;
-        case 0xd6:
-          p += 6;
-          break;
-        case 0xd7:
-          p += 10;
-          break;
-        case 0xd8:
-          p += 18;
-          break;
-        case 0xc7:
-          p += 3 + b[p + 1]!;
-          break;
-        case 0xc8:
-          p += 4 + view.getUint16(p + 1);
-          break;
-        case 0xc9:
-          p += 6 + view.getUint32(p + 1);
-          break;
-        default:
-          throw new Error(`bad msgpack byte 0x${v.toString(16)}`);
-      }
-    }
-    if (p > b.byteLength) throw new Error('truncated');
-  }
-  return p;
 }

@@ -7,7 +7,7 @@
  * (the decoder turns it into one) or is `__proto__` (renamed `__proto_`). A
  * payload with either is encoded again, as before.
  */
-import { skip } from './reader.js';
+import { newWalk, skip, walkValue } from './walk.js';
 
 export interface DataBytes {
   /** The payload's bytes: a view of the frame. */
@@ -17,8 +17,6 @@ export interface DataBytes {
   /** False when re-encoding the decoded value would give other bytes than a client could tell apart. */
   asIs: boolean;
 }
-
-const proto = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
 
 /** For each message of the frame: its `data`, or undefined (not a map, or no `data`). Throws on malformed input. */
 export function dataOf(frame: Uint8Array): Array<DataBytes | undefined> {
@@ -48,38 +46,11 @@ export function dataOf(frame: Uint8Array): Array<DataBytes | undefined> {
         p = skip(frame, view, p);
         continue;
       }
-      const walk = { asIs: true, depth: 0 };
+      const walk = newWalk();
       const start = p;
       p = walkValue(frame, view, p, 0, walk);
-      out[i] = { bytes: frame.subarray(start, p), depth: walk.depth, asIs: walk.asIs };
+      out[i] = { bytes: frame.subarray(start, p), depth: walk.depth, asIs: walk.keysAsIs };
     }
   }
   return out;
-}
-
-/** Skips one value, noting its depth and whether its map keys would survive decoding unchanged. */
-function walkValue(b: Uint8Array, view: DataView, p: number, depth: number, walk: { asIs: boolean; depth: number }): number {
-  const v = b[p]!;
-  let items = 0;
-  let pairs = 0;
-  let head = 1;
-  if ((v & 0xf0) === 0x90) items = v & 0x0f;
-  else if ((v & 0xf0) === 0x80) pairs = v & 0x0f;
-  else if (v === 0xdc) (items = view.getUint16(p + 1)), (head = 3);
-  else if (v === 0xdd) (items = view.getUint32(p + 1)), (head = 5);
-  else if (v === 0xde) (pairs = view.getUint16(p + 1)), (head = 3);
-  else if (v === 0xdf) (pairs = view.getUint32(p + 1)), (head = 5);
-  else return skip(b, view, p);
-  if (depth + 1 > walk.depth) walk.depth = depth + 1;
-  p += head;
-  for (let i = 0; i < items; i++) p = walkValue(b, view, p, depth + 1, walk);
-  for (let i = 0; i < pairs; i++) {
-    const k = b[p]!;
-    const fixstr = k >= 0xa0 && k <= 0xbf;
-    if (!fixstr && k !== 0xd9 && k !== 0xda && k !== 0xdb) walk.asIs = false;
-    else if (k === 0xa9 && proto.every((c, j) => b[p + 1 + j] === c)) walk.asIs = false;
-    p = skip(b, view, p);
-    p = walkValue(b, view, p, depth + 1, walk);
-  }
-  return p;
 }
