@@ -210,11 +210,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       // Faults are applied in order, each once its predecessors' targets recovered (see schedule.ts).
       await sleep(10);
     }
-    // The fault phase lasts --seconds (a clock, not a wait for an event); late subscribers join on time.
-    while (performance.now() - phaseStart < options.seconds * 1000) {
-      joinLate();
-      await sleep(100);
-    }
+    // The fault phase lasts --seconds (a clock, not a wait for an event); each late subscriber
+    // joins at its own time, by a timer of its own.
+    joinLate();
+    for (const l of late) if (!l.done) setTimeout(joinLate, Math.max(0, phaseStart + l.at - performance.now()));
+    await sleep(Math.max(0, phaseStart + options.seconds * 1000 - performance.now()));
     joinLate();
     await Promise.all(running);
     const phaseEnd = performance.now();
