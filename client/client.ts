@@ -12,12 +12,13 @@
  * ignored there: they precede the resume point, so the replay that follows
  * `room.1`'s reply carries them, in order.
  */
-import { backoffDelayMs } from './backoff.js';
+import { afterClose, backoffDelayMs } from './after-close.js';
 import { Emitter } from './emitter.js';
 import { ChorusError, ConnectError, ConnectionClosedError, RequestError } from './errors.js';
 import { Link } from './link.js';
+import { helloWithSubscribes } from './pipeline.js';
 import { publishRefusal, subscribeRefusal } from './call-checks.js';
-import { CloseCode, ErrorCode, encodePublish, protocolVersion, shouldReconnect } from './protocol/index.js';
+import { CloseCode, ErrorCode, encodePublish, protocolVersion } from './protocol/index.js';
 import type { CompactMessage, Limits, MessageKind, PublishReply, ReplyMessage, ServerMessage, SubscribeReply, WelcomeMessage } from './protocol/index.js';
 import { PublishQueue, publishQueueCeiling, randomId, type PendingPublish, type PublishResult } from './publisher.js';
 import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
@@ -36,14 +37,16 @@ export class Client extends Emitter<ClientEvents> {
   private everConnected = false;
   private closedByApp = false;
   private readonly requests = new Requests();
+  private WebSocketImpl: WebSocketConstructor | undefined;
+  /** Subscriptions sent behind the hello on the current link (pipeline.ts); off after a 4008 before a welcome. */
+  private pipelined = new Set<Subscription>();
+  private pipelining = true;
   /** The protocol version said in hello: the newest, or 1 for a broker that refused it (older than protocol 2). */
   private helloVersion = protocolVersion;
   private readonly subs = new SubscriptionRegistry();
   private readonly publishes: PublishQueue;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
-  private livenessTimer: ReturnType<typeof setInterval> | undefined;
-  private lastInboundAt = 0;
   /** The limits of the last broker that welcomed us (kept while disconnected). */
   private limitsSeen: Limits | undefined;
   private firstConnect: { resolve(): void; reject(err: Error): void } | undefined;
@@ -53,15 +56,17 @@ export class Client extends Emitter<ClientEvents> {
   constructor(
     private readonly urls: readonly string[],
     private readonly options: ConnectOptions,
-    private readonly WebSocketImpl: WebSocketConstructor,
+    private readonly webSocket: WebSocketConstructor | Promise<WebSocketConstructor>,
   ) {
     super();
     this.clientId = options.clientId ?? randomId();
-    const queueMax = options.publishQueueMax ?? 1000;
+    const queueMax = options.publishQueueMax ?? publishQueueCeiling;
     if (!Number.isSafeInteger(queueMax) || queueMax < 1 || queueMax > publishQueueCeiling) {
       throw new TypeError(`publishQueueMax must be 1–${publishQueueCeiling}: the broker remembers that many publish ids per client for de-duplication`);
     }
-    this.publishes = new PublishQueue(queueMax);
+    const bytesMax = options.publishBytesMax ?? 8 * 1024 * 1024;
+    if (!Number.isSafeInteger(bytesMax) || bytesMax < 1) throw new TypeError('publishBytesMax must be a positive whole number of bytes');
+    this.publishes = new PublishQueue(queueMax, bytesMax);
   }
 
   /** Connected now (hello answered)? */
@@ -79,12 +84,24 @@ export class Client extends Emitter<ClientEvents> {
     return this.welcome?.limits;
   }
 
-  /** @internal Resolves on the first welcome; rejects when one round over every URL failed. */
+  /** Settles on the first welcome; rejects when one round over every URL failed, or on close() before. */
+  ready: Promise<void> = Promise.resolve();
+
+  /** @internal Starts connecting (once); `ready` tells how the first connection went. */
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
+    this.ready = new Promise<void>((resolve, reject) => {
       this.firstConnect = { resolve, reject };
-      this.openLink();
+      Promise.resolve(this.webSocket).then(
+        (impl) => {
+          this.WebSocketImpl = impl;
+          if (!this.closedByApp) this.openLink();
+        },
+        (err: unknown) => this.fail(new ConnectError('no WebSocket implementation', { cause: err }), CloseCode.Abnormal, 'no WebSocket'),
+      );
     });
+    // Not every caller of createClient() awaits `ready`: a failure is reported by the `closed` event too.
+    this.ready.catch(() => undefined);
+    return this.ready;
   }
 
   subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<Subscription> {
@@ -158,15 +175,18 @@ export class Client extends Emitter<ClientEvents> {
     const url = this.urls[this.urlIndex % this.urls.length]!;
     let link: Link;
     try {
-      link = new Link(url, this.WebSocketImpl, {
+      link = new Link(url, this.WebSocketImpl!, {
         open: () =>
           void tokenOf(this.options).then(
-            (token) => link.send({ type: 'hello', v: this.helloVersion, client: this.clientId, token }),
+            (token) => {
+              if (this.link !== link) return;
+              const hello = { type: 'hello', v: this.helloVersion, client: this.clientId, token };
+              this.pipelined = helloWithSubscribes((m) => link.send(m), hello, this.subs.all(), this.requests, this.pipelining);
+            },
             (err: unknown) => link.close(CloseCode.Unauthorized, `no token: ${err instanceof Error ? err.message : String(err)}`),
           ),
         messages: (messages) => {
           if (this.link !== link) return;
-          this.lastInboundAt = Date.now();
           for (const m of messages) this.onMessage(link, m as ServerMessage);
         },
         close: (code, reason) => this.onLinkClose(link, code, reason),
@@ -189,9 +209,10 @@ export class Client extends Emitter<ClientEvents> {
     link.frameBytesMax = welcome.limits.frameBytesMax;
     link.frameMessagesMax = welcome.limits.frameMessagesMax ?? Infinity;
     this.attempt = 0;
-    this.startLiveness(link, welcome.pingIntervalMs);
-    // Resume subscriptions first, then resend publishes, all in one frame.
-    for (const sub of this.subs.all()) this.sendSubscribe(sub);
+    link.watchLiveness(welcome.pingIntervalMs);
+    // Resume subscriptions first (those not sent behind the hello), then resend publishes, all in one frame.
+    for (const sub of this.subs.all()) if (!this.pipelined.has(sub)) this.sendSubscribe(sub);
+    this.pipelined.clear();
     for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
     this.publishes.sendFired(link, welcome.v >= 2, (err) => this.emit('error', err));
     const info = { broker: welcome.broker, session: welcome.session };
@@ -208,34 +229,25 @@ export class Client extends Emitter<ClientEvents> {
   private onLinkClose(link: Link | undefined, code: number, reason: string): void {
     if (link !== undefined && link !== this.link) return;
     clearTimeout(this.connectTimer);
-    clearInterval(this.livenessTimer);
     const wasConnected = this.welcome !== undefined;
     this.link = undefined;
     this.welcome = undefined;
     for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
     this.subs.markAllPending();
+    const pipelined = this.pipelined.size > 0;
+    this.pipelined.clear();
     if (this.closedByApp) return;
-    if (!wasConnected && code === CloseCode.UnsupportedVersion && this.helloVersion > 1) {
-      // A broker from before protocol 2: say hello again, in 1 (the client speaks both).
-      this.helloVersion = 1;
-      this.openLink();
-      return;
-    }
+    const firstRoundOver = !this.everConnected && this.attempt + 1 >= this.urls.length && this.firstConnect !== undefined;
+    const next = afterClose({ code, welcomed: wasConnected, pipelined, helloVersion: this.helloVersion, firstRoundOver, reconnect: this.options.reconnect ?? {}, attempt: this.attempt });
+    if (next.kind === 'again-unpipelined') this.pipelining = false;
+    if (next.kind === 'again-v1') this.helloVersion = 1;
+    if (next.kind === 'again-unpipelined' || next.kind === 'again-v1') return this.openLink();
     if (wasConnected) this.emit('disconnected', { code, reason });
-    const reconnect = this.options.reconnect?.enabled !== false && shouldReconnect(code);
-    if (!this.everConnected && this.attempt + 1 >= this.urls.length && this.firstConnect !== undefined) {
-      const err = new ConnectError(`could not connect to ${this.urls.join(', ')} (last close ${code}${reason ? `: ${reason}` : ''})`);
-      this.fail(err, code, reason);
-      return;
-    }
-    if (!reconnect) {
-      this.fail(new ConnectionClosedError(`broker closed the connection: ${code} ${reason}`, code), code, reason);
-      return;
-    }
+    if (next.kind === 'fail-connect') return this.fail(new ConnectError(`could not connect to ${this.urls.join(', ')} (last close ${code}${reason ? `: ${reason}` : ''})`), code, reason);
+    if (next.kind === 'fail') return this.fail(new ConnectionClosedError(`broker closed the connection: ${code} ${reason}`, code), code, reason);
     this.urlIndex++;
-    const delay = code === CloseCode.Draining && this.attempt === 0 ? 0 : backoffDelayMs(this.attempt, this.options.reconnect ?? {});
     this.attempt++;
-    this.reconnectTimer = setTimeout(() => this.openLink(), delay);
+    this.reconnectTimer = setTimeout(() => this.openLink(), next.delayMs);
   }
 
   private fail(error: ChorusError, code: number, reason: string): void {
@@ -252,18 +264,9 @@ export class Client extends Emitter<ClientEvents> {
     this.emit('closed', { code, reason });
   }
 
-  private startLiveness(link: Link, pingIntervalMs: number): void {
-    this.lastInboundAt = Date.now();
-    const deadMs = 2 * pingIntervalMs + 2000;
-    this.livenessTimer = setInterval(() => {
-      if (Date.now() - this.lastInboundAt > deadMs) link.close(CloseCode.PingTimeout, 'broker silent');
-    }, Math.max(100, pingIntervalMs / 2));
-  }
-
   private stopTimers(): void {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.connectTimer);
-    clearInterval(this.livenessTimer);
   }
 
   // ---- requests ----------------------------------------------------------------
@@ -304,7 +307,9 @@ export class Client extends Emitter<ClientEvents> {
   private unsubscribe(sub: Subscription): Promise<void> {
     if (!sub.active) return Promise.resolve();
     this.subs.remove(sub);
-    if (this.link === undefined || this.welcome === undefined) return Promise.resolve();
+    // Sent behind the hello and not yet welcomed: the broker will hold it, so it is unsubscribed too.
+    const early = this.pipelined.delete(sub);
+    if (this.link === undefined || (this.welcome === undefined && !early)) return Promise.resolve();
     const link = this.link;
     return new Promise((resolve) => {
       const sid = sub.sid;

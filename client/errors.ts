@@ -49,8 +49,8 @@ export class ConnectError extends ChorusError {
 /** The bounded queue of publishes waiting for a connection is full. */
 export class QueueFullError extends ChorusError {
   override name = 'QueueFullError';
-  constructor(limit: number) {
-    super(ErrorCode.QueueFull, `${limit} publishes are already waiting for an answer (publishQueueMax)`);
+  constructor(message: string) {
+    super(ErrorCode.QueueFull, message);
   }
 }
 

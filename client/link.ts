@@ -20,6 +20,8 @@ export class Link {
   frameBytesMax = 64 * 1024;
   /** The broker's bound on messages per frame (from its welcome). */
   frameMessagesMax = Infinity;
+  private lastInboundAt = 0;
+  private livenessTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly url: string,
@@ -47,6 +49,16 @@ export class Link {
     if (this.closed) return;
     this.outbox.push(message);
     if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  /** Closes with 4003 when the broker says nothing (it pings every `pingIntervalMs`) for two intervals and 2 s. */
+  watchLiveness(pingIntervalMs: number): void {
+    this.lastInboundAt = Date.now();
+    const deadMs = 2 * pingIntervalMs + 2000;
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = setInterval(() => {
+      if (Date.now() - this.lastInboundAt > deadMs) this.close(CloseCode.PingTimeout, 'broker silent');
+    }, Math.max(100, pingIntervalMs / 2));
   }
 
   close(code: number = CloseCode.Normal, reason = ''): void {
@@ -89,6 +101,7 @@ export class Link {
 
   private receive(data: unknown): void {
     if (this.closed) return;
+    this.lastInboundAt = Date.now();
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
     // Deliveries read field by field, the broker trusted (reader.ts).
     let messages: unknown[];
@@ -105,6 +118,7 @@ export class Link {
   private finish(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.livenessTimer);
     this.outbox = [];
     this.socket.onopen = null;
     this.socket.onmessage = null;

@@ -2,7 +2,7 @@
  * The client's options and events: what `connect()` takes, and what a
  * `Client` emits.
  */
-import type { ReconnectOptions } from './backoff.js';
+import type { ReconnectOptions } from './after-close.js';
 import type { WebSocketConstructor } from './websocket.js';
 
 export interface ConnectOptions {
@@ -16,8 +16,14 @@ export interface ConnectOptions {
   reconnect?: ReconnectOptions;
   /** Client instance id (presence identity, publish de-duplication scope). Default: random. */
   clientId?: string;
-  /** Publishes not yet answered (in flight or waiting for a connection); more are refused with QueueFull. Default 1000, at most 4096. */
+  /**
+   * Publishes not yet answered (in flight or waiting for a connection); more are refused with
+   * QueueFull. Default and most 4096: the publish ids the broker remembers per client for
+   * de-duplication, so that a publish sent again after a reconnect is recognised.
+   */
   publishQueueMax?: number;
+  /** Payload bytes of the publishes not yet answered; past it a publish is refused with QueueFull (one is always let through). Default 8 MiB. */
+  publishBytesMax?: number;
   /** Time for one connection attempt to reach `welcome`, ms. Default 10 000. */
   connectTimeoutMs?: number;
 }

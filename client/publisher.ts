@@ -3,7 +3,8 @@
  * instance, and stays here until the broker answers. After a reconnect every
  * unanswered publish is sent again, in order, with its pid, and the broker
  * applies a pid once — so a publish issued once is applied once. The queue
- * (in flight plus waiting for a connection) is bounded by `publishQueueMax`.
+ * (in flight plus waiting for a connection) is bounded by `publishQueueMax` and, in payload
+ * bytes, by `publishBytesMax`: flow control by bytes in flight, under the broker's count.
  */
 import { QueueFullError, RequestError } from './errors.js';
 import { ErrorCode } from './protocol/index.js';
@@ -36,7 +37,13 @@ export class PublishQueue {
   /** Publishes without acknowledgement waiting for a connection (bounded: the oldest go first). */
   private fired: Uint8Array[] = [];
 
-  constructor(private readonly queueMax: number) {}
+  /** Payload bytes of the publishes in `pending`. */
+  private bytes = 0;
+
+  constructor(
+    private readonly queueMax: number,
+    private readonly bytesMax: number,
+  ) {}
 
   /** A publish without acknowledgement: sent now when connected (`version` from the welcome), else kept (at most 1,024) for the next connection. */
   fire(encoded: Uint8Array, link: { send(message: Uint8Array): void } | undefined, version: number | undefined): Promise<void> {
@@ -69,7 +76,8 @@ export class PublishQueue {
    * publish ids per client, and a retry must find its id still there.
    */
   add(topic: string, kind: MessageKind, data: Uint8Array): PendingPublish {
-    if (this.pending.size >= this.queueMax) throw new QueueFullError(this.queueMax);
+    if (this.pending.size >= this.queueMax) throw new QueueFullError(`${this.queueMax} publishes are already waiting for an answer (publishQueueMax)`);
+    if (this.pending.size > 0 && this.bytes + data.byteLength > this.bytesMax) throw new QueueFullError(`${this.bytes} bytes of publishes are already waiting for an answer (publishBytesMax ${this.bytesMax})`);
     let resolve!: (r: PublishResult) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<PublishResult>((res, rej) => {
@@ -78,6 +86,7 @@ export class PublishQueue {
     });
     const entry: PendingPublish = { pid: ++this.pidLast, topic, kind, data, resolve, reject, promise };
     this.pending.set(entry.pid, entry);
+    this.bytes += data.byteLength;
     return entry;
   }
 
@@ -85,6 +94,7 @@ export class PublishQueue {
     const entry = this.pending.get(pid);
     if (entry === undefined) return;
     this.pending.delete(pid);
+    this.bytes -= entry.data.byteLength;
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve({ seq: outcome.seq });
   }
