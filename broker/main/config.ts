@@ -231,7 +231,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'jwtLeewaySeconds', flag: '--jwt-leeway', env: 'CHORUS_JWT_LEEWAY', kind: 'int', min: 0, max: 300, help: 'clock skew tolerated on exp/nbf, seconds' },
   { key: 'tokenGraceMs', flag: '--token-grace-ms', env: 'CHORUS_TOKEN_GRACE_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a connection whose token expired has to refresh it' },
   { key: 'apiKey', flag: '--api-key', env: 'CHORUS_API_KEY', kind: 'secret', help: 'key that grants the HTTP API everything (Authorization: Bearer …; at least 16 chars)' },
-  { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets (comma-separated, or *); default * in anonymous mode, none with --auth' },
+  { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
 ];
 

@@ -6,7 +6,7 @@
  * Contract: owns sockets and HTTP; hands requests to broker/topics; never lets
  * a client's bad input throw past the gateway.
  */
-import { readFile } from 'node:fs/promises';
+import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCode, type Limits } from '../../client/protocol/index.js';
@@ -14,6 +14,7 @@ import type { Topics } from '../topics/index.js';
 import { Authenticator } from '../auth/index.js';
 import type { Socket } from 'node:net';
 import { Gateway } from './gateway.js';
+import { registerStaticFiles } from './static-files.js';
 import { Admission, type AdmissionOptions } from './admission.js';
 import { frameworkErrors, maxParamLength, perAddressRate, registerHttpApi, registerOperations } from './http-api.js';
 import { BrokerMetrics, ProtocolErrorReason } from './metrics.js';
@@ -115,6 +116,14 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     // frame by its size and message count).
     options: { maxPayload: options.limits.frameBytesMax, perMessageDeflate: false, allowSynchronousEvents: false },
   });
+  // Pages served elsewhere (a game's own site) may load /client.js and call the HTTP API from the
+  // origins allowed to open WebSockets (--origins): the same list answers CORS.
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, auth.originAllowed(origin)),
+    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+    maxAge: 600,
+  });
   // A browser page from an origin not allowed never gets a WebSocket (refused before the upgrade).
   const originCheck = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (auth.originAllowed(request.headers.origin)) return;
@@ -145,26 +154,10 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     internal = Fastify({ logger: false });
     registerOperations(internal, { isReady: options.isReady, metrics });
   }
-  const bundle = await loadClientBundle();
-  app.get('/client.js', (_request, reply) => {
-    if (bundle === undefined) return reply.code(404).send('client bundle not built: run npm run build');
-    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(bundle);
-  });
+  await registerStaticFiles(app);
   app.addHook('onClose', async () => {
     gateway.stop();
     await internal?.close();
   });
   return { app, gateway, metrics, ...(internal === undefined ? {} : { internal }) };
-}
-
-/** The esbuild bundle of client/, wherever this module runs from (dist/ or sources). */
-async function loadClientBundle(): Promise<string | undefined> {
-  for (const candidate of ['../../browser/chorus-client.js', '../../dist/browser/chorus-client.js']) {
-    try {
-      return await readFile(new URL(candidate, import.meta.url), 'utf8');
-    } catch {
-      // try the next place
-    }
-  }
-  return undefined;
 }

@@ -147,6 +147,21 @@ describe('authentication (HS256 secret)', () => {
     expect(await from('http://good.example')).toBe('refused');
   });
 
+  it('answers CORS for the listed origins only, on /client.js and the HTTP API', async () => {
+    const preflight = (origin: string): Promise<Response> =>
+      fetch(`${broker.httpUrl}/api/v1/topics/room.1`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+    const good = await preflight('https://good.example');
+    expect(good.status).toBe(204);
+    expect(good.headers.get('access-control-allow-origin')).toBe('https://good.example');
+    expect(good.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(good.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    const bundle = await fetch(`${broker.httpUrl}/client.js`, { headers: { origin: 'https://good.example' } });
+    expect(bundle.headers.get('access-control-allow-origin')).toBe('https://good.example');
+    const refused = await fetch(`${broker.httpUrl}/client.js`, { headers: { origin: 'https://evil.example' } });
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('refreshes an expired token without reconnecting; without a token function the connection is closed with 4007', async () => {
     let issued = 0;
     const refreshing = await connect(broker.url, { token: async () => token({}, secret, Math.floor(Date.now() / 1000) + (++issued === 1 ? 1 : 600)) });

@@ -94,6 +94,8 @@ describe('HTTP API', () => {
     const bundle = await fetch(`${broker.httpUrl}/client.js`);
     expect(bundle.headers.get('content-type')).toMatch(/javascript/);
     expect((await bundle.text()).length).toBeGreaterThan(1000);
+    // Anonymous mode: any page may load the client (CORS reflects its origin).
+    expect((await fetch(`${broker.httpUrl}/client.js`, { headers: { origin: 'https://game.example' } })).headers.get('access-control-allow-origin')).toBe('https://game.example');
     expect((await fetch(`${broker.httpUrl}/nowhere`)).status).toBe(404);
   });
 });
