@@ -50,7 +50,13 @@ import { bottleneckVerdict, printComparison, printSummary } from './lib/report.m
 
 class UsageError extends Error {}
 
-await main();
+// --peers: the side-by-side comparison with other servers (bench/peers/run.mjs), its own options.
+if (process.argv.slice(2).includes('--peers')) {
+  const { main: peersMain } = await import('./peers/run.mjs');
+  await peersMain(process.argv.slice(2).filter((a) => a !== '--peers'));
+} else {
+  await main();
+}
 
 function usage() {
   return `Usage: node bench/fanout.mjs [options]
@@ -72,6 +78,8 @@ function usage() {
   --mesh-brokers N    brokers in that mesh (3–7; with more than 3, some keep nothing of
                       the topic's lightweight group and get its messages as stubs)  [default ${MESH_SIZE}]
   --cpu-prof-dir DIR  run the broker(s) under node --cpu-prof, profiles written to DIR
+  --peers             instead: Chorus side by side with raw ws relays, NATS and Mosquitto
+                      (bench/peers/; \`--peers --help\` lists its own options)
   --help`;
 }
 
