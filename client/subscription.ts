@@ -14,8 +14,12 @@ import {
   type TopicMessage,
 } from './protocol/index.js';
 
-/** A message as the application receives it: the wire `msg` without its `type`. */
-export type Message = Omit<TopicMessage, 'type'>;
+/**
+ * A message as the application receives it: the wire `msg` without its `type`. On a conflated
+ * topic, `skipped` counts the messages before it this subscriber did not get because newer values
+ * from their publishers replaced them while it was behind.
+ */
+export type Message = Omit<TopicMessage, 'type' | 'prev'> & { skipped?: number };
 
 export interface PresenceEvent {
   type: 'join' | 'leave';
@@ -166,7 +170,9 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       if (!this.seenByPattern(message.topic, message.seq)) return false;
     } else {
       if (this.pending || message.seq <= this.seq) return false;
-      if (message.seq !== this.seq + 1) this.onError(new Error(`topic ${this.topic}: seq ${message.seq} follows ${this.seq}; messages in between are missing`));
+      // A conflated topic skips superseded events on purpose, and says so with `prev`.
+      const skipped = message.prev === this.seq;
+      if (message.seq !== this.seq + 1 && !skipped) this.onError(new Error(`topic ${this.topic}: seq ${message.seq} follows ${this.seq}; messages in between are missing`));
       this.seq = message.seq;
       if (message.epoch !== undefined && this.epoch === '') this.epoch = message.epoch;
       if (this.state !== undefined || this.options.state === true) {
@@ -177,6 +183,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     const delivered: Message = { topic: message.topic, seq: message.seq, kind: message.kind, data: message.data, ts: message.ts };
     if (message.epoch !== undefined) delivered.epoch = message.epoch;
     if (message.client !== undefined) delivered.client = message.client;
+    if (message.prev !== undefined) delivered.skipped = message.seq - message.prev - 1;
     this.call(this.handler, delivered);
     return true;
   }

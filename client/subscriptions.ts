@@ -121,7 +121,8 @@ export class SubscriptionRegistry {
     if (topic === undefined) return; // a subscription let go meanwhile
     const message: TopicMessage = { type: 'msg', topic, seq: m[1], kind: kindOfCode[m[2]] ?? 'event', data: m[4], ts: m[3] };
     if (typeof m[5] === 'string') message.client = m[5];
-    if (m[6] !== undefined) message.epoch = m[6];
+    if (typeof m[6] === 'string') message.epoch = m[6];
+    if (m[7] !== undefined) message.prev = m[7];
     this.message(message);
   }
 

@@ -112,6 +112,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     connectionsPerIp: config.connectionsPerIp,
     pending: { pendingMax: config.pendingMax, pendingPerAddress: config.pendingPerIp },
     helloBytesMax: config.helloBytesMax,
+    conflate: config.conflate,
     internalOperations: config.internalPort >= 0,
     httpRequestsPerSecond: config.rateHttp,
     ...(tls === undefined ? {} : { tls }),

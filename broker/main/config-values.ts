@@ -8,7 +8,7 @@ import type { HistoryRule } from '../topics/index.js';
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
-export type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path' | 'auth' | 'text' | 'origins';
+export type Kind = 'int' | 'bytes' | 'string' | 'host' | 'history' | 'level' | 'addresses' | 'address' | 'secret' | 'path' | 'auth' | 'text' | 'origins' | 'patterns';
 
 export interface OptionSpec {
   /** The config field it sets (config.ts narrows it to the BrokerConfig keys). */
@@ -75,6 +75,12 @@ export function parseValue(spec: OptionSpec, raw: string, source: string): unkno
         .map((o) => o.trim().toLowerCase())
         .filter((o) => o !== '')
         .map((o) => (o === '*' || /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/.test(o) ? o : bad('a list of origins (https://example.com[:port]) or *')));
+    case 'patterns':
+      return raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '')
+        .map((p) => (checkTopic(p, true).ok ? p : bad('a comma-separated list of topic patterns (game.*.pos, room.>)')));
     case 'history':
       return raw
         .split(',')

@@ -95,6 +95,8 @@ export interface BrokerConfig {
   apiKey: string;
   /** Browser origins allowed to open WebSockets; `*` any. Default: any in anonymous mode, none with authentication. */
   origins: string[];
+  /** Topic patterns whose events are conflated for subscribers that fall behind. Default none. */
+  conflate: string[];
   /** How long a connection whose token expired may go on without a refresh, ms. Default 10 000. */
   tokenGraceMs: number;
   /** Publishes per second per connection (0: no limit). Default 10 000. */
@@ -163,6 +165,7 @@ export const configDefaults: BrokerConfig = {
   jwtLeewaySeconds: 5,
   apiKey: '',
   origins: [],
+  conflate: [],
   tokenGraceMs: 10_000,
   ratePublishes: 10_000,
   rateBytes: 32 * MiB,
@@ -231,6 +234,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'jwtLeewaySeconds', flag: '--jwt-leeway', env: 'CHORUS_JWT_LEEWAY', kind: 'int', min: 0, max: 300, help: 'clock skew tolerated on exp/nbf, seconds' },
   { key: 'tokenGraceMs', flag: '--token-grace-ms', env: 'CHORUS_TOKEN_GRACE_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a connection whose token expired has to refresh it' },
   { key: 'apiKey', flag: '--api-key', env: 'CHORUS_API_KEY', kind: 'secret', help: 'key that grants the HTTP API everything (Authorization: Bearer …; at least 16 chars)' },
+  { key: 'conflate', flag: '--conflate', env: 'CHORUS_CONFLATE', kind: 'patterns', help: 'topic patterns (comma-separated, e.g. game.*.pos) whose events a subscriber that falls behind gets as the latest per publisher, with the skips marked' },
   { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
 ];

@@ -254,6 +254,10 @@ export class Gateway implements SessionHost {
     this.options.metrics.connections.set(this.sessions.size);
   }
 
+  conflated(count: number): void {
+    this.options.metrics.messagesConflated.inc(count);
+  }
+
   wrote(bytes: number, oldestAgeMs: number): void {
     const { metrics } = this.options;
     metrics.framesOut.inc();

@@ -9,7 +9,7 @@
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ErrorCode, type Limits } from '../../client/protocol/index.js';
+import { ErrorCode, matchTopic, type Limits } from '../../client/protocol/index.js';
 import type { Topics } from '../topics/index.js';
 import { Authenticator } from '../auth/index.js';
 import type { Socket } from 'node:net';
@@ -48,6 +48,8 @@ export interface ServerOptions {
   pending?: AdmissionOptions;
   /** Bytes a connection may send before its welcome; default 16 KiB. */
   helloBytesMax?: number;
+  /** Topic patterns conflated for subscribers that fall behind (conflation.ts). */
+  conflate?: readonly string[];
   /** Serve /metrics, /livez and /readyz on a separate app (listened on by the caller) instead of the client port. */
   internalOperations?: boolean;
   /** TLS for the client port (https, wss): PEM certificate and key. */
@@ -67,6 +69,8 @@ export interface BrokerServer {
 export async function createServer(options: ServerOptions): Promise<BrokerServer> {
   const metrics = new BrokerMetrics();
   const { topics } = options;
+  const conflate = options.conflate ?? [];
+  if (conflate.length > 0) topics.index.conflates = (topic) => conflate.some((pattern) => matchTopic(pattern, topic));
   const auth = options.auth ?? new Authenticator({ origins: '*', tokenGraceMs: 10_000 });
   metrics.setSources({
     topics: () => topics.table.size,

@@ -99,6 +99,7 @@ export class BrokerMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly messagesConflated = new Counter({ name: 'chorus_messages_conflated_total', help: 'Events on conflated topics that a subscriber behind did not get because a newer one from the same publisher replaced them.', registers: [this.registry] });
   readonly slowConsumers = new Counter({ name: 'chorus_slow_consumers_total', help: 'Connections closed because their outbound queue passed its limit.', registers: [this.registry] });
   readonly framesOut = new Counter({ name: 'chorus_frames_out_total', help: 'WebSocket frames sent to clients.', registers: [this.registry] });
   readonly bytesOut = new Counter({ name: 'chorus_bytes_out_total', help: 'Bytes of WebSocket payload sent to clients.', registers: [this.registry] });

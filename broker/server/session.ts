@@ -15,8 +15,9 @@
  * takes a trickle, never enough to pass the byte limit, is cut as well.
  */
 import type { WebSocket } from 'ws';
-import { CloseCode, encode, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
-import { v2Of, type HistoryEntry, type Subscriber } from '../topics/index.js';
+import { CloseCode, encode, encodeMessageV2, frameFromEncoded, arrayHeaderBytes } from '../../client/protocol/index.js';
+import { partsOf, v2Of, type HistoryEntry, type Subscriber } from '../topics/index.js';
+import { Conflation, conflateAfterBytes, type Release } from './conflation.js';
 import { PublishAcks } from './publish-acks.js';
 import { anonymous, type Identity } from '../auth/index.js';
 import type { TokenTimers } from './session-auth.js';
@@ -48,7 +49,12 @@ export interface SessionHost {
   closing(session: Session, code: number, reason: string): void;
   /** A frame was written: its size, and how long its oldest message waited. */
   wrote(bytes: number, oldestAgeMs: number): void;
+  /** Conflated events replaced by newer ones before this subscriber got them. */
+  conflated(count: number): void;
 }
+
+/** How often a session holding conflated events looks whether its socket has caught up, ms. */
+const conflationCheckMs = 20;
 
 export class Session implements Subscriber {
   /** Who this connection is and what it may do (set at hello, replaced by a refresh). */
@@ -70,6 +76,9 @@ export class Session implements Subscriber {
   private backloggedSince: number | undefined;
   /** Protocol 2: acknowledged publishes, answered cumulatively (made on the first such publish). */
   private acksState: PublishAcks | undefined;
+  /** Protocol 2: events held for conflated topics while the socket is behind (conflation.ts). */
+  private conflation: Conflation | undefined;
+  private conflationTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly id: string,
@@ -103,9 +112,44 @@ export class Session implements Subscriber {
     this.deliver(encode(message));
   }
 
-  /** A topic message, in this connection's protocol: the v1 map, or the v2 array with its subscription id. */
-  deliverMessage(entry: HistoryEntry, sid: number | undefined): void {
-    this.deliver(this.version === 1 ? entry.encoded : v2Of(entry, sid));
+  /**
+   * A topic message, in this connection's protocol: the v1 map, or the v2 array with its
+   * subscription id. `conflate`: the topic is conflated here (v2 subscribers only).
+   */
+  deliverMessage(entry: HistoryEntry, sid: number | undefined, conflate = false): void {
+    if (this.version === 1) return this.deliver(entry.encoded);
+    if (sid !== undefined && (conflate || this.conflation?.holding === true)) {
+      const conflation = (this.conflation ??= new Conflation());
+      if (conflate && conflation.offer(entry, sid, this.socket.bufferedAmount > conflateAfterBytes)) {
+        this.watchCatchUp();
+        return;
+      }
+      this.queueReleases(sid, conflation.releaseTopic(sid));
+    }
+    this.deliver(v2Of(entry, sid));
+  }
+
+  private queueReleases(sid: number, releases: Release[]): void {
+    for (const { entry, prev } of releases) this.deliver(prev === undefined ? v2Of(entry, sid) : encodeMessageV2(sid, partsOf(entry), prev));
+  }
+
+  /** While events are held, looks every few ms whether the socket has written everything; then they go. */
+  private watchCatchUp(): void {
+    if (this.conflationTimer !== undefined) return;
+    this.conflationTimer = setInterval(() => {
+      const conflation = this.conflation;
+      if (this.closed || conflation === undefined || !conflation.holding) return this.stopCatchUp();
+      if (this.socket.bufferedAmount > 0) return;
+      for (const [sid, releases] of conflation.releaseAll()) this.queueReleases(sid, releases);
+      if (conflation.skipped > 0) this.host.conflated(conflation.skipped);
+      conflation.skipped = 0;
+      this.stopCatchUp();
+    }, conflationCheckMs);
+  }
+
+  private stopCatchUp(): void {
+    clearInterval(this.conflationTimer);
+    this.conflationTimer = undefined;
   }
 
   deliver(encoded: Uint8Array): void {
@@ -180,6 +224,7 @@ export class Session implements Subscriber {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopCatchUp();
     this.queue = [];
     this.queueBytes = 0;
     this.host.closing(this, code, reason);
@@ -192,6 +237,7 @@ export class Session implements Subscriber {
   /** The socket went away on its own. */
   markClosed(): void {
     this.closed = true;
+    this.stopCatchUp();
     this.queue = [];
     this.queueBytes = 0;
   }

@@ -21,7 +21,7 @@ export interface Subscriber {
    * subscription id here when the subscriber holds the topic itself, undefined when it matched
    * through a wildcard only. Without it, the v1 form goes to `deliver`.
    */
-  deliverMessage?(entry: HistoryEntry, sid: number | undefined): void;
+  deliverMessage?(entry: HistoryEntry, sid: number | undefined, conflate?: boolean): void;
   /** Gone: a subscribe still waiting for its topic must not register it. */
   readonly isClosed?: boolean;
 }
@@ -63,6 +63,10 @@ export class SubscriberIndex implements DeliverySink {
    */
   private readonly sids = new Map<string, number>();
   private sidLast = 0;
+  /** Which topics are conflated for slow subscribers (set by the server from its configuration). */
+  conflates: (topic: string) => boolean = () => false;
+  /** Topics with local exact subscribers that `conflates`: decided once, when the topic gets its sid. */
+  private readonly conflated = new Set<string>();
   private readonly trie = new TrieNode();
   private patternCount = 0;
   /** Every subscription of every subscriber: topic or pattern → exact entry (undefined for a pattern). */
@@ -96,6 +100,7 @@ export class SubscriberIndex implements DeliverySink {
     if (subs === undefined) {
       this.exact.set(topic, (subs = new Map()));
       this.sids.set(topic, ++this.sidLast);
+      if (this.conflates(topic)) this.conflated.add(topic);
       this.pins.pin(topic);
     }
     subs.set(subscriber, sub);
@@ -140,6 +145,7 @@ export class SubscriberIndex implements DeliverySink {
       if (subs.size === 0) {
         this.exact.delete(topicOrPattern);
         this.sids.delete(topicOrPattern);
+        this.conflated.delete(topicOrPattern);
         this.pins.unpin(topicOrPattern);
       }
     } else {
@@ -162,7 +168,8 @@ export class SubscriberIndex implements DeliverySink {
     const subs = this.exact.get(topic);
     if (subs !== undefined) {
       const sid = this.sids.get(topic);
-      for (const s of subs.keys()) deliverTo(s, entry, sid);
+      const conflate = this.conflated.size > 0 && this.conflated.has(topic);
+      for (const s of subs.keys()) deliverTo(s, entry, sid, conflate);
       this.deliveredTotal += subs.size;
     }
     if (this.patternCount === 0) return;
@@ -170,7 +177,7 @@ export class SubscriberIndex implements DeliverySink {
     this.match(this.trie, topic.split('.'), 0, matched);
     for (const s of matched) {
       if (subs?.has(s) === true) continue; // has the topic itself: delivered once, above
-      deliverTo(s, entry, undefined);
+      deliverTo(s, entry, undefined, false);
       this.deliveredTotal++;
     }
   }
@@ -222,7 +229,7 @@ export class SubscriberIndex implements DeliverySink {
   }
 }
 
-function deliverTo(s: Subscriber, entry: HistoryEntry, sid: number | undefined): void {
-  if (s.deliverMessage !== undefined) s.deliverMessage(entry, sid);
+function deliverTo(s: Subscriber, entry: HistoryEntry, sid: number | undefined, conflate: boolean): void {
+  if (s.deliverMessage !== undefined) s.deliverMessage(entry, sid, conflate);
   else s.deliver(entry.encoded);
 }

@@ -4,11 +4,11 @@
  *
  * v1: a map `{type: "msg", topic, seq, kind, data, ts, client?, epoch?}`, its numbers written
  * as protocol 1 always had them (an integer beyond 32 bits, such as `ts`, as float64).
- * v2: an array `[ref, seq, kind, ts, data, client?, epoch?]` — `ref` is the
+ * v2: an array `[ref, seq, kind, ts, data, client?, epoch?, prev?]` — `ref` is the
  * subscription id the subscribe reply gave (`sid`), or the topic name when
  * the message reached the connection through a wildcard only; `kind` is 0
- * (event), 1 (state) or 2 (patch); `client` is nil when absent but an epoch
- * follows; absent trailing fields are left out. Every subscriber of a topic
+ * (event), 1 (state) or 2 (patch); `client` and `epoch` are nil when absent but a later field
+ * follows; absent trailing fields are left out; `prev` only on conflated topics, after a skip. Every subscriber of a topic
  * on one broker gets the same `sid`, so a fan-out encodes a message once.
  */
 import type { MessageKind } from './messages.js';
@@ -65,10 +65,14 @@ export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOff
   return { encoded: w.finish(), dataOffset };
 }
 
-/** The v2 array for a subscription id (a number) or a topic name (a wildcard match). */
-export function encodeMessageV2(ref: number | string, m: MessageParts): Uint8Array {
+/**
+ * The v2 array for a subscription id (a number) or a topic name (a wildcard match). `prev`, on a
+ * conflated topic only: the seq this subscriber got before this message, when seqs in between were
+ * skipped (superseded by newer values from the same publishers).
+ */
+export function encodeMessageV2(ref: number | string, m: MessageParts, prev?: number): Uint8Array {
   const w = writer.lead(0x91);
-  const fields = m.epoch !== undefined ? 7 : m.client !== undefined ? 6 : 5;
+  const fields = prev !== undefined ? 8 : m.epoch !== undefined ? 7 : m.client !== undefined ? 6 : 5;
   w.arrayHeader(fields);
   if (typeof ref === 'number') w.number(ref);
   else w.string(ref);
@@ -77,7 +81,11 @@ export function encodeMessageV2(ref: number | string, m: MessageParts): Uint8Arr
     if (m.client === undefined) w.nil();
     else w.string(m.client);
   }
-  if (m.epoch !== undefined) w.string(m.epoch);
+  if (fields >= 7) {
+    if (m.epoch === undefined) w.nil();
+    else w.string(m.epoch);
+  }
+  if (prev !== undefined) w.number(prev);
   return w.finish();
 }
 

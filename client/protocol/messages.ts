@@ -185,8 +185,8 @@ export interface ErrorMessage {
   topic?: string;
 }
 
-/** v2: a delivered topic message, positional (client/protocol/delivery.ts): `[ref, seq, kind, ts, data, client?, epoch?]`. */
-export type CompactMessage = [ref: number | string, seq: number, kind: number, ts: number, data: unknown, client?: string | null, epoch?: string];
+/** v2: a delivered topic message, positional (client/protocol/delivery.ts): `[ref, seq, kind, ts, data, client?, epoch?, prev?]`. */
+export type CompactMessage = [ref: number | string, seq: number, kind: number, ts: number, data: unknown, client?: string | null, epoch?: string | null, prev?: number];
 
 /** A delivered topic message. */
 export interface TopicMessage {
@@ -201,6 +201,11 @@ export interface TopicMessage {
   client?: string;
   /** On a topic's first message (seq 1) only: the topic's epoch. */
   epoch?: string;
+  /**
+   * Protocol 2, conflated topics only: the seq this subscriber got before this message, when the
+   * seqs in between were skipped on purpose (superseded by newer values from the same publishers).
+   */
+  prev?: number;
 }
 
 /** A presence change, ordered among the topic's messages: it happened after message `seq`. */

@@ -28,7 +28,7 @@ export function readFrame(bytes: Uint8Array): unknown[] {
   const out = new Array<unknown>(count);
   for (let i = 0; i < count; i++) {
     const head = bytes[c.pos];
-    if (head !== undefined && head >= 0x95 && head <= 0x97) out[i] = delivery(c, head & 0x0f);
+    if (head !== undefined && head >= 0x95 && head <= 0x98) out[i] = delivery(c, head & 0x0f);
     else {
       const start = c.pos;
       c.pos = skip(bytes, c.view, start);
@@ -48,7 +48,8 @@ function delivery(c: Cursor, fields: number): unknown[] {
   const data = value(c);
   const m: unknown[] = [ref, seq, kind, ts, data];
   if (fields >= 6) m.push(c.b[c.pos] === 0xc0 ? (c.pos++, null) : clientId(c));
-  if (fields >= 7) m.push(str(c));
+  if (fields >= 7) m.push(c.b[c.pos] === 0xc0 ? (c.pos++, undefined) : str(c));
+  if (fields >= 8) m.push(int(c));
   return m;
 }
 
