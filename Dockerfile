@@ -14,6 +14,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The example pages the broker serves at /examples/<name>/ (broker/server/static-files.ts).
+COPY --from=build /src/examples ./examples
 USER node
 # 8080: clients (WebSocket /ws, HTTP API, /metrics, /livez, /readyz); 7946: broker links.
 EXPOSE 8080 7946

@@ -25,7 +25,7 @@ import type { MessageHandler, SubscribeOptions, Subscription } from './subscript
 import { SubscriptionRegistry, afterRefusal } from './subscriptions.js';
 import { Requests } from './requests.js';
 import type { WebSocketConstructor } from './websocket.js';
-import { tokenOf, type ClientEvents, type ConnectOptions } from './options.js';
+import { refreshToken, tokenOf, type ClientEvents, type ConnectOptions } from './options.js';
 
 export type { ClientEvents, ConnectOptions } from './options.js';
 
@@ -72,6 +72,14 @@ export class Client extends Emitter<ClientEvents> {
   /** Connected now (hello answered)? */
   get connected(): boolean {
     return this.welcome !== undefined;
+  }
+
+  /**
+   * This client's id as others see it — in presence and in `message.client` — while connected:
+   * the `clientId` it sent, or with authentication `subject|clientId`.
+   */
+  get publicId(): string | undefined {
+    return this.welcome?.client;
   }
 
   /** The current session id, while connected. */
@@ -318,22 +326,6 @@ export class Client extends Emitter<ClientEvents> {
     });
   }
 
-  /** The broker says the token expired: send a fresh one (a token function is needed for that). */
-  private refreshToken(link: Link): void {
-    if (typeof this.options.token !== 'function') {
-      this.emit('error', new RequestError(ErrorCode.Unauthorized, 'the token expired; pass a token function to connect() so it can be refreshed'));
-      return;
-    }
-    tokenOf(this.options).then(
-      (token) => {
-        if (this.link !== link || token === undefined) return;
-        const id = this.requests.add({ kind: 'refresh' });
-        link.send({ type: 'refresh', id, token });
-      },
-      (err: unknown) => this.emit('error', new RequestError(ErrorCode.Unauthorized, `token refresh failed: ${err instanceof Error ? err.message : String(err)}`)),
-    );
-  }
-
   // ---- inbound -------------------------------------------------------------------
 
   private onMessage(link: Link, message: ServerMessage | CompactMessage): void {
@@ -353,7 +345,9 @@ export class Client extends Emitter<ClientEvents> {
       case 'acks':
         return this.onAcks(message.seqs);
       case 'expired':
-        return this.refreshToken(link);
+        return refreshToken(this.options, (token) => {
+          if (this.link === link) link.send({ type: 'refresh', id: this.requests.add({ kind: 'refresh' }), token });
+        }, (err) => this.emit('error', err));
       case 'error':
         if (message.id === undefined) {
           this.emit('error', new RequestError(message.code, message.message));

@@ -3,6 +3,8 @@
  * `Client` emits.
  */
 import type { ReconnectOptions } from './after-close.js';
+import { RequestError } from './errors.js';
+import { ErrorCode } from './protocol/index.js';
 import type { WebSocketConstructor } from './websocket.js';
 
 export interface ConnectOptions {
@@ -40,4 +42,18 @@ export type ClientEvents = {
 export async function tokenOf(options: ConnectOptions): Promise<string | undefined> {
   const source = options.token;
   return typeof source === 'function' ? await source() : source;
+}
+
+/** The broker says the token expired: a fresh one from the token function goes to `send` (a fixed token cannot be refreshed). */
+export function refreshToken(options: ConnectOptions, send: (token: string) => void, fail: (err: Error) => void): void {
+  if (typeof options.token !== 'function') {
+    fail(new RequestError(ErrorCode.Unauthorized, 'the token expired; pass a token function to connect() so it can be refreshed'));
+    return;
+  }
+  tokenOf(options).then(
+    (token) => {
+      if (token !== undefined) send(token);
+    },
+    (err: unknown) => fail(new RequestError(ErrorCode.Unauthorized, `token refresh failed: ${err instanceof Error ? err.message : String(err)}`)),
+  );
 }

@@ -147,6 +147,17 @@ describe('authentication (HS256 secret)', () => {
     expect(await from('http://good.example')).toBe('refused');
   });
 
+  it('tells a client the id others see it by: subject|clientId', async () => {
+    const c = await connect(broker.url, { token: await token(), clientId: 'tab-1' });
+    try {
+      expect(c.publicId).toBe('alice|tab-1');
+      const sub = await c.subscribe('room.1', () => {}, { presence: {} });
+      expect(Object.values(sub.presence!).map((e) => e.client)).toContain('alice|tab-1');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('answers CORS for the listed origins only, on /client.js and the HTTP API', async () => {
     const preflight = (origin: string): Promise<Response> =>
       fetch(`${broker.httpUrl}/api/v1/topics/room.1`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
