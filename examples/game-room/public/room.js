@@ -25,7 +25,8 @@ export class Room {
     this.keys = keys;
     this.changed = changed;
     /** The client id the broker shows for us: with authentication it is `<sub>|<our id>`, learnt from our own presence entry. */
-    this.myClient = client.clientId;
+    // The id others see (with authentication `subject|clientId`); known once connected.
+    this.myClient = client.publicId ?? client.clientId;
     this.tracks = new Map(); // client id → Track
     this.known = new Map(); // client id → { name, color }: the players the chat has announced
     this.leaving = new Map(); // client id → timer of a leave not yet announced
@@ -119,7 +120,7 @@ export class Room {
   presentClients() {
     const clients = new Map();
     for (const [session, entry] of Object.entries(this.roomSub?.presence ?? {})) {
-      if (session === this.client.session) this.myClient = entry.client;
+      if (this.client.publicId !== undefined) this.myClient = this.client.publicId;
       if (!clients.has(entry.client)) clients.set(entry.client, entry.info ?? {});
     }
     return clients;
