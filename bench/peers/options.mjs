@@ -27,6 +27,7 @@ const NUMBERS = {
   'w4-connections': { def: '5000', int: true, min: 1, max: 50_000, help: 'W4 idle connections, one topic each' },
   'w4-batch': { def: '200', int: true, min: 1, max: 10_000, help: 'W4 connections opened at a time' },
   'w4-settle': { def: '2', min: 0, max: 600, help: 'W4 seconds between the last open and the second RSS reading' },
+  retries: { def: '2', int: true, min: 0, max: 10, help: 'run again, at most this many times, a run during which other processes used 25% of a core or more (the least disturbed attempt is kept)' },
   'quiet-wait': { def: '30', min: 0, max: 600, help: 'before each run, wait up to this long for the machine to be idle (under 25% of a core busy); 0: do not' },
 };
 

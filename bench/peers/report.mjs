@@ -12,12 +12,14 @@ const cpu = (r) => (r.cpu === undefined ? 'n/a' : `${fmtNum(r.cpu.serverPct, 1)}
 
 /** "0 / 0" gaps / duplicates where seqs were checked, else "—". */
 const seqs = (r, peers) => (peers.find((p) => p.name === r.peer)?.seq ? `${fmtInt(r.gaps)} / ${fmtInt(r.duplicates)}` : '—');
-const ratio = (r) => (r.deliveryRatio === null || r.deliveryRatio === undefined ? 'n/a' : String(r.deliveryRatio));
+const ratio = (r) =>
+  r.deliveryRatio === null || r.deliveryRatio === undefined ? 'n/a' : `${r.deliveryRatio}${r.stillArriving ? ` (still arriving after ${r.drainS} s)` : ''}`;
 const trouble = (r) => {
   const bits = [];
   if (r.errors > 0) bits.push(`${r.errors} errors (${r.firstError})`);
   if (r.disconnects > 0) bits.push(`${r.disconnects} disconnects`);
   if (r.failed > 0) bits.push(`${r.failed} failed to open (${r.firstError})`);
+  if ((r.attempts?.length ?? 0) > 1) bits.push(`best of ${r.attempts.length} attempts (other processes: ${r.attempts.map((a) => (a.ok ? `${a.otherPct}%` : 'failed')).join(', ')})`);
   return bits.join('; ');
 };
 
@@ -172,7 +174,7 @@ export function renderMarkdown(h, records, peers) {
   out.push(
     `Parameters: W1 ${o.w1Subscribers} subscribers of one topic, ${o.payload}-byte payloads, window ${o.w1Window} per subscriber; W2 ${o.w2Topics} topics over ${o.w2Connections} connections, window ${o.w2Window} in total; W1/W2 bursts of ${o.burst}, paused while bufferedAmount > ${o.bufferHigh} B (until < ${o.bufferLow} B); W3 ${o.w3Subscribers} subscribers at ${o.w3Rate} msg/s; W1–W3 ${o.warmup} s warm-up + ${o.seconds} s measured; W4 ${o.w4Connections} connections opened ${o.w4Batch} at a time, RSS read ${o.w4Settle} s after the last.`,
     '',
-    'CPU: utime + stime from /proc/PID/stat over the measured window (W4: while opening), % of one core, server / load generator; "other" is the rest of the machine when it used 10% or more. Delivery ratio: delivered ÷ (published × fan-out), counted once deliveries stopped. Seq gaps / dups: Chorus deliveries carry per-topic seqs, checked 1, 2, 3 … per subscriber (W2: per topic).',
+    `CPU: utime + stime from /proc/PID/stat over the measured window (W4: while opening), % of one core, server / load generator; "other" is what other processes used (softirq time, where loopback TCP is processed, left out) when it reached 10% of a core. A run during which other processes used 25% of a core or more was run again, up to ${o.retries} more times, and the least disturbed attempt kept. Delivery ratio: delivered ÷ (published × fan-out), counted once deliveries stopped. Seq gaps / dups: Chorus deliveries carry per-topic seqs, checked 1, 2, 3 … per subscriber (W2: per topic).`,
     '',
     '## Summary',
     '',

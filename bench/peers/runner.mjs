@@ -182,8 +182,14 @@ export async function runOne({ peer, workload, opts, procs, log }) {
     clearTimeout(timer);
     server?.child.off('exit', serverDied);
     gen?.send({ cmd: 'exit' });
-    await Promise.all([gen === null ? null : procs.stop(gen.child, 2000), server === null ? null : procs.stop(server.child, 3000)]);
-    server?.cleanup();
+    const t = monoMs();
+    const [, serverStop] = await Promise.all([gen === null ? null : procs.stop(gen.child, 2000), server === null ? null : procs.stop(server.child, 3000)]);
+    if (server !== null) {
+      server.cleanup();
+      // How the server ended (a SIGKILL means it had not exited 3 s after SIGTERM), and what it logged meanwhile.
+      record.serverStop = { by: serverStop, seconds: Math.round(monoMs() - t) / 1000 };
+      if (server.child.events !== undefined) record.serverEvents = server.child.events;
+    }
   }
   record.durationS = Math.round(monoMs() - t0) / 1000;
   return record;

@@ -67,16 +67,18 @@ export class Procs {
     return child;
   }
 
-  /** SIGTERM, SIGKILL after graceMs; resolves once it has exited. */
+  /** SIGTERM, SIGKILL after graceMs; resolves once it has exited, to 'gone', 'SIGTERM' or 'SIGKILL' (what ended it). */
   async stop(child, graceMs = 3000) {
-    if (child === undefined || child === null || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    if (child === undefined || child === null || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return 'gone';
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       process.kill(child.pid, 'SIGTERM');
     } catch {
-      return;
+      return 'gone';
     }
+    let how = 'SIGTERM';
     const timer = setTimeout(() => {
+      how = 'SIGKILL';
       try {
         process.kill(child.pid, 'SIGKILL');
       } catch {
@@ -85,6 +87,7 @@ export class Procs {
     }, graceMs);
     await exited;
     clearTimeout(timer);
+    return how;
   }
 
   /** SIGKILL every child still running, by PID. Synchronous: safe in process.on('exit'). */
@@ -127,8 +130,12 @@ async function waitPort(port, child, timeoutMs) {
   throw new Error(`not listening on ${port} within ${timeoutMs / 1000} s`);
 }
 
-/** The first JSON stdout line with event "listening" (its port). */
+/**
+ * The first JSON stdout line with event "listening" (its port). Every later event is counted
+ * by name in child.events (the Chorus broker logs slow-consumer closes and the like there).
+ */
 function waitListeningLine(child, timeoutMs) {
+  child.events = {};
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening" line within ${timeoutMs / 1000} s: ${child.stderrTail.trim().slice(-500)}`)), timeoutMs);
     child.once('exit', (code, signal) => {
@@ -141,6 +148,8 @@ function waitListeningLine(child, timeoutMs) {
         if (event?.event === 'listening') {
           clearTimeout(timer);
           resolve(event);
+        } else if (typeof event?.event === 'string') {
+          child.events[event.event] = (child.events[event.event] ?? 0) + 1;
         }
       } catch {
         // not JSON

@@ -66,8 +66,11 @@ async function closeAll(conns) {
   for (let i = 0; i < conns.length; i += 500) await Promise.allSettled(conns.slice(i, i + 500).map((c) => c?.close()));
 }
 
-/** Waits until done() or until nothing new has arrived for quietMs (at most maxMs). */
-async function drain(done, progress, { quietMs = 1000, maxMs = 10_000 } = {}) {
+/**
+ * Waits until done(), or until nothing new has arrived for quietMs (deliveries stopped), or
+ * maxMs in all (deliveries still arriving: `stillArriving`).
+ */
+async function drain(done, progress, { quietMs = 2000, maxMs = 30_000 } = {}) {
   const t0 = performance.now();
   let last = progress();
   let lastChange = t0;
@@ -76,7 +79,8 @@ async function drain(done, progress, { quietMs = 1000, maxMs = 10_000 } = {}) {
     const now = progress();
     if (now !== last) (last = now), (lastChange = performance.now());
   }
-  return done();
+  const drainS = Math.round(performance.now() - t0) / 1000;
+  return { drained: done(), stillArriving: !done() && performance.now() - lastChange < quietMs, drainS };
 }
 
 /** Shared by W1–W3: the measured window's counters, the per-second series, the drain and the result. */
@@ -107,7 +111,7 @@ function measuredRun({ publisher, conns, integrity, counter, fanout, extra = () 
       publisher.stop();
       const elapsedS = (t - start.t) / 1000;
       const expected = () => publisher.sent * fanout;
-      const drained = await drain(
+      const drainResult = await drain(
         () => counter.delivered >= expected(),
         () => counter.delivered,
       );
@@ -124,7 +128,7 @@ function measuredRun({ publisher, conns, integrity, counter, fanout, extra = () 
         totalDelivered: counter.delivered,
         fanout,
         deliveryRatio: publisher.sent === 0 ? null : round(counter.delivered / expected(), 6),
-        drained,
+        ...drainResult,
         ...integrity,
         ...extraFigures,
       };

@@ -65,6 +65,7 @@ describe('bench --peers', () => {
       '--w4-batch', '25',
       '--w4-settle', '0.2',
       '--quiet-wait', '0',
+      '--retries', '0',
       '--out-dir', dir,
     ];
     child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
