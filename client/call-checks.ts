@@ -5,11 +5,11 @@
  * (the broker would close the whole link for some of these).
  */
 import { RequestError } from './errors.js';
-import { ErrorCode, checkData, checkTopic, type Limits, type MessageKind } from './protocol/index.js';
+import { ErrorCode, checkData, checkSubscribeTopic, checkTopic, type Limits, type MessageKind } from './protocol/index.js';
 import type { SubscribeOptions } from './subscription.js';
 
 function topicRefusal(topic: string, wildcardAllowed: boolean): { refused: RequestError } | { wildcard: boolean } {
-  const check = checkTopic(topic, wildcardAllowed);
+  const check = wildcardAllowed ? checkSubscribeTopic(topic) : checkTopic(topic, false);
   if (check.ok) return { wildcard: check.wildcard };
   return { refused: new RequestError(check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic ${JSON.stringify(topic)} (${check.reason})`) };
 }

@@ -12,7 +12,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, importSPKI, jwtVerify, type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { checkTopic } from '../../client/protocol/index.js';
+import { checkSubscribeTopic } from '../../client/protocol/index.js';
 import type { Permissions } from './permissions.js';
 
 export interface JwtConfig {
@@ -100,7 +100,7 @@ function permissionsOf(claim: unknown): Permissions | undefined {
     if (list === undefined) continue;
     if (!Array.isArray(list) || list.length > 1000) return undefined;
     for (const pattern of list) {
-      if (typeof pattern !== 'string' || !checkTopic(pattern, true).ok) return undefined;
+      if (typeof pattern !== 'string' || !checkSubscribeTopic(pattern).ok) return undefined;
       out[action].push(pattern);
     }
   }

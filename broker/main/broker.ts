@@ -2,6 +2,7 @@
  * Wires one broker: the topic layer over its ordered stream, the server, and
  * the lifecycle (listen, drain, close). Owns no protocol logic of its own.
  */
+import { startRooms } from './rooms-driver.js';
 import { randomBytes } from 'node:crypto';
 import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
@@ -171,6 +172,16 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: brokerNode!.replicas.counts, linkBytes: node!.links.bytes }));
   }
 
+  const rooms =
+    config.rooms.length === 0
+      ? undefined
+      : startRooms({
+          topics,
+          config: { patterns: config.rooms, emptyMs: config.roomEmptyMs },
+          leads: brokerNode === undefined ? () => true : (topic) => brokerNode.leads(topic),
+          viewId: () => brokerNode?.view?.id,
+          ...(hooks.log === undefined ? {} : { log: hooks.log }),
+        });
   let closing: Promise<void> | undefined;
   return {
     url: `${tls === undefined ? 'ws' : 'wss'}://${shownHost}:${port}/ws`,
@@ -184,6 +195,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     close() {
       closing ??= (async () => {
         draining = true;
+        rooms?.stop();
         brokerNode?.setDraining();
         gateway.closeAll(CloseCode.Draining, 'broker shutting down: reconnect elsewhere');
         await node?.close();

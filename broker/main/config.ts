@@ -97,6 +97,10 @@ export interface BrokerConfig {
   origins: string[];
   /** Topic patterns whose events are conflated for subscribers that fall behind. Default none. */
   conflate: string[];
+  /** Topic patterns of rooms: their players (presence) are listed in the lobby `$rooms`. Default none. */
+  rooms: string[];
+  /** How long a room stays empty before it expires, ms. Default 60 000. */
+  roomEmptyMs: number;
   /** How long a connection whose token expired may go on without a refresh, ms. Default 10 000. */
   tokenGraceMs: number;
   /** Publishes per second per connection (0: no limit). Default 10 000. */
@@ -166,6 +170,8 @@ export const configDefaults: BrokerConfig = {
   apiKey: '',
   origins: [],
   conflate: [],
+  rooms: [],
+  roomEmptyMs: 60_000,
   tokenGraceMs: 10_000,
   ratePublishes: 10_000,
   rateBytes: 32 * MiB,
@@ -235,6 +241,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'tokenGraceMs', flag: '--token-grace-ms', env: 'CHORUS_TOKEN_GRACE_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a connection whose token expired has to refresh it' },
   { key: 'apiKey', flag: '--api-key', env: 'CHORUS_API_KEY', kind: 'secret', help: 'key that grants the HTTP API everything (Authorization: Bearer …; at least 16 chars)' },
   { key: 'conflate', flag: '--conflate', env: 'CHORUS_CONFLATE', kind: 'patterns', help: 'topic patterns (comma-separated, e.g. game.*.pos) whose events a subscriber that falls behind gets as the latest per publisher, with the skips marked' },
+  { key: 'rooms', flag: '--rooms', env: 'CHORUS_ROOMS', kind: 'patterns', help: 'topic patterns of rooms (comma-separated, e.g. game.*): their players (presence) are listed in the lobby topic $rooms, and a room empty for --room-empty-ms expires' },
+  { key: 'roomEmptyMs', flag: '--room-empty-ms', env: 'CHORUS_ROOM_EMPTY_MS', kind: 'int', min: 100, max: 86_400_000, help: 'ms a room stays empty before it expires (leaves $rooms, its state reset)' },
   { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
 ];

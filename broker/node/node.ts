@@ -126,6 +126,17 @@ export class BrokerNode {
     return this.primary;
   }
 
+  /**
+   * Whether this broker sequences `topic`'s stream now (its lightweight group's first owner in the
+   * primary view): the one broker that announces what the topic's order decides, such as a room's
+   * players (broker/topics/rooms.ts).
+   */
+  leads(topic: string): boolean {
+    const view = this.view;
+    if (!this.primary || view === undefined) return false;
+    return ownersOf(lwgOf(topic, this.options.lwg.lwgCount), view.members, this.options.lwg.replicas)[0] === this.member.id;
+  }
+
   // ---- inputs --------------------------------------------------------------------
 
   /** Asks these contacts (cluster addresses or member ids) to let this broker in. */

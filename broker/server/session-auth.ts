@@ -6,7 +6,7 @@
  * within the grace period is closed with TokenExpired. A refresh must be for
  * the same subject and keep every subscription the connection holds allowed.
  */
-import { CloseCode, ErrorCode, checkTopic, type ClientRequest } from '../../client/protocol/index.js';
+import { CloseCode, ErrorCode, checkSubscribeTopic, checkTopic, type ClientRequest } from '../../client/protocol/index.js';
 import { allows, type Identity } from '../auth/index.js';
 
 export type Refusal = { code: ErrorCode; message: string };
@@ -14,7 +14,7 @@ export type Refusal = { code: ErrorCode; message: string };
 /** Why `identity` may not make `request`, if it may not (invalid topic names are the topic layer's to refuse). */
 export function refusalOf(identity: Identity, request: ClientRequest): Refusal | undefined {
   if (request.type !== 'sub' && request.type !== 'pub') return undefined;
-  if (!checkTopic(request.topic, request.type === 'sub').ok) return undefined;
+  if (!(request.type === 'sub' ? checkSubscribeTopic(request.topic) : checkTopic(request.topic, false)).ok) return undefined;
   const shown = request.topic.slice(0, 64);
   if (request.type === 'pub') {
     return allows(identity.permissions, 'publish', request.topic) ? undefined : { code: ErrorCode.Forbidden, message: `not allowed to publish to ${shown}` };

@@ -17,3 +17,4 @@ export * from './topic.js';
 export * from './topic-table.js';
 export * from './topics.js';
 export * from './wire.js';
+export * from './rooms.js';

@@ -15,6 +15,7 @@ import {
   checkData,
   checkEncodedData,
   type DataBytes,
+  checkSubscribeTopic,
   checkTopic,
   type MessageKind,
   type PresenceOptions,
@@ -122,6 +123,8 @@ export class Topics {
   readonly index = new SubscriberIndex();
   readonly table: TopicTable;
   readonly stream: CommandStream;
+  /** Told after every presence change applied here, in the topic's order (rooms.ts counts players with it). */
+  onPresence: ((topic: string) => void) | undefined;
   /** Resumes ahead of this broker's copy, by topic (docs/protocol.md §8.4). */
   private readonly seqWaiters = new Map<string, SeqWaiter[]>();
 
@@ -135,7 +138,10 @@ export class Topics {
           index.message(topic, seq, entry);
           if (this.seqWaiters.size > 0) this.advanced(topic, seq);
         },
-        presence: (topic, encoded) => index.presence(topic, encoded),
+        presence: (topic, encoded) => {
+          index.presence(topic, encoded);
+          this.onPresence?.(topic);
+        },
       },
       newEpoch: options.newEpoch,
       isPinned: options.createOnSubscribe === false ? () => true : (topic) => this.index.isPinned(topic),
@@ -152,7 +158,7 @@ export class Topics {
    */
   subscribe(subscriber: Subscriber, request: SubscribeRequest, respond: (outcome: SubscribeOutcome) => void, deadline?: number): void {
     const { topic } = request;
-    const check = checkTopic(topic, true, this.options.topicBytesMax);
+    const check = checkSubscribeTopic(topic, this.options.topicBytesMax);
     if (!check.ok) return respond(topicFailure(topic, check.reason));
     // Checked again whenever a subscribe that waited runs again: a broker that left the primary
     // view meanwhile answers nothing from its copy.
@@ -313,6 +319,15 @@ export class Topics {
   publish(request: PublishRequest, done: (result: ApplyResult) => void): void {
     const check = checkTopic(request.topic, false, this.options.topicBytesMax);
     if (!check.ok) return done(topicFailure(request.topic, check.reason));
+    this.submitPublish(request, done);
+  }
+
+  /** A publish by the broker itself: to a system topic (`$rooms`) too, which no client may publish to. */
+  publishSystem(request: PublishRequest, done: (result: ApplyResult) => void): void {
+    this.submitPublish(request, done);
+  }
+
+  private submitPublish(request: PublishRequest, done: (result: ApplyResult) => void): void {
     const data = request.encoded === undefined ? checkData(request.data, this.options.payloadBytesMax) : checkEncodedData(request.encoded, request.data, this.options.payloadBytesMax);
     if (!data.ok) return done(data);
     // One shape for every publish (absent fields are undefined, never deleted: a `delete` would

@@ -58,6 +58,18 @@ export function checkTopic(name: unknown, wildcards: boolean, lengthMax = topicB
   return wildcard ? pattern : concrete;
 }
 
+/**
+ * System topics: published by brokers only, subscribed to like any topic (exact, with state).
+ * `$rooms` is the lobby of rooms (docs/game-rooms.md). Other `$` names stay reserved.
+ */
+export const systemTopics: ReadonlySet<string> = new Set(['$rooms']);
+
+/** A topic name a client may subscribe to: a valid name or pattern, or a system topic. */
+export function checkSubscribeTopic(name: unknown, lengthMax = topicBytesMax): TopicCheck {
+  const check = checkTopic(name, true, lengthMax);
+  return !check.ok && check.reason === 'reserved' && systemTopics.has(name as string) ? concrete : check;
+}
+
 /** Whether concrete `topic` matches `pattern` (which may hold `*` and `>`). */
 export function matchTopic(pattern: string, topic: string): boolean {
   if (pattern === topic) return true;

@@ -158,6 +158,19 @@ describe('authentication (HS256 secret)', () => {
     }
   });
 
+  it('lets only a grant that covers it read the lobby $rooms, and nobody publish to it', async () => {
+    const plain = await connect(broker.url, { token: await token() });
+    const granted = await connect(broker.url, { token: await token({ chorus: { ...grants, subscribe: ['room.*', '$rooms'], publish: ['>'] } }) });
+    try {
+      await expect(plain.subscribe('$rooms', () => {})).rejects.toMatchObject({ code: ErrorCode.Forbidden });
+      expect((await granted.subscribe('$rooms', () => {}, { state: true })).state).toBeNull();
+      await expect(granted.publish('$rooms', { x: 1 })).rejects.toMatchObject({ code: ErrorCode.ReservedTopic });
+      await expect(granted.subscribe('$other', () => {})).rejects.toMatchObject({ code: ErrorCode.ReservedTopic });
+    } finally {
+      await Promise.all([plain.close(), granted.close()]);
+    }
+  });
+
   it('answers CORS for the listed origins only, on /client.js and the HTTP API', async () => {
     const preflight = (origin: string): Promise<Response> =>
       fetch(`${broker.httpUrl}/api/v1/topics/room.1`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
