@@ -1,8 +1,9 @@
 // The game-room example (examples/game-room/) end to end: a real three-broker mesh, the referee as
 // a child process, and players in headless Chromium on the page the brokers serve. Two players on
-// different brokers join one room from the lobby; moves, chat and presence (a third player comes
-// and goes) cross the mesh; a room left empty leaves the lobby; the referee scores a coin reached
-// with the arrow keys; then the broker of player A is killed with -9 and both pages carry on: A
+// different brokers join one room from the lobby (the brokers' `$rooms`, --rooms 'game.*'); moves,
+// chat and presence (a third player comes and goes) cross the mesh; a room left empty leaves the
+// lobby (--room-empty-ms) and the referee lets it go; the referee scores a coin reached with the
+// arrow keys; then the broker of player A is killed with -9 and both pages carry on: A
 // shows "reconnecting…" and resumes on another broker, scores and chat are intact, and moves still
 // propagate. The steps share one mesh and one set of pages, in order: after a failed step the rest
 // are skipped.
@@ -45,7 +46,7 @@ interface GameHook {
   players(): Player[];
   chat(): ChatLine[];
   me(): { client: string; name: string; x: number; y: number };
-  lobby(): { rooms?: Record<string, { players: number }> } | null;
+  rooms(): Record<string, { players: number }> | null;
   connected(): boolean;
   reconnecting(): boolean;
   connectionEvents(): Array<{ event: string; detail: unknown; badge: string; at: number }>;
@@ -124,12 +125,16 @@ describe.skipIf(!canRun)('the game-room example in headless Chromium over a thre
     mkdirSync(artifacts, { recursive: true });
     console.info(`game-room screenshots: ${artifacts}`);
     process.once('exit', killReferee);
-    // Started as examples/game-room/README.md suggests for a game: positions conflated, history per topic family.
-    brokers = await mesh.start(3, {}, ['--conflate', 'game.*.pos', '--history', 'game.*.pos=50:32KiB', '--history', 'game.*.chat=200:256KiB']);
+    // Started as examples/game-room/README.md suggests for a game: rooms, positions conflated,
+    // history per topic family; and rooms expire 2 s after their last player leaves (not 60 s).
+    brokers = await mesh.start(3, {}, [
+      '--rooms', 'game.*', '--room-empty-ms', '2000',
+      '--conflate', 'game.*.pos', '--history', 'game.*.pos=50:32KiB', '--history', 'game.*.chat=200:256KiB',
+    ]);
     // The referee starts on the third broker, which stays up, with the others to fall back to.
     const child = spawn(process.execPath, [refereePath, brokers[2]!.url, brokers[1]!.url, brokers[0]!.url], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, REFEREE_FIRST_COIN: `${firstCoin.x},${firstCoin.y}`, REFEREE_EMPTY_ROOM_MS: '1500' },
+      env: { ...process.env, REFEREE_FIRST_COIN: `${firstCoin.x},${firstCoin.y}` },
     });
     referee = new Referee(child);
     await referee.waitFor((e) => e['event'] === 'ready', 'ready');
@@ -205,13 +210,13 @@ describe.skipIf(!canRun)('the game-room example in headless Chromium over a thre
     await a.click('#join');
     await waitFor(a, () => game.state()?.coin !== undefined && game.players().some((p) => p.me), undefined, 'A in the room with a coin');
     b = (await openPage('B', 1, 'bob')).page;
-    // B learns of the room from the lobby the referee keeps, with its live count.
-    await waitFor(b, (r) => game.lobby()?.rooms?.[r]?.players === 1, room, 'the lobby to list the room with 1 player');
+    // B learns of the room from the lobby the brokers keep, with its live count.
+    await waitFor(b, (r) => game.rooms()?.[r]?.players === 1, room, 'the lobby to list the room with 1 player');
     await b.click(`#rooms li[data-room="${room}"] button`);
     for (const page of [a, b]) {
       await waitFor(page, () => game.players().length === 2 && game.players().every((p) => p.x !== undefined), undefined, 'both players, placed');
     }
-    await waitFor(a, (r) => game.lobby()?.rooms?.[r]?.players === 2, room, 'the lobby to count 2 players');
+    await waitFor(a, (r) => game.rooms()?.[r]?.players === 2, room, 'the lobby to count 2 players');
     expect((await hook(a, () => game.state()))?.coin).toEqual(firstCoin);
     await b.screenshot({ path: `${artifacts}/1-joined-b.png` });
   });
@@ -235,14 +240,16 @@ describe.skipIf(!canRun)('the game-room example in headless Chromium over a thre
 
   step('a room left empty leaves the lobby; the player list follows a third player joining and leaving', async () => {
     const { page: c, context } = await openPage('C', 2, 'carol');
-    // Carol opens a room of her own and leaves it: the referee takes it off the lobby once it
-    // has stayed empty for the grace (REFEREE_EMPTY_ROOM_MS, 1.5 s here).
+    // Carol opens a room of her own and leaves it: the brokers take it off the lobby once it has
+    // stayed empty for --room-empty-ms (2 s here), and the referee lets it go.
     await c.fill('#room-name', 'lonely');
     await c.click('#join');
-    await waitFor(a, () => game.lobby()?.rooms?.['lonely']?.players === 1, undefined, 'the lobby to list the new room');
+    await waitFor(a, () => game.rooms()?.['lonely']?.players === 1, undefined, 'the lobby to list the new room');
+    await waitFor(c, () => game.state()?.coin !== undefined, undefined, 'a coin in the new room');
     await c.click('#leave');
-    await waitFor(a, () => game.lobby()?.rooms?.['lonely']?.players === 0, undefined, 'the lobby to count the room empty');
-    await waitFor(a, () => game.lobby()?.rooms?.['lonely'] === undefined, undefined, 'the empty room to leave the lobby');
+    await waitFor(a, () => game.rooms()?.['lonely']?.players === 0, undefined, 'the lobby to count the room empty');
+    await waitFor(a, () => game.rooms()?.['lonely'] === undefined, undefined, 'the empty room to leave the lobby');
+    await referee!.waitFor((e) => e['event'] === 'room-expired' && e['room'] === 'lonely', 'the expired room let go');
     await c.click(`#rooms li[data-room="${room}"] button`);
     // C joining loads the chat so far from history.
     await waitFor(c, () => game.chat().some((l) => l.text === 'hi alice'), undefined, 'C to load the recent chat');

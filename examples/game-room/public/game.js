@@ -1,7 +1,7 @@
 // The game-room page: a lobby, then a room. Connection, lobby and UI here; the room in room.js.
 // The Chorus client comes from the broker that served this page (its /client.js, an ES module).
 import { createClient } from '/client.js';
-import { arena, colorFor, topics, validRoomName } from './rules.js';
+import { arena, colorFor, roomsInLobby, topics, validRoomName } from './rules.js';
 import { Room } from './room.js';
 import { drawArena, renderChat, renderPlayers, renderRooms, renderScores } from './view.js';
 
@@ -69,7 +69,8 @@ async function connect(attempt = 0) {
   });
   // Refusals and the like: worth a line in the console, never a broken page.
   client.on('error', (err) => console.warn('chorus:', err.message));
-  // Subscribed before the welcome, the lobby goes out in the hello's own frame.
+  // The lobby is the broker's `$rooms` (started with --rooms 'game.*'). Subscribed before the
+  // welcome, it goes out in the hello's own frame.
   const lobby = client.subscribe(topics.lobby, () => showRooms(), { state: true });
   lobby.catch(() => undefined); // reported below, unless the connection failed first
   try {
@@ -95,7 +96,7 @@ async function connect(attempt = 0) {
 }
 
 function showRooms() {
-  renderRooms($('rooms'), lobbySub?.state?.rooms, (name) => {
+  renderRooms($('rooms'), roomsInLobby(lobbySub?.state), (name) => {
     $('room-name').value = name;
     void enter(name);
   });
@@ -104,7 +105,7 @@ function showRooms() {
 async function enter(name) {
   const player = $('player-name').value.trim().slice(0, 24) || 'player';
   if (!validRoomName(name)) {
-    setStatus('A room name is 1–24 characters of a–z, 0–9, _ and - (and not "lobby").');
+    setStatus('A room name is 1–24 characters of a–z, 0–9, _ and -.');
     return;
   }
   if (room !== undefined || client === undefined) return;
@@ -214,7 +215,8 @@ window.game = {
   chat: () => room?.lines.map((l) => (l.system ? { system: true, text: l.text } : { name: l.name, text: l.text, client: l.client })) ?? [],
   me: () => (room === undefined ? { client: clientId, name: $('player-name').value } : { client: room.myClient, name: room.me.name, x: room.me.x, y: room.me.y }),
   room: () => room?.name ?? null,
-  lobby: () => lobbySub?.state ?? null,
+  /** The lobby as the page lists it: room name → { players } (null until `$rooms` is loaded). */
+  rooms: () => (lobbySub === undefined ? null : { ...roomsInLobby(lobbySub.state) }),
   connected: () => client?.connected === true,
   reconnecting: () => !badge.hidden,
   connectionEvents: () => connectionEvents.map((e) => ({ ...e })),

@@ -21,19 +21,36 @@ export const heartbeatMs = 1000;
 /** Room names become one topic token (`game.<room>`), so they keep to a safe subset of it. */
 export const roomNamePattern = /^[a-z0-9_-]{1,24}$/;
 
-/** `game.lobby` is the lobby's own topic, so no room may be called that. */
 export function validRoomName(name) {
-  return roomNamePattern.test(name) && name !== 'lobby';
+  return roomNamePattern.test(name);
 }
 
 export const topics = {
-  lobby: 'game.lobby',
+  /**
+   * The lobby: the broker's system topic of rooms, kept by brokers started with `--rooms 'game.*'`
+   * (docs/game-rooms.md). Its state: `{ "game.<room>": { players: n } }`.
+   */
+  lobby: '$rooms',
   room: (room) => `game.${room}`,
   positions: (room) => `game.${room}.pos`,
   chat: (room) => `game.${room}.chat`,
   /** The room a topic of the form game.<room>[.<part>] belongs to. */
   roomOf: (topic) => topic.split('.')[1],
 };
+
+/**
+ * The rooms of this game in the lobby's state, by room name: `game.<room>` keys only (a broker
+ * may keep other games' rooms in `$rooms` too), and only names a player could have typed.
+ */
+export function roomsInLobby(lobbyState) {
+  const rooms = Object.create(null); // a room may be called __proto__
+  if (lobbyState === null || typeof lobbyState !== 'object') return rooms;
+  for (const [topic, info] of Object.entries(lobbyState)) {
+    const [prefix, name, ...rest] = topic.split('.');
+    if (prefix === 'game' && rest.length === 0 && validRoomName(name ?? '') && info !== null && typeof info === 'object') rooms[name] = info;
+  }
+  return rooms;
+}
 
 export function clamp(value, low, high) {
   return Math.min(high, Math.max(low, value));
