@@ -1,6 +1,7 @@
 /**
  * The options of `npm run bench -- --peers` (bench/peers/run.mjs), their defaults (sized
- * for a 2-core machine: the whole default run takes about 6–8 minutes) and the usage text.
+ * for a 2-core machine: the whole default run takes about 7–9 minutes, more when disturbed
+ * runs are repeated) and the usage text.
  */
 import { parseArgs } from 'node:util';
 import { PEER_NAMES } from './peers.mjs';
