@@ -7,7 +7,7 @@
 const fmtInt = (x) => (x === null || x === undefined ? 'n/a' : Math.round(x).toLocaleString('en-US'));
 const fmtNum = (x, d = 3) => (x === null || x === undefined ? 'n/a' : String(Math.round(x * 10 ** d) / 10 ** d));
 const fmtPct = (x) => (x === null || x === undefined ? 'n/a' : `${fmtNum(x, 1)}%`);
-const fmtRatio = (x) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(2)}×`);
+const fmtRatio = (x) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}×`);
 const cpu = (r) => (r.cpu === undefined ? 'n/a' : `${fmtNum(r.cpu.serverPct, 1)} / ${fmtNum(r.cpu.generatorPct, 1)}${(r.cpu.otherPct ?? 0) >= 10 ? ` (other ${fmtNum(r.cpu.otherPct, 1)})` : ''}`);
 
 /** "0 / 0" gaps / duplicates where seqs were checked, else "—". */
