@@ -24,6 +24,8 @@ export interface DeliverySink {
   message(topic: string, seq: number, entry: HistoryEntry): void;
   /** A presence change was ordered; `encoded` is its `join`/`leave` wire form. */
   presence(topic: string, encoded: Uint8Array): void;
+  /** A topic was loaded from a snapshot, its presence set with it (no events: told here instead). */
+  loaded?(topic: string): void;
 }
 
 export interface TopicTableOptions {
@@ -265,6 +267,7 @@ export class TopicTable {
       this.topics.set(t.name, topic);
       if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
     }
+    for (const t of topics) this.options.sink.loaded?.(t.name);
   }
 
   /** Drops presence entries for which `gone(session)` holds (their broker left the view), as leave events. */

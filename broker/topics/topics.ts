@@ -123,7 +123,7 @@ export class Topics {
   readonly index = new SubscriberIndex();
   readonly table: TopicTable;
   readonly stream: CommandStream;
-  /** Told after every presence change applied here, in the topic's order (rooms.ts counts players with it). */
+  /** Told after every presence change applied here, in the topic's order, and for every topic loaded from a snapshot (rooms.ts counts players with it). */
   onPresence: ((topic: string) => void) | undefined;
   /** Resumes ahead of this broker's copy, by topic (docs/protocol.md §8.4). */
   private readonly seqWaiters = new Map<string, SeqWaiter[]>();
@@ -142,6 +142,7 @@ export class Topics {
           index.presence(topic, encoded);
           this.onPresence?.(topic);
         },
+        loaded: (topic) => this.onPresence?.(topic),
       },
       newEpoch: options.newEpoch,
       isPinned: options.createOnSubscribe === false ? () => true : (topic) => this.index.isPinned(topic),

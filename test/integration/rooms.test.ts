@@ -2,7 +2,8 @@
 // players as they join and leave, a room empty for --room-empty-ms leaves the lobby and its state
 // is reset, clients may read the lobby but not publish to it; and on a three-broker mesh, with
 // players on two brokers and the lobby read on the third, each room is counted once and right, and
-// still after the broker that announced it is killed.
+// still after the broker that announced it is killed; a room left empty expires even when the
+// broker that announced it dies before its time is up.
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, ErrorCode, type Client } from '../../client/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
@@ -82,5 +83,26 @@ describe('rooms, three brokers', () => {
     await mesh.kill(0);
     await lobby.until((l) => rooms.every((r) => l[r]?.players === 1), 'every room with the 1 player left');
     expect(Object.keys(lobby.state()).sort()).toEqual(rooms);
+  });
+
+  it('expires a room left empty even when its announcer dies first', { timeout: 120_000 }, async () => {
+    const brokers = await mesh.start(3, {}, ['--rooms', 'room.*', '--room-empty-ms', '4000']);
+    const { lwgOf, ownersOf } = await import('../../lightweight-groups/index.js');
+    const cluster = (await (await fetch(`${brokers[0]!.httpUrl}/api/v1/cluster`)).json()) as { lwgs: unknown[] };
+    // A room announced by b0 (its stream's sequencer) and kept by b1, which announces it once b0 is gone.
+    let room = '';
+    for (let n = 0; n < 10_000 && room === ''; n++) {
+      const owners = ownersOf(lwgOf(`room.${n}`, cluster.lwgs.length), ['b0', 'b1', 'b2'], 2);
+      if (owners[0] === 'b0' && owners[1] === 'b1') room = `room.${n}`;
+    }
+    expect(room).not.toBe('');
+    const lobby = await lobbyOf(await mesh.client(brokers[1]!.url));
+    const player = await mesh.client(brokers[1]!.url);
+    const sub = await player.subscribe(room, () => {}, { presence: {} });
+    await lobby.until((l) => l[room]?.players === 1, 'the room listed');
+    await sub.unsubscribe();
+    await lobby.until((l) => l[room]?.players === 0, 'the room empty');
+    await mesh.kill(0);
+    await lobby.until((l) => !(room in l), 'the room expired by its new announcer');
   });
 });
