@@ -48,9 +48,9 @@ export type AfterClose =
 
 export function afterClose(closed: ClosedLink, random: () => number = Math.random): AfterClose {
   const { code, welcomed } = closed;
-  // A broker that holds less before its welcome refuses the hello's frame at its header (1009) or
-  // closes once too much has come (4008).
-  if (!welcomed && closed.pipelined && (code === CloseCode.RateLimited || code === CloseCode.FrameTooBig)) return { kind: 'again-unpipelined' };
+  // A broker that holds less before its welcome refuses the hello's frame at its header (1009), or
+  // for its message count (4501), or closes once too much has come (4008).
+  if (!welcomed && closed.pipelined && (code === CloseCode.RateLimited || code === CloseCode.FrameTooBig || code === CloseCode.BadFrame)) return { kind: 'again-unpipelined' };
   if (!welcomed && code === CloseCode.UnsupportedVersion && closed.helloVersion > 1) return { kind: 'again-v1' };
   if (closed.firstRoundOver) return { kind: 'fail-connect' };
   if (closed.reconnect.enabled === false || !shouldReconnect(code)) return { kind: 'fail' };

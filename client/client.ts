@@ -320,8 +320,8 @@ export class Client extends Emitter<ClientEvents> {
     if (this.link === undefined || (this.welcome === undefined && !early)) return Promise.resolve();
     const link = this.link;
     return new Promise((resolve) => {
-      const sid = sub.sid;
-      const id = this.requests.add({ kind: 'unsub', done: () => (this.subs.retire(sid), resolve()) });
+      // The id is read when the broker answers: a subscribe answered meanwhile has set it.
+      const id = this.requests.add({ kind: 'unsub', done: () => (this.subs.retire(sub.sid), resolve()) });
       link.send({ type: 'unsub', id, topic: sub.topic });
     });
   }

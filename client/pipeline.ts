@@ -4,7 +4,8 @@
  * a hello while it verifies the token, up to 16 KiB and 256 messages in all (docs/protocol.md §1);
  * past that it closes with 4008. So only the first subscriptions within a smaller budget go early,
  * and the rest go at the welcome as before. A broker configured lower than the budget closes with
- * 4008 before its welcome: the client then connects again at once without pipelining (client.ts).
+ * 1009 or 4008 before its welcome (4501 if it refuses the frame): the client then connects again
+ * at once without pipelining (after-close.ts).
  */
 import { encode } from './protocol/index.js';
 import type { Requests } from './requests.js';
@@ -12,8 +13,12 @@ import type { Subscription } from './subscription.js';
 
 /** Bytes of hello plus subscribes sent before the welcome (the broker's default allows 16 KiB). */
 export const pipelineBytesMax = 12 * 1024;
-/** Subscribes sent before the welcome (the broker holds at most 256 messages). */
-export const pipelineMessagesMax = 64;
+/**
+ * Subscribes sent before the welcome: with the hello, 16 messages — the least `frameMessagesMax`
+ * a broker may be configured with, so the frame is never refused for its count (the broker holds
+ * at most 256 messages before its welcome).
+ */
+export const pipelineMessagesMax = 15;
 
 /**
  * Sends `hello` and, behind it, subscribes for the first of `subs` within the budget. Returns

@@ -125,6 +125,12 @@ export class Topics {
   readonly stream: CommandStream;
   /** Told after every presence change applied here, in the topic's order, and for every topic loaded from a snapshot (rooms.ts counts players with it). */
   onPresence: ((topic: string) => void) | undefined;
+  /**
+   * Subscribes waiting (for a copy to load, or to reach a resume's seq), per subscriber and topic:
+   * true once an unsubscribe of that topic came meanwhile — the subscribe is then refused when it
+   * runs again instead of registering a subscription its client has let go.
+   */
+  private readonly waitingSubscribes = new Map<Subscriber, Map<string, boolean>>();
   /** Resumes ahead of this broker's copy, by topic (docs/protocol.md §8.4). */
   private readonly seqWaiters = new Map<string, SeqWaiter[]>();
 
@@ -145,7 +151,8 @@ export class Topics {
         loaded: (topic) => this.onPresence?.(topic),
       },
       newEpoch: options.newEpoch,
-      isPinned: options.createOnSubscribe === false ? () => true : (topic) => this.index.isPinned(topic),
+      // System topics (`$rooms`) are never dropped to make room: their state is kept by brokers only.
+      isPinned: options.createOnSubscribe === false ? () => true : (topic) => topic.charCodeAt(0) === 36 /* $ */ || this.index.isPinned(topic),
       ...(options.streamOf === undefined ? {} : { streamOf: options.streamOf }),
     });
     if (options.createOnSubscribe !== false) this.index.pins = this.table;
@@ -178,7 +185,9 @@ export class Topics {
     if (interest !== undefined && !interest.keeps(wanted)) {
       // Not kept here yet: the broker takes it (a snapshot at a known stream position), then
       // the subscribe runs again from the top, now against a table that keeps the topic.
+      this.markWaiting(subscriber, topic);
       return interest.await(wanted, (fail) => {
+        if (this.endWaiting(subscriber, topic)) return respond(unsubscribedMeanwhile(topic));
         if (fail !== undefined) return respond(fail);
         if (subscriber.isClosed !== true) this.subscribe(subscriber, request, respond);
       });
@@ -207,7 +216,14 @@ export class Topics {
       if (ahead) {
         const now = this.options.now();
         const until = deadline ?? now + waitMs;
-        if (now < until) return this.waitForSeq(topic, request.since, () => (subscriber.isClosed === true ? this.release(topic) : this.subscribe(subscriber, request, respond, until)));
+        if (now < until) {
+          this.markWaiting(subscriber, topic);
+          return this.waitForSeq(topic, request.since, () => {
+            if (this.endWaiting(subscriber, topic)) return (this.release(topic), respond(unsubscribedMeanwhile(topic)));
+            if (subscriber.isClosed === true) return this.release(topic);
+            this.subscribe(subscriber, request, respond, until);
+          });
+        }
         // Past the bound. A topic this copy keeps but behind `since`: refused, retryable. A topic
         // that does not exist here at all (its state was lost, with every copy): answered below
         // as a topic that did not exist, under no epoch.
@@ -252,6 +268,21 @@ export class Topics {
       const entry = presence.info === undefined ? { client: subscriber.client } : { client: subscriber.client, info: presence.info };
       this.stream.submit({ kind: 'presence-join', topic, session: subscriber.id, entry }, ignore);
     }
+  }
+
+  private markWaiting(subscriber: Subscriber, topic: string): void {
+    let waiting = this.waitingSubscribes.get(subscriber);
+    if (waiting === undefined) this.waitingSubscribes.set(subscriber, (waiting = new Map()));
+    waiting.set(topic, false);
+  }
+
+  /** The wait is over; true if the subscribe was let go meanwhile. */
+  private endWaiting(subscriber: Subscriber, topic: string): boolean {
+    const waiting = this.waitingSubscribes.get(subscriber);
+    const cancelled = waiting?.get(topic) === true;
+    waiting?.delete(topic);
+    if (waiting?.size === 0) this.waitingSubscribes.delete(subscriber);
+    return cancelled;
   }
 
   /** A topic with local subscribers, or a resume waiting for it: this broker must go on keeping it. */
@@ -304,10 +335,15 @@ export class Topics {
     interest.await(topic, (fail) => done(fail ?? { ok: true, topic: this.table.get(topic) }));
   }
 
-  /** Ends one subscription; false if there was none. */
+  /** Ends one subscription (or a subscribe still waiting for the topic); false if there was none. */
   unsubscribe(subscriber: Subscriber, topic: string): boolean {
     const removed = this.index.remove(subscriber, topic);
-    if (removed === false) return false;
+    if (removed === false) {
+      const waiting = this.waitingSubscribes.get(subscriber);
+      if (waiting?.has(topic) !== true) return false;
+      waiting.set(topic, true);
+      return true;
+    }
     if (removed?.inPresence === true) this.stream.submit({ kind: 'presence-leave', topic, session: subscriber.id }, ignore);
     return true;
   }
@@ -339,6 +375,10 @@ export class Topics {
 }
 
 function ignore(): void {}
+
+function unsubscribedMeanwhile(topic: string): Failure {
+  return failure(ErrorCode.NotSubscribed, `unsubscribed from ${topic.slice(0, 64)} before the subscription was made`);
+}
 
 /** A topic not created yet, as a subscriber sees it: seq 0, no epoch, no state, nobody present. */
 function emptyTopic(name: string): Topic {

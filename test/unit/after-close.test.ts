@@ -10,6 +10,7 @@ describe('after a link closes', () => {
   it('connects again at once without pipelining when the broker held less than was sent before its welcome', () => {
     expect(afterClose({ ...base, code: CloseCode.RateLimited, welcomed: false, pipelined: true })).toEqual({ kind: 'again-unpipelined' });
     expect(afterClose({ ...base, code: CloseCode.FrameTooBig, welcomed: false, pipelined: true })).toEqual({ kind: 'again-unpipelined' });
+    expect(afterClose({ ...base, code: CloseCode.BadFrame, welcomed: false, pipelined: true })).toEqual({ kind: 'again-unpipelined' });
     expect(afterClose({ ...base, code: CloseCode.FrameTooBig, welcomed: false })).toEqual({ kind: 'fail' });
     // Not pipelined, or after the welcome: a rate-limit close is an ordinary reconnect.
     expect(afterClose({ ...base, code: CloseCode.RateLimited, welcomed: false }, half).kind).toBe('reconnect');
