@@ -74,6 +74,11 @@ export class Conflation {
     });
   }
 
+  /** The subscription ended: what it held is dropped. */
+  forget(sid: number): void {
+    this.held.delete(sid);
+  }
+
   /** Everything held, topic by topic (each in seq order): the socket has caught up. */
   releaseAll(): Array<[sid: number, releases: Release[]]> {
     return [...this.held.keys()].map((sid) => [sid, this.releaseTopic(sid)]);

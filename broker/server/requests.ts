@@ -45,10 +45,14 @@ export class RequestHandler {
           for (const entry of outcome.replay) session.deliverMessage(entry, sid);
         });
         return;
-      case 'unsub':
+      case 'unsub': {
+        // Events held for it by conflation go with it (a later subscribe here may get the same sid).
+        const sid = topics.index.sidOf(request.topic);
+        if (sid !== undefined) session.forgetConflated(sid);
         if (topics.unsubscribe(session, request.topic)) session.send({ type: 'reply', id: request.id });
         else this.sendError(session, 'unsub', request.id, ErrorCode.NotSubscribed, `not subscribed to ${request.topic.slice(0, 64)}`);
         return;
+      }
       case 'pub':
         return this.publish(session, request, data);
       case 'refresh':

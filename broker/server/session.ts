@@ -129,6 +129,20 @@ export class Session implements Subscriber {
     this.deliver(v2Of(entry, sid));
   }
 
+  /** A subscription ended here: conflated events it held are dropped. */
+  forgetConflated(sid: number): void {
+    this.conflation?.forget(sid);
+  }
+
+  /**
+   * A presence change of a topic (its `join`/`leave`): queued behind any events conflation holds
+   * for the topic, so it never overtakes a message ordered before it.
+   */
+  deliverPresence(encoded: Uint8Array, sid: number | undefined): void {
+    if (sid !== undefined && this.conflation?.holding === true) this.queueReleases(sid, this.conflation.releaseTopic(sid));
+    this.deliver(encoded);
+  }
+
   private queueReleases(sid: number, releases: Release[]): void {
     for (const { entry, prev } of releases) this.deliver(prev === undefined ? v2Of(entry, sid) : encodeMessageV2(sid, partsOf(entry), prev));
   }

@@ -22,6 +22,8 @@ export interface Subscriber {
    * through a wildcard only. Without it, the v1 form goes to `deliver`.
    */
   deliverMessage?(entry: HistoryEntry, sid: number | undefined, conflate?: boolean): void;
+  /** Queues a topic's presence change (`sid`: the topic's subscription id here), in order with its messages. */
+  deliverPresence?(encoded: Uint8Array, sid: number | undefined): void;
   /** Gone: a subscribe still waiting for its topic must not register it. */
   readonly isClosed?: boolean;
 }
@@ -185,7 +187,12 @@ export class SubscriberIndex implements DeliverySink {
   presence(topic: string, encoded: Uint8Array): void {
     const subs = this.exact.get(topic);
     if (subs === undefined) return;
-    for (const [s, sub] of subs) if (sub.watchesPresence) s.deliver(encoded);
+    const sid = this.sids.get(topic);
+    for (const [s, sub] of subs) {
+      if (!sub.watchesPresence) continue;
+      if (s.deliverPresence !== undefined) s.deliverPresence(encoded, sid);
+      else s.deliver(encoded);
+    }
   }
 
   private match(node: TrieNode, tokens: string[], i: number, out: Set<Subscriber>): void {
