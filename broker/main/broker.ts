@@ -178,6 +178,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       : startRooms({
           topics,
           config: { patterns: config.rooms, emptyMs: config.roomEmptyMs },
+          payloadBytesMax: config.payloadBytesMax,
           leads: brokerNode === undefined ? () => true : (topic) => brokerNode.leads(topic),
           viewId: () => brokerNode?.view?.id,
           ...(hooks.log === undefined ? {} : { log: hooks.log }),

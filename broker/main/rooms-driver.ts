@@ -1,15 +1,19 @@
 /**
  * The driver of rooms (broker/topics/rooms.ts): counts a room's players after each presence change
- * applied here, and every `tickMs` publishes what the rooms this broker leads changed — one merge
- * patch of the lobby `$rooms`, and a `null` state for each room that expired. Leadership is asked
- * of the mesh (the topic's sequencer) or is this broker's alone; a new view makes every room be
- * announced again by whoever leads it now.
+ * applied here (and for each room loaded from a snapshot), and every `tickMs` publishes what the
+ * rooms this broker leads changed — merge patches of the lobby `$rooms`, each within the payload
+ * limit, and a `null` state for each room that expired. A patch that is refused (the lobby at its
+ * state limit, say) goes again with the next tick. Leadership is asked of the mesh (the topic's
+ * sequencer) or is this broker's alone; a new view makes every room be announced again by whoever
+ * leads it now.
  */
-import { Rooms, lobbyTopic, type RoomsConfig, type Topics } from '../topics/index.js';
+import { Rooms, lobbyTopic, type RoomsConfig, type RoomsTick, type Topics } from '../topics/index.js';
 
 export interface RoomsDriverOptions {
   topics: Topics;
   config: RoomsConfig;
+  /** Largest publish payload (a lobby patch is split to stay under it). */
+  payloadBytesMax: number;
   /** Whether this broker announces `topic` (its stream's sequencer now). */
   leads: (topic: string) => boolean;
   /** Changes when leadership may have moved (the view's id); undefined alone. */
@@ -28,8 +32,19 @@ export function startRooms(options: RoomsDriverOptions): { stop(): void } {
     if (rooms.isRoom(topic)) count(topic);
   };
   let viewSeen = options.viewId();
-  const failed = (what: string) => (result: { ok: boolean; message?: string }) => {
-    if (!result.ok) options.log?.('rooms-publish-failed', { what, message: result.message });
+  let failing = false;
+  const publishLobby = (entries: RoomsTick['lobby']): void => {
+    const data: Record<string, unknown> = {};
+    for (const [room, entry] of entries) data[room] = entry;
+    topics.publishSystem({ topic: lobbyTopic, kind: 'patch', data }, (result) => {
+      if (result.ok) {
+        failing = false;
+        return;
+      }
+      rooms.retry(entries);
+      if (!failing) options.log?.('rooms-lobby-refused', { rooms: entries.length, message: result.message });
+      failing = true;
+    });
   };
   const timer = setInterval(() => {
     const view = options.viewId();
@@ -39,11 +54,28 @@ export function startRooms(options: RoomsDriverOptions): { stop(): void } {
       for (const name of topics.table.names()) if (rooms.isRoom(name)) count(name);
       rooms.reannounce();
     }
-    const { lobbyPatch, expired } = rooms.tick(Date.now(), options.leads);
-    if (lobbyPatch !== undefined) topics.publishSystem({ topic: lobbyTopic, kind: 'patch', data: lobbyPatch }, failed('lobby'));
+    const { lobby, expired } = rooms.tick(Date.now(), options.leads);
+    // Patches within the payload limit: a room's entry is its name and a few bytes.
+    let batch: RoomsTick['lobby'] = [];
+    let bytes = 0;
+    for (const entry of lobby) {
+      const size = entry[0].length + 24;
+      if (batch.length > 0 && bytes + size > options.payloadBytesMax / 2) {
+        publishLobby(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(entry);
+      bytes += size;
+    }
+    if (batch.length > 0) publishLobby(batch);
     for (const room of expired) {
       const state = topics.table.get(room)?.state;
-      if (state !== null && state !== undefined) topics.publishSystem({ topic: room, kind: 'state', data: null }, failed(room));
+      if (state !== null && state !== undefined) {
+        topics.publishSystem({ topic: room, kind: 'state', data: null }, (result) => {
+          if (!result.ok) options.log?.('rooms-reset-refused', { room, message: result.message });
+        });
+      }
     }
   }, tickMs);
   timer.unref();

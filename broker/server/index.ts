@@ -70,7 +70,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
   const metrics = new BrokerMetrics();
   const { topics } = options;
   const conflate = options.conflate ?? [];
-  if (conflate.length > 0) topics.index.conflates = (topic) => conflate.some((pattern) => matchTopic(pattern, topic));
+  if (conflate.length > 0) topics.index.conflates = (topic) => topic.charCodeAt(0) !== 36 /* $ */ && conflate.some((pattern) => matchTopic(pattern, topic));
   const auth = options.auth ?? new Authenticator({ origins: '*', tokenGraceMs: 10_000 });
   metrics.setSources({
     topics: () => topics.table.size,

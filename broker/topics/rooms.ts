@@ -7,10 +7,12 @@
  *
  * Every broker that keeps a room's topic sees its presence change in the topic's order; only the
  * broker that leads the topic's stream (its sequencer; the broker itself when alone) announces,
- * so each change is published once. The lobby is changed by merge patches, one per `tick` for
- * everything that changed since the last (absolute counts, so a patch sent twice does no harm);
- * a broker that becomes leader announces again what it leads (`reannounce`). Sans-I/O: the
- * driver (broker/main/rooms-driver.ts) brings the time and publishes what `tick` returns.
+ * so each change is published once. Announcements are absolute counts (a patch sent twice does no
+ * harm), batched per `tick`; one that could not be published is handed back (`retry`) and goes
+ * with the next. A broker that becomes leader announces again the rooms it knows to be listed
+ * (`reannounce`). A room counted empty that this broker never saw with players (a copy loaded
+ * after a restart) is not listed, but it does expire — an expiry of a room nobody lists is a
+ * no-op patch. Sans-I/O: the driver (broker/main/rooms-driver.ts) brings the time and publishes.
  */
 import { matchTopic } from '../../client/protocol/index.js';
 
@@ -18,15 +20,18 @@ import { matchTopic } from '../../client/protocol/index.js';
 export const lobbyTopic = '$rooms';
 
 export interface RoomsConfig {
-  /** Topic patterns of rooms. */
+  /** Topic patterns of rooms (system topics, `$…`, are never rooms). */
   patterns: readonly string[];
   /** How long a room stays empty before it expires, ms. */
   emptyMs: number;
 }
 
-/** What one tick publishes: a patch of the lobby, and the rooms whose state is reset. */
+/** One room's line in the lobby: its players, or null when it leaves the lobby. */
+export type LobbyEntry = { players: number } | null;
+
+/** What one tick publishes: the lobby's changed entries, and the rooms whose state is reset. */
 export interface RoomsTick {
-  lobbyPatch: Record<string, { players: number } | null> | undefined;
+  lobby: Array<[room: string, entry: LobbyEntry]>;
   expired: string[];
 }
 
@@ -36,60 +41,70 @@ const goneMax = 100_000;
 export class Rooms {
   /** Players per room, as this broker's copy has them (rooms it keeps only). */
   private readonly players = new Map<string, number>();
+  /** Rooms this broker has seen with players since they were last announced gone: the lobby lists them. */
+  private readonly listed = new Set<string>();
   /** Rooms with no players, and since when. */
   private readonly emptySince = new Map<string, number>();
-  /** Rooms whose count changed since the last tick. */
-  private readonly changed = new Set<string>();
-  /** Rooms that expired and have had no player since: an empty count does not list them again. */
+  /** Lobby entries to publish (the latest per room). */
+  private readonly pending = new Map<string, LobbyEntry>();
+  /** Rooms that expired and have had no player since: an empty count does not track them again. */
   private readonly gone = new Set<string>();
 
   constructor(private readonly config: RoomsConfig) {}
 
   isRoom(topic: string): boolean {
-    return this.config.patterns.some((pattern) => matchTopic(pattern, topic));
+    return topic.charCodeAt(0) !== 36 /* $ */ && this.config.patterns.some((pattern) => matchTopic(pattern, topic));
   }
 
-  /** A room's presence set changed (or was loaded): it has `players` now. */
+  /** A room's presence set changed (or its copy was loaded): it has `players` now. */
   counted(room: string, players: number, now: number): void {
     if (players === 0 && this.gone.has(room)) return;
     this.gone.delete(room);
+    if (players > 0) {
+      this.emptySince.delete(room);
+      this.listed.add(room);
+    } else if (!this.emptySince.has(room)) {
+      this.emptySince.set(room, now);
+    }
     if (this.players.get(room) === players) return;
     this.players.set(room, players);
-    this.changed.add(room);
-    if (players > 0) this.emptySince.delete(room);
-    else if (!this.emptySince.has(room)) this.emptySince.set(room, now);
+    if (this.listed.has(room)) this.pending.set(room, { players });
   }
 
-  /** This broker no longer keeps the room's topic: it forgets it (its new keepers announce it). */
-  forget(room: string): void {
-    this.players.delete(room);
-    this.emptySince.delete(room);
-    this.changed.delete(room);
-  }
-
-  /** Leadership may have moved (a view change): every room is announced again by whoever leads it. */
+  /** Leadership may have moved (a view change): every listed room is announced again by whoever leads it. */
   reannounce(): void {
-    for (const room of this.players.keys()) this.changed.add(room);
+    for (const room of this.listed) this.pending.set(room, { players: this.players.get(room) ?? 0 });
   }
 
-  /** What to publish now, for the rooms `leads` says this broker announces. */
+  /** What to publish now, for the rooms `leads` says this broker announces; the rest is dropped (their leader announces them). */
   tick(now: number, leads: (room: string) => boolean): RoomsTick {
-    let lobbyPatch: RoomsTick['lobbyPatch'];
     const expired: string[] = [];
     for (const [room, since] of this.emptySince) {
-      if (now - since < this.config.emptyMs || !leads(room)) continue;
-      expired.push(room);
-      (lobbyPatch ??= {})[room] = null;
+      if (now - since < this.config.emptyMs) continue;
+      // Every copy forgets an expired room; its leader announces it gone and resets its state.
       this.forget(room);
+      if (this.gone.size >= goneMax) this.gone.delete(this.gone.values().next().value!);
       this.gone.add(room);
-      if (this.gone.size > goneMax) this.gone.delete(this.gone.values().next().value!);
+      if (leads(room)) {
+        expired.push(room);
+        this.pending.set(room, null);
+      }
     }
-    for (const room of this.changed) {
-      if (!leads(room)) continue;
-      this.changed.delete(room);
-      const players = this.players.get(room)!;
-      (lobbyPatch ??= {})[room] = { players };
-    }
-    return { lobbyPatch, expired };
+    const lobby: RoomsTick['lobby'] = [];
+    for (const [room, entry] of this.pending) if (leads(room)) lobby.push([room, entry]);
+    this.pending.clear();
+    return { lobby, expired };
+  }
+
+  /** Entries that could not be published: they go with the next tick, unless a newer one came meanwhile. */
+  retry(entries: RoomsTick['lobby']): void {
+    for (const [room, entry] of entries) if (!this.pending.has(room)) this.pending.set(room, entry);
+  }
+
+  private forget(room: string): void {
+    this.players.delete(room);
+    this.listed.delete(room);
+    this.emptySince.delete(room);
+    this.pending.delete(room);
   }
 }

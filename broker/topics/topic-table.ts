@@ -289,7 +289,7 @@ export class TopicTable {
   /** A topic lost its last local subscriber: it may be dropped, least recently used first. */
   unpin(name: string): void {
     const topic = this.topics.get(name);
-    if (topic === undefined) return;
+    if (topic === undefined || this.options.isPinned(name)) return;
     this.idle.delete(name);
     this.idle.set(name, topic);
   }
