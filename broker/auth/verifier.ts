@@ -12,7 +12,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { createLocalJWKSet, importSPKI, jwtVerify, type CryptoKey, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { checkSubscribeTopic } from '../../client/protocol/index.js';
+import { checkSubscribeTopic, checkTopic } from '../../client/protocol/index.js';
 import type { Permissions } from './permissions.js';
 
 export interface JwtConfig {
@@ -100,7 +100,8 @@ function permissionsOf(claim: unknown): Permissions | undefined {
     if (list === undefined) continue;
     if (!Array.isArray(list) || list.length > 1000) return undefined;
     for (const pattern of list) {
-      if (typeof pattern !== 'string' || !checkSubscribeTopic(pattern).ok) return undefined;
+      // System topics (`$rooms`) can be granted to read, never to publish.
+      if (typeof pattern !== 'string' || !(action === 'publish' ? checkTopic(pattern, true) : checkSubscribeTopic(pattern)).ok) return undefined;
       out[action].push(pattern);
     }
   }

@@ -4,7 +4,7 @@
  * WebSocket edge uses; errors carry the protocol's numeric codes.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, checkTopic, errorCodeName, messageKinds, type MessageKind } from '../../client/protocol/index.js';
+import { ErrorCode, checkTopic, errorCodeName, systemTopics, messageKinds, type MessageKind } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
 import { allows, type Action, type Authenticator, type Identity, type Verified } from '../auth/index.js';
 import { TokenBucket } from './rate-limits.js';
@@ -142,7 +142,8 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
   };
   /** The caller's identity if the topic is valid and `action` on it allowed; answers the refusal itself. */
   const permitted = (request: FastifyRequest, reply: FastifyReply, action: Action, topic: string): Identity | undefined => {
-    const check = checkTopic(topic, false);
+    // System topics (`$rooms`) may be read, never published to.
+    const check = action !== 'publish' && systemTopics.has(topic) ? ({ ok: true } as const) : checkTopic(topic, false);
     if (!check.ok) {
       sendError(reply, check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic name (${check.reason})`);
       return undefined;

@@ -4,6 +4,7 @@
  * checkout or image; none when the folder is absent). Both are public code, readable by anyone
  * who may load a page; cross-origin reads follow the `origins` setting (CORS, index.ts).
  */
+import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 
@@ -44,15 +45,16 @@ async function exampleFiles(name: string): Promise<Map<string, { type: string; b
   const files = new Map<string, { type: string; bytes: Buffer }>();
   for (const base of ['../../examples/', '../../../examples/']) {
     const dir = new URL(`${base}${name}/public/`, import.meta.url);
-    let entries: string[];
+    let entries: Dirent[];
     try {
-      entries = await readdir(dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
       continue;
     }
+    // Plain files only: a folder or a link in public/ is not served (nor followed).
     for (const entry of entries) {
-      const type = contentTypes[entry.slice(entry.lastIndexOf('.'))];
-      if (type !== undefined) files.set(entry, { type, bytes: await readFile(new URL(entry, dir)) });
+      const type = contentTypes[entry.name.slice(entry.name.lastIndexOf('.'))];
+      if (entry.isFile() && type !== undefined) files.set(entry.name, { type, bytes: await readFile(new URL(entry.name, dir)) });
     }
     return files;
   }

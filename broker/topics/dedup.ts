@@ -9,8 +9,8 @@
  * out. Publish ids increase per client, so an id at or below the highest one
  * forgotten (`floor`) that is not remembered is a retry we can no longer
  * answer: it is refused (StalePublishId) rather than applied twice. The client
- * library keeps fewer publishes in flight than `pidsPerClientMax`, so this
- * only happens to a client that breaks that rule.
+ * library keeps at most `pidsPerClientMax` publishes unanswered (all of them
+ * remembered here), so this only happens to a client that breaks that rule.
  */
 
 export interface DedupHit {
