@@ -50,6 +50,8 @@ process.on('message', async (m) => {
   }
 });
 process.on('disconnect', () => process.exit(1));
+// An orderly exit on SIGTERM (the runner stops it so), so that a --cpu-prof profile gets written.
+process.on('SIGTERM', () => process.exit(0));
 process.on('uncaughtException', (err) => {
   reply({ type: 'error', message: `uncaught: ${err?.stack ?? err}` });
   process.exit(1);

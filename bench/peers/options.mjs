@@ -3,6 +3,7 @@
  * for a 2-core machine: the whole default run takes about 7–9 minutes, more when disturbed
  * runs are repeated) and the usage text.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PEER_NAMES } from './peers.mjs';
 
@@ -44,6 +45,8 @@ to core 1 — and writes bench/results/peers-<date>.json and .md.
   --workloads LIST    of W1 (fan-out), W2 (many topics), W3 (latency), W4 (idle connections) [default all]
 ${lines.join('\n')}
   --out-dir DIR       where the .json and .md go [default bench/results]
+  --cpu-prof-dir DIR  run the load generator and the Node servers (Chorus, the raw ws relays)
+                      under node --cpu-prof, one profile per process written to DIR
   --no-pin            do not pin the server and the generator to cores
   --help`;
 }
@@ -60,6 +63,7 @@ export function parseOptions(argv) {
     only: { type: 'string' },
     workloads: { type: 'string' },
     'out-dir': { type: 'string' },
+    'cpu-prof-dir': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   };
@@ -75,6 +79,7 @@ export function parseOptions(argv) {
     only: values.only === undefined ? null : list(values.only, PEER_NAMES, '--only'),
     workloads: values.workloads === undefined ? WORKLOAD_NAMES : list(values.workloads.toUpperCase(), WORKLOAD_NAMES, '--workloads'),
     outDir: values['out-dir'] ?? null,
+    cpuProfDir: values['cpu-prof-dir'] === undefined ? null : resolve(values['cpu-prof-dir']),
     pin: !values['no-pin'],
   };
   for (const [name, d] of Object.entries(NUMBERS)) {

@@ -48,7 +48,8 @@ export async function main(argv) {
   }
 
   const pinned = pinningAvailable(opts.pin);
-  const procs = new Procs(pinned);
+  const procs = new Procs(pinned, opts.cpuProfDir);
+  if (opts.cpuProfDir !== null) mkdirSync(opts.cpuProfDir, { recursive: true });
   const log = (line) => process.stderr.write(`${line}\n`);
   process.on('exit', () => procs.killAllNow());
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {

@@ -43,7 +43,7 @@ function watchdogMs(workload, p) {
 
 /** The generator child and its message inbox. */
 function startGenerator(procs) {
-  const child = procs.spawn(1, process.execPath, [GENERATOR], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child = procs.spawn(1, process.execPath, [...procs.nodeFlags(), GENERATOR], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const inbox = [];
   const waiters = [];
   let failure = null;

@@ -50,9 +50,16 @@ export function pinningAvailable(wanted) {
 }
 
 export class Procs {
-  constructor(pin) {
+  /** pin: taskset each child to its core; cpuProfDir: Node children run under --cpu-prof, profiles there (or null). */
+  constructor(pin, cpuProfDir = null) {
     this.pin = pin;
+    this.cpuProfDir = cpuProfDir;
     this.live = new Set();
+  }
+
+  /** The node flags of a Node child: --cpu-prof when profiling. */
+  nodeFlags() {
+    return this.cpuProfDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', this.cpuProfDir];
   }
 
   /** Spawns cmd on `core` (when pinning) and tracks it until it exits. */
@@ -172,14 +179,14 @@ export async function startServer(kind, procs, timeoutMs = 15_000) {
 async function launch(kind, procs, timeoutMs) {
   switch (kind) {
     case 'chorus': {
-      const child = procs.spawn(0, process.execPath, [BROKER_CLI, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...CHORUS_FLAGS], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = procs.spawn(0, process.execPath, [...procs.nodeFlags(), BROKER_CLI, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...CHORUS_FLAGS], { stdio: ['ignore', 'pipe', 'pipe'] });
       const listening = await waitListeningLine(child, timeoutMs);
       child.stdout.resume();
       return { kind, pid: child.pid, child, url: `ws://127.0.0.1:${listening.port}/ws`, cleanup() {} };
     }
     case 'rawws':
     case 'rawws-batched': {
-      const args = [RAWWS_SERVER, ...(kind === 'rawws-batched' ? ['--batched'] : [])];
+      const args = [...procs.nodeFlags(), RAWWS_SERVER, ...(kind === 'rawws-batched' ? ['--batched'] : [])];
       const child = procs.spawn(0, process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const listening = await waitListeningLine(child, timeoutMs);
       child.stdout.resume();
