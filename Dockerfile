@@ -17,6 +17,7 @@ COPY --from=build /src/dist ./dist
 # The example pages the broker serves at /examples/<name>/ (broker/server/static-files.ts).
 COPY --from=build /src/examples ./examples
 USER node
-# 8080: clients (WebSocket /ws, HTTP API, /metrics, /livez, /readyz); 7946: broker links.
-EXPOSE 8080 7946
+# 8080: clients (WebSocket /ws, HTTP API; also /metrics, /livez, /readyz unless
+# --internal-port moves them, as k8s/chorus.yaml does to 9090); 7946: broker links.
+EXPOSE 8080 7946 9090
 ENTRYPOINT ["node", "dist/broker/main/cli.js"]

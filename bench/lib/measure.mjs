@@ -85,7 +85,7 @@ export async function measureRun({ opts, publisherUrl, subscriberUrl, brokers, c
   const perS = (x) => (x === null ? null : x / elapsedS);
   const cpuPcts = brokers.map((_, i) => (brokerTicks0[i] === null || brokerTicks1[i] === null ? null : ((brokerTicks1[i] - brokerTicks0[i]) / ticksPerSecond / elapsedS) * 100));
   const metricsCpuPcts = brokers.map((_, i) => {
-    const s = deltaOf(i, 'chorus_process_cpu_seconds_total');
+    const s = deltaOf(i, 'process_cpu_seconds_total');
     return s === null ? null : (s / elapsedS) * 100;
   });
   const brokersCpuPct = cpuPcts.some((x) => x === null) ? null : cpuPcts.reduce((a, b) => a + b, 0);

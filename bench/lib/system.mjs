@@ -52,7 +52,7 @@ export async function scrapeMetrics(port) {
   const wanted = [
     'chorus_messages_out_total',
     'chorus_messages_in_total',
-    'chorus_process_cpu_seconds_total',
+    'process_cpu_seconds_total',
     'chorus_bytes_out_total',
     'chorus_frames_out_total',
     'chorus_slow_consumers_total',

@@ -6,6 +6,7 @@
  * Contract: owns sockets and HTTP; hands requests to broker/topics; never lets
  * a client's bad input throw past the gateway.
  */
+import { readFile } from 'node:fs/promises';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -67,7 +68,7 @@ export interface BrokerServer {
 }
 
 export async function createServer(options: ServerOptions): Promise<BrokerServer> {
-  const metrics = new BrokerMetrics();
+  const metrics = new BrokerMetrics(await buildInfo());
   const { topics } = options;
   const conflate = options.conflate ?? [];
   if (conflate.length > 0) topics.index.conflates = (topic) => topic.charCodeAt(0) !== 36 /* $ */ && conflate.some((pattern) => matchTopic(pattern, topic));
@@ -164,4 +165,17 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     await internal?.close();
   });
   return { app, gateway, metrics, ...(internal === undefined ? {} : { internal }) };
+}
+
+/** The version and commit this broker was built from (dist/build-info.json, written by the build). */
+async function buildInfo(): Promise<{ version: string; commit: string }> {
+  for (const candidate of ['../../build-info.json', '../../dist/build-info.json']) {
+    try {
+      const info = JSON.parse(await readFile(new URL(candidate, import.meta.url), 'utf8')) as { version?: unknown; commit?: unknown };
+      if (typeof info.version === 'string' && typeof info.commit === 'string') return { version: info.version, commit: info.commit };
+    } catch {
+      // try the next place
+    }
+  }
+  return { version: 'unknown', commit: 'unknown' };
 }

@@ -180,8 +180,16 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'chorus_' });
+  readonly buildInfo = new Gauge({ name: 'chorus_build_info', help: 'Always 1; the labels say which build runs.', labelNames: ['version', 'commit', 'node'] as const, registers: [this.registry] });
+
+  constructor(build: { version: string; commit: string } = { version: 'unknown', commit: 'unknown' }) {
+    // Process and Node.js metrics under their usual names (process_cpu_seconds_total …), as
+    // dashboards and alerts written for any Node service expect. prom-client's three
+    // `nodejs_active_*_total` gauges are dropped: a gauge named `_total` breaks the naming rules
+    // (promtool check metrics); `nodejs_active_handles` and `nodejs_active_requests` stay.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    this.buildInfo.set({ version: build.version, commit: build.commit, node: process.version }, 1);
   }
 
   setCluster(source: () => ClusterFigures): void {

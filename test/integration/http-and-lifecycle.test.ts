@@ -87,7 +87,7 @@ describe('HTTP API', () => {
     const cluster = (await (await fetch(`${broker.httpUrl}/api/v1/cluster`)).json()) as Record<string, unknown>;
     expect(cluster).toMatchObject({ broker: broker.brokerId, ready: true, view: { members: [broker.brokerId] } });
     const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text();
-    for (const name of ['chorus_connections', 'chorus_subscriptions', 'chorus_topics', 'chorus_messages_in_total', 'chorus_messages_out_total', 'chorus_publish_deliver_seconds_bucket', 'chorus_process_cpu_seconds_total']) {
+    for (const name of ['chorus_connections', 'chorus_subscriptions', 'chorus_topics', 'chorus_messages_in_total', 'chorus_messages_out_total', 'chorus_publish_deliver_seconds_bucket', 'process_cpu_seconds_total', 'chorus_build_info']) {
       expect(metrics).toContain(name);
     }
     expect(metrics).toMatch(/chorus_messages_in_total\{via="http"\} [1-9]/);

@@ -3,10 +3,10 @@
 // PromQL that Prometheus evaluates; the core figures come back with the values the broker has.
 // Needs the prometheus binary (`apt-get install prometheus`; .ci/run installs it); skipped
 // without one outside CI.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../client/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
@@ -14,6 +14,8 @@ import { freePorts } from '../helpers/mesh.js';
 import { pollUntil } from '../helpers/wait.js';
 
 const prometheusPath = process.env['PROMETHEUS_PATH'] ?? '/usr/bin/prometheus';
+/** Installed beside prometheus by Debian's package. */
+const promtoolPath = join(dirname(prometheusPath), 'promtool');
 const canRun = existsSync(prometheusPath) || process.env['CI'] !== undefined;
 if (!canRun) console.warn(`Prometheus test skipped: no prometheus at ${prometheusPath} (set PROMETHEUS_PATH; in CI it always runs)`);
 
@@ -27,6 +29,7 @@ describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_00
   let broker: BrokerProcess;
   let prometheus: ChildProcess | undefined;
   let promUrl = '';
+  let internalPort = 0;
   let dir = '';
   let client: Client;
 
@@ -40,6 +43,7 @@ describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_00
     for (let attempt = 1; ; attempt++) {
       try {
         broker = await startBrokerProcess(['--internal-port', String(internal)]);
+        internalPort = internal!;
         break;
       } catch (err) {
         if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
@@ -76,6 +80,15 @@ describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_00
     expect(connections.data?.result[0]?.value[1]).toBe('1');
     const published = await query('sum(chorus_messages_in_total{job="chorus"})');
     expect(Number(published.data?.result[0]?.value[1])).toBe(5);
+  });
+
+  it('passes promtool check metrics on a real scrape, with the build named', async () => {
+    const scrape = await (await fetch(`http://127.0.0.1:${internalPort}/metrics`)).text();
+    const check = spawnSync(promtoolPath, ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+    expect({ status: check.status, out: `${check.stdout}${check.stderr}`.trim() }).toEqual({ status: 0, out: '' });
+    expect(scrape).toMatch(/^chorus_build_info\{version="\d+\.\d+\.\d+",commit="(?:[0-9a-f]+|unknown)",node="v\d+[^"]*"\} 1$/m);
+    // Process metrics under their usual names, as dashboards for any Node service expect.
+    expect(scrape).toMatch(/^process_cpu_seconds_total /m);
   });
 
   it('evaluates every query of the Grafana dashboard', async () => {
