@@ -1,6 +1,8 @@
-# The broker image: built from this repository, run as an unprivileged user.
+# The broker image: built from this repository, run as an unprivileged user, on Node 24 LTS
+# (supported to April 2028; Node 20 reached end of life in April 2026). package.json's engines
+# (>=20.19) is what the code needs; CI runs it on Node 20.
 #   docker build -t chorus:0.1.0 .
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY packages ./packages
@@ -8,7 +10,7 @@ RUN npm ci --ignore-scripts
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./

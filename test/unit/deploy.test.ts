@@ -33,6 +33,15 @@ describe('deployment files', () => {
     expect(config.origins).toEqual(['https://app.example.com']);
   });
 
+  it('build the image on a supported Node LTS, as an unprivileged user, with production dependencies only', () => {
+    const bases = [...dockerfile.matchAll(/^FROM node:(\d+)-slim/gm)].map((m) => Number(m[1]));
+    expect(bases.length).toBe(2);
+    // Even majors are LTS; 20 reached its end of life in April 2026.
+    for (const major of bases) expect(major % 2 === 0 && major >= 22, `node:${major}`).toBe(true);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toContain('npm prune --omit=dev');
+  });
+
   it('probe and scrape routes the broker serves, on its internal port', () => {
     expect(manifest).toContain('httpGet: { path: /readyz, port: internal }');
     expect(manifest).toContain('httpGet: { path: /livez, port: internal }');
