@@ -51,9 +51,13 @@ import { bottleneckVerdict, printComparison, printSummary } from './lib/report.m
 class UsageError extends Error {}
 
 // --peers: the side-by-side comparison with other servers (bench/peers/run.mjs), its own options.
+// --rooms: multiplayer game rooms over a 3-broker mesh (bench/rooms/run.mjs), its own options.
 if (process.argv.slice(2).includes('--peers')) {
   const { main: peersMain } = await import('./peers/run.mjs');
   await peersMain(process.argv.slice(2).filter((a) => a !== '--peers'));
+} else if (process.argv.slice(2).includes('--rooms')) {
+  const { main: roomsMain } = await import('./rooms/run.mjs');
+  await roomsMain(process.argv.slice(2).filter((a) => a !== '--rooms'));
 } else {
   await main();
 }
@@ -80,6 +84,7 @@ function usage() {
   --cpu-prof-dir DIR  run the broker(s) under node --cpu-prof, profiles written to DIR
   --peers             instead: Chorus side by side with raw ws relays, NATS and Mosquitto
                       (bench/peers/; \`--peers --help\` lists its own options)
+  --rooms             instead: game rooms over a 3-broker mesh (bench/rooms/; \`--rooms --help\`)
   --help`;
 }
 
