@@ -14,6 +14,9 @@ import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { BurstWriter } from './burst-writer.mjs';
 
+const WALK_URL = new URL('../../../dist/client/protocol/walk.js', import.meta.url);
+const { skip: walkSkip } = await import(WALK_URL.href);
+
 export const name = 'chorus-lean';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', variableMapSize: true, moreTypes: false });
@@ -76,6 +79,7 @@ export function connect(url, hooks = {}) {
     };
 
     const onFrame = (b) => {
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
       let p;
       let count;
       const h = b[0];
@@ -86,7 +90,7 @@ export function connect(url, hooks = {}) {
       for (let i = 0; i < count; i++) {
         const m = b[p];
         if (m < 0x95 || m > 0x9f) {
-          const end = skip(b, p);
+          const end = skip(b, view, p);
           control(packr.unpack(b.subarray(p, end)));
           p = end;
           continue;
@@ -97,7 +101,7 @@ export function connect(url, hooks = {}) {
         let handler;
         const r = b[p];
         if ((r >= 0xa0 && r <= 0xbf) || r === 0xd9 || r === 0xda || r === 0xdb) {
-          const end = skip(b, p);
+          const end = skip(b, view, p);
           handler = byTopic.get(packr.unpack(b.subarray(p, end)));
           p = end;
         } else {
@@ -105,16 +109,16 @@ export function connect(url, hooks = {}) {
           p = at;
         }
         const seq = readInt(b, p);
-        p = skip(b, skip(b, at)); // kind, ts
+        p = skip(b, view, skip(b, view, at)); // kind, ts
         const d = b[p];
         let start;
         let end;
         if (d === 0xc4) (start = p + 2), (end = start + b[p + 1]);
         else if (d === 0xc5) (start = p + 3), (end = start + b.readUInt16BE(p + 1));
         else if (d === 0xc6) (start = p + 5), (end = start + b.readUInt32BE(p + 1));
-        else (start = p), (end = skip(b, p)); // not binary: the msgpack bytes of the value
+        else (start = p), (end = skip(b, view, p)); // not binary: the msgpack bytes of the value
         p = end;
-        for (let f = 5; f < fields; f++) p = skip(b, p);
+        for (let f = 5; f < fields; f++) p = skip(b, view, p);
         if (handler !== undefined) handler(b.subarray(start, end), seq);
       }
     };
@@ -148,6 +152,7 @@ export function connect(url, hooks = {}) {
         writer.put(bytes);
         writer.done();
       },
+      flush: () => writer.flush(),
       bufferedAmount: () => socket.bufferedAmount,
       close() {
         closing = true;
@@ -203,69 +208,34 @@ function readInt(b, p) {
   }
 }
 
-/** Where the msgpack value at p ends. */
-export function skip(b, p) {
-  let pending = 1;
-  while (pending > 0) {
-    pending--;
-    const v = b[p];
-    if (v === undefined) throw new Error('truncated msgpack');
-    if (v < 0x80 || v >= 0xe0 || v === 0xc0 || v === 0xc2 || v === 0xc3) p += 1;
-    else if (v < 0x90) (pending += 2 * (v & 0x0f)), (p += 1);
-    else if (v < 0xa0) (pending += v & 0x0f), (p += 1);
-    else if (v < 0xc0) p += 1 + (v & 0x1f);
-    else {
-      switch (v) {
-        case 0xc4:
-        case 0xd9:
-          p += 2 + b[p + 1];
-          break;
-        case 0xc5:
-        case 0xda:
-          p += 3 + b.readUInt16BE(p + 1);
-          break;
-        case 0xc6:
-        case 0xdb:
-          p += 5 + b.readUInt32BE(p + 1);
-          break;
-        case 0xcc:
-        case 0xd0:
-          p += 2;
-          break;
-        case 0xcd:
-        case 0xd1:
-          p += 3;
-          break;
-        case 0xca:
-        case 0xce:
-        case 0xd2:
-          p += 5;
-          break;
-        case 0xcb:
-        case 0xcf:
-        case 0xd3:
-          p += 9;
-          break;
-        case 0xdc:
-          pending += b.readUInt16BE(p + 1);
-          p += 3;
-          break;
-        case 0xdd:
-          pending += b.readUInt32BE(p + 1);
-          p += 5;
-          break;
-        case 0xde:
-          pending += 2 * b.readUInt16BE(p + 1);
-          p += 3;
-          break;
-        case 0xdf:
-          pending += 2 * b.readUInt32BE(p + 1);
-          p += 5;
-          break;
-        default:
-          throw new Error(`msgpack type 0x${v.toString(16)} is not expected from a broker`);
-      }
-    }
+/**
+ * Where the msgpack value at p ends. The project's byte walker (client/protocol/walk.ts, built
+ * into dist/; not exported by dist/client/protocol/index.js, so imported by its file) does it for
+ * any value. Called on its own it costs about twice a local copy's time per value (its bounds
+ * check, the DataView; measured 33 vs 19 ns), and a delivery is walked over 4 scalars (kind, ts,
+ * client, epoch), so the scalars a delivery carries are done here in a few lines and everything
+ * else (control messages, topic refs, any other value) goes to walk.ts.
+ */
+function skip(b, view, p) {
+  const v = b[p];
+  if (v < 0x80 || v >= 0xe0) return p + 1; // fixint
+  if (v >= 0xa0 && v < 0xc0) return p + 1 + (v & 0x1f); // fixstr
+  switch (v) {
+    case 0xcc:
+    case 0xd0:
+      return p + 2;
+    case 0xcd:
+    case 0xd1:
+      return p + 3;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return p + 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return p + 9;
+    default:
+      return walkSkip(b, view, p);
   }
-  return p;
 }
