@@ -5,6 +5,7 @@
  *   connect(url, hooks?) -> Promise<{
  *     subscribe(topic, onMessage(payloadView, seq?)) -> Promise,   // in place when it resolves
  *     publish(topic, bytes),        // copies bytes before returning; a burst leaves as one frame
+ *     flush?(),                     // optional: send what this burst wrote now, not at the end of the turn
  *     bufferedAmount(),             // bytes the socket has not written yet
  *     close() -> Promise,
  *   }>

@@ -85,6 +85,7 @@ export function connect(url, hooks = {}) {
         publish(topic, bytes) {
           writeMessage(OP_PUB, topic, bytes);
         },
+        flush: () => writer.flush(),
         bufferedAmount: () => socket.bufferedAmount,
         close() {
           closing = true;
