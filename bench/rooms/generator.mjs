@@ -34,10 +34,10 @@ const handlers = {
     const t0 = performance.now();
     const deadline = t0 + 600_000;
     players = new Players({ urls: m.urls, rooms: m.rooms, perRoom: m.perRoom, hz: m.hz, openBatch: m.openBatch, tally });
-    await players.connect(deadline);
+    const { failedCount, failed } = await players.connect(deadline);
     const connectS = round((performance.now() - t0) / 1000, 2);
     lobby = await openLobby(m.urls[0], tally);
-    return { type: 'ready', connectS, players: players.players.length };
+    return { type: 'ready', connectS, players: players.players.length, failedCount, failed };
   },
 
   async lobby(m) {
@@ -84,8 +84,8 @@ const handlers = {
   async 'slow-connect'() {
     const t0 = performance.now();
     slow = new SlowReaders({ urls: cfg.urls, rooms: cfg.rooms, perRoom: cfg.slowPerRoom, openBatch: cfg.openBatch, fillMib: cfg.slowFillMib, tally });
-    await slow.connect(t0 + 300_000);
-    return { type: 'slow-ready', connectS: round((performance.now() - t0) / 1000, 2), readers: slow.readers.length };
+    const { failedCount, failed } = await slow.connect(t0 + 300_000);
+    return { type: 'slow-ready', connectS: round((performance.now() - t0) / 1000, 2), readers: slow.readers.length, failedCount, failed };
   },
 
   async 'slow-pause'() {

@@ -81,13 +81,15 @@ export function integrityProblems(r) {
   const o = r.options;
   const out = [];
   const rooms = o.roomsCount;
+  if (r.setup?.failedCount > 0) out.push(`${r.setup.failedCount} of ${rooms * o.players} players could not connect: ${JSON.stringify(r.setup.failed)}`);
+  if (r.slowSetup?.failedCount > 0) out.push(`${r.slowSetup.failedCount} of ${rooms * o.slowPerRoom} slow readers could not connect (during phase 1's load): ${JSON.stringify(r.slowSetup.failed)}`);
   if (!r.lobby?.ok) out.push(`$rooms did not list ${rooms} rooms with ${o.players} players within ${o.lobbyTimeout} s (full ${r.lobby?.full}, listed ${r.lobby?.listed}, others ${r.lobby?.others})`);
   for (const [name, w] of [['phase 1', r.load], ['phase 2', r.slowPhase]]) {
     if (w === undefined) continue;
     const g = w.generator;
     if (w.lobbyAfter !== undefined && w.lobbyAfter.full !== rooms) out.push(`${name}: $rooms lists ${w.lobbyAfter.full} of ${rooms} rooms with ${o.players} players afterwards (e.g. ${JSON.stringify(w.lobbyAfter.wrong)})`);
     if (g.unmarkedGaps > 0) out.push(`${name}: ${g.unmarkedGaps} unmarked seq gaps at players`);
-    if (g.playersConnected < rooms * o.players) out.push(`${name}: ${rooms * o.players - g.playersConnected} players disconnected (${JSON.stringify(g.disconnects)})`);
+    if (g.playersConnected < r.setup.players) out.push(`${name}: ${r.setup.players - g.playersConnected} players disconnected (${JSON.stringify(g.disconnects)})`);
     if (Object.keys(g.errors).length > 0) out.push(`${name}: client errors ${JSON.stringify(g.errors)}`);
     const cut = w.brokers.reduce((a, b) => a + (b.slowConsumerCloses ?? 0), 0);
     if (cut > 0) out.push(`${name}: ${cut} slow-consumer closes`);
@@ -119,7 +121,7 @@ export function renderMarkdown(r) {
   L.push('');
   L.push(`${n(o.roomsCount)} rooms × ${o.players} players = ${n(players)} player connections over ${o.brokers} broker${o.brokers > 1 ? 's (a mesh)' : ''}, each player publishing \`{x, y, t}\` with \`ack: false\` at ${o.hz} Hz ` +
     `(target ${n(Math.round(players * o.hz))} publishes/s, ${n(Math.round(players * o.hz * o.players))} deliveries/s); brokers with \`--rooms 'game.*'\`${o.conflate ? " and `--conflate 'game.*.pos'`" : ', **without** `--conflate`'}. ` +
-    `${o.warmup} s warm-up, ${o.seconds} s measured per phase. Run ${r.ok ? 'completed' : `**FAILED**: ${r.error}`} in ${r.durationS} s.`);
+    `${o.warmup} s warm-up, ${o.seconds} s measured per phase. Run ${r.ok ? 'completed' : `**FAILED**: ${r.error.split('\n')[0]}`} in ${r.durationS} s.`);
   L.push('');
   if (r.lobby) L.push(`**$rooms**: ${n(r.lobby.full)} of ${n(o.roomsCount)} rooms listed with ${o.players} players, ${r.lobby.waitedS} s after the last player subscribed (players connected in ${r.setup?.connectS} s).`, '');
   const windows = [['1: players', r.load], ['2: + slow readers (paused)', r.slowPhase]].filter(([, w]) => w !== undefined);
@@ -143,7 +145,8 @@ export function renderMarkdown(r) {
   const s = r.slow;
   if (s !== undefined) {
     const fill = r.slowSetup?.fill;
-    L.push(`**Slow readers** (${n(s.readers)}, one per room: paused ${s.pausedSeconds} s, resumed once publishing stopped${fill?.fillBytesPerReader ? `; each first sent ${n(Math.round(fill.fillBytesPerReader / 2 ** 20))} MiB on a topic that is not conflated, in ${fill.fillS} s` : ''}):`, '');
+    const failed = r.slowSetup?.failedCount ? ` of ${n(s.readers + r.slowSetup.failedCount)}: ${n(r.slowSetup.failedCount)} could not connect` : '';
+    L.push(`**Slow readers** (${n(s.readers)}${failed}; ${o.slowPerRoom} per room, paused ${s.pausedSeconds} s, resumed once publishing stopped${fill?.fillBytesPerReader ? `; each first sent ${n(Math.round(fill.fillBytesPerReader / 2 ** 20))} MiB on a topic that is not conflated, in ${fill.fillS} s` : ''}):`, '');
     const conflated = (r.metricsAtEnd ?? []).reduce((a, m) => a + (m.chorus_messages_conflated_total ?? 0), 0);
     L.push('| conflation | positions published to their rooms | received after resuming | position bytes received | marked jumps (seqs skipped) | unmarked gaps | unaccounted seqs | brokers\' conflated total | drained in |');
     L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');

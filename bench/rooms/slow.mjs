@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CLIENT_URL, round } from '../lib/common.mjs';
-import { openInBatches, posTopic, trackedWebSocket } from './players.mjs';
+import { openInBatches, posTopic, subscribedOrClosed, trackedWebSocket } from './players.mjs';
 
 const { connect, createClient } = await import(CLIENT_URL.href);
 
@@ -27,7 +27,9 @@ export class SlowReaders {
   }
 
   async connect(deadlineMs) {
-    this.readers = await openInBatches(this.rooms * this.perRoom, this.openBatch, (i) => this.openReader(i), deadlineMs);
+    const opened = await openInBatches(this.rooms * this.perRoom, this.openBatch, (i) => this.openReader(i), deadlineMs);
+    this.readers = opened.made;
+    return { failedCount: opened.failedCount, failed: opened.failed };
   }
 
   async openReader(i) {
@@ -39,8 +41,7 @@ export class SlowReaders {
     this.tally.watch(client, 'slow reader');
     const subs = [client.subscribe(posTopic(room), (m) => this.onPosition(s, m))];
     if (this.fillMib > 0) subs.push(client.subscribe(fillTopic(room, k), (m) => (s.fillBytes += m.data?.byteLength ?? 0)));
-    await Promise.all([client.ready, ...subs]);
-    return s;
+    return subscribedOrClosed(client, [client.ready, ...subs], s);
   }
 
   onPosition(s, m) {
@@ -119,7 +120,7 @@ export class SlowReaders {
     let issued = 0;
     const sum = (f) => this.readers.reduce((a, s) => a + f(s), 0);
     for (const s of this.readers) {
-      published += Math.max(0, roomLast[s.room] - s.seqAtPause);
+      published += Math.max(0, Math.max(roomLast[s.room], s.last ?? 0) - s.seqAtPause);
       issued += roomSent === null ? 0 : roomSent[s.room];
     }
     const got = sum((s) => s.got);
