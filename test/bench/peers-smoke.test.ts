@@ -1,8 +1,8 @@
 /**
  * Smoke test of the side-by-side benchmark (`npm run bench -- --peers`, bench/peers/): runs
  * its entry with tiny workloads (a second or two each, a few connections) for the Chorus
- * broker with the official client and with the lean protocol-2 client, and for the
- * coalescing raw `ws` relay, and checks that every run finished, delivered everything
+ * broker with the official client and with the lean protocol-2 client, and for both raw
+ * `ws` relays (one frame per message, corked per inbound frame; coalescing), and checks that every run finished, delivered everything
  * and (Chorus) saw no seq gap or duplicate. Needs dist/ (npm test builds it).
  * The entry kills its own servers and load generators by PID when it gets SIGTERM.
  */
@@ -48,12 +48,12 @@ interface Run {
 }
 
 describe('bench --peers', () => {
-  it('runs W1–W4 for chorus-client, chorus-lean and rawws-batched: everything delivered, no seq gap', async () => {
+  it('runs W1–W4 for chorus-client, chorus-lean, rawws and rawws-batched: everything delivered, no seq gap', async () => {
     expect(existsSync(join(root, 'dist', 'broker', 'main', 'cli.js')), 'dist/ is built').toBe(true);
     const args = [
       entry,
       '--peers',
-      '--only', 'chorus-client,chorus-lean,rawws-batched',
+      '--only', 'chorus-client,chorus-lean,rawws,rawws-batched',
       '--seconds', '0.5',
       '--warmup', '0.2',
       '--w1-subscribers', '10',
@@ -74,7 +74,7 @@ describe('bench --peers', () => {
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolveExit) => {
-      const timer = setTimeout(() => child!.kill('SIGTERM'), 50_000);
+      const timer = setTimeout(() => child!.kill('SIGTERM'), 80_000);
       child!.once('exit', (c) => {
         clearTimeout(timer);
         resolveExit(c);
@@ -85,7 +85,7 @@ describe('bench --peers', () => {
     const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { json: string; md: string };
     const doc = JSON.parse(readFileSync(last.json, 'utf8')) as { runs: Run[] };
     expect(doc.runs.map((r) => `${r.peer} ${r.workload}`)).toEqual(
-      ['chorus-client', 'chorus-lean', 'rawws-batched'].flatMap((p) => ['W1', 'W2', 'W3', 'W4'].map((w) => `${p} ${w}`)),
+      ['chorus-client', 'chorus-lean', 'rawws', 'rawws-batched'].flatMap((p) => ['W1', 'W2', 'W3', 'W4'].map((w) => `${p} ${w}`)),
     );
     for (const r of doc.runs) {
       const what = `${r.peer} ${r.workload}: ${JSON.stringify(r).slice(0, 600)}`;
@@ -106,5 +106,5 @@ describe('bench --peers', () => {
     const md = readFileSync(last.md, 'utf8');
     expect(md).toContain('## Summary');
     expect(md).toContain('chorus-lean ÷ rawws-batched');
-  }, 60_000);
+  }, 90_000);
 });
