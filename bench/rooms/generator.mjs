@@ -9,8 +9,8 @@
  *   { cmd: 'start' } / { cmd: 'end' } -> 'result' (one measured window)
  *   { cmd: 'slow-connect' }          -> 'slow-ready'
  *   { cmd: 'slow-pause' }            -> 'slow-paused' (paused, filled when asked)
- *   { cmd: 'stop' }                  -> 'stopped'  (publishing stopped, players drained)
- *   { cmd: 'slow-resume' }           -> 'slow-result'
+ *   { cmd: 'stop' }                  -> 'stopped'  (publishing stopped, slow readers resumed,
+ *                                                   players drained, the slow readers' figures)
  *   { cmd: 'close' }                 -> 'closed';  { cmd: 'exit' }
  *
  * Any failure is answered { type: 'error', message }. It exits when its parent goes away.
@@ -94,13 +94,14 @@ const handlers = {
     return { type: 'slow-paused', ...(await slow.fill(performance.now() + 300_000)) };
   },
 
+  /** Publishing stops, the slow readers read again, the players drain, then the slow readers' figures. */
   async stop() {
     players.stopPublishing();
-    return { type: 'stopped', ...(await players.drain()) };
-  },
-
-  async 'slow-resume'() {
-    return { type: 'slow-result', ...(await slow.resume(players.roomLastSeqs(), players.roomSent)) };
+    slow?.resume();
+    const drain = await players.drain();
+    if (slow === undefined) return { type: 'stopped', drain };
+    const result = await slow.settle(players.roomLastSeqs(), players.roomSent);
+    return { type: 'stopped', drain, slow: { ...result, disconnects: { ...tally.disconnects }, errors: { ...tally.errors } } };
   },
 
   async close() {

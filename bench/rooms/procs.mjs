@@ -162,14 +162,18 @@ export async function waitQuiet(maxS, ticksPerSecond) {
   return { waitedS: Math.round(Date.now() - t0) / 1000, busyPct };
 }
 
-/** The named counters of a broker's /metrics, each summed over its series; null where absent or unreachable. */
-export async function scrape(port, names) {
+/**
+ * The named counters of a broker's /metrics, each summed over its series (null where absent or
+ * unreachable); and for each name in `bySeries`, its series by their labels (`name{labels}`).
+ */
+export async function scrape(port, names, bySeries = []) {
   const out = Object.fromEntries(names.map((n) => [n, null]));
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     for (const line of text.split('\n')) {
       const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
       if (m !== null && m[1] in out) out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+      if (m !== null && bySeries.includes(m[1])) out[`${m[1]}${m[2] ?? ''}`] = Number(m[3]);
     }
   } catch {
     // leave nulls

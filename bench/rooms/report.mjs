@@ -101,7 +101,7 @@ export function integrityProblems(r) {
     if (s.unmarkedGaps > 0) out.push(`slow readers: ${s.unmarkedGaps} jumps without skipped`);
     if (s.unaccounted > 0) out.push(`slow readers: ${s.unaccounted} seqs neither received nor marked skipped`);
     if (s.readersShort > 0) out.push(`slow readers: ${s.readersShort} never reached their room's last position`);
-    if (s.readersDisconnected > 0) out.push(`slow readers: ${s.readersDisconnected} disconnected`);
+    if (s.readersDisconnected > 0) out.push(`slow readers: ${s.readersDisconnected} disconnected (all clients' disconnects by code, end of run: ${JSON.stringify(s.disconnects)})`);
   }
   for (const b of r.brokerEvents ?? []) if (b.viewChanges > 0) out.push(`broker ${b.name}: ${b.viewChanges} view changes during the run`);
   return out;

@@ -9,8 +9,8 @@
  *      broker and of the generator (utime + stime from /proc/PID/stat), RSS, /metrics, and what the
  *      generator counted (published, delivered, latency, skips, gaps);
  *   4. phase 2 (--slow-per-room > 0): slow readers join, are paused (and filled with
- *      --slow-fill-mib) for a second window, publishing stops, they are resumed and count what
- *      reaches them;
+ *      --slow-fill-mib) for a second window; then publishing stops, they are resumed, and once
+ *      the players have drained they count what reached them;
  *   5. everything is stopped by PID, and bench/results/rooms-<date>.json and .md are written
  *      (-2, -3 … when the name is taken: nothing is overwritten).
  *
@@ -96,7 +96,8 @@ export async function main(argv) {
     }
     if (cluster !== null) {
       record.brokerEvents = brokerEvents(cluster.brokers);
-      const how = await Promise.all(cluster.brokers.map((b) => procs.stop(b.child, 5000)));
+      // A broker draining thousands of clients takes a while; one under --cpu-prof must exit by itself to write its profile.
+      const how = await Promise.all(cluster.brokers.map((b) => procs.stop(b.child, opts.cpuProfDir === null ? 10_000 : 60_000)));
       record.brokerStops = cluster.brokers.map((b, i) => ({ name: b.name, pid: b.pid, by: how[i], stderrTail: b.child.stderrTail.trim().slice(-1500) || undefined }));
     }
     procs.killAllNow();
@@ -159,16 +160,17 @@ export async function main(argv) {
       record.slowPhase = await measureWindow(brokers, gen, opts);
     }
     gen.send({ cmd: 'stop' });
-    record.stop = strip(await gen.waitFor('stopped', 60_000));
+    const stopped = await gen.waitFor('stopped', 90_000);
+    record.stop = stopped.drain;
     if (slowPhase) {
-      gen.send({ cmd: 'slow-resume' });
-      record.slow = strip(await gen.waitFor('slow-result', 60_000));
+      record.slow = stopped.slow;
       log(`phase 2: slow readers got ${record.slow.positionsReceived} of ${record.slow.publishedToTheirRooms} positions after resuming (${record.slow.jumps} marked jumps, ${record.slow.unmarkedGaps} unmarked)`);
       gen.send({ cmd: 'lobby-now' });
       record.slowPhase.lobbyAfter = strip(await gen.waitFor('lobby-now', 30_000));
     }
     record.rssAtEndMiB = rssOf(brokers);
-    record.metricsAtEnd = await Promise.all(brokers.map((b) => scrape(b.port, METRICS)));
+    // Closes by code (chorus_closes_total{code="…"}), and the whole run's counters.
+    record.metricsAtEnd = await Promise.all(brokers.map((b) => scrape(b.port, METRICS, ['chorus_closes_total'])));
   }
 }
 

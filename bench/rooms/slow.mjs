@@ -89,18 +89,23 @@ export class SlowReaders {
     return { fillS: round((performance.now() - t0) / 1000, 2), fillBytesPerReader: chunks * FILL_CHUNK };
   }
 
-  /**
-   * Reads again; waits (bounded) until every reader has its room's last seq (`roomLast`), or until
-   * nothing has arrived for 3 s. Returns the figures of the paused readers.
-   */
-  async resume(roomLast, roomSent, maxMs = 30_000) {
-    const t0 = performance.now();
+  /** Reads again (right after the window: a paused client cannot answer the broker's pings either). */
+  resume() {
+    this.resumedAt = performance.now();
     for (const s of this.readers) {
-      s.pausedS = (t0 - s.pausedAt) / 1000;
+      s.pausedS = (this.resumedAt - s.pausedAt) / 1000;
       s.bytesAtResume = s.bytesIn;
       s.gotBeforeResume = s.got;
       s.ws._socket.resume();
     }
+  }
+
+  /**
+   * Once the players have drained: waits (bounded) until every reader has its room's last seq
+   * (`roomLast`), or until nothing has arrived for 3 s. Returns the figures of the paused readers.
+   */
+  async settle(roomLast, roomSent, maxMs = 30_000) {
+    const t0 = this.resumedAt;
     let lastCount = -1;
     let quietSince = t0;
     let drained = false;
