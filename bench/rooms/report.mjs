@@ -99,8 +99,12 @@ export function integrityProblems(r) {
   const s = r.slow;
   if (s !== undefined) {
     if (s.unmarkedGaps > 0) out.push(`slow readers: ${s.unmarkedGaps} jumps without skipped`);
-    if (s.unaccounted > 0) out.push(`slow readers: ${s.unaccounted} seqs neither received nor marked skipped`);
-    if (s.readersShort > 0) out.push(`slow readers: ${s.readersShort} never reached their room's last position`);
+    if (s.ended === 'deadline') {
+      out.push(`slow readers: ${s.readersShort} still short of their room's last position ${s.drainS} s after resuming (${s.unaccounted} seqs still on their way: a backlog)`);
+    } else {
+      if (s.unaccounted > 0) out.push(`slow readers: ${s.unaccounted} seqs neither received nor marked skipped`);
+      if (s.readersShort > 0) out.push(`slow readers: ${s.readersShort} never reached their room's last position (nothing arrived for 3 s)`);
+    }
     if (s.readersDisconnected > 0) out.push(`slow readers: ${s.readersDisconnected} disconnected (all clients' disconnects by code, end of run: ${JSON.stringify(s.disconnects)})`);
   }
   for (const b of r.brokerEvents ?? []) if (b.viewChanges > 0) out.push(`broker ${b.name}: ${b.viewChanges} view changes during the run`);

@@ -101,26 +101,27 @@ export class SlowReaders {
   }
 
   /**
-   * Once the players have drained: waits (bounded) until every reader has its room's last seq
-   * (`roomLast`), or until nothing has arrived for 3 s. Returns the figures of the paused readers.
+   * Once the players have drained: waits until every reader has its room's last seq (`roomLast`)
+   * — or until nothing has arrived for 3 s with readers still short ('quiet': what they miss is
+   * lost), or for maxMs more while positions still arrive ('deadline': a backlog, not a loss).
+   * Returns the figures of the paused readers.
    */
   async settle(roomLast, roomSent, maxMs = 30_000) {
-    const t0 = this.resumedAt;
+    const t0 = performance.now();
     let lastCount = -1;
     let quietSince = t0;
-    let drained = false;
+    let ended = 'drained';
     for (;;) {
       const behind = this.readers.filter((s) => s.client.connected && (s.last ?? 0) < roomLast[s.room]).length;
-      if (behind === 0) {
-        drained = true;
-        break;
-      }
+      if (behind === 0) break;
       const count = this.readers.reduce((a, s) => a + s.got, 0);
       if (count !== lastCount) (lastCount = count), (quietSince = performance.now());
-      if (performance.now() - quietSince > 3000 || performance.now() - t0 > maxMs) break;
+      if (performance.now() - quietSince > 3000) ended = 'quiet';
+      else if (performance.now() - t0 > maxMs) ended = 'deadline';
+      if (ended !== 'drained') break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const drainS = (performance.now() - t0) / 1000;
+    const drainS = (performance.now() - this.resumedAt) / 1000;
     let published = 0;
     let issued = 0;
     const sum = (f) => this.readers.reduce((a, s) => a + f(s), 0);
@@ -146,11 +147,14 @@ export class SlowReaders {
       jumps: sum((s) => s.jumps),
       skippedMarked: sum((s) => s.skipped),
       unmarkedGaps: sum((s) => s.unmarkedGaps),
-      // got + skipped must cover every seq between pause and the end: what neither covers was lost.
+      // got + skipped must cover every seq between pause and the end: what neither covers was lost
+      // (or, when the wait ended at its deadline, was still on its way).
       unaccounted: sum((s) => Math.max(0, roomLast[s.room] - s.seqAtPause - s.got - s.skipped)),
       readersShort: this.readers.filter((s) => (s.last ?? 0) < roomLast[s.room]).length,
       readersDisconnected: this.readers.filter((s) => !s.client.connected).length,
-      drained,
+      drained: ended === 'drained',
+      ended,
+      // From resuming to the end of the wait (the players' drain included).
       drainS: round(drainS, 2),
     };
   }
