@@ -134,7 +134,8 @@ export class Players {
     p.client = client;
     this.tally.watch(client, 'player');
     // Both subscribes go out in the hello's frame (createClient pipelines them).
-    const pos = client.subscribe(p.topic, (m) => this.onPosition(p, m));
+    // Until its first position, a player's last seq is the one its subscription started after.
+    const pos = client.subscribe(p.topic, (m) => this.onPosition(p, m)).then((sub) => (p.last ??= sub.seq));
     const presence = client.subscribe(roomTopic(room), () => {}, { presence: { info: { name: `p${i % this.perRoom}` } } });
     return subscribedOrClosed(client, [client.ready, pos, presence], p);
   }

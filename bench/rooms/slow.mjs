@@ -39,7 +39,9 @@ export class SlowReaders {
     const client = createClient(this.urls[i % this.urls.length], { clientId: `slow-${room}-${k}`, reconnect: { enabled: false }, WebSocket: trackedWebSocket(s, true) });
     s.client = client;
     this.tally.watch(client, 'slow reader');
-    const subs = [client.subscribe(posTopic(room), (m) => this.onPosition(s, m))];
+    // Until its first position, a reader's last seq is the one its subscription started after.
+    const pos = client.subscribe(posTopic(room), (m) => this.onPosition(s, m)).then((sub) => (s.last ??= sub.seq));
+    const subs = [pos];
     if (this.fillMib > 0) subs.push(client.subscribe(fillTopic(room, k), (m) => (s.fillBytes += m.data?.byteLength ?? 0)));
     return subscribedOrClosed(client, [client.ready, ...subs], s);
   }
