@@ -1,9 +1,10 @@
 // Runs the whole vitest suite (extra arguments pass through), then prints one plain
 // closing line, "N passed, N failed, N skipped", that any CI can read, and exits with vitest's code.
 //
-// Two passes: everything but test/bench/, then test/bench/ alone. The benchmark smoke tests pin a
-// server and a load generator to the two cores and saturate them for a while; beside them, the
-// tests that bound a calm subscriber's pauses under attack would measure that load, not the broker.
+// Three passes: everything else (two files at a time); then, one file at a time, the tests that
+// bound a calm subscriber's pauses while a broker is attacked or flooded — beside a three-broker
+// mesh and a Chromium in the other worker, they measured that load, not the broker; then
+// test/bench/, whose smoke runs pin a server and a load generator to the two cores.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,8 @@ const extra = process.argv.slice(2);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let status = 0;
 let written = true;
-const passes = extra.length > 0 ? [extra] : [['--exclude', 'test/bench/**'], ['test/bench']];
+const timed = ['test/integration/attacks.test.ts', 'test/integration/limits.test.ts'];
+const passes = extra.length > 0 ? [extra] : [['--exclude', 'test/bench/**', ...timed.flatMap((f) => ['--exclude', f])], ['--maxWorkers', '1', ...timed], ['test/bench']];
 passes.forEach((args, i) => {
   const out = join(dir, `results-${i}.json`);
   const run = spawnSync(process.execPath, [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...args], { stdio: 'inherit' });
