@@ -1,7 +1,7 @@
 /**
  * The options of `npm run bench -- --peers` (bench/peers/run.mjs), their defaults (sized
- * for a 2-core machine: the whole default run takes about 7–9 minutes, more when disturbed
- * runs are repeated) and the usage text.
+ * for a 2-core machine: the whole default run takes about 5–6 minutes on a quiet machine, more
+ * when it waits for quiet or disturbed runs are repeated) and the usage text.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
