@@ -49,8 +49,7 @@ export async function startBrokers(procs, opts) {
   const t0 = Date.now();
   if (n > 1) {
     const fullView = (b) => {
-      const views = b.child.events.filter((e) => e.event === 'cluster-view');
-      const last = views[views.length - 1];
+      const last = b.child.views[b.child.views.length - 1];
       return last !== undefined && Array.isArray(last.members) && last.members.length === n ? last : null;
     };
     while (!brokers.every(fullView)) {
@@ -65,11 +64,9 @@ export async function startBrokers(procs, opts) {
 /** Each broker's stdout events counted by name, and the views it logged after the first full one (a view change under load). */
 export function brokerEvents(brokers) {
   return brokers.map((b) => {
-    const counts = {};
-    for (const e of b.child.events) if (typeof e.event === 'string') counts[e.event] = (counts[e.event] ?? 0) + 1;
-    const views = b.child.events.filter((e) => e.event === 'cluster-view');
+    const views = b.child.views;
     const full = views.findIndex((e) => Array.isArray(e.members) && e.members.length === brokers.length);
     const later = full < 0 ? [] : views.slice(full + 1).map((e) => ({ view: e.view, members: e.members }));
-    return { name: b.name, counts, viewChanges: later.length, laterViews: later };
+    return { name: b.name, counts: { ...b.child.eventCounts }, viewChanges: later.length, laterViews: later };
   });
 }

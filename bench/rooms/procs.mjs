@@ -29,12 +29,15 @@ export class Procs {
 
   /**
    * Spawns `cmd args` on `core` (when pinning); child.name, child.events (its JSON stdout lines,
-   * the last 500), child.stderrTail, child.stopping. stdio: the child's stdin/stdout/stderr/ipc.
+   * the last 500), child.eventCounts (every event, by name), child.views (its `cluster-view`
+   * events, the first 1,000), child.stderrTail, child.stopping. stdio: stdin/stdout/stderr/ipc.
    */
   spawn(name, core, cmd, args, stdio = ['ignore', 'pipe', 'pipe']) {
     const child = this.pin ? spawn('taskset', ['-c', String(core), cmd, ...args], { stdio }) : spawn(cmd, args, { stdio });
     child.name = name;
     child.events = [];
+    child.eventCounts = {};
+    child.views = [];
     child.listeners = new Set();
     child.stderrTail = '';
     child.stopping = false;
@@ -50,6 +53,8 @@ export class Procs {
           return;
         }
         if (event === null || typeof event !== 'object') return;
+        if (typeof event.event === 'string') child.eventCounts[event.event] = (child.eventCounts[event.event] ?? 0) + 1;
+        if (event.event === 'cluster-view' && child.views.length < 1000) child.views.push(event);
         child.events.push(event);
         if (child.events.length > 500) child.events.shift();
         for (const listener of child.listeners) listener(event);

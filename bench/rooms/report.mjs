@@ -95,7 +95,7 @@ export function integrityProblems(r) {
     if (cut > 0) out.push(`${name}: ${cut} slow-consumer closes`);
   }
   if (r.stop?.ended === 'quiet') out.push(`${r.stop.playersBehind} players never got their room's last position (nothing arrived for 2 s)`);
-  if (r.stop?.ended === 'deadline') out.push(`${r.stop.playersBehind} players still behind their room's last position ${r.stop.drainS} s after publishing stopped (a backlog, still arriving)`);
+  if (r.stop?.ended === 'deadline') out.push(`positions still arriving ${r.stop.drainS} s after publishing stopped (a backlog; ${r.stop.playersBehind} players behind their room's last seq then)`);
   const s = r.slow;
   if (s !== undefined) {
     if (s.unmarkedGaps > 0) out.push(`slow readers: ${s.unmarkedGaps} jumps without skipped`);
