@@ -24,10 +24,16 @@ export class ViewChannel {
   private readonly freedUpTo = new Map<MemberId, number>();
 
   private readonly myIndex: number;
+  /** Payload bytes of the messages held (`sizeOf` each), for operators. */
+  heldBytes = 0;
+  /** Messages held. */
+  heldCount = 0;
 
   constructor(
     readonly members: readonly MemberId[],
     readonly me: MemberId,
+    /** A payload's size in bytes (stubs carry `null`). */
+    private readonly sizeOf: (payload: unknown) => number = () => 0,
   ) {
     this.myIndex = members.indexOf(me);
     for (const m of members) {
@@ -59,6 +65,8 @@ export class ViewChannel {
     if (held === undefined || received === undefined) return [];
     if (message.seq <= received || held.has(message.seq)) return [];
     held.set(message.seq, message);
+    this.heldCount++;
+    this.heldBytes += this.sizeOf(message.payload);
     const ready: DataMessage[] = [];
     let next = received + 1;
     for (let m = held.get(next); m !== undefined; m = held.get(next)) {
@@ -129,7 +137,12 @@ export class ViewChannel {
       if (upTo <= freed) continue;
       for (; freed < upTo; ) {
         freed++;
-        held.delete(freed);
+        const message = held.get(freed);
+        if (message !== undefined) {
+          held.delete(freed);
+          this.heldCount--;
+          this.heldBytes -= this.sizeOf(message.payload);
+        }
         if (sender === this.me) this.sentAt.delete(freed);
       }
       this.freedUpTo.set(sender, freed);

@@ -11,6 +11,7 @@
  */
 export { Member } from './member.js';
 export { assert, InvariantError } from './assert.js';
+export { CoreFigures } from './figures.js';
 export type { MemberOptions, MulticastOptions } from './options.js';
 export type { Action, Delivery } from './actions.js';
 export { coreConfigDefault, type CoreConfig } from './config.js';

@@ -29,6 +29,7 @@ import { FailureDetector } from './failure-detector.js';
 import { unreachable } from './assert.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 import { StreamAudiences, copyFor, stubOf } from './audience.js';
+import { CoreFigures } from './figures.js';
 
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
@@ -75,6 +76,9 @@ export class Member implements CoordinatorHost {
   private nonPrimarySince = 0;
   private blocked = false;
   private readonly notices = new Notices(this);
+  private readonly sizeOf: MemberOptions['sizeOf'];
+  /** Counts for operators (figures.ts). */
+  readonly figures: CoreFigures;
 
   constructor(options: MemberOptions) {
     this.id = options.id;
@@ -84,6 +88,8 @@ export class Member implements CoordinatorHost {
     this.lanes = new AbcastLanes(this.config.windowMax);
     this.detector = new FailureDetector(this.config.suspectTicks);
     this.placeSequencer = options.sequencerOf;
+    this.sizeOf = options.sizeOf;
+    this.figures = options.figures ?? new CoreFigures();
   }
 
   /**
@@ -138,7 +144,10 @@ export class Member implements CoordinatorHost {
     if (this.nonPrimary && this.now - this.nonPrimarySince > this.config.isolatedTicksMax) return this.stop('excluded');
     const sinceHeartbeat = this.now - this.lastHeartbeatAt;
     if ((this.acksDirty && sinceHeartbeat >= this.config.ackTicks) || sinceHeartbeat >= this.config.heartbeatTicks) this.sendHeartbeats();
-    for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) this.send(to, message);
+    for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) {
+      this.figures.retransmitted++;
+      this.send(to, message);
+    }
     this.outgoing.retry();
     this.participant.tick((c) => this.isSuspected(c));
     if (this.coordinatorOf() === this.id) this.coordinator.tick();
@@ -208,7 +217,9 @@ export class Member implements CoordinatorHost {
     const previous = this.view?.members ?? [];
     const wasNonPrimary = this.nonPrimary;
     this.view = next;
-    this.channel = new ViewChannel(next.members, this.id);
+    if (this.participant.frozen) this.figures.flushed(this.now - this.participant.frozenSince);
+    this.figures.views++;
+    this.channel = new ViewChannel(next.members, this.id, this.sizeOf);
     this.ordering = new ViewOrdering(next.members);
     this.detector.onInstall(next.members, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
@@ -384,6 +395,7 @@ export class Member implements CoordinatorHost {
     if (this.participant.wantsFlush) hb.flushWanted = true;
     const suspects = this.detector.silentAmong(this.view.members, this.id, this.now);
     if (suspects.length > 0) hb.suspects = suspects;
+    this.figures.silentNow(suspects);
     for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 

@@ -1,5 +1,6 @@
 /** The options of a member and of a multicast: the core's public inputs. */
 import type { CoreConfig } from './config.js';
+import type { CoreFigures } from './figures.js';
 import type { LogEntry, MemberId, OrderFlavor } from './log.js';
 
 export interface MulticastOptions {
@@ -24,4 +25,8 @@ export interface MemberOptions {
    * (every member must compute the same). Default: streams spread over the members in view order.
    */
   sequencerOf?: (stream: number, members: readonly MemberId[]) => MemberId;
+  /** A payload's size in bytes, for the unstable-bytes figure (stubs carry `null`). Default: 0. */
+  sizeOf?: (payload: unknown) => number;
+  /** Where this member counts for operators; pass the same one to each incarnation to keep counts monotone. */
+  figures?: CoreFigures;
 }

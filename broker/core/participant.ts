@@ -38,6 +38,8 @@ export interface ParticipantHost extends MemberBasics {
 export class FlushParticipant {
   /** Delivering nothing new in this view: a round is under way, or no primary is reachable. */
   frozen = false;
+  /** When this member last froze (for the flush's length). */
+  frozenSince = 0;
   /** The round this member last reported to. */
   following: { coordinator: MemberId; attempt: number } | undefined;
   /** The last final delivered in this view (reported for adoption) … */
@@ -65,6 +67,7 @@ export class FlushParticipant {
 
   /** Stops delivering in this view (a round starts, or no primary is reachable). */
   freeze(): void {
+    if (!this.frozen) this.frozenSince = this.host.now;
     this.frozenAcks ??= this.host.channel.ackVector();
     this.frozen = true;
   }

@@ -169,7 +169,23 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       hooks.log?.('cluster-tls-without-ca', { warning: 'broker links are encrypted but peers are not verified by certificate; set --cluster-tls-ca for mutual TLS' });
     }
     clusterPort = await node.start();
-    metrics.setCluster(() => ({ primary, viewId: node?.view?.id ?? 0, members: node?.view?.members.length ?? 0, lwg: brokerNode!.replicas.counts, linkBytes: node!.links.bytes }));
+    const tickSeconds = node.tickMs / 1000;
+    const figures = brokerNode!.figures;
+    metrics.setCluster(() => ({
+      primary,
+      viewId: node?.view?.id ?? 0,
+      members: node?.view?.members.length ?? 0,
+      lwg: brokerNode!.replicas.counts,
+      linkBytes: node!.links.bytes,
+      core: {
+        retransmitted: figures.retransmitted,
+        suspicions: figures.suspicions,
+        views: figures.views,
+        takeFlushes: () => figures.takeFlushes().map((ticks) => ticks * tickSeconds),
+        unstableMessages: brokerNode!.member.channel.heldCount,
+        unstableBytes: brokerNode!.member.channel.heldBytes,
+      },
+    }));
   }
 
   const rooms =

@@ -202,6 +202,11 @@ export class ClusterNode {
    * process) is caught up tick by tick before anything received meanwhile is read, so a broker
    * that was stopped past the suspicion timeout suspects its peers before it delivers anything.
    */
+  /** Length of a core tick, ms. */
+  get tickMs(): number {
+    return this.options.tickMs ?? 10;
+  }
+
   private tick(): void {
     for (const wake of this.leaveWaiters.splice(0)) wake();
     const tickMs = this.options.tickMs ?? 10;

@@ -41,6 +41,17 @@ export interface ClusterFigures {
   lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number };
   /** Bytes on broker links so far. */
   linkBytes: { out: number; in: number };
+  /** The core group member's counts (broker/core/figures.ts), across incarnations. */
+  core: {
+    retransmitted: number;
+    suspicions: number;
+    views: number;
+    /** Flush lengths since the last read, seconds. */
+    takeFlushes(): number[];
+    /** Messages received and not yet stable and delivered, and their payload bytes (about). */
+    unstableMessages: number;
+    unstableBytes: number;
+  };
 }
 
 export class BrokerMetrics {
@@ -172,6 +183,48 @@ export class BrokerMetrics {
       const bytes = this.cluster?.().linkBytes;
       for (const direction of ['in', 'out'] as const) this.follow(this.linkBytes, `link.${direction}`, bytes?.[direction], { direction });
     },
+  });
+  private coreDelta(key: 'retransmitted' | 'suspicions' | 'views', counter: Counter): void {
+    this.follow(counter, `core.${key}`, this.cluster?.().core[key]);
+  }
+  readonly coreRetransmissions: Counter = new Counter({
+    name: 'chorus_core_retransmissions_total',
+    help: 'Core group messages sent again to a broker that had not acknowledged them in time.',
+    registers: [this.registry],
+    collect: (): void => this.coreDelta('retransmitted', this.coreRetransmissions),
+  });
+  readonly coreSuspicions: Counter = new Counter({
+    name: 'chorus_core_suspicions_total',
+    help: 'Times a broker of the view fell silent past the suspicion timeout, as this broker saw it.',
+    registers: [this.registry],
+    collect: (): void => this.coreDelta('suspicions', this.coreSuspicions),
+  });
+  readonly coreViews: Counter = new Counter({
+    name: 'chorus_core_views_installed_total',
+    help: 'Views of the mesh this broker installed.',
+    registers: [this.registry],
+    collect: (): void => this.coreDelta('views', this.coreViews),
+  });
+  readonly coreFlushSeconds: Histogram = new Histogram({
+    name: 'chorus_core_flush_seconds',
+    help: 'How long this broker stayed frozen in a view change (flush), until the next view was installed.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+    collect: (): void => {
+      for (const seconds of this.cluster?.().core.takeFlushes() ?? []) this.coreFlushSeconds.observe(seconds);
+    },
+  });
+  readonly coreUnstableMessages: Gauge = new Gauge({
+    name: 'chorus_core_unstable_messages',
+    help: 'Core group messages this broker holds until every broker of the view has them and they are delivered.',
+    registers: [this.registry],
+    collect: (): void => this.coreUnstableMessages.set(this.cluster?.().core.unstableMessages ?? 0),
+  });
+  readonly coreUnstableBytes: Gauge = new Gauge({
+    name: 'chorus_core_unstable_bytes',
+    help: 'Payload bytes (estimated) of the core group messages this broker holds unstable.',
+    registers: [this.registry],
+    collect: (): void => this.coreUnstableBytes.set(this.cluster?.().core.unstableBytes ?? 0),
   });
   readonly linksRefused = new Counter({
     name: 'chorus_cluster_links_refused_total',

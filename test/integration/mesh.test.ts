@@ -132,6 +132,16 @@ describe('the mesh', () => {
     await b0.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).includes(rejoined['member'] as string), 20_000, 'b0 to install it');
     const topic = (await (await fetch(`${b0.httpUrl}/api/v1/topics/mesh.pause`)).json()) as { seq: number; state: unknown };
     expect(topic).toMatchObject({ seq: 80, state: { n: 79 } });
+    // The core's figures show what happened: b1 suspected the stopped broker, froze for the flush
+    // and installed the views without it and with its new incarnation; nothing is left unstable.
+    const figure = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const metrics = await (await fetch(`${b1.httpUrl}/metrics`)).text();
+    expect(figure(metrics, 'chorus_core_suspicions_total')).toBeGreaterThanOrEqual(1);
+    expect(figure(metrics, 'chorus_core_views_installed_total')).toBeGreaterThanOrEqual(3);
+    expect(figure(metrics, 'chorus_core_flush_seconds_count')).toBeGreaterThanOrEqual(2);
+    expect(figure(metrics, 'chorus_core_flush_seconds_sum')).toBeGreaterThan(0);
+    expect(figure(metrics, 'chorus_core_retransmissions_total')).toBeGreaterThanOrEqual(0);
+    expect(figure(metrics, 'chorus_core_unstable_messages')).toBeLessThan(50);
   });
 
   it('a 2|1 partition: the minority refuses publishes and sends its clients away, then rejoins with the state', async () => {
