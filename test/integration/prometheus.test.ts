@@ -1,6 +1,9 @@
 // Proves the metrics with a real Prometheus: it scrapes a real broker's /metrics (on the internal
 // port, as the Kubernetes manifest has it), and every query of the Grafana dashboard is valid
-// PromQL that Prometheus evaluates; the core figures come back with the values the broker has.
+// PromQL that Prometheus evaluates, with its variables given values as Grafana would; the core
+// figures come back with the values the broker has. The broker is scraped twice, as a bare job and
+// as a job with the namespace and pod labels Prometheus adds on Kubernetes, and the dashboard's
+// filters pick each one (namespace and pod, absent on the bare job, match it at their All, `.*`).
 // Needs the prometheus binary (`apt-get install prometheus`; .ci/run installs it); skipped
 // without one outside CI.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -56,12 +59,13 @@ describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_00
     dir = mkdtempSync(join(tmpdir(), 'chorus-prom-'));
     writeFileSync(
       join(dir, 'prometheus.yml'),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: chorus\n    static_configs:\n      - targets: ['127.0.0.1:${internal}']\n`,
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: chorus\n    static_configs:\n      - targets: ['127.0.0.1:${internal}']\n` +
+        `  - job_name: chorus-k8s\n    static_configs:\n      - targets: ['127.0.0.1:${internal}']\n        labels: { namespace: chorus, pod: chorus-0 }\n`,
     );
     prometheus = spawn(prometheusPath, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
     promUrl = `http://127.0.0.1:${promPort}`;
     // The first successful scrape, as Prometheus reports it (it pushes nothing: asked again, bounded).
-    await pollUntil(async () => (await query('up{job="chorus"}')).data?.result[0]?.value[1] === '1', 30_000, 'Prometheus to scrape the broker');
+    await pollUntil(async () => (await query('count(up{job=~"chorus|chorus-k8s"} == 1) == 2')).data?.result.length === 1, 30_000, 'Prometheus to scrape the broker');
   });
 
   afterAll(async () => {
@@ -91,17 +95,52 @@ describe.skipIf(!canRun)('a real Prometheus scraping a broker', { timeout: 60_00
     expect(scrape).toMatch(/^process_cpu_seconds_total /m);
   });
 
+  interface Dashboard {
+    templating: { list: Array<{ name: string; type: string; definition?: string }> };
+    panels: Array<{ uid: string; title: string; targets?: Array<{ expr: string }> }>;
+  }
+  const dashboard = JSON.parse(readFileSync('dashboards/chorus.json', 'utf8')) as Dashboard;
+  const variables = dashboard.templating.list.filter((v) => v.type === 'query').map((v) => v.name);
+
+  /** `expr` as Grafana sends it: `$__rate_interval` a range, each variable its value (All: `.*`). */
+  function substitute(expr: string, values: Record<string, string> = {}): string {
+    let out = expr.replaceAll('$__rate_interval', '1m');
+    for (const name of variables) out = out.replaceAll(`$${name}`, values[name] ?? '.*');
+    expect(out, expr).not.toContain('$');
+    return out;
+  }
+
   it('evaluates every query of the Grafana dashboard', async () => {
-    const dashboard = JSON.parse(readFileSync('dashboards/chorus.json', 'utf8')) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+    expect(variables).toEqual(['job', 'namespace', 'pod', 'instance']);
     let count = 0;
     for (const panel of dashboard.panels) {
       for (const target of panel.targets ?? []) {
-        const expr = target.expr.replaceAll('$instance', '.*');
+        const expr = substitute(target.expr);
         const result = await query(expr);
         expect(result.status, `${panel.title}: ${expr} — ${result.error ?? ''}`).toBe('success');
         count++;
       }
     }
     expect(count).toBeGreaterThan(25);
+  });
+
+  it("filters by the dashboard's variables on a bare scrape and on one with Kubernetes labels", async () => {
+    const connections = dashboard.panels.find((p) => p.uid === 'connections')!.targets![0]!.expr;
+    const value = async (values: Record<string, string>): Promise<string[]> => ((await query(substitute(connections, values))).data?.result ?? []).map((r) => r.value[1]);
+    expect(await value({ job: 'chorus' })).toEqual(['1']);
+    expect(await value({ job: 'chorus-k8s', namespace: 'chorus', pod: 'chorus-0' })).toEqual(['1']);
+    expect(await value({ job: 'chorus-k8s', namespace: 'elsewhere' })).toEqual([]);
+    expect(await value({ job: 'chorus', pod: 'chorus-0' })).toEqual([]);
+    expect(await value({ instance: `127.0.0.1:${internalPort}` })).toEqual(['2']);
+    // Each variable's values, as Grafana's label_values(series, label) reads them (at All).
+    const labelValues = async (name: string): Promise<string[]> => {
+      const [, selector, label] = /^label_values\((.+), (\w+)\)$/.exec(dashboard.templating.list.find((v) => v.name === name)?.definition ?? '')!;
+      const found = ((await query(substitute(selector!))).data?.result ?? []).map((r) => r.metric[label!]);
+      return [...new Set(found.filter((v) => v !== undefined))].sort();
+    };
+    expect(await labelValues('job')).toEqual(['chorus', 'chorus-k8s']);
+    expect(await labelValues('namespace')).toEqual(['chorus']);
+    expect(await labelValues('pod')).toEqual(['chorus-0']);
+    expect(await labelValues('instance')).toEqual([`127.0.0.1:${internalPort}`]);
   });
 });
