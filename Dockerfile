@@ -20,6 +20,6 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/examples ./examples
 USER node
 # 8080: clients (WebSocket /ws, HTTP API; also /metrics, /livez, /readyz unless
-# --internal-port moves them, as k8s/chorus.yaml does to 9090); 7946: broker links.
+# --internal-port moves them, as k8s/base does to 9090); 7946: broker links.
 EXPOSE 8080 7946 9090
 ENTRYPOINT ["node", "dist/broker/main/cli.js"]
