@@ -53,7 +53,7 @@ export function isTableSnapshot(v: unknown): v is TableSnapshot {
     if (!Array.isArray(d) || !isInt(d[0]) || !Array.isArray(d[1])) return false;
     for (const c of d[1] as unknown[]) {
       if (!Array.isArray(c) || !isStr(c[0]) || !isInt(c[1]) || !Array.isArray(c[2])) return false;
-      if (!c[2].every((p) => Array.isArray(p) && isInt(p[0]) && isStr(p[1]) && isInt(p[2]))) return false;
+      if (!c[2].every((p) => Array.isArray(p) && isInt(p[0]) && isStr(p[1]) && isInt(p[2]) && (p[3] === undefined || isStr(p[3])))) return false;
     }
   }
   return true;

@@ -17,6 +17,8 @@ export interface PublishCommand {
   pid?: number | undefined;
   /** HTTP: the caller's idempotency key (scoped by its subject); a retry with it is applied once. */
   key?: string | undefined;
+  /** HTTP: the digest of the body sent with `key`; the same key with another digest is refused (IdempotencyKeyReused). */
+  digest?: string | undefined;
   /** Ordering time, stamped by the sequencer (ms since the epoch). */
   ts: number;
 }

@@ -16,6 +16,19 @@
 export interface DedupHit {
   topic: string;
   seq: number;
+  /** HTTP: the digest of the body applied under this idempotency key (a reuse with another body is refused). */
+  digest?: string | undefined;
+}
+
+/** One remembered publish id as plain data: [pid, topic, seq] or, with a body digest, [pid, topic, seq, digest]. */
+export type DedupEntry = [number, string, number] | [number, string, number, string];
+
+function entryOf(pid: number, hit: DedupHit): DedupEntry {
+  return hit.digest === undefined ? [pid, hit.topic, hit.seq] : [pid, hit.topic, hit.seq, hit.digest];
+}
+
+function hitOf(entry: readonly [number, string, number, string?]): DedupHit {
+  return entry[3] === undefined ? { topic: entry[1], seq: entry[2] } : { topic: entry[1], seq: entry[2], digest: entry[3] };
 }
 
 interface ClientPids {
@@ -70,35 +83,35 @@ export class PublishDedup {
     return this.clients.size;
   }
 
-  /** Plain data for a state snapshot: [client, floor, [pid, topic, seq]…] in LRU order. */
-  snapshot(): Array<[string, number, Array<[number, string, number]>]> {
-    return [...this.clients].map(([client, known]) => [client, known.floor, [...known.pids].map(([pid, hit]) => [pid, hit.topic, hit.seq] as [number, string, number])]);
+  /** Plain data for a state snapshot: [client, floor, [pid, topic, seq, digest?]…] in LRU order. */
+  snapshot(): Array<[string, number, DedupEntry[]]> {
+    return [...this.clients].map(([client, known]) => [client, known.floor, [...known.pids].map(([pid, hit]) => entryOf(pid, hit))]);
   }
 
   /** The entries of the topics `keep` selects (a snapshot of part of a stream), floors kept. */
-  snapshotWhere(keep: (topic: string) => boolean): Array<[string, number, Array<[number, string, number]>]> {
-    const out: Array<[string, number, Array<[number, string, number]>]> = [];
+  snapshotWhere(keep: (topic: string) => boolean): Array<[string, number, DedupEntry[]]> {
+    const out: Array<[string, number, DedupEntry[]]> = [];
     for (const [client, known] of this.clients) {
-      const pids = [...known.pids].filter(([, hit]) => keep(hit.topic)).map(([pid, hit]) => [pid, hit.topic, hit.seq] as [number, string, number]);
+      const pids = [...known.pids].filter(([, hit]) => keep(hit.topic)).map(([pid, hit]) => entryOf(pid, hit));
       if (pids.length > 0) out.push([client, known.floor, pids]);
     }
     return out;
   }
 
   /** Adds a part snapshot's entries to this table (what a broker taking one more topic learns). */
-  merge(data: ReadonlyArray<[string, number, ReadonlyArray<[number, string, number]>]>): void {
+  merge(data: ReadonlyArray<[string, number, ReadonlyArray<readonly [number, string, number, string?]>]>): void {
     for (const [client, floor, pids] of data) {
-      for (const [pid, topic, seq] of pids) this.record(client, pid, { topic, seq });
+      for (const entry of pids) this.record(client, entry[0], hitOf(entry));
       const known = this.clients.get(client);
       if (known !== undefined) known.floor = Math.max(known.floor, floor);
     }
   }
 
-  restore(data: ReadonlyArray<[string, number, ReadonlyArray<[number, string, number]>]>): void {
+  restore(data: ReadonlyArray<[string, number, ReadonlyArray<readonly [number, string, number, string?]>]>): void {
     this.clients.clear();
     this.entries = 0;
     for (const [client, floor, pids] of data) {
-      this.clients.set(client, { floor, pids: new Map(pids.map(([pid, topic, seq]) => [pid, { topic, seq }])) });
+      this.clients.set(client, { floor, pids: new Map(pids.map((entry) => [entry[0], hitOf(entry)])) });
       this.entries += pids.length;
     }
   }

@@ -72,6 +72,14 @@ export class History {
     this.bytes = 0;
   }
 
+  /** At most `limit` entries from seq `from` on, oldest first (none before `firstSeq`: the caller checks). */
+  range(from: number, limit: number): HistoryEntry[] {
+    const first = this.firstSeq;
+    if (first === undefined) return [];
+    const start = this.head + Math.max(0, from - first);
+    return this.entries.slice(start, Math.min(this.entries.length, start + limit));
+  }
+
   /**
    * The entries after `seq`, given that the topic is at `lastSeq`; undefined
    * when history no longer reaches back that far.

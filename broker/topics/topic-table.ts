@@ -10,12 +10,12 @@ import { ErrorCode, encode, encodeMessageV1, type MessageParts, type PresenceEnt
 /** What replicas share, as plain data (see TopicTable.snapshot). */
 export interface TableSnapshot {
   topics: Array<{ name: string; epoch: string; seq: number; state: unknown; presence: Array<[string, PresenceEntry]>; history: Array<[number, Uint8Array]> }>;
-  /** Per ordering stream: that stream's publish-id table. */
-  dedup: Array<[number, Array<[string, number, Array<[number, string, number]>]>]>;
+  /** Per ordering stream: that stream's publish-id table ([pid, topic, seq, digest?] per publish id). */
+  dedup: Array<[number, Array<[string, number, DedupEntry[]]>]>;
 }
 import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
 import { historyLimitsFor, type TopicLimits } from './config.js';
-import { PublishDedup } from './dedup.js';
+import { PublishDedup, type DedupEntry } from './dedup.js';
 import { History, type HistoryEntry } from './history.js';
 import { Topic } from './topic.js';
 
@@ -111,7 +111,14 @@ export class TopicTable {
     if (dedupClient !== undefined && pid !== undefined) {
       const seen = this.dedupFor(command.topic).lookup(dedupClient, pid);
       if (seen.kind === 'stale') return { ok: false, code: ErrorCode.StalePublishId, message: `publish id ${pid} is too old to be checked for a retry; it was not applied` };
-      if (seen.kind === 'dup' && seen.hit.topic === command.topic) return { ok: true, seq: seen.hit.seq, dup: true };
+      if (seen.kind === 'dup' && seen.hit.topic === command.topic) {
+        // The same key with another body is another request: refused, never answered with the first one's seq.
+        const digest = command.digest ?? undefined;
+        if (digest !== undefined && seen.hit.digest !== undefined && digest !== seen.hit.digest) {
+          return { ok: false, code: ErrorCode.IdempotencyKeyReused, message: `this Idempotency-Key was already used with a different body (applied as seq ${seen.hit.seq}); nothing was applied — use a new key for a new publish` };
+        }
+        return { ok: true, seq: seen.hit.seq, dup: true };
+      }
     }
     const topic = this.topicFor(command.topic);
     if (command.msgKind !== 'event') {
@@ -130,7 +137,10 @@ export class TopicTable {
     parts.data = encoded.subarray(dataOffset, dataOffset + parts.data.byteLength);
     const entry: HistoryEntry = { seq, encoded, parts };
     topic.history.push(entry);
-    if (dedupClient !== undefined && pid !== undefined) this.dedupFor(topic.name).record(dedupClient, pid, { topic: topic.name, seq });
+    if (dedupClient !== undefined && pid !== undefined) {
+      const digest = key === undefined ? undefined : (command.digest ?? undefined);
+      this.dedupFor(topic.name).record(dedupClient, pid, digest === undefined ? { topic: topic.name, seq } : { topic: topic.name, seq, digest });
+    }
     this.options.sink.message(topic.name, seq, entry);
     return { ok: true, seq };
   }

@@ -108,6 +108,8 @@ export interface PublishRequest {
   pid?: number;
   /** Idempotency key (HTTP publishes): a retry with the same key is applied once. */
   key?: string;
+  /** With `key`: the digest of the request's body; the same key with another body is refused. */
+  digest?: string;
 }
 
 export type Failure = { ok: false; code: ErrorCode; message: string };
@@ -369,7 +371,7 @@ export class Topics {
     if (!data.ok) return done(data);
     // One shape for every publish (absent fields are undefined, never deleted: a `delete` would
     // move the object to V8's slow dictionary mode), and the payload's encoding from its check.
-    const command: UnstampedCommand = { kind: 'publish', topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid, key: request.key };
+    const command: UnstampedCommand = { kind: 'publish', topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid, key: request.key, digest: request.digest };
     this.stream.submit(command, done, data.encoded);
   }
 }

@@ -12,12 +12,18 @@ export const ErrorCode = {
   DuplicateRequestId: 102,
   /** A publish id so old the broker can no longer tell whether it was applied; it was not. */
   StalePublishId: 103,
+  /** HTTP: an Idempotency-Key already used with a different body; nothing was applied (HTTP 422). */
+  IdempotencyKeyReused: 104,
   // 2xx: topics and subscriptions
   InvalidTopic: 200,
   ReservedTopic: 201,
   WildcardNotAllowed: 202,
   AlreadySubscribed: 203,
   NotSubscribed: 204,
+  /** HTTP: the messages asked for are no longer kept; the answer gives the earliest seq kept (HTTP 410). */
+  HistoryTruncated: 205,
+  /** HTTP: no session with this id on this broker (HTTP 404). */
+  UnknownSession: 206,
   // 3xx: a limit was reached
   PayloadTooLarge: 300,
   StateTooLarge: 301,
@@ -70,6 +76,8 @@ export const CloseCode = {
   TokenExpired: 4007,
   /** Rate limits broken again and again: reconnect later, more slowly. */
   RateLimited: 4008,
+  /** An operator disconnected this session through the HTTP API and let it come back: reconnect. */
+  Disconnected: 4009,
   // do-not-reconnect range
   ProtocolError: 4500,
   BadFrame: 4501,
@@ -77,6 +85,8 @@ export const CloseCode = {
   UnsupportedVersion: 4503,
   Unauthorized: 4504,
   Forbidden: 4505,
+  /** An operator disconnected this session through the HTTP API: do not reconnect by yourself. */
+  Kicked: 4506,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
