@@ -30,7 +30,7 @@ import { describeRun, integrityProblems, renderMarkdown, verdict, writeResults }
 
 const GENERATOR = fileURLToPath(new URL('./generator.mjs', import.meta.url));
 const TICKS = clockTicksPerSecond();
-const METRICS = ['chorus_messages_in_total', 'chorus_messages_out_total', 'chorus_messages_conflated_total', 'chorus_slow_consumers_total', 'chorus_closes_total', 'chorus_cluster_link_bytes_total', 'chorus_connections'];
+const METRICS = ['chorus_messages_in_total', 'chorus_messages_out_total', 'chorus_messages_conflated_total', 'chorus_slow_consumers_total', 'chorus_closes_total', 'chorus_cluster_link_bytes_total', 'chorus_connections', 'chorus_core_retransmissions_total', 'chorus_core_suspicions_total', 'chorus_core_views_installed_total', 'chorus_core_unstable_messages', 'chorus_core_unstable_bytes'];
 
 export async function main(argv) {
   let opts;

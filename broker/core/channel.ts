@@ -17,7 +17,9 @@ export class ViewChannel {
   readonly held = new Map<MemberId, Map<number, DataMessage>>();
   /** Latest cumulative acks reported by each member: member → sender → seq. */
   private readonly acks = new Map<MemberId, Map<MemberId, number>>();
-  /** When each own message was last (re)sent. */
+  /** Per member: when its ack of this channel last moved, when it was last sent messages again, and how often since. */
+  private readonly progress = new Map<MemberId, { at: number; resentAt: number; backoff: number }>();
+  /** When each own message was first sent. */
   private readonly sentAt = new Map<number, number>();
   private seqLast = 0;
   /** Per sender: every message up to here has been freed. */
@@ -78,13 +80,15 @@ export class ViewChannel {
     return ready;
   }
 
-  onAcks(from: MemberId, acks: Record<MemberId, number>): void {
+  onAcks(from: MemberId, acks: Record<MemberId, number>, now = 0): void {
     const mine = this.acks.get(from);
     if (mine === undefined) return;
+    const before = mine.get(this.me) ?? 0;
     for (const sender of this.members) {
       const ack = acks[sender];
       if (typeof ack === 'number' && ack > (mine.get(sender) ?? 0)) mine.set(sender, ack);
     }
+    if ((mine.get(this.me) ?? 0) > before) this.progress.set(from, { at: now, resentAt: -Infinity, backoff: 0 });
   }
 
   ackVector(): Record<MemberId, number> {
@@ -106,13 +110,23 @@ export class ViewChannel {
     return (this.received.get(this.me) ?? 0) - this.stableOf(this.me);
   }
 
-  /** Own messages some member has not acknowledged for `retransmitTicks`: [member, message] pairs, bounded per member. */
+  /**
+   * Own messages to send again: to each member whose acknowledgement of this channel has not moved
+   * for `retransmitTicks` (a lost message leaves a hole its cumulative ack stops at), those it has
+   * not acknowledged that were sent at least that long ago, from its ack on, at most `perMemberMax`.
+   * A member whose ack moves is receiving in order: what is in flight to it will follow, and sending
+   * it again would only add to a backlog (over the mesh's TCP links, under load, resends doubled the
+   * traffic). Each resend to a member that does not answer doubles its wait, up to 8 times.
+   */
   retransmissions(now: number, retransmitTicks: number, perMemberMax = 64): Array<[MemberId, DataMessage]> {
     const out: Array<[MemberId, DataMessage]> = [];
     const mine = this.held.get(this.me)!;
     for (const member of this.members) {
       if (member === this.me) continue;
       const acked = this.acks.get(member)?.get(this.me) ?? 0;
+      if (acked >= this.seqLast) continue;
+      const p = this.progress.get(member) ?? { at: -Infinity, resentAt: -Infinity, backoff: 0 };
+      if (now - p.at < retransmitTicks || now - p.resentAt < retransmitTicks * 2 ** p.backoff) continue;
       let budget = perMemberMax;
       for (let seq = acked + 1; seq <= this.seqLast && budget > 0; seq++) {
         const message = mine.get(seq);
@@ -120,8 +134,8 @@ export class ViewChannel {
         out.push([member, message]);
         budget--;
       }
+      if (budget < perMemberMax) this.progress.set(member, { at: p.at, resentAt: now, backoff: Math.min(p.backoff + 1, 3) });
     }
-    for (const [, message] of out) this.sentAt.set(message.seq, now);
     return out;
   }
 

@@ -274,7 +274,7 @@ export class Member implements CoordinatorHost {
       case 'data':
         return this.onData(m);
       case 'hb':
-        this.channel.onAcks(from, m.acks);
+        this.channel.onAcks(from, m.acks, this.now);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
         this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();

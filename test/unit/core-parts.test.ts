@@ -52,6 +52,37 @@ describe('ViewChannel', () => {
     expect(ch.retransmissions(10, 10).map(([to, m]) => `${to}:${m.seq}`)).toEqual(['c#1:2', 'c#1:3']);
     expect(ch.unstableOwn()).toBe(2);
   });
+
+  it('sends nothing again to a member whose ack keeps moving, and backs off from one that does not answer', () => {
+    const ch = new ViewChannel(members, 'a#1');
+    for (let i = 0; i < 10; i++) {
+      const seq = ch.nextSeq();
+      ch.markSent(seq, 0);
+      ch.receive(data('a#1', seq));
+    }
+    ch.onAcks('b#1', { 'a#1': 10 }, 0);
+    // c acknowledges slowly (a loaded peer reading a backlog in order): no resend while it moves.
+    for (let now = 5, ack = 1; ack <= 6; now += 5, ack++) {
+      ch.onAcks('c#1', { 'a#1': ack }, now);
+      expect(ch.retransmissions(now, 10)).toEqual([]);
+    }
+    // Its ack stops at 6 (a hole, or a stall): after the timeout, 7..10 once; then the wait doubles.
+    const resent = (now: number): string[] => ch.retransmissions(now, 10).map(([to, m]) => `${to}:${m.seq}`);
+    expect(resent(39)).toEqual([]);
+    expect(resent(40)).toEqual(['c#1:7', 'c#1:8', 'c#1:9', 'c#1:10']);
+    expect(resent(55)).toEqual([]);
+    expect(resent(60)).toEqual(['c#1:7', 'c#1:8', 'c#1:9', 'c#1:10']);
+    expect(resent(90)).toEqual([]);
+    expect(resent(100)).toEqual(['c#1:7', 'c#1:8', 'c#1:9', 'c#1:10']);
+    expect(resent(170)).toEqual([]);
+    expect(resent(180)).toEqual(['c#1:7', 'c#1:8', 'c#1:9', 'c#1:10']);
+    expect(resent(259)).toEqual([]);
+    expect(resent(260)).toEqual(['c#1:7', 'c#1:8', 'c#1:9', 'c#1:10']);
+    // It answers: the backoff ends; the rest goes again only after the ack stops once more.
+    ch.onAcks('c#1', { 'a#1': 8 }, 265);
+    expect(resent(270)).toEqual([]);
+    expect(resent(275)).toEqual(['c#1:9', 'c#1:10']);
+  });
 });
 
 describe('ViewOrdering', () => {
