@@ -98,6 +98,14 @@ export function chorusDashboard(): Dashboard {
         }),
         timeseries({ uid: 'lwg-lost', title: 'Lightweight groups lost (total)', unit: 'short', queries: [query(sumBy([], series('chorus_lwg_state_lost_total')), 'lost')] }),
       ]),
+      row('core', 'Core group', [
+        timeseries({ uid: 'core-unstable-bytes', title: 'Unstable bytes held', unit: 'bytes', queries: [query(series('chorus_core_unstable_bytes'), '{{instance}}')] }),
+        timeseries({ uid: 'core-unstable-messages', title: 'Unstable messages held', unit: 'short', queries: [query(series('chorus_core_unstable_messages'), '{{instance}}')] }),
+        timeseries({ uid: 'core-retransmissions', title: 'Retransmissions /s', unit: 'ops', queries: [query(sumBy(['instance'], rate('chorus_core_retransmissions_total')), '{{instance}}')] }),
+        timeseries({ uid: 'core-suspicions', title: 'Suspicions /s', unit: 'ops', queries: [query(sumBy(['instance'], rate('chorus_core_suspicions_total')), '{{instance}}')] }),
+        timeseries({ uid: 'core-views', title: 'Views installed /s', unit: 'ops', queries: [query(sumBy(['instance'], rate('chorus_core_views_installed_total')), '{{instance}}')] }),
+        timeseries({ uid: 'core-flush', title: 'Flush duration p99', unit: 's', queries: [query(quantile(0.99, 'chorus_core_flush_seconds'), 'p99')] }),
+      ]),
       row('process', 'Process', [
         timeseries({ uid: 'cpu', title: 'CPU (cores)', unit: 'short', queries: [query(rate('process_cpu_seconds_total'), '{{instance}}')] }),
         timeseries({ uid: 'memory', title: 'Resident memory', unit: 'bytes', queries: [query(series('process_resident_memory_bytes'), '{{instance}}')] }),
