@@ -5,6 +5,10 @@
  * it; a request for a pattern (a wildcard subscription) only when one
  * granted pattern covers every topic it could match — so a wildcard can never
  * reach further than the grants it is made of.
+ *
+ * The admin topic `$sys` (the brokers' live figures, docs/admin.md) is the one exception to
+ * matching: only a grant that names it (`"subscribe": ["$sys"]`) allows it — `>` does not — and
+ * the API key and anonymous mode without an API key hold that grant (`adminPermissions`).
  */
 import { matchTopic } from '../../client/protocol/index.js';
 
@@ -16,13 +20,20 @@ export interface Permissions {
 
 export type Action = keyof Permissions;
 
-/** Anonymous local mode: everything. */
+/** Anonymous local mode: everything but the admin topic. */
 export const allPermissions: Permissions = { publish: ['>'], subscribe: ['>'], presence: ['>'] };
+
+/** Topics allowed only by a grant that names them (wildcard grants do not reach them). */
+export const adminTopic = '$sys';
+
+/** The API key, and anonymous mode without one: everything, the admin topic included. */
+export const adminPermissions: Permissions = { publish: ['>'], subscribe: ['>', adminTopic], presence: ['>'] };
 
 export const noPermissions: Permissions = { publish: [], subscribe: [], presence: [] };
 
 /** May `topicOrPattern` be used for `action`? */
 export function allows(permissions: Permissions, action: Action, topicOrPattern: string): boolean {
+  if (topicOrPattern === adminTopic) return permissions[action].includes(adminTopic);
   const wildcard = topicOrPattern.split('.').some((t) => t === '*' || t === '>');
   return permissions[action].some((granted) => (wildcard ? covers(granted, topicOrPattern) : matchTopic(granted, topicOrPattern)));
 }

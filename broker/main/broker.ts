@@ -3,10 +3,11 @@
  * the lifecycle (listen, drain, close). Owns no protocol logic of its own.
  */
 import { startRooms } from './rooms-driver.js';
+import { startSys } from './sys-driver.js';
 import { randomBytes } from 'node:crypto';
 import { CloseCode } from '../../client/protocol/index.js';
 import { createServer } from '../server/index.js';
-import { Topics } from '../topics/index.js';
+import { Topics, ViewLog, sysTopic } from '../topics/index.js';
 import { ClusterNode, meshCoreDefaults, resolveSeeds } from '../mesh/index.js';
 import { BrokerNode, type Replicas } from '../node/index.js';
 import type { LogEntry } from '../core/index.js';
@@ -61,7 +62,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     limits: {
       historyLengthMax: config.historyLengthMax,
       historyBytesMax: config.historyBytesMax,
-      historyRules: config.historyRules,
+      // `$sys` is read for its state (the latest snapshot of each broker): a short history is enough to resume.
+      historyRules: [{ pattern: sysTopic, lengthMax: 10, bytesMax: 512 * 1024 }, ...config.historyRules],
       stateBytesMax: config.stateBytesMax,
       topicsMax: config.topicsMax,
     },
@@ -90,6 +92,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   const brokerIdNow = (): string => brokerNode?.id ?? `${config.name}#${incarnation}`;
   let draining = false;
   let primary = !mesh;
+  const views = new ViewLog();
+  const startedAt = Date.now();
   const { app, gateway, metrics, internal } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
     topics,
@@ -154,6 +158,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       onIncarnation: () => {
         if (!draining) gateway.closeAll(CloseCode.NotReady, 'this broker rejoins the group as a new incarnation: reconnect and resume');
       },
+      onView: (view) => views.add(view, Date.now()),
       onPrimary: (p) => {
         primary = p;
         // Outside the primary view: send clients to a broker inside it (they resume there).
@@ -199,10 +204,38 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
           viewId: () => brokerNode?.view?.id,
           ...(hooks.log === undefined ? {} : { log: hooks.log }),
         });
+  const httpUrl = `${tls === undefined ? 'http' : 'https'}://${shownHost}:${port}`;
+  if (!mesh) views.add({ id: 1, members: [brokerIdNow()], primary: true }, startedAt);
+  // The admin page's live figures (docs/admin.md), published while someone watches.
+  const sys = startSys({
+    topics,
+    metrics,
+    id: brokerIdNow,
+    name: config.name,
+    http: httpUrl,
+    startedAt,
+    mode: mesh ? 'mesh' : 'single',
+    ready: () => !draining && primary,
+    view: () => {
+      const view = brokerNode === undefined ? { id: 1, members: [brokerIdNow()], primary: true } : brokerNode.view;
+      return view === undefined ? null : { id: view.id, members: [...view.members], primary: view.primary };
+    },
+    views,
+    connections: () => gateway.sessionCount,
+    leads: () => brokerNode?.leads(sysTopic) ?? true,
+    ...(brokerNode === undefined
+      ? {}
+      : {
+          lwg: { count: config.lwgCount, replicas: config.lwgReplicas, lwgOf: (topic) => brokerNode.replicas.lwgOf(topic), table: () => brokerNode.replicas.table.all() },
+          tellPeers: () => brokerNode.watchSys(),
+        }),
+    ...(hooks.log === undefined ? {} : { log: hooks.log }),
+  });
+  if (brokerNode !== undefined) brokerNode.onSysWatch = () => sys.peerWatches();
   let closing: Promise<void> | undefined;
   return {
     url: `${tls === undefined ? 'ws' : 'wss'}://${shownHost}:${port}/ws`,
-    httpUrl: `${tls === undefined ? 'http' : 'https'}://${shownHost}:${port}`,
+    httpUrl,
     port,
     host: config.host,
     brokerId: brokerIdNow(),
@@ -213,6 +246,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       closing ??= (async () => {
         draining = true;
         rooms?.stop();
+        sys.stop();
         brokerNode?.setDraining();
         gateway.closeAll(CloseCode.Draining, 'broker shutting down: reconnect elsewhere');
         await node?.close();

@@ -71,6 +71,8 @@ export class BrokerNode {
   readonly stream: MeshStream;
   /** Views installed, for the metrics. */
   viewsTotal = 0;
+  /** Told when a peer says it has a subscriber to `$sys` (`watchSys`): the driver publishes its figures a while. */
+  onSysWatch: ((from: MemberId) => void) | undefined;
   private primary = false;
   private draining = false;
   private leaving = false;
@@ -173,6 +175,7 @@ export class BrokerNode {
   receive(from: MemberId, value: unknown): void {
     const note = peerNote(value);
     if (note === undefined) return this.member.receive(from, value as never);
+    if (note.kind === 'sys-watch') return void this.onSysWatch?.(from);
     try {
       if (note.kind === 'lwg-snap') this.replicas.onSnapshot(note);
       else this.replicas.onResult(note);
@@ -180,6 +183,13 @@ export class BrokerNode {
       // A bug must cost this note, not the process (the load asks again).
       this.options.log?.('lwg-note-failed', { from, error: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /** Tells every other broker of the view that a client here watches `$sys` (a note to each; sent at the next drain). */
+  watchSys(): void {
+    const view = this.view;
+    if (view === undefined) return;
+    for (const member of view.members) if (member !== this.member.id) this.out.push({ kind: 'send', to: member, message: { kind: 'sys-watch' } satisfies PeerNote });
   }
 
   /** One core tick; deadlines are swept every 100 ms of `now`. */

@@ -13,12 +13,16 @@ import type { ApplyResult, TableSnapshot } from '../topics/index.js';
 
 export type PeerNote =
   | { kind: 'lwg-snap'; key: MessageKey; lwg: number; topic?: string; snapshot: TableSnapshot }
-  | { kind: 'lwg-result'; key: MessageKey; result: ApplyResult };
+  | { kind: 'lwg-result'; key: MessageKey; result: ApplyResult }
+  /** The sender has a subscriber to `$sys` (the admin page): publish your figures there for a while (broker/main/sys-driver.ts). */
+  | { kind: 'sys-watch' };
 
 /** The note in what a peer sent, if it is one and well formed (undefined otherwise: core traffic, or refused). */
 export function peerNote(value: unknown): PeerNote | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
+  // Brokers of an older version drop it as a core message of an unknown kind.
+  if (v['kind'] === 'sys-watch') return { kind: 'sys-watch' };
   if (typeof v['key'] !== 'string') return undefined;
   if (v['kind'] === 'lwg-result') {
     const r = v['result'] as Record<string, unknown> | null;

@@ -6,10 +6,10 @@
  */
 import { ErrorCode, encodePublishReply, type ClientRequest, type DataBytes, type PublishMessage } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
-import type { Authenticator, Verified } from '../auth/index.js';
+import { adminTopic, type Authenticator, type Verified } from '../auth/index.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { Session } from './session.js';
-import { armIdentity, refreshRefusal, refusalOf } from './session-auth.js';
+import { armIdentity, refreshRefusal, refusalOf, type Refusal } from './session-auth.js';
 import { errorMessage } from './sockets.js';
 
 export interface RequestOptions {
@@ -23,10 +23,14 @@ export interface RequestOptions {
 export class RequestHandler {
   constructor(private readonly options: RequestOptions) {}
 
+  /** Anonymous mode grants everything but the admin topic `$sys` (the API key's): no check on the publish path then. */
+  private refusal(session: Session, request: ClientRequest): Refusal | undefined {
+    return this.options.auth.required || (request.type === 'sub' && request.topic === adminTopic) ? refusalOf(session.identity, request) : undefined;
+  }
+
   handle(session: Session, request: ClientRequest, data: DataBytes | undefined): void {
     const { topics, metrics } = this.options;
-    // Anonymous mode grants everything: no check on the publish path then.
-    const refused = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
+    const refused = this.refusal(session, request);
     if (refused !== undefined) return this.sendError(session, request.type as 'sub' | 'pub', request.id, refused.code, refused.message);
     switch (request.type) {
       case 'sub':
@@ -34,7 +38,7 @@ export class RequestHandler {
           if (!outcome.ok) return this.sendError(session, 'sub', request.id, outcome.code, outcome.message);
           // A subscribe may have waited (the mesh loading its topic) while a refresh narrowed the
           // token: what is allowed is decided now.
-          const now = this.options.auth.required ? refusalOf(session.identity, request) : undefined;
+          const now = this.refusal(session, request);
           if (now !== undefined) {
             topics.unsubscribe(session, request.topic);
             return this.sendError(session, 'sub', request.id, now.code, now.message);

@@ -18,3 +18,4 @@ export * from './topic-table.js';
 export * from './topics.js';
 export * from './wire.js';
 export * from './rooms.js';
+export * from './sys.js';

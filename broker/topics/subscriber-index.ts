@@ -174,7 +174,8 @@ export class SubscriberIndex implements DeliverySink {
       for (const s of subs.keys()) deliverTo(s, entry, sid, conflate);
       this.deliveredTotal += subs.size;
     }
-    if (this.patternCount === 0) return;
+    // System topics (`$rooms`, `$sys`) reach exact subscriptions only: no wildcard receives them.
+    if (this.patternCount === 0 || topic.charCodeAt(0) === 36 /* $ */) return;
     const matched = new Set<Subscriber>();
     this.match(this.trie, topic.split('.'), 0, matched);
     for (const s of matched) {

@@ -59,10 +59,12 @@ export function checkTopic(name: unknown, wildcards: boolean, lengthMax = topicB
 }
 
 /**
- * System topics: published by brokers only, subscribed to like any topic (exact, with state).
- * `$rooms` is the lobby of rooms (docs/game-rooms.md). Other `$` names stay reserved.
+ * System topics: published by brokers only, subscribed to like any topic (exact, with state; a
+ * wildcard subscription never receives them). `$rooms` is the lobby of rooms
+ * (docs/game-rooms.md); `$sys` is the brokers' live figures for the admin page (docs/admin.md),
+ * granted only by name. Other `$` names stay reserved.
  */
-export const systemTopics: ReadonlySet<string> = new Set(['$rooms']);
+export const systemTopics: ReadonlySet<string> = new Set(['$rooms', '$sys']);
 
 /** A topic name a client may subscribe to: a valid name or pattern, or a system topic. */
 export function checkSubscribeTopic(name: unknown, lengthMax = topicBytesMax): TopicCheck {
