@@ -215,6 +215,23 @@ export class Gateway implements SessionHost {
     });
   }
 
+  /**
+   * Closes the sessions of a client, by its public id (`welcome.client`, as presence and messages
+   * show it) — only the one with id `sessionId` when given — at an operator's request (the HTTP
+   * API): what each has queued goes out first, then the close with `code` and `reason`. Returns
+   * the sessions closed (none: no such client here).
+   */
+  disconnect(client: string, sessionId: string | undefined, code: number, reason: string): Array<{ session: string; client: string }> {
+    const closed: Array<{ session: string; client: string }> = [];
+    for (const session of [...this.sessions]) {
+      if (session.client !== client || (sessionId !== undefined && session.id !== sessionId)) continue;
+      session.flush(performance.now());
+      session.close(code, reason);
+      closed.push({ session: session.id, client: session.client });
+    }
+    return closed;
+  }
+
   /** Closes every connection with `code` (Draining on shutdown: clients resume elsewhere). */
   closeAll(code: number, reason: string): void {
     for (const session of [...this.sessions]) {

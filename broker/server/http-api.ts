@@ -1,15 +1,24 @@
 /**
- * The HTTP API (JSON): publish, read a topic, the cluster view, health and
- * metrics. Bodies are validated by schema; topic names by the same rule the
- * WebSocket edge uses; errors carry the protocol's numeric codes.
+ * The HTTP API (JSON): publish, read a topic, its history and presence, list topics, disconnect a
+ * session, the cluster view, the OpenAPI document; health and metrics. Every route has JSON
+ * schemas (params, query, body, responses): they validate requests, shape answers and make the
+ * OpenAPI document (@fastify/swagger) served at /api/v1/openapi.json. Topic names are checked by
+ * the same rule the WebSocket edge uses; errors carry the protocol's numeric codes.
  */
+import { createHash } from 'node:crypto';
+import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, checkTopic, errorCodeName, systemTopics, messageKinds, type MessageKind } from '../../client/protocol/index.js';
+import { ErrorCode, messageKinds, type MessageKind } from '../../client/protocol/index.js';
 import type { ApplyResult, Topics } from '../topics/index.js';
-import { allows, type Action, type Authenticator, type Identity, type Verified } from '../auth/index.js';
+import { allows, type Authenticator, type Identity } from '../auth/index.js';
 import { TokenBucket } from './rate-limits.js';
 import { addressKey } from './addresses.js';
 import type { BrokerMetrics } from './metrics.js';
+import { apiGuards, errors, presenceEntry, sendError, topicParams, type AddressRate } from './http-common.js';
+import { registerTopicRoutes } from './http-topics.js';
+import { registerSessionRoutes, type SessionControl } from './http-sessions.js';
+
+export type { AddressRate } from './http-common.js';
 
 export interface HttpApiOptions {
   brokerId: string;
@@ -24,10 +33,11 @@ export interface HttpApiOptions {
   operations?: boolean;
   /** The per-address rate of API requests (see `perAddressRate`). */
   rate: AddressRate;
+  /** The client sessions of this broker (the gateway), for `DELETE /api/v1/sessions/:id`. */
+  sessions: SessionControl;
+  /** The start of this broker's session ids (in a mesh `<broker>/`); default ''. */
+  sessionPrefix?: () => string;
 }
-
-/** May one more request from this client address go ahead now? */
-export type AddressRate = (address: string) => boolean;
 
 /**
  * A token bucket per client address — an IPv6 client's whole /64 counts as one — with at most
@@ -56,13 +66,6 @@ export function registerOperations(app: FastifyInstance, options: Pick<HttpApiOp
   app.get('/metrics', async (_request, reply) => reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()));
 }
 
-// The topic's own rule (checkTopic: at most 255 bytes …) answers with the protocol's code.
-const topicParams = {
-  type: 'object',
-  required: ['topic'],
-  properties: { topic: { type: 'string', minLength: 1 } },
-} as const;
-
 /** A 255-byte topic name, percent-encoded, is at most 765 characters of URL. */
 export const maxParamLength = 1024;
 
@@ -88,10 +91,85 @@ const publishBody = {
   required: ['data'],
   additionalProperties: false,
   properties: {
-    data: {},
-    kind: { type: 'string', enum: messageKinds },
+    data: { description: 'Any plain JSON value, at most 24 levels deep, within payloadBytesMax as msgpack' },
+    kind: { type: 'string', enum: messageKinds, default: 'event', description: 'event (default), state (replaces the state) or patch (RFC 7386 merge patch)' },
   },
 } as const;
+
+const publishHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': { type: 'string', description: 'A retry with the same key and the same body is applied once (answered `dup: true`); with another body it is refused (422). 1–128 characters of [A-Za-z0-9_.:-]' },
+  },
+} as const;
+
+const publishResponse = {
+  description: 'Applied (or, with `dup`, applied before under this Idempotency-Key)',
+  type: 'object',
+  required: ['topic', 'seq'],
+  properties: {
+    topic: { type: 'string' },
+    seq: { type: 'integer', description: "The message's seq in its topic" },
+    dup: { type: 'boolean', description: 'Present (true) when this Idempotency-Key was already applied: seq is the first publish\'s' },
+  },
+} as const;
+
+const readResponse = {
+  description: "The topic as this broker keeps it (seq 0, empty epoch, null state when it does not exist)",
+  type: 'object',
+  required: ['topic', 'seq', 'epoch', 'state', 'subscribers', 'history'],
+  properties: {
+    topic: { type: 'string' },
+    seq: { type: 'integer' },
+    epoch: { type: 'string' },
+    state: { description: 'The state a late subscriber loads (null until a state or patch message)' },
+    subscribers: { type: 'integer', description: "This broker's own subscribers of the topic" },
+    presence: { type: 'object', additionalProperties: presenceEntry, description: 'Only with presence permission: session id → { client, info? }' },
+    history: {
+      type: 'object',
+      required: ['length', 'bytes', 'firstSeq'],
+      properties: { length: { type: 'integer' }, bytes: { type: 'integer' }, firstSeq: { type: ['integer', 'null'] } },
+    },
+  },
+} as const;
+
+/**
+ * The digest an Idempotency-Key is kept with: SHA-256 over the kind and the data as canonical JSON
+ * (object keys sorted), so the same body sent again with its keys in another order is the same
+ * body. Undefined past 64 levels (such data is refused by the publish's own depth check).
+ */
+export function bodyDigest(kind: string, data: unknown): string | undefined {
+  const out: string[] = [];
+  if (!canonicalJson(data, 0, out)) return undefined;
+  return createHash('sha256').update(kind).update('\n').update(out.join('')).digest('base64url').slice(0, 22);
+}
+
+function canonicalJson(value: unknown, depth: number, out: string[]): boolean {
+  if (depth > 64) return false;
+  if (Array.isArray(value)) {
+    out.push('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',');
+      if (!canonicalJson(value[i], depth + 1, out)) return false;
+    }
+    out.push(']');
+    return true;
+  }
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    out.push('{');
+    const keys = Object.keys(record).sort();
+    for (let i = 0; i < keys.length; i++) {
+      if (i > 0) out.push(',');
+      out.push(JSON.stringify(keys[i]), ':');
+      if (!canonicalJson(record[keys[i]!], depth + 1, out)) return false;
+    }
+    out.push('}');
+    return true;
+  }
+  out.push(JSON.stringify(value) ?? 'null');
+  return true;
+}
 
 /**
  * An Idempotency-Key scoped by the kind of credential and, for a token, its subject: one caller's
@@ -103,63 +181,42 @@ export function idempotencyScope(identity: Identity, key: string): string {
   return `${identity.credential}|${identity.credential === 'token' ? identity.sub : ''}|${key}`;
 }
 
-function httpStatusFor(code: number): number {
-  if (code === ErrorCode.PayloadTooLarge || code === ErrorCode.StateTooLarge) return 413;
-  if (code === ErrorCode.Unauthorized) return 401;
-  if (code === ErrorCode.Forbidden) return 403;
-  if (code === ErrorCode.NotReady || code === ErrorCode.ShuttingDown) return 503;
-  if (code === ErrorCode.RateLimited) return 429;
-  if (code >= 500) return 500;
-  return 400;
-}
-
-function sendError(reply: FastifyReply, code: number, message: string): FastifyReply {
-  return reply.code(httpStatusFor(code)).send({ code, error: errorCodeName(code), message });
-}
-
-export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): void {
+export async function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): Promise<void> {
   const { topics, metrics, auth } = options;
-  const httpRate = options.rate;
-  const identities = new WeakMap<FastifyRequest, Identity>();
-  /**
-   * Every API request, before anything about it is parsed or validated: the per-address rate, then
-   * the API key or a token from `Authorization: Bearer …` (anonymous mode lets everyone through).
-   * A refused request is answered here, so a malformed one is never cheaper than a valid one.
-   */
-  const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!httpRate(request.ip)) {
-      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.RateLimited) });
-      await sendError(reply, ErrorCode.RateLimited, 'too many requests from this address; slow down');
-      return;
-    }
-    const verified = await auth.http(request.headers.authorization).catch((): Verified => ({ ok: false, message: 'the credentials could not be verified' }));
-    if (!verified.ok) {
-      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Unauthorized) });
-      await sendError(reply.header('www-authenticate', 'Bearer'), ErrorCode.Unauthorized, verified.message);
-      return;
-    }
-    identities.set(request, verified.identity);
-  };
-  /** The caller's identity if the topic is valid and `action` on it allowed; answers the refusal itself. */
-  const permitted = (request: FastifyRequest, reply: FastifyReply, action: Action, topic: string): Identity | undefined => {
-    // System topics (`$rooms`) may be read, never published to.
-    const check = action !== 'publish' && systemTopics.has(topic) ? ({ ok: true } as const) : checkTopic(topic, false);
-    if (!check.ok) {
-      sendError(reply, check.reason === 'reserved' ? ErrorCode.ReservedTopic : ErrorCode.InvalidTopic, `invalid topic name (${check.reason})`);
-      return undefined;
-    }
-    const identity = identities.get(request)!;
-    if (!allows(identity.permissions, action, topic)) {
-      metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Forbidden) });
-      sendError(reply, ErrorCode.Forbidden, `not allowed to ${action === 'publish' ? 'publish to' : 'read'} ${topic.slice(0, 64)}`);
-      return undefined;
-    }
-    return identity;
-  };
+  const guards = apiGuards(auth, options.rate, metrics);
+  const { authenticate, permitted } = guards;
+  // Before the routes: it records each route's schema as it is added. Only tagged routes (the
+  // /api/v1 ones) are in the document; /ws, /client.js and the probes are not.
+  await app.register(swagger, {
+    hideUntagged: true,
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Chorus HTTP API', version: 'v1', description: 'Publish, read topics, their history and presence, list topics, disconnect sessions. docs/http-api.md' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The API key (--api-key) or a JWT (--auth jwt); not needed in anonymous mode' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'topics', description: 'Publish and read topics' },
+        { name: 'sessions', description: "This broker's client sessions" },
+        { name: 'cluster', description: 'This broker and its mesh' },
+        { name: 'meta', description: 'This document' },
+      ],
+    },
+  });
 
   app.post<{ Params: { topic: string }; Body: { data: unknown; kind?: MessageKind } }>(
     '/api/v1/topics/:topic',
-    { onRequest: authenticate, schema: { params: topicParams, body: publishBody } },
+    {
+      onRequest: authenticate,
+      schema: {
+        tags: ['topics'],
+        summary: 'Publish to a topic',
+        description: 'Needs publish permission. With an Idempotency-Key a retry with the same body is applied once; the same key with another body is refused with 422 (error 104 IdempotencyKeyReused) and nothing is applied.',
+        params: topicParams,
+        headers: publishHeaders,
+        body: publishBody,
+        response: { 200: publishResponse, ...errors(400, 401, 403, 413, 422, 429, 503) },
+      },
+    },
     async (request, reply) => {
       const { topic } = request.params;
       const identity = permitted(request, reply, 'publish', topic);
@@ -171,8 +228,9 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
       }
       const key = idempotency === undefined ? undefined : idempotencyScope(identity, idempotency);
       const kind = request.body.kind ?? 'event';
+      const digest = key === undefined ? undefined : bodyDigest(kind, request.body.data);
       return new Promise<FastifyReply>((resolve) => {
-        topics.publish({ topic, kind, data: request.body.data, ...(key === undefined ? {} : { key }) }, (result: ApplyResult) => {
+        topics.publish({ topic, kind, data: request.body.data, ...(key === undefined ? {} : { key }), ...(digest === undefined ? {} : { digest }) }, (result: ApplyResult) => {
           if (!result.ok) {
             metrics.requestErrors.inc({ type: 'http_pub', code: String(result.code) });
             return resolve(sendError(reply, result.code, result.message));
@@ -184,7 +242,14 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     },
   );
 
-  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { onRequest: authenticate, schema: { params: topicParams } }, async (request, reply) => {
+  const readSchema = {
+    tags: ['topics'],
+    summary: 'Read a topic: seq, epoch, state, subscribers, presence, history bounds',
+    description: 'Needs subscribe permission; the presence set is shown only with presence permission.',
+    params: topicParams,
+    response: { 200: readResponse, ...errors(400, 401, 403, 429, 503) },
+  };
+  app.get<{ Params: { topic: string } }>('/api/v1/topics/:topic', { onRequest: authenticate, schema: readSchema }, async (request, reply) => {
     const { topic } = request.params;
     const identity = permitted(request, reply, 'subscribe', topic);
     if (identity === undefined) return reply;
@@ -203,7 +268,13 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     });
   });
 
-  app.get('/api/v1/cluster', { onRequest: authenticate }, async (_request, reply) => {
+  const clusterSchema = {
+    tags: ['cluster'],
+    summary: "This broker and the core group's view",
+    description: 'One broker: its id, mode, readiness, view and uptime. A mesh broker adds its links, lightweight groups and what it keeps (docs/mesh.md). Any valid credential.',
+    response: { 200: { description: 'This broker, its view and (in a mesh) its groups', type: 'object', additionalProperties: true }, ...errors(401, 429) },
+  };
+  app.get('/api/v1/cluster', { onRequest: authenticate, schema: clusterSchema }, async (_request, reply) => {
     return reply.send(
       options.cluster?.() ?? {
         broker: options.brokerId,
@@ -215,12 +286,30 @@ export function registerHttpApi(app: FastifyInstance, options: HttpApiOptions): 
     );
   });
 
+  registerTopicRoutes(app, topics, guards);
+  registerSessionRoutes(app, options.sessions, guards, options.sessionPrefix ?? (() => ''));
+
+  // The OpenAPI document of the routes above, built once on first request. Open (no credentials:
+  // it describes the API, no data), under the per-address rate like the API.
+  let document: string | undefined;
+  const openapiSchema = {
+    tags: ['meta'],
+    summary: 'This document (OpenAPI 3.1)',
+    description: 'Open: no credentials needed.',
+    security: [],
+    response: { 200: { description: 'The OpenAPI document', type: 'object', additionalProperties: true }, ...errors(429) },
+  };
+  app.get('/api/v1/openapi.json', { onRequest: guards.rateOnly, schema: openapiSchema }, async (_request, reply) => {
+    document ??= JSON.stringify(app.swagger());
+    return reply.type('application/json; charset=utf-8').send(document);
+  });
+
   if (options.operations !== false) registerOperations(app, options);
 
   app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, _request, reply) => {
     if (error.validation !== undefined || (error.statusCode !== undefined && error.statusCode < 500)) {
       const code = error.statusCode === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.BadRequest;
-      return reply.code(error.statusCode === 413 ? 413 : 400).send({ code, error: errorCodeName(code), message: error.message });
+      return sendError(reply, code, error.message);
     }
     return sendError(reply, ErrorCode.Internal, 'internal error');
   });

@@ -139,7 +139,7 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     admission.upgraded(request.socket);
     gateway.accept(socket, request.socket.remoteAddress ?? '');
   });
-  registerHttpApi(app, {
+  await registerHttpApi(app, {
     brokerId: options.brokerId,
     topics,
     metrics,
@@ -150,6 +150,8 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     auth,
     operations: options.internalOperations !== true,
     rate: httpRate,
+    sessions: gateway,
+    ...(options.sessionPrefix === undefined ? {} : { sessionPrefix: options.sessionPrefix }),
   });
   // Sockets of any kind are bounded: upgraded ones by the connection limit, the others by
   // admission; this backstop leaves a margin for sockets still closing.

@@ -337,6 +337,11 @@ export class Topics {
     interest.await(topic, (fail) => done(fail ?? { ok: true, topic: this.table.get(topic) }));
   }
 
+  /** Why this broker cannot vouch for its copies now (the `unavailable` option: outside a primary view …), or undefined. */
+  unavailability(): Failure | undefined {
+    return this.options.unavailable?.();
+  }
+
   /** Ends one subscription (or a subscribe still waiting for the topic); false if there was none. */
   unsubscribe(subscriber: Subscriber, topic: string): boolean {
     const removed = this.index.remove(subscriber, topic);
