@@ -22,7 +22,7 @@ export const ErrorCode = {
   NotSubscribed: 204,
   /** HTTP: the messages asked for are no longer kept; the answer gives the earliest seq kept (HTTP 410). */
   HistoryTruncated: 205,
-  /** HTTP: no session with this id on this broker (HTTP 404). */
+  /** HTTP: no session of this client (or with this session id) on this broker (HTTP 404). */
   UnknownSession: 206,
   // 3xx: a limit was reached
   PayloadTooLarge: 300,
