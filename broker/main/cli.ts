@@ -1,20 +1,23 @@
 #!/usr/bin/env node
 /**
  * `chorus` / `npm start`: start one broker from flags and CHORUS_* variables.
- * Prints one JSON line per event on stdout (`listening` carries the port, for
- * scripts and tests); exits 2 on bad configuration with a plain message.
+ * Prints one JSON line per event on stdout through pino (logger.ts; `listening` carries the port,
+ * for scripts and tests); exits 2 on bad configuration with a plain message.
  * SIGTERM/SIGINT drain: clients are told to reconnect elsewhere, then exit.
  */
 import { ConfigError, helpText, parseConfig, startBroker } from './index.js';
-
-function log(event: string, fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), event, ...fields }) + '\n');
-}
+import { createLogger, eventLog } from './logger.js';
+import { buildInfo } from '../server/build-info.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText() + '\n');
+    return;
+  }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    const { version, commit } = await buildInfo();
+    process.stdout.write(`chorus ${version} (commit ${commit}, Node ${process.version})\n`);
     return;
   }
   let config;
@@ -27,25 +30,25 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const broker = await startBroker(config, config.logLevel === 'info' ? { log } : {});
-  if (config.logLevel === 'info') {
-    log('listening', {
-      broker: broker.brokerId,
-      url: broker.url,
-      http: broker.httpUrl,
-      port: broker.port,
-      host: broker.host,
-      mode: config.seeds.length > 0 || config.seedsDns !== '' ? 'mesh' : 'single',
-      ...(broker.clusterPort === undefined ? {} : { clusterPort: broker.clusterPort }),
-      ...(broker.internalPort === undefined ? {} : { internalPort: broker.internalPort }),
-      auth: config.auth === 'none' ? 'none (anonymous local mode: anyone may publish and subscribe; use --auth jwt to expose it)' : 'jwt',
-    });
-  }
+  const logger = createLogger(config.logLevel);
+  const log = eventLog(logger);
+  const broker = await startBroker(config, { log });
+  log('listening', {
+    broker: broker.brokerId,
+    url: broker.url,
+    http: broker.httpUrl,
+    port: broker.port,
+    host: broker.host,
+    mode: config.seeds.length > 0 || config.seedsDns !== '' ? 'mesh' : 'single',
+    ...(broker.clusterPort === undefined ? {} : { clusterPort: broker.clusterPort }),
+    ...(broker.internalPort === undefined ? {} : { internalPort: broker.internalPort }),
+    auth: config.auth === 'none' ? 'none (anonymous local mode: anyone may publish and subscribe; use --auth jwt to expose it)' : 'jwt',
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    if (config.logLevel === 'info') log('draining', { signal });
+    log('draining', { signal });
     broker.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -46,7 +46,7 @@ export function parseValue(spec: OptionSpec, raw: string, source: string): unkno
       if (!/^[A-Za-z0-9_.:-]{1,253}$/.test(raw) && !/^\[[0-9a-fA-F:]+\]$/.test(raw)) bad('a host name or IP address');
       return raw.replace(/^\[|\]$/g, '');
     case 'level':
-      if (raw !== 'info' && raw !== 'warn' && raw !== 'silent') bad('one of info, warn, silent');
+      if (!['debug', 'info', 'warn', 'error', 'silent'].includes(raw)) bad('one of debug, info, warn, error, silent');
       return raw;
     case 'addresses':
       return raw

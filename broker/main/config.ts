@@ -57,7 +57,7 @@ export interface BrokerConfig {
   /** Idle ping interval, ms. Default 25 000. */
   pingIntervalMs: number;
   /** `info` logs start-up and shutdown; `silent` logs nothing. Default info. */
-  logLevel: 'info' | 'warn' | 'silent';
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Cluster addresses (`host:port`) of the brokers to form a mesh with, this one included. Empty: run alone. */
   seeds: string[];
   /**
@@ -220,7 +220,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'topicsMax', flag: '--topics-max', env: 'CHORUS_TOPICS_MAX', kind: 'int', min: 1, max: 100_000_000, help: 'topics held in memory (idle ones beyond it are dropped)' },
   { key: 'helloTimeoutMs', flag: '--hello-timeout-ms', env: 'CHORUS_HELLO_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: 'ms a new connection has to send hello' },
   { key: 'pingIntervalMs', flag: '--ping-interval-ms', env: 'CHORUS_PING_INTERVAL_MS', kind: 'int', min: 100, max: 600_000, help: 'ms between pings on an idle connection' },
-  { key: 'logLevel', flag: '--log-level', env: 'CHORUS_LOG_LEVEL', kind: 'level', help: 'info, warn or silent' },
+  { key: 'logLevel', flag: '--log-level', env: 'CHORUS_LOG_LEVEL', kind: 'level', help: 'debug, info, warn, error or silent: one JSON line per event at or above it (per-group lines at debug)' },
   { key: 'seeds', flag: '--seeds', env: 'CHORUS_SEEDS', kind: 'addresses', help: 'cluster addresses host:port,… of the mesh (this broker included); none: run alone' },
   { key: 'seedsDns', flag: '--seeds-dns', env: 'CHORUS_SEEDS_DNS', kind: 'host', help: 'DNS name (SRV or A records, e.g. a Kubernetes headless Service) listing the mesh, re-resolved every 5 s' },
   { key: 'clusterPort', flag: '--cluster-port', env: 'CHORUS_CLUSTER_PORT', kind: 'int', min: 0, max: 65535, help: 'port of broker-to-broker links (0 picks a free one)' },

@@ -34,7 +34,7 @@ export interface BrokerProcess {
 }
 
 export async function startBrokerProcess(args: string[] = [], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', '--log-level', 'debug', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });

@@ -31,7 +31,7 @@ describe('parseConfig', () => {
     [['--port'], {}, /--port needs a value/],
     [['--history', 'room.*'], {}, /is not pattern=length:bytes/],
     [['--history', 'a..b=1:1'], {}, /not a valid topic pattern/],
-    [['--log-level', 'loud'], {}, /one of info, warn, silent/],
+    [['--log-level', 'loud'], {}, /one of debug, info, warn, error, silent/],
     [['--payload-bytes-max', '2MiB', '--frame-bytes-max', '1MiB'], {}, /must be below frame-bytes-max/],
     [['--pending-per-ip', '600', '--pending-max', '1000'], {}, /at most half of pending-max/],
   ];
