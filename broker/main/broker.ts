@@ -2,6 +2,7 @@
  * Wires one broker: the topic layer over its ordered stream, the server, and
  * the lifecycle (listen, drain, close). Owns no protocol logic of its own.
  */
+import type { Logger } from 'pino';
 import { startRooms } from './rooms-driver.js';
 import { startSys } from './sys-driver.js';
 import { randomBytes } from 'node:crypto';
@@ -39,6 +40,8 @@ export type BrokerOptions = Partial<BrokerConfig>;
 export interface BrokerHooks {
   /** Structured events (cluster views, founding, exclusion …). */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** The logger fastify writes to (HTTP request lines at debug). */
+  logger?: Logger;
 }
 
 export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHooks = {}): Promise<BrokerHandle> {
@@ -96,6 +99,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
   const startedAt = Date.now();
   const { app, gateway, metrics, internal } = await createServer({
     brokerId: `${config.name}#${incarnation}`,
+    ...(hooks.logger === undefined ? {} : { logger: hooks.logger }),
     topics,
     limits: {
       frameBytesMax: config.frameBytesMax,

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const log = eventLog(logger);
-  const broker = await startBroker(config, { log });
+  const broker = await startBroker(config, { log, logger });
   log('listening', {
     broker: broker.brokerId,
     url: broker.url,

@@ -6,10 +6,11 @@
  * Contract: owns sockets and HTTP; hands requests to broker/topics; never lets
  * a client's bad input throw past the gateway.
  */
-import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { buildInfo } from './build-info.js';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCode, matchTopic, type Limits } from '../../client/protocol/index.js';
 import type { Topics } from '../topics/index.js';
 import { Authenticator } from '../auth/index.js';
@@ -27,6 +28,8 @@ export { Gateway } from './gateway.js';
 
 export interface ServerOptions {
   brokerId: string;
+  /** Where fastify logs (pino): its request lines only at debug, its errors always. None: fastify logs nothing. */
+  logger?: Logger;
   topics: Topics;
   limits: Limits;
   session: SessionLimits;
@@ -83,7 +86,8 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
   const headersTimeout = Math.max(1000, options.helloTimeoutMs);
   const httpRate = perAddressRate(options.httpRequestsPerSecond ?? 0);
   const app = Fastify({
-    logger: false,
+    // fastify's own lines (requests, "Server listening") only at debug; its errors always.
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger.child({}, { level: options.logger.isLevelEnabled('debug') ? 'debug' : 'warn' }) as FastifyBaseLogger }),
     routerOptions: { maxParamLength },
     frameworkErrors: frameworkErrors(httpRate, metrics),
     // A TLS handshake must finish within the same bound as the headers (slowloris over TLS).
@@ -167,17 +171,4 @@ export async function createServer(options: ServerOptions): Promise<BrokerServer
     await internal?.close();
   });
   return { app, gateway, metrics, ...(internal === undefined ? {} : { internal }) };
-}
-
-/** The version and commit this broker was built from (dist/build-info.json, written by the build). */
-async function buildInfo(): Promise<{ version: string; commit: string }> {
-  for (const candidate of ['../../build-info.json', '../../dist/build-info.json']) {
-    try {
-      const info = JSON.parse(await readFile(new URL(candidate, import.meta.url), 'utf8')) as { version?: unknown; commit?: unknown };
-      if (typeof info.version === 'string' && typeof info.commit === 'string') return { version: info.version, commit: info.commit };
-    } catch {
-      // try the next place
-    }
-  }
-  return { version: 'unknown', commit: 'unknown' };
 }
