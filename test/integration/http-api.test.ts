@@ -12,7 +12,8 @@ import { CloseCode, ErrorCode } from '../../client/protocol/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { nextEvent } from '../helpers/wait.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A JSON answer, read loosely (the assertions say what it must hold). */
+type Json = Record<string, any>;
 
 /** Every route of the API, as the OpenAPI document must list it. */
 const routes: Array<[string, string]> = [
