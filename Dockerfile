@@ -16,8 +16,10 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-# The example pages the broker serves at /examples/<name>/ (broker/server/static-files.ts).
+# The example pages the broker serves at /examples/<name>/ (broker/server/static-files.ts), and
+# the admin page at / (broker/server/admin-page.ts).
 COPY --from=build /src/examples ./examples
+COPY --from=build /src/admin ./admin
 USER node
 # 8080: clients (WebSocket /ws, HTTP API; also /metrics, /livez, /readyz unless
 # --internal-port moves them, as k8s/base does to 9090); 7946: broker links.

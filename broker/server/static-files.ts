@@ -1,12 +1,14 @@
 /**
- * What the broker serves besides its API: the browser client bundle at `/client.js`, and the
- * examples at `/examples/<name>/` (plain files read once at start, from `examples/` of the
- * checkout or image; none when the folder is absent). Both are public code, readable by anyone
- * who may load a page; cross-origin reads follow the `origins` setting (CORS, index.ts).
+ * What the broker serves besides its API: the browser client bundle at `/client.js`, the admin
+ * page at `/` (admin-page.ts), and the examples at `/examples/<name>/` (plain files read once at
+ * start, from `examples/` of the checkout or image; none when the folder is absent). All are
+ * public code, readable by anyone who may load a page; cross-origin reads follow the `origins`
+ * setting (CORS, index.ts).
  */
 import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import { registerAdminPage } from './admin-page.js';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -27,6 +29,7 @@ export async function registerStaticFiles(app: FastifyInstance): Promise<void> {
     if (bundle === undefined) return reply.code(404).send('client bundle not built: run npm run build');
     return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(bundle);
   });
+  await registerAdminPage(app);
   for (const name of examples) {
     const files = await exampleFiles(name);
     if (files.size === 0) continue;
