@@ -6,6 +6,8 @@ FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY packages ./packages
+# The client is an npm workspace (@chorus/client): npm ci needs its package.json to match the lock file.
+COPY client/package.json ./client/
 RUN npm ci --ignore-scripts
 COPY . .
 RUN npm run build && npm prune --omit=dev
@@ -16,6 +18,10 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# node_modules/@chorus/client is a link to ../../client (the workspace; chorus/client re-exports it):
+# its built package, so that link resolves. The broker itself imports dist/client/protocol.
+COPY --from=build /src/client/package.json ./client/
+COPY --from=build /src/client/dist ./client/dist
 # The example pages the broker serves at /examples/<name>/ (broker/server/static-files.ts), and
 # the admin page at / (broker/server/admin-page.ts).
 COPY --from=build /src/examples ./examples
