@@ -12,7 +12,7 @@
 //
 // Environment: CHORUS_TOKEN (a JWT, with --auth jwt), REFEREE_FIRST_COIN=x,y (the first coin of a
 // new room; tests put it near the spawn point).
-import { connect } from '../../dist/client/index.js'; // in an application: from 'chorus/client'
+import { connect } from '../../dist/client/index.js'; // in an application: from '@chorus/client'
 import { randomCoin, roomsInLobby, speed, tickMs, topics, validPosition, validRoomName, withinReach } from './public/rules.js';
 
 const usage = 'usage: node examples/game-room/referee.mjs ws://host:port/ws [more broker URLs]';
