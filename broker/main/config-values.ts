@@ -19,6 +19,22 @@ export interface OptionSpec {
   min?: number;
   max?: number;
   help: string;
+  /** The default in words, where the value alone would mislead (derived at start-up). */
+  shown?: string;
+}
+
+/**
+ * An option's default as `--help` and the README's table show it: sizes in KiB/MiB, nothing set
+ * as `none`, a derived default in words (`spec.shown`).
+ */
+export function shownDefault(spec: OptionSpec, value: unknown): string {
+  if (spec.shown !== undefined) return spec.shown;
+  if (spec.kind === 'secret' || value === '' || value === -1 || (Array.isArray(value) && value.length === 0)) return 'none';
+  if (spec.kind === 'bytes' && typeof value === 'number') {
+    if (value >= 1024 * 1024 && value % (1024 * 1024) === 0) return `${value / (1024 * 1024)} MiB`;
+    if (value >= 1024 && value % 1024 === 0) return `${value / 1024} KiB`;
+  }
+  return String(value);
 }
 
 export class ConfigError extends Error {

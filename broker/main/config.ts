@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { HistoryRule } from '../topics/index.js';
-import { ConfigError, KiB, MiB, parseValue, type OptionSpec as ValueSpec } from './config-values.js';
+import { ConfigError, KiB, MiB, parseValue, shownDefault, type OptionSpec as ValueSpec } from './config-values.js';
 
 /** One option: its flag, environment variable, kind, bounds and help, and the field it sets. */
 type OptionSpec = ValueSpec & { key: keyof BrokerConfig };
@@ -195,7 +195,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'tlsKey', flag: '--tls-key', env: 'CHORUS_TLS_KEY', kind: 'path', help: 'PEM key of that certificate' },
   { key: 'internalPort', flag: '--internal-port', env: 'CHORUS_INTERNAL_PORT', kind: 'int', min: 0, max: 65535, help: 'serve /metrics, /livez and /readyz on this port only (0 picks one), not on the client port' },
   { key: 'internalHost', flag: '--internal-host', env: 'CHORUS_INTERNAL_HOST', kind: 'host', help: 'interface of the internal port' },
-  { key: 'name', flag: '--name', env: 'CHORUS_NAME', kind: 'string', help: 'member name (broker id is name#incarnation)' },
+  { key: 'name', flag: '--name', env: 'CHORUS_NAME', kind: 'string', help: 'member name (broker id is name#incarnation)', shown: 'host name' },
   { key: 'frameBytesMax', flag: '--frame-bytes-max', env: 'CHORUS_FRAME_BYTES_MAX', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, help: 'largest inbound WebSocket frame' },
   { key: 'payloadBytesMax', flag: '--payload-bytes-max', env: 'CHORUS_PAYLOAD_BYTES_MAX', kind: 'bytes', min: 16, max: 16 * MiB, help: 'largest publish data (msgpack bytes)' },
   { key: 'stateBytesMax', flag: '--state-bytes-max', env: 'CHORUS_STATE_BYTES_MAX', kind: 'bytes', min: 16, max: 64 * MiB, help: 'largest topic state (msgpack bytes)' },
@@ -224,7 +224,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'seeds', flag: '--seeds', env: 'CHORUS_SEEDS', kind: 'addresses', help: 'cluster addresses host:port,… of the mesh (this broker included); none: run alone' },
   { key: 'seedsDns', flag: '--seeds-dns', env: 'CHORUS_SEEDS_DNS', kind: 'host', help: 'DNS name (SRV or A records, e.g. a Kubernetes headless Service) listing the mesh, re-resolved every 5 s' },
   { key: 'clusterPort', flag: '--cluster-port', env: 'CHORUS_CLUSTER_PORT', kind: 'int', min: 0, max: 65535, help: 'port of broker-to-broker links (0 picks a free one)' },
-  { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'CHORUS_CLUSTER_ADVERTISE', kind: 'address', help: 'host:port other brokers dial for this one' },
+  { key: 'clusterAdvertise', flag: '--cluster-advertise', env: 'CHORUS_CLUSTER_ADVERTISE', kind: 'address', help: 'host:port other brokers dial for this one', shown: 'host:cluster-port' },
   { key: 'clusterSecret', flag: '--cluster-secret', env: 'CHORUS_CLUSTER_SECRET', kind: 'secret', help: 'shared secret of the mesh (at least 8 chars; never sent)' },
   { key: 'coreLog', flag: '--core-log', env: 'CHORUS_CORE_LOG', kind: 'path', help: 'append the core group log (JSON lines) to this file, for the property checker' },
   { key: 'clusterTlsCert', flag: '--cluster-tls-cert', env: 'CHORUS_CLUSTER_TLS_CERT', kind: 'path', help: 'PEM certificate of this broker on TLS broker links' },
@@ -243,7 +243,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'conflate', flag: '--conflate', env: 'CHORUS_CONFLATE', kind: 'patterns', help: 'topic patterns (comma-separated, e.g. game.*.pos) whose events a subscriber that falls behind gets as the latest per publisher, with the skips marked' },
   { key: 'rooms', flag: '--rooms', env: 'CHORUS_ROOMS', kind: 'patterns', help: 'topic patterns of rooms (comma-separated, e.g. game.*): their players (presence) are listed in the lobby topic $rooms, and a room empty for --room-empty-ms expires' },
   { key: 'roomEmptyMs', flag: '--room-empty-ms', env: 'CHORUS_ROOM_EMPTY_MS', kind: 'int', min: 100, max: 86_400_000, help: 'ms a room stays empty before it expires (leaves $rooms, its state reset)' },
-  { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth' },
+  { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth', shown: '* anonymous, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
 ];
 
@@ -308,10 +308,6 @@ export function validateConfig(config: BrokerConfig): BrokerConfig {
 }
 
 export function helpText(): string {
-  const rows = optionSpecs.map((s) => {
-    const d = configDefaults[s.key];
-    const shown = Array.isArray(d) && d.length === 0 ? '(none)' : s.kind === 'secret' ? '(none)' : String(d) || '(derived)';
-    return `  ${`${s.flag} <${s.kind}>`.padEnd(30)} ${s.env.padEnd(28)} ${s.help} [default ${shown}]`;
-  });
-  return ['Usage: chorus [options]', '', '  flag'.padEnd(33) + 'environment'.padEnd(29) + 'meaning', ...rows].join('\n');
+  const rows = optionSpecs.map((s) => `  ${`${s.flag} <${s.kind}>`.padEnd(30)} ${s.env.padEnd(28)} ${s.help} [default ${shownDefault(s, configDefaults[s.key])}]`);
+  return ['Usage: chorus [options]       chorus --version       chorus --help', '', '  flag'.padEnd(33) + 'environment'.padEnd(29) + 'meaning', ...rows].join('\n');
 }

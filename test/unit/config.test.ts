@@ -1,7 +1,9 @@
 // Proves configuration parsing: flags beat environment beat defaults, and every bad value stops start-up with a message naming it.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configDefaults, parseConfig } from '../../broker/main/index.js';
-import { optionSpecs } from '../../broker/main/config.js';
+import { readFileSync } from 'node:fs';
+import { helpText, optionSpecs } from '../../broker/main/config.js';
+import { shownDefault } from '../../broker/main/config-values.js';
 
 describe('parseConfig', () => {
   it('uses the defaults with no flags and no environment', () => {
@@ -44,5 +46,21 @@ describe('parseConfig', () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync('README.md', 'utf8');
     for (const spec of optionSpecs) expect(readme, spec.flag).toContain(`| \`${spec.flag}\` | \`${spec.env}\` |`);
+  });
+});
+
+describe('--help and the README', () => {
+  it('list every option with the same environment variable and the same default', () => {
+    const rows = new Map(
+      [...readFileSync('README.md', 'utf8').matchAll(/^\| `(--[a-z-]+)` \| `(CHORUS_[A-Z_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, { env: m[2]!, shown: m[3]!.trim().replaceAll('`', '') }]),
+    );
+    const help = helpText();
+    for (const spec of optionSpecs) {
+      const shown = shownDefault(spec, configDefaults[spec.key as keyof typeof configDefaults]);
+      expect(rows.get(spec.flag), `${spec.flag} in README's table`).toEqual({ env: spec.env, shown });
+      expect(help).toContain(`${spec.env}`);
+      expect(help, spec.flag).toMatch(new RegExp(`${spec.flag} <[a-z]+>.*\\[default ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\]`));
+    }
+    expect(rows.size).toBe(optionSpecs.length);
   });
 });
