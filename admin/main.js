@@ -72,7 +72,8 @@ function connect() {
         credential.clear();
         return askForKey('This credential may not read $sys: the API key, or a token granting "$sys" by name, please.');
       }
-      setStatus('offline', `cannot follow $sys: ${err.message}`);
+      // Refused at hello (4504): the key is being asked for already.
+      if (document.body.dataset.status !== 'key') setStatus('offline', `cannot follow $sys: ${err.message}`);
     },
   );
 }

@@ -14,8 +14,8 @@ export function renderMesh(model, now) {
 function renderSummary({ view, members, totals }) {
   const stale = members.filter((m) => !m.fresh).length;
   $('summary').replaceChildren(
-    figure('view', view === null ? '–' : `#${view.id}`, view?.primary === false ? 'not primary' : null),
-    figure('brokers', String(members.length), stale > 0 ? `${stale} without a fresh snapshot` : null),
+    figure('view', view === null ? '–' : `#${view.id}`, view?.primary === false ? 'not primary' : null, true),
+    figure('brokers', String(members.length), stale > 0 ? `${stale} without a fresh snapshot` : null, true),
     figure('connections', totals.connections.toLocaleString('en')),
     figure('subscriptions', totals.subscriptions.toLocaleString('en')),
     figure('messages in / s', rate(totals.in)),
@@ -24,8 +24,8 @@ function renderSummary({ view, members, totals }) {
   );
 }
 
-function figure(label, value, note = null) {
-  return el('div', { class: 'figure' }, el('span', { class: 'value' }, value), el('span', { class: 'label' }, label), note === null ? null : el('span', { class: 'note' }, note));
+function figure(label, value, note = null, warning = false) {
+  return el('div', { class: 'figure' }, el('span', { class: 'value' }, value), el('span', { class: 'label' }, label), note === null ? null : el('span', { class: warning ? 'note warn' : 'note' }, note));
 }
 
 function renderMembers({ members }, now) {
