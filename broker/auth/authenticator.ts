@@ -52,10 +52,10 @@ export class Authenticator {
   async http(authorization: string | undefined): Promise<Verified> {
     if (this.options.verifier === undefined && this.options.apiKey === undefined) return { ok: true, identity: anonymousAdmin };
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (m === null) return { ok: false, message: 'an Authorization: Bearer header (API key or token) is required' };
+    if (m === null) return { ok: false, message: 'an Authorization: Bearer header (API key or token) is required', reason: 'missing' };
     const presented = m[1]!;
     if (this.options.apiKey !== undefined && sameSecret(presented, this.options.apiKey)) return { ok: true, identity: operator };
-    if (this.options.verifier === undefined) return { ok: false, message: 'the API key does not match' };
+    if (this.options.verifier === undefined) return { ok: false, message: 'the API key does not match', reason: 'api-key' };
     return this.options.verifier.verify(presented);
   }
 

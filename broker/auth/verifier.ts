@@ -38,7 +38,9 @@ export interface Identity {
   expiresAt: number | undefined;
 }
 
-export type Verified = { ok: true; identity: Identity } | { ok: false; message: string };
+/** Why a credential was refused, for the `chorus_auth_failures_total` metric (a closed set). */
+export type AuthFailure = 'missing' | 'malformed' | 'signature' | 'expired' | 'claims' | 'api-key';
+export type Verified = { ok: true; identity: Identity } | { ok: false; message: string; reason: AuthFailure };
 
 export class JwtVerifier {
   private constructor(
@@ -64,8 +66,8 @@ export class JwtVerifier {
   }
 
   async verify(token: unknown): Promise<Verified> {
-    if (typeof token !== 'string' || token.length === 0) return { ok: false, message: 'a token is required' };
-    if (token.length > 16 * 1024) return { ok: false, message: 'the token is too long' };
+    if (typeof token !== 'string' || token.length === 0) return { ok: false, message: 'a token is required', reason: 'missing' };
+    if (token.length > 16 * 1024) return { ok: false, message: 'the token is too long', reason: 'malformed' };
     let payload: JWTPayload;
     try {
       const verifyOptions = {
@@ -80,13 +82,13 @@ export class JwtVerifier {
           ? (await jwtVerify(token, this.key, verifyOptions)).payload
           : (await jwtVerify(token, this.key, verifyOptions)).payload;
     } catch (err) {
-      return { ok: false, message: `invalid token: ${describeJoseError(err)}` };
+      return { ok: false, message: `invalid token: ${describeJoseError(err)}`, reason: joseReason(err) };
     }
     const permissions = permissionsOf(payload['chorus']);
-    if (permissions === undefined) return { ok: false, message: 'invalid token: the chorus claim must map publish/subscribe/presence to lists of topic patterns' };
+    if (permissions === undefined) return { ok: false, message: 'invalid token: the chorus claim must map publish/subscribe/presence to lists of topic patterns', reason: 'claims' };
     const sub: unknown = payload.sub;
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return { ok: false, message: 'invalid token: sub must be a string of 1 to 256 characters' };
-    if (payload.exp !== undefined && !Number.isFinite(payload.exp)) return { ok: false, message: 'invalid token: exp must be a number' };
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return { ok: false, message: 'invalid token: sub must be a string of 1 to 256 characters', reason: 'claims' };
+    if (payload.exp !== undefined && !Number.isFinite(payload.exp)) return { ok: false, message: 'invalid token: exp must be a number', reason: 'claims' };
     return { ok: true, identity: { credential: 'token', sub, permissions, expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000 } };
   }
 }
@@ -109,6 +111,14 @@ function permissionsOf(claim: unknown): Permissions | undefined {
 }
 
 /** jose's error codes, in words a client can act on (never the token itself). */
+function joseReason(err: unknown): AuthFailure {
+  const code = (err as { code?: string } | null)?.code;
+  if (code === 'ERR_JWT_EXPIRED') return 'expired';
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return 'claims';
+  if (code === 'ERR_JWS_INVALID' || code === 'ERR_JWT_INVALID') return 'malformed';
+  return 'signature';
+}
+
 function describeJoseError(err: unknown): string {
   const code = (err as { code?: string } | null)?.code;
   switch (code) {

@@ -151,7 +151,10 @@ export class Gateway implements SessionHost {
           .then((verified) => {
             verifying = false;
             if (socket.readyState !== socket.OPEN) return;
-            if (!verified.ok) return this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, verified.message);
+            if (!verified.ok) {
+              this.options.metrics.authFailures.inc({ via: 'ws', reason: verified.reason });
+              return this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, verified.message);
+            }
             clearTimeout(helloTimer);
             this.pending.delete(socket);
             setFrameLimit(socket, limits.frameBytesMax);
@@ -161,7 +164,10 @@ export class Gateway implements SessionHost {
               process(next[0], next[1]);
             }
           })
-          .catch(() => this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, 'the token could not be verified'));
+          .catch(() => {
+            this.options.metrics.authFailures.inc({ via: 'ws', reason: 'signature' });
+            this.refuse(socket, ProtocolErrorReason.Unauthorized, CloseCode.Unauthorized, 'the token could not be verified');
+          });
         return;
       }
       // Protocol 1 answers every publish: one without an id is a bad message there.
@@ -257,6 +263,7 @@ export class Gateway implements SessionHost {
   closing(session: Session, code: number): void {
     this.options.metrics.closes.inc({ code: String(code) });
     if (code === CloseCode.SlowConsumer) this.options.metrics.slowConsumers.inc();
+    if (code === CloseCode.TokenExpired) this.options.metrics.authFailures.inc({ via: 'ws', reason: 'expired' });
     // Leave presence and release subscriptions now, not when the peer
     // finishes the closing handshake (a dead peer never does).
     this.forget(session);

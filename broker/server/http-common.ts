@@ -114,9 +114,10 @@ export function apiGuards(auth: Authenticator, rate: AddressRate, metrics: Broke
   const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     await rateOnly(request, reply);
     if (reply.sent) return;
-    const verified = await auth.http(request.headers.authorization).catch((): Verified => ({ ok: false, message: 'the credentials could not be verified' }));
+    const verified = await auth.http(request.headers.authorization).catch((): Verified => ({ ok: false, message: 'the credentials could not be verified', reason: 'signature' }));
     if (!verified.ok) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Unauthorized) });
+      metrics.authFailures.inc({ via: 'http', reason: verified.reason });
       await sendError(reply.header('www-authenticate', 'Bearer'), ErrorCode.Unauthorized, verified.message);
       return;
     }
@@ -133,6 +134,7 @@ export function apiGuards(auth: Authenticator, rate: AddressRate, metrics: Broke
     const who = identity(request);
     if (!allows(who.permissions, action, topic)) {
       metrics.requestErrors.inc({ type: 'http', code: String(ErrorCode.Forbidden) });
+      metrics.authFailures.inc({ via: 'http', reason: 'forbidden' });
       const verb = action === 'publish' ? 'publish to' : action === 'presence' ? 'see the presence of' : 'read';
       sendError(reply, ErrorCode.Forbidden, `not allowed to ${verb} ${topic.slice(0, 64)}`);
       return undefined;

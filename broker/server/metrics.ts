@@ -233,6 +233,13 @@ export class BrokerMetrics {
     registers: [this.registry],
   });
 
+  readonly authFailures = new Counter({
+    name: 'chorus_auth_failures_total',
+    help: 'Credentials refused (missing, malformed, signature, expired, claims, api-key) and requests a valid credential does not allow (forbidden), by way (ws, http).',
+    labelNames: ['via', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly buildInfo = new Gauge({ name: 'chorus_build_info', help: 'Always 1; the labels say which build runs.', labelNames: ['version', 'commit', 'node'] as const, registers: [this.registry] });
 
   constructor(build: { version: string; commit: string } = { version: 'unknown', commit: 'unknown' }) {

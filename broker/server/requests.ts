@@ -97,10 +97,13 @@ export class RequestHandler {
   private refresh(session: Session, id: number, token: string): void {
     if (session.refreshing) return this.sendError(session, 'refresh', id, ErrorCode.TooManyRequests, 'a refresh is already being verified');
     session.refreshing = true;
-    void this.options.auth.client(token).catch((): Verified => ({ ok: false, message: 'the token could not be verified' })).then((verified) => {
+    void this.options.auth.client(token).catch((): Verified => ({ ok: false, message: 'the token could not be verified', reason: 'signature' })).then((verified) => {
       session.refreshing = false;
       if (session.isClosed) return;
-      if (!verified.ok) return this.sendError(session, 'refresh', id, ErrorCode.Unauthorized, verified.message);
+      if (!verified.ok) {
+        this.options.metrics.authFailures.inc({ via: 'ws', reason: verified.reason });
+        return this.sendError(session, 'refresh', id, ErrorCode.Unauthorized, verified.message);
+      }
       const refused = refreshRefusal(session.identity, verified.identity, this.options.topics.index.subscriptionsOf(session));
       if (refused !== undefined) return this.sendError(session, 'refresh', id, refused.code, refused.message);
       armIdentity(session, verified.identity, this.options.auth.options.tokenGraceMs);
@@ -111,6 +114,7 @@ export class RequestHandler {
   /** Answers with a typed error, and counts it. */
   sendError(session: Session, type: 'sub' | 'unsub' | 'pub' | 'refresh' | 'hello' | 'invalid', id: number | undefined, code: number, message: string): void {
     this.options.metrics.requestErrors.inc({ type, code: String(code) });
+    if (code === ErrorCode.Forbidden) this.options.metrics.authFailures.inc({ via: 'ws', reason: 'forbidden' });
     session.send(errorMessage(id, code, message));
   }
 }

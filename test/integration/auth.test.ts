@@ -250,6 +250,18 @@ describe('authentication (HS256 secret)', () => {
     alice.ws.close();
     mallory.ws.close();
   });
+
+  it('counts what it refused, by way and reason (after the tests above, on the same broker)', async () => {
+    const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+    const count = (via: string, reason: string): number => Number(new RegExp(`^chorus_auth_failures_total\\{via="${via}",reason="${reason}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(count('ws', 'missing')).toBeGreaterThanOrEqual(1);
+    expect(count('ws', 'expired')).toBeGreaterThanOrEqual(2); // an expired hello, and a connection closed with 4007
+    expect(count('ws', 'signature')).toBeGreaterThanOrEqual(1);
+    expect(count('ws', 'malformed')).toBeGreaterThanOrEqual(1);
+    expect(count('ws', 'forbidden')).toBeGreaterThanOrEqual(1);
+    expect(count('http', 'missing')).toBeGreaterThanOrEqual(1);
+    expect(count('http', 'forbidden')).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe('authentication (RS256 public key)', () => {
