@@ -185,6 +185,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       viewId: node?.view?.id ?? 0,
       members: node?.view?.members.length ?? 0,
       lwg: brokerNode!.replicas.counts,
+      takeLoadTimes: () => brokerNode!.replicas.takeLoadTimes().map((ms) => ms / 1000),
       linkBytes: node!.links.bytes,
       core: {
         retransmitted: figures.retransmitted,

@@ -28,7 +28,11 @@ export class Load {
     readonly current: Set<string> = new Set(),
   ) {
     this.askedAt = now;
+    this.startedAt = now;
   }
+
+  /** When the load began (`askedAt` moves with each retry). */
+  readonly startedAt: number;
 
   /** Whether an own control of this load was delivered (commands are buffered from then on). */
   get positioned(): boolean {

@@ -39,6 +39,12 @@ export class Replicas implements TopicInterest {
   private tag = 0;
   /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded, groups lost. */
   readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0 };
+  /** How long each load took (ms), since the last `takeLoadTimes`; at most 64 kept. */
+  private readonly loadTimes: number[] = [];
+
+  takeLoadTimes(): number[] {
+    return this.loadTimes.splice(0);
+  }
 
   constructor(
     config: LwgConfig,
@@ -244,7 +250,7 @@ export class Replicas implements TopicInterest {
         for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
         const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
         this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
-        return this.loaded(at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
+        return this.loaded(load, at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
           this.complete(note.lwg, h!);
           this.controls.send({ op: 'ready', lwg: note.lwg });
         });
@@ -253,9 +259,10 @@ export class Replicas implements TopicInterest {
       const w = this.kept.wanted.get(note.topic);
       const rest = w?.phase === 'loading' ? w.load!.split(note.key)?.after : undefined;
       if (rest !== undefined) {
+        const load = w!.load!;
         // No local subscriber waits on a topic still loading: its copy may jump ahead.
         this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
-        return this.loaded(rest, { lwg: note.lwg, topic: note.topic }, () => {
+        return this.loaded(load, rest, { lwg: note.lwg, topic: note.topic }, () => {
           this.kept.activateTopic(note.topic!);
           this.resolve(note.topic!);
         });
@@ -264,8 +271,9 @@ export class Replicas implements TopicInterest {
     if (this.controls.isInFlight(note.key) && this.early.size < 1024) this.early.set(note.key, note);
   }
 
-  private loaded(rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
+  private loaded(load: Load, rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
     this.counts.snapshotsLoaded++;
+    if (this.loadTimes.length < 64) this.loadTimes.push(this.host.now() - load.startedAt);
     done();
     for (const d of rest) this.deliver(d);
     this.host.dropDeparted();

@@ -39,6 +39,8 @@ export interface ClusterFigures {
   members: number;
   /** Monotone counts of the lightweight-group layer (broker/mesh/replicas.ts). */
   lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number };
+  /** How long each lightweight-group or topic load took since the last read, seconds. */
+  takeLoadTimes(): number[];
   /** Bytes on broker links so far. */
   linkBytes: { out: number; in: number };
   /** The core group member's counts (broker/core/figures.ts), across incarnations. */
@@ -148,6 +150,15 @@ export class BrokerMetrics {
     collect: (): void => {
       this.lwgDelta('snapshotsSent', this.lwgSnapshots, { direction: 'sent' });
       this.lwgDelta('snapshotsLoaded', this.lwgSnapshots, { direction: 'loaded' });
+    },
+  });
+  readonly lwgLoadSeconds: Histogram = new Histogram({
+    name: 'chorus_lwg_load_seconds',
+    help: 'State transfers: from asking for a lightweight group or topic to serving it from the loaded snapshot.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+    collect: (): void => {
+      for (const seconds of this.cluster?.().takeLoadTimes() ?? []) this.lwgLoadSeconds.observe(seconds);
     },
   });
   readonly lwgLost: Counter = new Counter({

@@ -113,6 +113,10 @@ describe('lightweight groups', () => {
     let fresh = since();
     expect(await b0.stop('SIGKILL')).toBe(null);
     await b2.waitForEvent((e) => fresh(e) && e['event'] === 'lwg-loaded' && e['lwg'] === lwg && e['topics'] === 1, 20_000, 'b2 to load the group');
+    // The state transfer is timed (chorus_lwg_load_seconds): at least this load, none of them negative.
+    const scrape = await (await fetch(`${b2.httpUrl}/metrics`)).text();
+    expect(Number(/^chorus_lwg_load_seconds_count (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^chorus_lwg_load_seconds_sum (\S+)$/m.exec(scrape)?.[1])).toBeGreaterThan(0);
     // b0 comes back (it owns the group again, by name): it loads it, and then b2 lets it go.
     fresh = since();
     brokers[0] = await startBrokerProcess(mesh.argsOf[0]!);
