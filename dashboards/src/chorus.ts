@@ -65,6 +65,7 @@ export function chorusDashboard(): Dashboard {
           unit: 'ops',
           queries: [query(sumBy(['reason'], rate('chorus_cluster_links_refused_total')), '{{reason}}')],
         }),
+        timeseries({ uid: 'auth-failures', title: 'Auth failures /s', unit: 'ops', queries: [query(sumBy(['via', 'reason'], rate('chorus_auth_failures_total')), '{{via}} {{reason}}')] }),
         timeseries({ uid: 'new-connections', title: 'New connections /s', unit: 'ops', queries: [query(sumBy(['instance'], rate('chorus_connections_total')), '{{instance}}')] }),
       ]),
       row('mesh', 'Mesh', [
@@ -96,6 +97,7 @@ export function chorusDashboard(): Dashboard {
           unit: 'ops',
           queries: [query(sumBy(['direction'], rate('chorus_lwg_snapshots_total')), '{{direction}}')],
         }),
+        timeseries({ uid: 'lwg-load', title: 'State transfer p99', unit: 's', queries: [query(quantile(0.99, 'chorus_lwg_load_seconds'), 'p99')] }),
         timeseries({ uid: 'lwg-lost', title: 'Lightweight groups lost (total)', unit: 'short', queries: [query(sumBy([], series('chorus_lwg_state_lost_total')), 'lost')] }),
       ]),
       row('core', 'Core group', [

@@ -38,7 +38,7 @@ interface Dashboard {
  * Panels whose series exist only once something was refused or lost (a counter with labels is
  * born with its first increment): they must evaluate, and may be empty on a healthy mesh.
  */
-const bornOnTrouble = new Set(['protocol-errors', 'request-errors', 'sockets-refused', 'links-refused', 'closes']);
+const bornOnTrouble = new Set(['protocol-errors', 'request-errors', 'sockets-refused', 'links-refused', 'closes', 'auth-failures']);
 
 describe.skipIf(!canRun)('a real Prometheus over a three-broker mesh, with the alert rules', { timeout: 180_000 }, () => {
   const mesh = new MeshHarness();
