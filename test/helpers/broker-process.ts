@@ -1,6 +1,7 @@
 /**
  * Starts real broker processes (dist/broker/main/cli.js) on OS-chosen loopback
- * ports and stops them by PID — also when a test fails or the runner exits.
+ * ports (or, `bare`, configured by their environment alone, as a container) and
+ * stops them by PID — also when a test fails or the runner exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -33,10 +34,16 @@ export interface BrokerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startBrokerProcess(args: string[] = [], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', '0', '--log-level', 'debug', ...args], {
+/**
+ * Starts `cli.js` with `--host 127.0.0.1 --port 0 --log-level debug`, then `args`, in this
+ * process's environment plus `env`. With `bare`, as a container starts it: `args` alone, and an
+ * environment of PATH and `env` only (no CHORUS_* of this process's own leaks in).
+ */
+export async function startBrokerProcess(args: string[] = [], options: { timeoutMs?: number; env?: Record<string, string>; bare?: boolean } = {}): Promise<BrokerProcess> {
+  const defaults = options.bare === true ? [] : ['--host', '127.0.0.1', '--port', '0', '--log-level', 'debug'];
+  const child = spawn(process.execPath, [cli, ...defaults, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
+    env: options.bare === true ? { PATH: process.env['PATH'] ?? '', ...options.env } : { ...process.env, ...options.env },
   });
   live.add(child);
   child.once('exit', () => live.delete(child));

@@ -39,3 +39,31 @@ export function one(objects: K8sObject[], kind: string, name?: string): K8sObjec
   if (matching.length !== 1) throw new Error(`expected one ${kind}${name === undefined ? '' : ` ${name}`}, found ${matching.length}`);
   return matching[0]!;
 }
+
+type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } };
+
+/**
+ * The environment of the StatefulSet `chorus`'s container as Kubernetes fills it in for one pod:
+ * downward-API fields from `fields` (`metadata.name`, `metadata.namespace`), Secret keys from the
+ * overlay's own Secrets or else from `outsideSecrets` (`secret-name/key`), and `$(VAR)` replaced
+ * by a variable defined earlier in the list (an unknown one stays as written, as in Kubernetes).
+ */
+export function podEnvironment(objects: K8sObject[], fields: Record<string, string>, outsideSecrets: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of one(objects, 'StatefulSet', 'chorus').spec.template.spec.containers[0].env as EnvVar[]) {
+    const ref = v.valueFrom?.secretKeyRef;
+    const field = v.valueFrom?.fieldRef?.fieldPath;
+    if (v.value !== undefined) env[v.name] = v.value.replace(/\$\((\w+)\)/g, (whole, name: string) => env[name] ?? whole);
+    else if (field !== undefined) {
+      const value = fields[field];
+      if (value === undefined) throw new Error(`${v.name}: no value for the field ${field}`);
+      env[v.name] = value;
+    } else if (ref !== undefined) {
+      const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+      const value = secret === undefined ? outsideSecrets[`${ref.name}/${ref.key}`] : Buffer.from(secret.data[ref.key], 'base64').toString();
+      if (value === undefined) throw new Error(`${v.name}: no value for Secret ${ref.name} key ${ref.key}`);
+      env[v.name] = value;
+    }
+  }
+  return env;
+}

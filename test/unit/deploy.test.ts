@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { optionSpecs, parseConfig, type BrokerConfig } from '../../broker/main/config.js';
-import { canRender, one, overlays, render, type K8sObject, type Overlay } from '../helpers/kustomize.js';
+import { canRender, one, overlays, podEnvironment, render, type K8sObject, type Overlay } from '../helpers/kustomize.js';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 
@@ -16,27 +16,10 @@ const outsideSecrets: Record<string, string> = {
   'chorus-auth/api-key': 'an-api-key-from-the-secret',
 };
 
-type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } };
-
 const container = (objects: K8sObject[]) => one(objects, 'StatefulSet', 'chorus').spec.template.spec.containers[0];
 
 /** The environment of the broker in pod chorus-0 of namespace default, as Kubernetes would fill it in. */
-function environment(objects: K8sObject[]): Record<string, string> {
-  const fields: Record<string, string> = { 'metadata.name': 'chorus-0', 'metadata.namespace': 'default' };
-  const env: Record<string, string> = {};
-  for (const v of container(objects).env as EnvVar[]) {
-    const ref = v.valueFrom?.secretKeyRef;
-    if (v.value !== undefined) env[v.name] = v.value.replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? `$(${name})`);
-    else if (v.valueFrom?.fieldRef !== undefined) env[v.name] = fields[v.valueFrom.fieldRef.fieldPath]!;
-    else if (ref !== undefined) {
-      const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
-      const value = secret === undefined ? outsideSecrets[`${ref.name}/${ref.key}`] : Buffer.from(secret.data[ref.key], 'base64').toString();
-      expect(value, `${v.name}: Secret ${ref.name} key ${ref.key}`).toBeDefined();
-      env[v.name] = value!;
-    }
-  }
-  return env;
-}
+const environment = (objects: K8sObject[]) => podEnvironment(objects, { 'metadata.name': 'chorus-0', 'metadata.namespace': 'default' }, outsideSecrets);
 
 describe.skipIf(!canRender).each(overlays)('overlay %s', (overlay: Overlay) => {
   const objects = () => render(overlay);
