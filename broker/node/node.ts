@@ -19,6 +19,7 @@
  * simulator drives it with a seed.
  */
 import { ErrorCode } from '../../client/protocol/index.js';
+import { payloadSize } from './sizes.js';
 import { CoreFigures, Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
 import { Topics, type TopicLimits, type TopicTable } from '../topics/index.js';
 import { lwgOf, ownersOf, type LwgConfig, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
@@ -312,35 +313,4 @@ export class BrokerNode {
     if (primary) this.stream.resume();
     this.out.push({ kind: 'primary', primary });
   }
-}
-
-/**
- * About how many bytes a payload of the core group takes, for the unstable-bytes figure: a topic
- * command's topic and data (msgpack-like sizes, at most 64 values walked, so a large document
- * costs no more than a small one to count) and a fixed part for the rest; stubs count nothing.
- * Counted when a message is held and again when it is freed: it must give the same answer twice.
- */
-function payloadSize(payload: unknown): number {
-  if (payload === null || payload === undefined) return 0;
-  const command = (payload as { command?: { topic?: unknown; data?: unknown } }).command;
-  if (command === undefined) return 64;
-  const budget = { left: 64 };
-  return 64 + approxSize(command.topic, budget) + approxSize(command.data, budget);
-}
-
-function approxSize(value: unknown, budget: { left: number }): number {
-  if (budget.left-- <= 0) return 0;
-  if (typeof value === 'string') return value.length + 2;
-  if (value instanceof Uint8Array) return value.byteLength + 3;
-  if (Array.isArray(value)) {
-    let n = 3;
-    for (const v of value) n += approxSize(v, budget);
-    return n;
-  }
-  if (typeof value === 'object' && value !== null) {
-    let n = 3;
-    for (const [k, v] of Object.entries(value)) n += k.length + 1 + approxSize(v, budget);
-    return n;
-  }
-  return 9;
 }

@@ -14,6 +14,7 @@ import type { Delivery, MemberId, MessageKey } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl } from '../../lightweight-groups/index.js';
 import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
 import { Load, type Held } from './replica-load.js';
+import { approxSize } from './sizes.js';
 import { Kept } from './kept.js';
 import type { PeerNote } from './peer-notes.js';
 import { TopicWaiters } from './topic-waiters.js';
@@ -38,7 +39,7 @@ export class Replicas implements TopicInterest {
   /** Tags own `hold`/`want` requests (an older one may still be on its way when a new one starts). */
   private tag = 0;
   /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded, groups lost. */
-  readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0 };
+  readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0, snapshotBytesSent: 0, snapshotBytesLoaded: 0 };
   /** How long each load took (ms), since the last `takeLoadTimes`; at most 64 kept. */
   private readonly loadTimes: number[] = [];
 
@@ -233,6 +234,7 @@ export class Replicas implements TopicInterest {
   private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
     const snapshot = this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic, lwg);
     this.counts.snapshotsSent++;
+    this.counts.snapshotBytesSent += approxSize(snapshot);
     this.host.sendPeer(to, topic === undefined ? { kind: 'lwg-snap', key, lwg, snapshot } : { kind: 'lwg-snap', key, lwg, topic, snapshot });
   }
 
@@ -250,6 +252,7 @@ export class Replicas implements TopicInterest {
         for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
         const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
         this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
+        this.counts.snapshotBytesLoaded += approxSize(note.snapshot);
         return this.loaded(load, at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
           this.complete(note.lwg, h!);
           this.controls.send({ op: 'ready', lwg: note.lwg });
@@ -260,6 +263,7 @@ export class Replicas implements TopicInterest {
       const rest = w?.phase === 'loading' ? w.load!.split(note.key)?.after : undefined;
       if (rest !== undefined) {
         const load = w!.load!;
+        this.counts.snapshotBytesLoaded += approxSize(note.snapshot);
         // No local subscriber waits on a topic still loading: its copy may jump ahead.
         this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
         return this.loaded(load, rest, { lwg: note.lwg, topic: note.topic }, () => {

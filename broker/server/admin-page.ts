@@ -8,8 +8,7 @@
  * (no inline script, no eval), connections to this origin only (its HTTP API and /ws), no frames,
  * no form posts, no base URL; with nosniff and no referrer.
  */
-import type { Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { plainFiles, type PlainFiles } from './plain-files.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 const contentTypes: Record<string, string> = {
@@ -57,22 +56,7 @@ export async function registerAdminPage(app: FastifyInstance): Promise<void> {
   });
 }
 
-/** The plain files of `admin/` by name (one level: nothing outside it can be asked for; no folder or link is followed). */
-async function adminFiles(): Promise<Map<string, { type: string; bytes: Buffer }>> {
-  const files = new Map<string, { type: string; bytes: Buffer }>();
-  for (const base of ['../../admin/', '../../../admin/']) {
-    const dir = new URL(base, import.meta.url);
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      const type = contentTypes[entry.name.slice(entry.name.lastIndexOf('.'))];
-      if (entry.isFile() && type !== undefined) files.set(entry.name, { type, bytes: await readFile(new URL(entry.name, dir)) });
-    }
-    if (files.size > 0) return files;
-  }
-  return files;
+/** The plain files of `admin/` by name (plain-files.ts). */
+function adminFiles(): Promise<PlainFiles> {
+  return plainFiles(['../../admin/', '../../../admin/'], import.meta.url, contentTypes);
 }

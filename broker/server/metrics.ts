@@ -38,7 +38,7 @@ export interface ClusterFigures {
   viewId: number;
   members: number;
   /** Monotone counts of the lightweight-group layer (broker/mesh/replicas.ts). */
-  lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number };
+  lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number; snapshotBytesSent: number; snapshotBytesLoaded: number };
   /** How long each lightweight-group or topic load took since the last read, seconds. */
   takeLoadTimes(): number[];
   /** Bytes on broker links so far. */
@@ -150,6 +150,16 @@ export class BrokerMetrics {
     collect: (): void => {
       this.lwgDelta('snapshotsSent', this.lwgSnapshots, { direction: 'sent' });
       this.lwgDelta('snapshotsLoaded', this.lwgSnapshots, { direction: 'loaded' });
+    },
+  });
+  readonly lwgSnapshotBytes: Counter<'direction'> = new Counter({
+    name: 'chorus_lwg_snapshot_bytes_total',
+    help: 'Bytes (estimated, msgpack-like sizes) of the snapshots of lightweight groups or topics sent to another broker or loaded from one.',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.lwgDelta('snapshotBytesSent', this.lwgSnapshotBytes, { direction: 'sent' });
+      this.lwgDelta('snapshotBytesLoaded', this.lwgSnapshotBytes, { direction: 'loaded' });
     },
   });
   readonly lwgLoadSeconds: Histogram = new Histogram({

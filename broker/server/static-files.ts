@@ -5,20 +5,11 @@
  * public code, readable by anyone who may load a page; cross-origin reads follow the `origins`
  * setting (CORS, index.ts).
  */
-import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { registerAdminPage } from './admin-page.js';
+import { plainFiles, type PlainFiles } from './plain-files.js';
 
-const contentTypes: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
 
 /** Example folders served, and the files of each (a browser page only: no server-side code is read here). */
 const examples = ['game-room'];
@@ -43,25 +34,9 @@ export async function registerStaticFiles(app: FastifyInstance): Promise<void> {
   }
 }
 
-/** The files of `examples/<name>/public/`, by name (one level: no paths, so nothing outside it can be asked for). */
-async function exampleFiles(name: string): Promise<Map<string, { type: string; bytes: Buffer }>> {
-  const files = new Map<string, { type: string; bytes: Buffer }>();
-  for (const base of ['../../examples/', '../../../examples/']) {
-    const dir = new URL(`${base}${name}/public/`, import.meta.url);
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    // Plain files only: a folder or a link in public/ is not served (nor followed).
-    for (const entry of entries) {
-      const type = contentTypes[entry.name.slice(entry.name.lastIndexOf('.'))];
-      if (entry.isFile() && type !== undefined) files.set(entry.name, { type, bytes: await readFile(new URL(entry.name, dir)) });
-    }
-    return files;
-  }
-  return files;
+/** The files of `examples/<name>/public/`, by name (plain-files.ts). */
+function exampleFiles(name: string): Promise<PlainFiles> {
+  return plainFiles([`../../examples/${name}/public/`, `../../../examples/${name}/public/`], import.meta.url);
 }
 
 async function firstReadable(candidates: string[], encoding: 'utf8'): Promise<string | undefined> {

@@ -5,28 +5,17 @@
 // it gone (within 20 s). On one broker with an API key: the page asks for the key, refuses a wrong
 // one, keeps the right one in the tab across a reload, and every page answer carries the CSP. The
 // steps of each part share one mesh and one page, in order: after a failed step the rest are skipped.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '../../client/index.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
+import { chromiumAvailable } from '../helpers/chromium.js';
 import { MeshHarness } from '../helpers/mesh.js';
 import { Condition } from '../helpers/wait.js';
 
-function findChromium(): string | undefined {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const chromiumPath = findChromium();
-const canRun = chromiumPath !== undefined || process.env.CI !== undefined;
-if (!canRun) console.warn('admin browser test skipped: no Chromium found (set CHROMIUM_PATH or install chromium; in CI it always runs)');
+const { path: chromiumPath, canRun } = chromiumAvailable('admin browser test');
 
 const root = resolve(import.meta.dirname, '../..');
 const artifacts = resolve(root, 'test-artifacts/admin');

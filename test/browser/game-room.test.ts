@@ -7,27 +7,17 @@
 // shows "reconnecting…" and resumes on another broker, scores and chat are intact, and moves still
 // propagate. The steps share one mesh and one set of pages, in order: after a failed step the rest
 // are skipped.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerProcess } from '../helpers/broker-process.js';
+import { chromiumAvailable } from '../helpers/chromium.js';
 import { MeshHarness } from '../helpers/mesh.js';
 
-function findChromium(): string | undefined {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const chromiumPath = findChromium();
-const canRun = chromiumPath !== undefined || process.env.CI !== undefined;
-if (!canRun) console.warn('game-room browser test skipped: no Chromium found (set CHROMIUM_PATH or install chromium; in CI it always runs)');
+const { path: chromiumPath, canRun } = chromiumAvailable('game-room browser test');
 
 const root = resolve(import.meta.dirname, '../..');
 const refereePath = resolve(root, 'examples/game-room/referee.mjs');

@@ -117,6 +117,8 @@ describe('lightweight groups', () => {
     const scrape = await (await fetch(`${b2.httpUrl}/metrics`)).text();
     expect(Number(/^chorus_lwg_load_seconds_count (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThanOrEqual(1);
     expect(Number(/^chorus_lwg_load_seconds_sum (\S+)$/m.exec(scrape)?.[1])).toBeGreaterThan(0);
+    // … and its bytes: the snapshot held the topic with a state and 50 messages of history.
+    expect(Number(/^chorus_lwg_snapshot_bytes_total\{direction="loaded"\} (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThan(50 * 10);
     // b0 comes back (it owns the group again, by name): it loads it, and then b2 lets it go.
     fresh = since();
     brokers[0] = await startBrokerProcess(mesh.argsOf[0]!);
