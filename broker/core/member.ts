@@ -164,6 +164,8 @@ export class Member implements CoordinatorHost {
 
   /** Everything asked of the runtime since the last call, sends batched per destination. */
   drain(): Action[] {
+    // ackTicks 0: acknowledge what arrived at the end of the turn, in the batch with the rest.
+    if (this.acksDirty && this.config.ackTicks === 0 && this.status === 'member') this.sendHeartbeats();
     return this.wire.drain();
   }
 

@@ -31,6 +31,7 @@ import type { BrokerNode } from '../node/index.js';
  */
 export const meshCoreDefaults: Partial<CoreConfig> = {
   heartbeatTicks: 10,
+  ackTicks: 0,
   suspectTicks: 150,
   retransmitTicks: 20,
   retryTicks: 50,
@@ -115,6 +116,16 @@ export class ClusterNode {
     const port = await this.links.listen();
     await this.refreshSeeds();
     this.startFirstIncarnation();
+    // What a client's publish (or a control) asks of the node leaves once the handler is done, not at the next tick.
+    let scheduled = false;
+    this.options.node.onPending = () => {
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        this.perform();
+      });
+    };
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 10);
     if (this.options.reseed !== undefined) {
       this.reseedTimer = setInterval(() => void this.refreshSeeds(), this.options.reseedMs ?? 5000);

@@ -18,7 +18,7 @@ import { SimNetwork, type FaultKnobs, type Partition } from '../network.js';
 export const tickMs = 10;
 
 /** Core timing in ticks, as the mesh runs it (suspicion after 1.5 s), shortened for the simulator. */
-const coreConfig = { heartbeatTicks: 10, suspectTicks: 60, retransmitTicks: 20, retryTicks: 50, isolatedTicksMax: Number.MAX_SAFE_INTEGER };
+const coreConfig = { heartbeatTicks: 10, ackTicks: 0, suspectTicks: 60, retransmitTicks: 20, retryTicks: 50, isolatedTicksMax: Number.MAX_SAFE_INTEGER };
 
 /** A client session at a broker: what the broker sends it arrives through `deliver` (decoded here). */
 export class SimSession implements Subscriber {
