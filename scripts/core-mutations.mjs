@@ -51,6 +51,12 @@ const mutations = [
     replacement: 'for (let seq = acked + 2; seq <= this.seqLast && budget > 0; seq++) {',
   },
   {
+    name: 'a sender announces its stability one message ahead',
+    file: 'broker/core/heartbeats.ts',
+    original: 'if (stable > 0) hb.stable = stable;',
+    replacement: 'if (stable > 0) hb.stable = stable + 1;',
+  },
+  {
     name: 'a member outside the audience is handed the payload (no stub on delivery)',
     file: 'broker/core/member.ts',
     original: 'if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);',

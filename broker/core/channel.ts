@@ -15,6 +15,8 @@ export class ViewChannel {
   readonly received = new Map<MemberId, number>();
   /** Messages received and not yet freed, per sender, by seq (out-of-order ones included). */
   readonly held = new Map<MemberId, Map<number, DataMessage>>();
+  /** Each sender's stability as it announced it: sender → seq. */
+  private readonly announced = new Map<MemberId, number>();
   /** Latest cumulative acks reported by each member: member → sender → seq. */
   private readonly acks = new Map<MemberId, Map<MemberId, number>>();
   /** Per member: when its ack of this channel last moved, when it was last sent messages again, and how often since. */
@@ -95,14 +97,24 @@ export class ViewChannel {
     return Object.fromEntries(this.received);
   }
 
-  /** Highest seq of `sender` received by every member (my own receipt counts for me). */
+  /**
+   * Highest seq of `sender` received by every member (my own receipt counts for me): from the acks
+   * this member received, or as the sender announced it — members acknowledge to the sender, which
+   * alone learns its messages' stability first hand and announces it (`onStable`).
+   */
   stableOf(sender: MemberId): number {
     let stable = this.received.get(sender) ?? 0;
+    const announced = sender === this.me ? 0 : Math.min(stable, this.announced.get(sender) ?? 0);
     for (const member of this.members) {
       if (member === this.me) continue;
       stable = Math.min(stable, this.acks.get(member)?.get(sender) ?? 0);
     }
-    return stable;
+    return Math.max(stable, announced);
+  }
+
+  /** `sender` says every member has its channel up to `seq`. */
+  onStable(sender: MemberId, seq: number): void {
+    if (sender !== this.me && this.held.has(sender) && seq > (this.announced.get(sender) ?? 0)) this.announced.set(sender, seq);
   }
 
   /** Own messages not yet stable (flow control). */

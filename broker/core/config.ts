@@ -7,6 +7,12 @@ export interface CoreConfig {
   heartbeatTicks: number;
   /** New acks wait this long to travel together (fewer messages, later stability). Default 2 ticks. */
   ackTicks: number;
+  /**
+   * Views of at most this many members acknowledge to every member (each learns stability first
+   * hand, one hop sooner); larger ones to the senders only, which announce their stability
+   * (heartbeats.ts). Default 4.
+   */
+  ackAllMax: number;
   /** A member silent this long is suspected and removed in the next view. Default 60 ticks. */
   suspectTicks: number;
   /** Unacknowledged data is sent again after this long. Default 12 ticks. */
@@ -28,6 +34,7 @@ export interface CoreConfig {
 export const coreConfigDefault: CoreConfig = {
   heartbeatTicks: 5,
   ackTicks: 2,
+  ackAllMax: 4,
   suspectTicks: 60,
   retransmitTicks: 12,
   retryTicks: 20,

@@ -18,7 +18,7 @@ import type { LogEntry, MemberId, MessageKey, ViewRecord } from './log.js';
 import { Wire } from './wire.js';
 import type { MemberOptions, MulticastOptions } from './options.js';
 import { describeMember } from './describe.js';
-import type { DataMessage, Heartbeat, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
+import type { DataMessage, Install, OrderRequest, PeerMessage, WireMessage } from './messages.js';
 import { ViewOrdering } from './ordering.js';
 import { Outgoing } from './outgoing.js';
 import { FlushParticipant } from './participant.js';
@@ -30,6 +30,7 @@ import { unreachable } from './assert.js';
 import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
 import { StreamAudiences, copyFor, stubOf } from './audience.js';
 import { CoreFigures } from './figures.js';
+import { Heartbeats } from './heartbeats.js';
 
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
@@ -52,8 +53,7 @@ export class Member implements CoordinatorHost {
   ordering = new ViewOrdering([]);
   readonly detector: FailureDetector;
   readonly leaving = new Set<MemberId>();
-  private lastHeartbeatAt = -Infinity;
-  private acksDirty = false;
+  private readonly heartbeats = new Heartbeats(this);
 
   readonly outgoing = new Outgoing(this);
   readonly deliverer = new Deliverer(this);
@@ -142,8 +142,7 @@ export class Member implements CoordinatorHost {
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
     if (this.nonPrimary && this.now - this.nonPrimarySince > this.config.isolatedTicksMax) return this.stop('excluded');
-    const sinceHeartbeat = this.now - this.lastHeartbeatAt;
-    if ((this.acksDirty && sinceHeartbeat >= this.config.ackTicks) || sinceHeartbeat >= this.config.heartbeatTicks) this.sendHeartbeats();
+    this.heartbeats.tick();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) {
       this.figures.retransmitted++;
       this.send(to, message);
@@ -164,8 +163,7 @@ export class Member implements CoordinatorHost {
 
   /** Everything asked of the runtime since the last call, sends batched per destination. */
   drain(): Action[] {
-    // ackTicks 0: acknowledge what arrived at the end of the turn, in the batch with the rest.
-    if (this.acksDirty && this.config.ackTicks === 0 && this.status === 'member') this.sendHeartbeats();
+    if (this.status === 'member') this.heartbeats.endOfTurn();
     return this.wire.drain();
   }
 
@@ -222,6 +220,7 @@ export class Member implements CoordinatorHost {
     if (this.participant.frozen) this.figures.flushed(this.now - this.participant.frozenSince);
     this.figures.views++;
     this.channel = new ViewChannel(next.members, this.id, this.sizeOf);
+    this.heartbeats.onInstall();
     this.ordering = new ViewOrdering(next.members);
     this.detector.onInstall(next.members, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
@@ -244,7 +243,7 @@ export class Member implements CoordinatorHost {
       this.emit({ kind: 'unblock' });
     }
     if (this.notices.leaving && next.members.length === 1) return this.stop('left');
-    this.sendHeartbeats();
+    this.heartbeats.sendAll();
     this.outgoing.onInstall(next.id);
     for (const [from, message] of this.wire.takeFor(next.id)) this.handle(from, message);
   }
@@ -277,6 +276,8 @@ export class Member implements CoordinatorHost {
         return this.onData(m);
       case 'hb':
         this.channel.onAcks(from, m.acks, this.now);
+        if (m.stable !== undefined) this.channel.onStable(from, m.stable);
+        this.heartbeats.acksArrived();
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
         this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();
@@ -300,7 +301,7 @@ export class Member implements CoordinatorHost {
 
   private onData(m: DataMessage): void {
     for (const ready of this.channel.receive(m)) this.ordering.push(ready);
-    this.acksDirty = true;
+    this.heartbeats.received(m.sender);
     this.deliverAndCollect();
   }
 
@@ -387,18 +388,6 @@ export class Member implements CoordinatorHost {
     this.channel.markSent(message.seq, this.now);
     for (const m of this.view!.members) if (m !== this.id) this.send(m, message);
     this.onData(message);
-  }
-
-  private sendHeartbeats(): void {
-    if (this.view === undefined) return;
-    this.lastHeartbeatAt = this.now;
-    this.acksDirty = false;
-    const hb: Heartbeat = { kind: 'hb', view: this.view.id, acks: this.participant.frozenAcks ?? this.channel.ackVector() };
-    if (this.participant.wantsFlush) hb.flushWanted = true;
-    const suspects = this.detector.silentAmong(this.view.members, this.id, this.now);
-    if (suspects.length > 0) hb.suspects = suspects;
-    this.figures.silentNow(suspects);
-    for (const m of this.view.members) if (m !== this.id) this.send(m, hb);
   }
 
   isOlder(a: MemberId, b: MemberId): boolean {

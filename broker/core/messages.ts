@@ -64,6 +64,8 @@ export interface Heartbeat {
   view: number;
   /** Highest contiguous seq received from each sender's channel in `view`. */
   acks: Record<MemberId, number>;
+  /** Every member of the view has the sender's own channel up to here (its stability, announced). */
+  stable?: number;
   /** The sender is frozen with no flush under way (its coordinator died, or it is cut off): coordinator, start one. */
   flushWanted?: boolean;
   /** Members the sender suspects; a coordinator suspected by a member it still hears drops that member. */

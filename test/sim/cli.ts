@@ -37,7 +37,7 @@ if (process.argv.includes('--whole')) {
   console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 } else if (process.argv.includes('--scale')) {
-  console.log(scaleTable([5, 10, 25, 50]));
+  console.log(scaleTable([5, 10, 25, 50, 100]));
 } else if (flag('--seed') !== undefined) {
   const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic });
   console.log(result.events.join('\n'));

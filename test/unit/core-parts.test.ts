@@ -53,6 +53,20 @@ describe('ViewChannel', () => {
     expect(ch.unstableOwn()).toBe(2);
   });
 
+  it("learns another sender's stability from its announcement, never above what it received itself", () => {
+    const ch = new ViewChannel(members, 'a#1');
+    for (let seq = 1; seq <= 3; seq++) ch.receive(data('b#1', seq));
+    expect(ch.stableOf('b#1')).toBe(0);
+    ch.onStable('b#1', 2);
+    expect(ch.stableOf('b#1')).toBe(2);
+    ch.onStable('b#1', 1); // an older announcement changes nothing
+    expect(ch.stableOf('b#1')).toBe(2);
+    ch.onStable('b#1', 9);
+    expect(ch.stableOf('b#1')).toBe(3);
+    ch.onStable('x#9', 5); // not a member of the view
+    expect(ch.stableOf('x#9')).toBe(0);
+  });
+
   it('sends nothing again to a member whose ack keeps moving, and backs off from one that does not answer', () => {
     const ch = new ViewChannel(members, 'a#1');
     for (let i = 0; i < 10; i++) {
