@@ -62,8 +62,11 @@ export interface OrderRequest {
 export interface Heartbeat {
   kind: 'hb';
   view: number;
-  /** Highest contiguous seq received from each sender's channel in `view`. */
-  acks: Record<MemberId, number>;
+  /**
+   * Highest contiguous seq received from each sender's channel in `view`, in the order of the
+   * view's members (positions, not ids: a heartbeat goes out every turn that received data).
+   */
+  acks: number[];
   /** Every member of the view has the sender's own channel up to here (its stability, announced). */
   stable?: number;
   /** The sender is frozen with no flush under way (its coordinator died, or it is cut off): coordinator, start one. */
