@@ -56,9 +56,13 @@ export class Heartbeats {
     else if (this.dirty && this.h.now - this.lastAckAt >= this.h.config.ackTicks) this.sendAcks();
   }
 
-  /** The end of a turn: with `ackTicks` 0, what arrived in it is acknowledged now, in the batch with the rest. */
+  /**
+   * The end of a turn: with `ackTicks` 0, what arrived in it is acknowledged now, in the batch with
+   * the rest — once per tick at most: under load turns are many and short, and an ack round each
+   * would cost more than it saves (the tick sends what came after).
+   */
   endOfTurn(): void {
-    if (this.dirty && this.h.config.ackTicks === 0) this.sendAcks();
+    if (this.dirty && this.h.config.ackTicks === 0 && this.lastAckAt < this.h.now) this.sendAcks();
   }
 
   /** A new view: a new channel, nothing acknowledged or announced in it yet. */
