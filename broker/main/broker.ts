@@ -184,8 +184,8 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       primary,
       viewId: node?.view?.id ?? 0,
       members: node?.view?.members.length ?? 0,
-      lwg: brokerNode!.replicas.counts,
-      takeLoadTimes: () => brokerNode!.replicas.takeLoadTimes().map((ms) => ms / 1000),
+      lwg: brokerNode!.replicas.figures.counts,
+      takeLoadTimes: () => brokerNode!.replicas.figures.takeLoadTimes().map((ms) => ms / 1000),
       linkBytes: node!.links.bytes,
       core: {
         retransmitted: figures.retransmitted,
@@ -277,7 +277,7 @@ function clusterInfo(node: ClusterNode | undefined, replicas: Replicas, primary:
     coordinator: view?.members[0] ?? null,
     views: node?.viewsTotal ?? 0,
     replicas: replicas.table.config.replicas,
-    kept: { ...replicas.counts, topics: topicCounts.reduce((a, b) => a + b, 0) },
+    kept: { ...replicas.figures.counts, topics: topicCounts.reduce((a, b) => a + b, 0) },
     // `topics`: how many of the group's topics this broker keeps now.
     lwgs: view === undefined ? [] : replicas.table.all().map((info) => ({ ...info, topics: topicCounts[info.lwg] })),
   };

@@ -14,7 +14,7 @@ import type { Delivery, MemberId, MessageKey } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl } from '../../lightweight-groups/index.js';
 import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
 import { Load, type Held } from './replica-load.js';
-import { approxSize } from './sizes.js';
+import { ReplicaFigures } from './replica-figures.js';
 import { Kept } from './kept.js';
 import type { PeerNote } from './peer-notes.js';
 import { TopicWaiters } from './topic-waiters.js';
@@ -39,13 +39,9 @@ export class Replicas implements TopicInterest {
   /** Tags own `hold`/`want` requests (an older one may still be on its way when a new one starts). */
   private tag = 0;
   /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded, groups lost. */
-  readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0, snapshotBytesSent: 0, snapshotBytesLoaded: 0 };
-  /** How long each load took (ms), since the last `takeLoadTimes`; at most 64 kept. */
-  private readonly loadTimes: number[] = [];
-
-  takeLoadTimes(): number[] {
-    return this.loadTimes.splice(0);
-  }
+  /** Counts for operators. */
+  readonly figures = new ReplicaFigures();
+  private readonly counts = this.figures.counts;
 
   constructor(
     config: LwgConfig,
@@ -233,8 +229,7 @@ export class Replicas implements TopicInterest {
 
   private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
     const snapshot = this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic, lwg);
-    this.counts.snapshotsSent++;
-    this.counts.snapshotBytesSent += approxSize(snapshot);
+    this.figures.sent(snapshot);
     this.host.sendPeer(to, topic === undefined ? { kind: 'lwg-snap', key, lwg, snapshot } : { kind: 'lwg-snap', key, lwg, topic, snapshot });
   }
 
@@ -252,8 +247,7 @@ export class Replicas implements TopicInterest {
         for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
         const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
         this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
-        this.counts.snapshotBytesLoaded += approxSize(note.snapshot);
-        return this.loaded(load, at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
+        return this.loaded(load, note.snapshot, at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
           this.complete(note.lwg, h!);
           this.controls.send({ op: 'ready', lwg: note.lwg });
         });
@@ -263,10 +257,9 @@ export class Replicas implements TopicInterest {
       const rest = w?.phase === 'loading' ? w.load!.split(note.key)?.after : undefined;
       if (rest !== undefined) {
         const load = w!.load!;
-        this.counts.snapshotBytesLoaded += approxSize(note.snapshot);
         // No local subscriber waits on a topic still loading: its copy may jump ahead.
         this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
-        return this.loaded(load, rest, { lwg: note.lwg, topic: note.topic }, () => {
+        return this.loaded(load, note.snapshot, rest, { lwg: note.lwg, topic: note.topic }, () => {
           this.kept.activateTopic(note.topic!);
           this.resolve(note.topic!);
         });
@@ -275,9 +268,8 @@ export class Replicas implements TopicInterest {
     if (this.controls.isInFlight(note.key) && this.early.size < 1024) this.early.set(note.key, note);
   }
 
-  private loaded(load: Load, rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
-    this.counts.snapshotsLoaded++;
-    if (this.loadTimes.length < 64) this.loadTimes.push(this.host.now() - load.startedAt);
+  private loaded(load: Load, snapshot: unknown, rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
+    this.figures.loaded(snapshot, this.host.now() - load.startedAt);
     done();
     for (const d of rest) this.deliver(d);
     this.host.dropDeparted();

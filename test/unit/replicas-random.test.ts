@@ -136,7 +136,7 @@ function run(seed: number, losses = false): string[] {
   const problems = [...diverged];
   const table = live()[0]!.replicas.table;
   for (const b of live()) {
-    if (!losses && b.replicas.counts.lost > 0) problems.push(`${b.id} lost a group`);
+    if (!losses && b.replicas.figures.counts.lost > 0) problems.push(`${b.id} lost a group`);
     problems.push(...divergence(b));
   }
   for (const s of subs) {
