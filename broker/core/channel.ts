@@ -82,19 +82,25 @@ export class ViewChannel {
     return ready;
   }
 
-  onAcks(from: MemberId, acks: Record<MemberId, number>, now = 0): void {
+  /** `from`'s cumulative acks, one per member of the view in view order (a heartbeat's `acks`); another length is ignored. */
+  onAcks(from: MemberId, acks: readonly number[], now = 0): void {
     const mine = this.acks.get(from);
-    if (mine === undefined) return;
+    if (mine === undefined || acks.length !== this.members.length) return;
     const before = mine.get(this.me) ?? 0;
-    for (const sender of this.members) {
-      const ack = acks[sender];
-      if (typeof ack === 'number' && ack > (mine.get(sender) ?? 0)) mine.set(sender, ack);
+    for (let i = 0; i < acks.length; i++) {
+      const sender = this.members[i]!;
+      if (acks[i]! > (mine.get(sender) ?? 0)) mine.set(sender, acks[i]!);
     }
     if ((mine.get(this.me) ?? 0) > before) this.progress.set(from, { at: now, resentAt: -Infinity, backoff: 0 });
   }
 
   ackVector(): Record<MemberId, number> {
     return Object.fromEntries(this.received);
+  }
+
+  /** The same, in view order (a heartbeat's `acks`). */
+  ackList(): number[] {
+    return this.members.map((m) => this.received.get(m) ?? 0);
   }
 
   /**

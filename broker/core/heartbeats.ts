@@ -95,8 +95,8 @@ export class Heartbeats {
 
   private build(view: ViewRecord): Heartbeat {
     const h = this.h;
-    const acks = h.participant.frozenAcks ?? h.channel.ackVector();
-    const hb: Heartbeat = { kind: 'hb', view: view.id, acks: view.members.map((m) => acks[m] ?? 0) };
+    const frozen = h.participant.frozenAcks;
+    const hb: Heartbeat = { kind: 'hb', view: view.id, acks: frozen === undefined ? h.channel.ackList() : view.members.map((m) => frozen[m] ?? 0) };
     const stable = h.channel.stableOf(h.id);
     if (stable > 0) hb.stable = stable;
     if (h.participant.wantsFlush) hb.flushWanted = true;

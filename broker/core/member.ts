@@ -275,7 +275,7 @@ export class Member implements CoordinatorHost {
       case 'data':
         return this.onData(m);
       case 'hb':
-        if (m.acks.length === this.view.members.length) this.channel.onAcks(from, Object.fromEntries(this.view.members.map((id, i) => [id, m.acks[i]!])), this.now);
+        this.channel.onAcks(from, m.acks, this.now);
         if (m.stable !== undefined) this.channel.onStable(from, m.stable);
         this.heartbeats.acksArrived();
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;

@@ -32,8 +32,8 @@ describe('ViewChannel', () => {
     const ch = new ViewChannel(members, 'a#1');
     for (let seq = 1; seq <= 3; seq++) ch.receive(data('b#1', seq));
     expect(ch.stableOf('b#1')).toBe(0);
-    ch.onAcks('b#1', { 'b#1': 3 });
-    ch.onAcks('c#1', { 'b#1': 2 });
+    ch.onAcks('b#1', [0, 3, 0]);
+    ch.onAcks('c#1', [0, 2, 0]);
     expect(ch.stableOf('b#1')).toBe(2);
     ch.collect(() => 1);
     expect(ch.allHeld().map((m) => m.seq)).toEqual([2, 3]);
@@ -46,8 +46,8 @@ describe('ViewChannel', () => {
       ch.markSent(seq, 0);
       ch.receive(data('a#1', seq));
     }
-    ch.onAcks('b#1', { 'a#1': 3 });
-    ch.onAcks('c#1', { 'a#1': 1 });
+    ch.onAcks('b#1', [3, 0, 0]);
+    ch.onAcks('c#1', [1, 0, 0]);
     expect(ch.retransmissions(5, 10)).toEqual([]);
     expect(ch.retransmissions(10, 10).map(([to, m]) => `${to}:${m.seq}`)).toEqual(['c#1:2', 'c#1:3']);
     expect(ch.unstableOwn()).toBe(2);
@@ -74,10 +74,10 @@ describe('ViewChannel', () => {
       ch.markSent(seq, 0);
       ch.receive(data('a#1', seq));
     }
-    ch.onAcks('b#1', { 'a#1': 10 }, 0);
+    ch.onAcks('b#1', [10, 0, 0], 0);
     // c acknowledges slowly (a loaded peer reading a backlog in order): no resend while it moves.
     for (let now = 5, ack = 1; ack <= 6; now += 5, ack++) {
-      ch.onAcks('c#1', { 'a#1': ack }, now);
+      ch.onAcks('c#1', [ack, 0, 0], now);
       expect(ch.retransmissions(now, 10)).toEqual([]);
     }
     // Its ack stops at 6 (a hole, or a stall): after the timeout, 7..10 once; then the wait doubles.
@@ -93,7 +93,7 @@ describe('ViewChannel', () => {
     expect(resent(259)).toEqual([]);
     expect(resent(260)).toEqual(['c#1:7', 'c#1:8', 'c#1:9', 'c#1:10']);
     // It answers: the backoff ends; the rest goes again only after the ack stops once more.
-    ch.onAcks('c#1', { 'a#1': 8 }, 265);
+    ch.onAcks('c#1', [8, 0, 0], 265);
     expect(resent(270)).toEqual([]);
     expect(resent(275)).toEqual(['c#1:9', 'c#1:10']);
   });
