@@ -299,6 +299,8 @@ describe.skipIf(!canRun)('the game-room example in headless Chromium over a thre
     const aAtB = (await hook(b, () => game.players().find((p) => p.name === 'alice')))!;
     await hold(a, 'ArrowDown', (y0) => game.me().y > y0 + 40, aAtB.y!, 'A to move down');
     await waitFor(b, (y0) => (game.players().find((p) => p.name === 'alice')?.y ?? -Infinity) > y0 + 30, aAtB.y!, "B to see A's move after the failover");
+    // A's resumed subscription lists bob again once his presence and a position reach it: wait, then read.
+    await waitFor(a, () => game.players().some((p) => p.name === 'bob' && p.x !== undefined), null, 'A to see B again after the failover');
     const bAtA = (await hook(a, () => game.players().find((p) => p.name === 'bob')))!;
     await hold(b, 'ArrowLeft', (x0) => game.me().x < x0 - 40, bAtA.x!, 'B to move left');
     await waitFor(a, (x0) => (game.players().find((p) => p.name === 'bob')?.x ?? Infinity) < x0 - 30, bAtA.x!, "A to see B's move after the failover");
