@@ -181,9 +181,25 @@ export type PeerMessage =
   | Install
   | LeaveDone;
 
-export interface Batch {
-  kind: 'batch';
-  items: PeerMessage[];
+/** Consecutive stubs of one sender to one destination, as they travel (stub-runs.ts folds and expands them). */
+export interface StubRun {
+  kind: 'stubs';
+  view: number;
+  sender: MemberId;
+  /** Channel position of the first stub; the others follow one by one. */
+  seq: number;
+  /** Origins, referred to by index. */
+  origins: MemberId[];
+  /** Audience stamps, referred to by index. */
+  stamps: number[][];
+  /** Per stub: safe (0/1), stream, streamPos, origin index, originSeq, streamSeq, stamp index. */
+  at: number[];
 }
 
-export type WireMessage = PeerMessage | Batch;
+/** What travels: consecutive stubs of one sender folded into runs (stub-runs.ts), expanded on arrival. */
+export interface Batch {
+  kind: 'batch';
+  items: Array<PeerMessage | StubRun>;
+}
+
+export type WireMessage = PeerMessage | StubRun | Batch;

@@ -1,11 +1,13 @@
 /**
  * The member's edge to its runtime: actions queue here in order, peer messages
- * to one destination within one turn leave as one batch, and what arrives is
+ * to one destination within one turn leave as one batch (consecutive stubs of
+ * one sender folded into runs, stub-runs.ts), and what arrives is
  * unpacked and checked — a malformed message is counted and dropped, never
  * thrown; messages from a view not installed yet wait here for it.
  */
 import type { Action } from './actions.js';
 import type { PeerMessage, WireMessage } from './messages.js';
+import { expandRun, foldStubs } from './stub-runs.js';
 import { isPeerMessage } from './validate.js';
 
 export class Wire {
@@ -28,7 +30,8 @@ export class Wire {
   /** Everything asked since the last call, sends batched per destination. */
   drain(): Action[] {
     for (const [to, messages] of this.outbox) {
-      this.actions.push({ kind: 'send', to, message: messages.length === 1 ? messages[0]! : { kind: 'batch', items: messages } });
+      const items = messages.length === 1 ? messages : foldStubs(messages);
+      this.actions.push({ kind: 'send', to, message: items.length === 1 ? items[0]! : { kind: 'batch', items } });
     }
     this.outbox.clear();
     return this.actions.splice(0);
@@ -41,8 +44,11 @@ export class Wire {
     if (!Array.isArray(items)) return this.malformed();
     const out: PeerMessage[] = [];
     for (const item of items) {
-      if (isPeerMessage(item)) out.push(item);
-      else this.malformedTotal++;
+      if (item !== null && typeof item === 'object' && (item as { kind?: unknown }).kind === 'stubs') {
+        const stubs = expandRun(item);
+        if (stubs === undefined) this.malformedTotal++;
+        else for (const stub of stubs) this.keep(stub, out);
+      } else this.keep(item, out);
     }
     return out;
   }
@@ -58,6 +64,11 @@ export class Wire {
     const kept = this.future.splice(0).filter(([, m]) => m.view >= viewId);
     this.future.push(...kept.filter(([, m]) => m.view > viewId));
     return kept.filter(([, m]) => m.view === viewId);
+  }
+
+  private keep(item: unknown, out: PeerMessage[]): void {
+    if (isPeerMessage(item)) out.push(item);
+    else this.malformedTotal++;
   }
 
   private malformed(): PeerMessage[] {

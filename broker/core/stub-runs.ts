@@ -1,0 +1,122 @@
+/**
+ * Stubs in runs, on the wire. A member outside an elided stream's audience gets a stub for every
+ * message of that stream (audience.ts): its channel stays gap-free, and it learns each message's
+ * key, origin and stream position, which it needs to deliver in order, to drop a duplicate after a
+ * view change and to sequence the stream should it become its sequencer. As an object a stub is
+ * ~190 bytes of msgpack — field names, the sender's and origin's ids as strings, the key — so a
+ * broker holding nothing of a group still received a fifth of the group's bytes.
+ *
+ * Consecutive stubs of one sender to one destination in one batch therefore travel as one run:
+ * the fields they share once (view, sender, first seq), the ids and audience stamps in small
+ * tables, and seven numbers per stub. The receiver's wire expands the run back into the very
+ * stubs that were folded — the member never sees a run, and nothing above the wire changes (a
+ * unit test folds and expands random batches and compares). Only stubs whose every field can be
+ * rebuilt exactly are folded (an abcast stub with the usual `origin/originSeq` key, no audience
+ * change); any other message, or a stub that breaks the sequence, ends the run.
+ */
+import type { MemberId } from './log.js';
+import type { DataMessage, PeerMessage, StubRun } from './messages.js';
+
+export type { StubRun };
+
+/** Numbers per stub in `StubRun.at`. */
+const width = 7;
+/** At most this many stubs in one run, and ids or stamps in its tables. */
+export const stubRunMax = 65_536;
+
+
+/** The keys of a stub that folds: exactly these, none other. */
+const stubKeys = new Set(['kind', 'view', 'sender', 'seq', 'order', 'safe', 'origin', 'key', 'originSeq', 'stream', 'streamPos', 'streamSeq', 'audience', 'stub', 'payload']);
+
+function foldable(m: PeerMessage): m is DataMessage & { stream: number; streamPos: number; streamSeq: number; audience: number[] } {
+  if (m.kind !== 'data' || m.stub !== true || m.order !== 'total' || m.payload !== null) return false;
+  if (m.stream === undefined || m.streamPos === undefined || m.streamSeq === undefined || m.audience === undefined) return false;
+  if (m.key !== `${m.origin}/${m.originSeq}`) return false;
+  let n = 0;
+  for (const k in m) {
+    if (!stubKeys.has(k)) return false;
+    n++;
+  }
+  return n === stubKeys.size;
+}
+
+/** `messages` (to one destination, in order) with consecutive stubs of one sender folded into runs. */
+export function foldStubs(messages: readonly PeerMessage[]): Array<PeerMessage | StubRun> {
+  const out: Array<PeerMessage | StubRun> = [];
+  let run: StubRun | undefined;
+  let origins = new Map<MemberId, number>();
+  let stamps = new Map<string, number>();
+  let count = 0;
+  for (const m of messages) {
+    if (!foldable(m)) {
+      run = undefined;
+      out.push(m);
+      continue;
+    }
+    if (run === undefined || m.view !== run.view || m.sender !== run.sender || m.seq !== run.seq + count || count >= stubRunMax || origins.size >= stubRunMax) {
+      run = { kind: 'stubs', view: m.view, sender: m.sender, seq: m.seq, origins: [], stamps: [], at: [] };
+      origins = new Map();
+      stamps = new Map();
+      count = 0;
+      out.push(run);
+    }
+    let origin = origins.get(m.origin);
+    if (origin === undefined) {
+      origins.set(m.origin, (origin = run.origins.length));
+      run.origins.push(m.origin);
+    }
+    const stampKey = m.audience.join(',');
+    let stamp = stamps.get(stampKey);
+    if (stamp === undefined) {
+      stamps.set(stampKey, (stamp = run.stamps.length));
+      run.stamps.push(m.audience);
+    }
+    run.at.push(m.safe ? 1 : 0, m.stream, m.streamPos, origin, m.originSeq, m.streamSeq, stamp);
+    count++;
+  }
+  // A run of one stub is no smaller than the stub: send it as it is.
+  return out.map((item) => (item.kind === 'stubs' && item.at.length === width ? expandRun(item)![0]! : item));
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * The stubs a run stands for, in order — or undefined when it is malformed (the wire counts and
+ * drops it; each stub is checked as any data message afterwards).
+ */
+export function expandRun(value: unknown): DataMessage[] | undefined {
+  const r = value as Partial<StubRun>;
+  if (!isCount(r.view) || typeof r.sender !== 'string' || !isCount(r.seq) || r.seq < 1) return undefined;
+  if (!Array.isArray(r.origins) || r.origins.length > stubRunMax || !r.origins.every((o) => typeof o === 'string')) return undefined;
+  if (!Array.isArray(r.stamps) || r.stamps.length > stubRunMax || !r.stamps.every((s) => Array.isArray(s) && s.length <= 4096 && s.every(isCount))) return undefined;
+  const at = r.at;
+  if (!Array.isArray(at) || at.length === 0 || at.length % width !== 0 || at.length > width * stubRunMax || !at.every(isCount)) return undefined;
+  if (!Number.isSafeInteger(r.seq + at.length / width)) return undefined;
+  const out: DataMessage[] = [];
+  for (let i = 0; i < at.length; i += width) {
+    const origin = r.origins[at[i + 3]!];
+    const audience = r.stamps[at[i + 6]!];
+    if (at[i]! > 1 || origin === undefined || audience === undefined) return undefined;
+    const originSeq = at[i + 4]!;
+    out.push({
+      kind: 'data',
+      view: r.view,
+      sender: r.sender,
+      seq: r.seq + i / width,
+      order: 'total',
+      safe: at[i] === 1,
+      origin,
+      key: `${origin}/${originSeq}`,
+      originSeq,
+      stream: at[i + 1]!,
+      streamPos: at[i + 2]!,
+      streamSeq: at[i + 5]!,
+      audience,
+      stub: true,
+      payload: null,
+    });
+  }
+  return out;
+}
