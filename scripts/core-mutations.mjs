@@ -57,6 +57,24 @@ const mutations = [
     replacement: 'if (stable > 0) hb.stable = stable + 1;',
   },
   {
+    name: 'star heartbeats: the coordinator vouches for nobody',
+    file: 'broker/core/failure-detector.ts',
+    original: 'for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m))',
+    replacement: 'for (const m of members) if (now < 0 && m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m))',
+  },
+  {
+    name: 'star heartbeats: a member that lost its coordinator does not ask everyone',
+    file: 'broker/core/failure-detector.ts',
+    original: 'return now - (this.lastHeard.get(coordinator) ?? -Infinity) > this.suspectTicks / 2;',
+    replacement: 'return false && now > 0;',
+  },
+  {
+    name: 'star heartbeats: a link that stopped acknowledging goes unreported',
+    file: 'broker/core/heartbeats.ts',
+    original: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks))',
+    replacement: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks * 1000))',
+  },
+  {
     name: 'a member outside the audience is handed the payload (no stub on delivery)',
     file: 'broker/core/member.ts',
     original: 'if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);',
@@ -161,7 +179,8 @@ try {
       const r = await run(m);
       const caughtBy = r.caught && r.property !== 'THROWS';
       if (!caughtBy) exitCode = 1;
-      const where = r.caught ? `${r.property} at seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.whole ? ', whole brokers' : ''}; run ${r.runs} of ${r.of})` : r.broken ?? `all ${r.runs} runs passed`;
+      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.whole ? ', whole brokers' : ''})`;
+      const where = r.caught ? `${r.property} at ${what}; run ${r.runs} of ${r.of}` : r.broken ?? `all ${r.runs} runs passed`;
       rows.push({ name: m.name, file: m.file, verdict: caughtBy ? 'caught' : r.property === 'THROWS' ? 'threw' : 'MISSED', where, seconds: r.seconds });
       console.log(`${caughtBy ? 'caught' : 'MISSED'}  ${m.name} — ${where}`);
     }

@@ -158,6 +158,23 @@ export class ViewChannel {
   }
 
   /**
+   * Members that have acknowledged nothing more of this channel for `ticks` although it sent them
+   * messages that long ago: a cut link (or a member gone), seen by the sender alone when heartbeats
+   * no longer travel between every two members (heartbeats.ts, star).
+   */
+  stalled(now: number, ticks: number): MemberId[] {
+    const out: MemberId[] = [];
+    for (const member of this.members) {
+      if (member === this.me) continue;
+      const acked = this.acks.get(member)?.get(this.me) ?? 0;
+      if (acked >= this.seqLast) continue;
+      const since = Math.max(this.progress.get(member)?.at ?? -Infinity, this.sentAt.get(acked + 1) ?? now);
+      if (now - since > ticks) out.push(member);
+    }
+    return out;
+  }
+
+  /**
    * Frees messages that are stable and that the ordering layer has delivered. Incremental: it
    * runs on every data message and heartbeat, so it walks only what it frees, from each
    * sender's watermark up, never the whole backlog.

@@ -13,6 +13,12 @@ export interface CoreConfig {
    * (heartbeats.ts). Default 4.
    */
   ackAllMax: number;
+  /**
+   * Views of at most this many members send their periodic heartbeats to every member; larger ones
+   * in a star, through the coordinator, which vouches for the members it hears (heartbeats.ts):
+   * O(n) heartbeats per interval instead of O(n²). Default 8.
+   */
+  heartbeatAllMax: number;
   /** A member silent this long is suspected and removed in the next view. Default 60 ticks. */
   suspectTicks: number;
   /** Unacknowledged data is sent again after this long. Default 12 ticks. */
@@ -35,6 +41,7 @@ export const coreConfigDefault: CoreConfig = {
   heartbeatTicks: 5,
   ackTicks: 2,
   ackAllMax: 4,
+  heartbeatAllMax: 8,
   suspectTicks: 60,
   retransmitTicks: 12,
   retryTicks: 20,

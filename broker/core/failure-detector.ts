@@ -75,6 +75,20 @@ export class FailureDetector {
     return now - this.lastAny > ticks;
   }
 
+  /**
+   * Star heartbeats (heartbeats.ts): the coordinator's heartbeat vouches for every member of the
+   * view it does not suspect — for this member they count as heard, although they do not
+   * heartbeat it. Not hearing anyone: vouching says nothing about this member's own links.
+   */
+  vouch(members: readonly MemberId[], suspects: readonly MemberId[] | undefined, self: MemberId, now: number): void {
+    for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m)) this.lastHeard.set(m, Math.max(this.lastHeard.get(m)!, now));
+  }
+
+  /** Has not heard `coordinator` for half a suspicion timeout (star heartbeats: time to ask everyone). */
+  lost(coordinator: MemberId, now: number): boolean {
+    return now - (this.lastHeard.get(coordinator) ?? -Infinity) > this.suspectTicks / 2;
+  }
+
   silentTooLong(member: MemberId, now: number): boolean {
     return now - (this.lastHeard.get(member) ?? -Infinity) > this.suspectTicks;
   }

@@ -8,6 +8,21 @@
  * every member (liveness), with the same content. A view of at most `ackAllMax` members (the
  * mesh's usual three) acknowledges to every member instead: about as few messages, and stability
  * learnt one hop sooner.
+ *
+ * In a view of more than `heartbeatAllMax` members the periodic heartbeats travel in a star, O(n)
+ * per interval instead of O(n²) (the gossip-free shape of JGroups' FD_ALL2 over a coordinator):
+ * - every member heartbeats its coordinator (and any older member it suspects: its complaints
+ *   must reach them, failure-detector.ts), the coordinator heartbeats everyone, and its heartbeat
+ *   vouches for every member it does not suspect — they count as heard (`vouch`);
+ * - a member that has not heard its coordinator for half a suspicion timeout is `lost`: it
+ *   heartbeats everyone, asking for an answer (`reply`), so that by the time the coordinator
+ *   would be suspected it has heard from every live member first hand, and a member that takes
+ *   over as coordinator does not take the others for silent;
+ * - a member holding a sender's messages whose stability has not moved since its last heartbeat
+ *   asks that sender directly (`reply`) — its announcement may have been lost;
+ * - a cut link between two members that no longer heartbeat each other shows as a sender's
+ *   messages left unacknowledged by one member for a suspicion timeout (channel.ts `stalled`),
+ *   reported to the coordinator like a silent member.
  */
 import type { CoreConfig } from './config.js';
 import type { ViewChannel } from './channel.js';
@@ -25,6 +40,7 @@ export interface HeartbeatHost {
   readonly participant: { readonly frozenAcks: Record<MemberId, number> | undefined; readonly wantsFlush: boolean };
   readonly detector: FailureDetector;
   readonly figures: CoreFigures;
+  coordinatorOf(): MemberId;
   send(to: MemberId, message: PeerMessage): void;
 }
 
@@ -37,6 +53,10 @@ export class Heartbeats {
   private readonly ackTo = new Set<MemberId>();
   /** This member's own stability as last announced to all. */
   private announced = 0;
+  /** Star: members that asked for an answer since the last periodic heartbeat. */
+  private readonly replyTo = new Set<MemberId>();
+  /** Star: each sender's stability as seen at the last periodic heartbeat. */
+  private readonly stableSeen = new Map<MemberId, number>();
 
   constructor(private readonly h: HeartbeatHost) {}
 
@@ -51,8 +71,18 @@ export class Heartbeats {
     if (this.h.channel.stableOf(this.h.id) > this.announced) this.dirty = true;
   }
 
+  /** A heartbeat asked this member to answer its sender directly (star). */
+  replyAsked(from: MemberId): void {
+    this.replyTo.add(from);
+  }
+
+  /** Periodic heartbeats go in a star (see the header). */
+  star(): boolean {
+    return (this.h.view?.members.length ?? 0) > this.h.config.heartbeatAllMax;
+  }
+
   tick(): void {
-    if (this.h.now - this.lastAt >= this.h.config.heartbeatTicks) this.sendAll();
+    if (this.h.now - this.lastAt >= this.h.config.heartbeatTicks) this.periodic();
     else if (this.dirty && this.h.now - this.lastAckAt >= this.h.config.ackTicks) this.sendAcks();
   }
 
@@ -69,15 +99,58 @@ export class Heartbeats {
   onInstall(): void {
     this.ackTo.clear();
     this.announced = 0;
+    this.replyTo.clear();
+    this.stableSeen.clear();
   }
 
-  sendAll(): void {
+  /** The heartbeat every `heartbeatTicks`: to all, or in a star (see the header). */
+  private periodic(): void {
+    const h = this.h;
+    const view = h.view;
+    if (view === undefined) return;
+    if (!this.star()) return this.sendAll();
+    const coordinator = h.coordinatorOf();
+    const lost = coordinator !== h.id && h.detector.lost(coordinator, h.now);
+    if (coordinator === h.id || lost) return this.sendAll(lost);
+    const to = new Set(this.replyTo);
+    // The coordinator, and the older members this one suspects (they hear its complaints).
+    for (const m of view.members) {
+      to.add(m);
+      if (m === coordinator) break;
+    }
+    let ask = false;
+    for (const sender of view.members) {
+      if (sender === h.id) continue;
+      const stable = h.channel.stableOf(sender);
+      if (stable < (h.channel.received.get(sender) ?? 0) && stable === (this.stableSeen.get(sender) ?? 0)) {
+        to.add(sender);
+        ask = true;
+      }
+      this.stableSeen.set(sender, stable);
+    }
+    to.delete(h.id);
+    this.lastAt = this.lastAckAt = h.now;
+    this.dirty = false;
+    this.replyTo.clear();
+    const hb = this.build(view);
+    if (ask) hb.reply = true;
+    for (const m of to) {
+      this.ackTo.delete(m);
+      h.send(m, hb);
+    }
+    // Senders whose data arrived and are not among them are acknowledged at the next round.
+    if (this.ackTo.size > 0) this.dirty = true;
+  }
+
+  sendAll(reply = false): void {
     const view = this.h.view;
     if (view === undefined) return;
     this.lastAt = this.lastAckAt = this.h.now;
     this.dirty = false;
     this.ackTo.clear();
+    this.replyTo.clear();
     const hb = this.build(view);
+    if (reply) hb.reply = true;
     this.announced = hb.stable ?? 0;
     for (const m of view.members) if (m !== this.h.id) this.h.send(m, hb);
   }
@@ -101,6 +174,8 @@ export class Heartbeats {
     if (stable > 0) hb.stable = stable;
     if (h.participant.wantsFlush) hb.flushWanted = true;
     const suspects = h.detector.silentAmong(view.members, h.id, h.now);
+    // In a star no heartbeats travel between two members: a cut link shows as acks that stopped.
+    if (this.star()) for (const m of h.channel.stalled(h.now, h.config.suspectTicks)) if (!suspects.includes(m)) suspects.push(m);
     if (suspects.length > 0) hb.suspects = suspects;
     h.figures.silentNow(suspects);
     return hb;

@@ -278,6 +278,8 @@ export class Member implements CoordinatorHost {
         this.channel.onAcks(from, m.acks, this.now);
         if (m.stable !== undefined) this.channel.onStable(from, m.stable);
         this.heartbeats.acksArrived();
+        if (m.reply === true) this.heartbeats.replyAsked(from);
+        if (this.heartbeats.star() && from === this.coordinatorOf()) this.detector.vouch(this.view.members, m.suspects, this.id, this.now);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
         this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();

@@ -73,6 +73,8 @@ export interface Heartbeat {
   flushWanted?: boolean;
   /** Members the sender suspects; a coordinator suspected by a member it still hears drops that member. */
   suspects?: MemberId[];
+  /** Star heartbeats: the sender lost its coordinator or waits for the receiver's stability — answer it directly. */
+  reply?: true;
 }
 
 export interface JoinRequest {

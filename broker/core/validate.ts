@@ -73,7 +73,7 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
     case 'order-request':
       return isOrderRequest(m);
     case 'hb':
-      return Array.isArray(m['acks']) && m['acks'].length <= 4096 && m['acks'].every(isCount) && (m['stable'] === undefined || isCount(m['stable'])) && (m['suspects'] === undefined || (Array.isArray(m['suspects']) && m['suspects'].length <= 4096 && m['suspects'].every(isId)));
+      return Array.isArray(m['acks']) && m['acks'].length <= 4096 && m['acks'].every(isCount) && (m['stable'] === undefined || isCount(m['stable'])) && (m['suspects'] === undefined || (Array.isArray(m['suspects']) && m['suspects'].length <= 4096 && m['suspects'].every(isId))) && (m['reply'] === undefined || m['reply'] === true);
     case 'join':
       return isId(m['joiner']);
     case 'flush-start':

@@ -1,8 +1,9 @@
 /**
- * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
- * draw, no product traffic); `--scale` prints how view changes and multicasts cost with group size.
+ * draw, no product traffic); `--star` makes every view heartbeat in a star (as views larger than
+ * `heartbeatAllMax` do), to run the star under the faults of small views; `--scale` prints how view changes and multicasts cost with group size.
  * `--whole` runs whole brokers (the product's BrokerNode: core, topics, replicas) with simulated
  * clients, and checks the topic promises as well as the core's (`--members` is the broker count).
  */
@@ -20,6 +21,7 @@ const members = Number(flag('--members') ?? 5);
 const faults = !process.argv.includes('--no-faults');
 const harsh = process.argv.includes('--harsh');
 const classic = process.argv.includes('--classic');
+const star = process.argv.includes('--star');
 
 if (process.argv.includes('--whole')) {
   const one = flag('--seed');
@@ -39,7 +41,7 @@ if (process.argv.includes('--whole')) {
 } else if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50, 100]));
 } else if (flag('--seed') !== undefined) {
-  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic });
+  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic, star });
   console.log(result.events.join('\n'));
   console.log(`ticks ${result.ticks}, converged ${result.converged}, ${JSON.stringify(result.stats)}`);
   console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations, 50));
@@ -50,11 +52,11 @@ if (process.argv.includes('--whole')) {
   const started = Date.now();
   let failed = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runSimulation({ seed, members, faults, harsh, classic });
+    const result = runSimulation({ seed, members, faults, harsh, classic, star });
     if (result.violations.length === 0) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);
   }
-  console.log(`${seeds - failed} passed, ${failed} failed (${members} members, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 }

@@ -1,10 +1,13 @@
 /**
  * The mutation script's runner (scripts/core-mutations.mjs bundles it with one mutation of
- * broker/core or broker/node applied): runs CI's seed list in order — the core group's runs, then
- * the whole-broker runs — and stops at the first run the checker fails.
+ * broker/core or broker/node applied): runs CI's seed list in order — the core group's runs, the
+ * scripted scenarios (their expectations: a view reached, nobody leaving the primary), then the
+ * whole-broker runs — and stops at the first run the checker (or a scenario) fails.
  * Prints one JSON line: { caught, runs, seed?, members?, harsh?, classic?, whole?, property?, message? }.
  */
 import { runSimulation } from './run.js';
+import { runScenario } from './scenario.js';
+import { scenarioRuns } from './scenario-scripts.js';
 import { ciRuns, wholeSuites } from './seeds.js';
 import { runWhole } from './whole/run.js';
 
@@ -15,7 +18,14 @@ interface Run {
 }
 
 const runs: Run[] = [
-  ...ciRuns().map((o) => ({ describe: { seed: o.seed, members: o.members, harsh: o.harsh === true, classic: o.classic === true }, violations: () => runSimulation(o).violations })),
+  ...ciRuns().map((o) => ({ describe: { seed: o.seed, members: o.members, harsh: o.harsh === true, classic: o.classic === true, star: o.star === true }, violations: () => runSimulation(o).violations })),
+  ...scenarioRuns().map(({ name, script, config }) => ({
+    describe: { seed: 1, members: 0, scenario: name },
+    violations: () => {
+      const report = runScenario(script, 1, undefined, config).report;
+      return report === '' ? [] : [{ property: 'SCENARIO', message: `${name}: ${report}` }];
+    },
+  })),
   ...wholeSuites.flatMap(({ brokers, seeds }) =>
     Array.from({ length: seeds }, (_, i) => ({ describe: { seed: i + 1, members: brokers, whole: true }, violations: () => runWhole({ seed: i + 1, brokers }).violations })),
   ),

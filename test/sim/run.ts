@@ -33,6 +33,8 @@ export interface RunOptions {
    * multicast a safe, elided abcast sequenced at its group's first owner (broker/mesh).
    */
   classic?: boolean;
+  /** Every view heartbeats in a star (core `heartbeatAllMax` 0), whatever its size. */
+  star?: boolean;
 }
 
 /** What a seed drew for its run besides the fault schedule (swarm testing); undefined knobs keep the classic mix. */
@@ -91,7 +93,7 @@ export function runSimulation(options: RunOptions): RunResult {
     lossProbability: random() * 0.05,
     duplicateProbability: random() * 0.03,
   };
-  const cluster = new SimCluster(random, knobs, {}, swarm?.product === true ? firstOwner : undefined);
+  const cluster = new SimCluster(random, knobs, options.star === true ? { heartbeatAllMax: 0 } : {}, swarm?.product === true ? firstOwner : undefined);
   const names = Array.from({ length: n }, (_, i) => `m${i}`);
   const events: string[] = [`knobs ${JSON.stringify(knobs)}`, ...(swarm === undefined ? [] : [`swarm ${JSON.stringify(swarm)}`])];
   const log = (what: string): void => void events.push(`t${cluster.now} ${what}`);
@@ -254,7 +256,7 @@ export function runSimulation(options: RunOptions): RunResult {
     converged,
     ticks: cluster.now,
     events,
-    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}`,
+    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}${options.star === true ? ' --star' : ''}`,
     stats: { peerMessages: cluster.network.sentTotal, multicasts, installs },
     ...(swarm === undefined ? {} : { swarm }),
   };

@@ -18,12 +18,13 @@
  *   expect non-primary m2    some incarnation of m2 knew itself outside the primary
  *   expect excluded m1       some incarnation of m1 was excluded (and came back)
  *   expect no-install-since-mark   nobody installed a view between `mark` and the next `heal`
+ *   expect primary-throughout m1 m2   none of these ever knew itself outside the primary
  */
 import { prng } from '../helpers/prng.js';
 import { checkRun, formatViolations } from './checker.js';
 import { SimCluster } from './cluster.js';
 import { calmNetwork, type FaultKnobs } from './network.js';
-import type { MulticastOptions } from '../../broker/core/index.js';
+import type { CoreConfig, MulticastOptions } from '../../broker/core/index.js';
 
 export interface ScenarioResult {
   ok: boolean;
@@ -32,8 +33,8 @@ export interface ScenarioResult {
 
 const awaitTicksMax = 5000;
 
-export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNetwork): ScenarioResult {
-  const cluster = new SimCluster(prng(seed), knobs);
+export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNetwork, config: Partial<CoreConfig> = {}): ScenarioResult {
+  const cluster = new SimCluster(prng(seed), knobs, config);
   const failures: string[] = [];
   const expectations: string[][] = [];
   let markAt = -1;
@@ -154,6 +155,8 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
       if (final.join() !== [...names].sort().join()) failures.push(`final view is [${final}], expected [${names}]`);
     } else if (what === 'non-primary') {
       if (!logsOf(names[0]!).some((e) => e.kind === 'non-primary')) failures.push(`${names[0]} never knew itself outside the primary`);
+    } else if (what === 'primary-throughout') {
+      for (const name of names) if (logsOf(name).some((e) => e.kind === 'non-primary')) failures.push(`${name} knew itself outside the primary`);
     } else if (what === 'excluded') {
       if (!logsOf(names[0]!).some((e) => e.kind === 'excluded')) failures.push(`${names[0]} was never excluded`);
     } else if (what === 'no-install-since-mark') {

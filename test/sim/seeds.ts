@@ -4,10 +4,14 @@
  */
 import type { RunOptions } from './run.js';
 
-/** The fixed list CI runs: 400 runs over four group sizes (one on a lossy network only, one harsher). */
-export const suites: Array<{ members: number; seeds: number; faults: boolean; harsh?: boolean }> = [
+/**
+ * The fixed list CI runs: 460 runs over four group sizes (one on a lossy network only, one harsher,
+ * one with every view heartbeating in a star as views larger than `heartbeatAllMax` do).
+ */
+export const suites: Array<{ members: number; seeds: number; faults: boolean; harsh?: boolean; star?: boolean }> = [
   { members: 5, seeds: 60, faults: true, harsh: true },
   { members: 5, seeds: 250, faults: true },
+  { members: 5, seeds: 60, faults: true, star: true },
   { members: 3, seeds: 50, faults: true },
   { members: 7, seeds: 25, faults: true },
   { members: 4, seeds: 15, faults: false },
@@ -50,7 +54,7 @@ export const regressions: Array<{ seed: number; members: number; harsh?: boolean
 export function ciRuns(): RunOptions[] {
   const runs: RunOptions[] = regressions.map(({ seed, members, harsh, classic }) => ({ seed, members, harsh: harsh === true, classic: classic !== false }));
   for (const suite of suites) {
-    for (let seed = 1; seed <= suite.seeds; seed++) runs.push({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true });
+    for (let seed = 1; seed <= suite.seeds; seed++) runs.push({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true, star: suite.star === true });
   }
   return runs;
 }

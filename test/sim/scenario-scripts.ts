@@ -1,0 +1,213 @@
+/**
+ * The scripted scenarios (scenario.ts): the classic view-change cases, and those of views that
+ * heartbeat in a star. Run by test/sim/scenarios.test.ts, and by the mutation script's runner.
+ */
+import type { CoreConfig } from '../../broker/core/index.js';
+
+export const scenarios: Record<string, string> = {
+  'two survivors of a crash that stalled together': `
+    start m0 m1 m2
+    multicast m1 fifo 5
+    crash m0
+    pause m1 64
+    pause m2 64
+    tick 70
+    multicast m2 total 5
+    await view 2
+    expect view m1 m2`,
+  'a one-way link into the coordinator': `
+    start m0 m1 m2 m3 m4
+    one-way m0 m2            # m2 cannot hear the coordinator, which still hears m2
+    multicast m1 fifo 20 safe
+    multicast m3 total 10
+    await view 4             # the group drops m2 while the link stays cut, and goes on
+    heal
+    await view 5
+    expect excluded m2
+    expect view m0 m1 m2 m3 m4`,
+  'one cut link between two members that are not the coordinator': `
+    start m0 m1 m2 m3 m4
+    cut m2 m3                # both alive, both heard by everyone else
+    multicast m1 total 20 safe
+    await view 4             # the coordinator acts on their reports: the younger of the two goes
+    heal
+    await view 5
+    expect excluded m3
+    expect view m0 m1 m2 m3 m4`,
+  'a bridge partition whose bridge is the coordinator': `
+    start m0 m1 m2 m3 m4
+    bridge m1,m2 | m3,m4     # only m0 hears both sides
+    multicast m1 total 10 safe
+    multicast m4 total 10 safe
+    await view 3             # the coordinator keeps one side (the older) and goes on
+    heal
+    await view 5
+    expect excluded m3
+    expect excluded m4
+    expect view m0 m1 m2 m3 m4`,
+  'two members: the younger dies, the older goes on alone and takes it back': `
+    start m0 m1
+    multicast m0 fifo 5
+    crash m1                 # m0 hears nobody now: it must not wait for anyone to decide
+    tick 200
+    await view 1             # alone (the view of one member: m0)
+    restart m1
+    await view 2
+    expect view m0 m1`,
+  'two members: a one-way link into the older one': `
+    start m0 m1
+    one-way m1 m0            # m0 cannot hear m1, which still hears m0
+    multicast m0 fifo 5
+    tick 200
+    await view 1             # m0 alone; m1, excluded, starts again
+    heal
+    await view 2
+    expect view m0 m1`,
+  'the coordinator paused just past the suspicion timeout': `
+    start m0 m1 m2 m3 m4
+    multicast m1 fifo 5
+    tick 10
+    pause m0 64
+    tick 300
+    multicast m2 causal 5
+    await view 5
+    expect view m0 m1 m2 m3 m4`,
+  'joiners that never arrive': `
+    start m0 m1 m2
+    restart m3
+    restart m4
+    restart m5
+    restart m6
+    tick 1
+    crash m3
+    crash m4
+    crash m5
+    crash m6
+    multicast m1 total 5 safe
+    await view 3
+    expect view m0 m1 m2`,
+  'the sequencer crashes mid-stream': `
+    start m0 m1 m2
+    multicast m1 total 30
+    multicast m2 total 30 safe
+    tick 3
+    crash m0                 # m0 sequences stream 0
+    multicast m2 total 10
+    await view 2
+    expect view m1 m2`,
+  'the coordinator crashes during a flush': `
+    start m0 m1 m2 m3 m4
+    multicast m1 fifo 20
+    multicast m3 causal 20
+    leave m4                 # the coordinator m0 starts a flush …
+    await block
+    crash m0                 # … and dies in it; m1 takes over
+    await view 3
+    expect view m1 m2 m3`,
+  'a join during a flush': `
+    start m0 m1 m2
+    multicast m1 total 10
+    crash m2
+    await block
+    restart m2               # a new incarnation asks in while the flush runs
+    multicast m0 fifo 10
+    await view 3
+    expect view m0 m1 m2`,
+  'a false suspicion': `
+    start m0 m1 m2
+    multicast m0 causal 10
+    pause m1 90              # longer than the suspicion timeout: m1 is removed though alive
+    tick 95
+    multicast m1 fifo 5
+    await view 3
+    expect excluded m1
+    expect view m0 m1 m2`,
+  'a 2|1 partition and heal': `
+    start m0 m1 m2
+    multicast m2 fifo 10
+    partition m0,m1 | m2
+    multicast m0 total 10
+    multicast m2 total 10
+    tick 200
+    heal
+    await view 3
+    expect non-primary m2
+    expect excluded m2
+    expect view m0 m1 m2`,
+  'a 1|1|1 split': `
+    start m0 m1 m2
+    multicast m1 fifo 5 safe
+    split-all
+    tick 5                   # what was already in flight lands
+    mark
+    multicast m0 fifo 5
+    tick 200
+    heal
+    await view 3
+    expect non-primary m0
+    expect no-install-since-mark
+    expect view m0 m1 m2`,
+};
+
+/**
+ * Views larger than `heartbeatAllMax` heartbeat in a star (broker/core/heartbeats.ts). There two
+ * members that do not send each other anything do not hear each other either: a cut link between
+ * them is harmless and goes unseen (every message reaches them through the sequencer or the
+ * flush) until one of them sends — then the other leaves its messages unacknowledged, and the
+ * sender reports the link. The two scenarios of cut links send across them.
+ */
+export const starScenarios: Record<string, string> = {
+  'one cut link between two members that are not the coordinator': `
+    start m0 m1 m2 m3 m4
+    cut m2 m3
+    multicast m2 fifo 20 safe  # m3 never acknowledges them: m2 reports the link
+    await view 4
+    heal
+    await view 5
+    expect excluded m3
+    expect view m0 m1 m2 m3 m4`,
+  'a bridge partition whose bridge is the coordinator': `
+    start m0 m1 m2 m3 m4
+    bridge m1,m2 | m3,m4
+    multicast m1 fifo 10 safe
+    multicast m4 fifo 10 safe
+    tick 600                 # m4 goes (most cut links reported); m3 stays once nothing crosses
+    heal
+    await view 5
+    expect excluded m4
+    expect view m0 m1 m2 m3 m4`,
+  'the coordinator of a star crashes: the survivors stay in the primary': `
+    start m0 m1 m2 m3 m4
+    multicast m1 total 10 safe
+    tick 20
+    crash m0                 # it vouched for everyone; its heartbeats stop
+    multicast m2 fifo 5
+    await view 4
+    expect primary-throughout m1 m2 m3 m4
+    expect view m1 m2 m3 m4`,
+  'a member of a star crashes: the others stay in the primary': `
+    start m0 m1 m2 m3 m4
+    multicast m3 causal 10
+    tick 20
+    crash m2
+    await view 4
+    expect primary-throughout m0 m1 m3 m4
+    expect view m0 m1 m3 m4`,
+  'a star coordinator and a member crash together': `
+    start m0 m1 m2 m3 m4
+    multicast m1 total 10 safe
+    tick 20
+    crash m0
+    crash m3
+    await view 3
+    expect primary-throughout m1 m2 m4
+    expect view m1 m2 m4`,
+};
+
+/** Every scripted run: each classic case as it is, then every case with every view in a star. */
+export function scenarioRuns(): Array<{ name: string; script: string; config: Partial<CoreConfig> }> {
+  return [
+    ...Object.entries(scenarios).map(([name, script]) => ({ name, script, config: {} })),
+    ...Object.entries({ ...scenarios, ...starScenarios }).map(([name, script]) => ({ name: `${name} (star)`, script, config: { heartbeatAllMax: 0 } })),
+  ];
+}
