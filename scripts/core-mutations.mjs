@@ -65,7 +65,7 @@ const mutations = [
   {
     name: 'star heartbeats: a member that lost its coordinator does not ask everyone',
     file: 'broker/core/failure-detector.ts',
-    original: 'return now - (this.lastHeard.get(coordinator) ?? -Infinity) > this.suspectTicks / 2;',
+    original: 'return now - (this.lastHeard.get(coordinator) ?? -Infinity) > this.suspectTicks / 4;',
     replacement: 'return false && now > 0;',
   },
   {

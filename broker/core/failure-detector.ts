@@ -78,15 +78,19 @@ export class FailureDetector {
   /**
    * Star heartbeats (heartbeats.ts): the coordinator's heartbeat vouches for every member of the
    * view it does not suspect — for this member they count as heard, although they do not
-   * heartbeat it. Not hearing anyone: vouching says nothing about this member's own links.
+   * heartbeat it. Vouching keeps a member heard; it never brings back one this member already
+   * takes for silent — a member taking over as coordinator may vouch for the old one before it
+   * notices its silence itself, and the old coordinator must not come back to life here (the
+   * whole-broker simulator found a member that ignored the new coordinator's flush for that, and
+   * was forced out with the group's last copy).
    */
   vouch(members: readonly MemberId[], suspects: readonly MemberId[] | undefined, self: MemberId, now: number): void {
-    for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m)) this.lastHeard.set(m, Math.max(this.lastHeard.get(m)!, now));
+    for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m) && !this.silentTooLong(m, now)) this.lastHeard.set(m, now);
   }
 
-  /** Has not heard `coordinator` for half a suspicion timeout (star heartbeats: time to ask everyone). */
+  /** Has not heard `coordinator` for a quarter of a suspicion timeout (star heartbeats: time to ask everyone, before `deaf`). */
   lost(coordinator: MemberId, now: number): boolean {
-    return now - (this.lastHeard.get(coordinator) ?? -Infinity) > this.suspectTicks / 2;
+    return now - (this.lastHeard.get(coordinator) ?? -Infinity) > this.suspectTicks / 4;
   }
 
   silentTooLong(member: MemberId, now: number): boolean {

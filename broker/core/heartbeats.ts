@@ -14,10 +14,14 @@
  * - every member heartbeats its coordinator (and any older member it suspects: its complaints
  *   must reach them, failure-detector.ts), the coordinator heartbeats everyone, and its heartbeat
  *   vouches for every member it does not suspect — they count as heard (`vouch`);
- * - a member that has not heard its coordinator for half a suspicion timeout is `lost`: it
- *   heartbeats everyone, asking for an answer (`reply`), so that by the time the coordinator
- *   would be suspected it has heard from every live member first hand, and a member that takes
- *   over as coordinator does not take the others for silent;
+ * - a member that has not heard its coordinator for a quarter of a suspicion timeout is `lost`:
+ *   it heartbeats everyone, asking for an answer (`reply`, sent at once, with the acks), so that
+ *   by the time the coordinator would be suspected it has heard from every live member first
+ *   hand, and a member that takes over as coordinator does not take the others for silent. A
+ *   quarter, not a half: a member that hears nobody for half a timeout takes itself for the one
+ *   cut off and gives everyone — the dead coordinator too — a fresh window (failure-detector.ts);
+ *   the answers must come before that (the whole-broker simulator found the coordinator's crash
+ *   detected a timeout late by members no data reached);
  * - a member holding a sender's messages whose stability has not moved since its last heartbeat
  *   asks that sender directly (`reply`) — its announcement may have been lost;
  * - a cut link between two members that no longer heartbeat each other shows as a sender's
@@ -74,6 +78,7 @@ export class Heartbeats {
   /** A heartbeat asked this member to answer its sender directly (star). */
   replyAsked(from: MemberId): void {
     this.replyTo.add(from);
+    this.dirty = true;
   }
 
   /** Periodic heartbeats go in a star (see the header). */
@@ -160,8 +165,9 @@ export class Heartbeats {
     if (view === undefined) return;
     if (view.members.length <= this.h.config.ackAllMax || this.h.channel.stableOf(this.h.id) > this.announced) return this.sendAll();
     const hb = this.build(view);
-    for (const m of this.ackTo) if (view.members.includes(m)) this.h.send(m, hb);
+    for (const m of new Set([...this.ackTo, ...this.replyTo])) if (view.members.includes(m)) this.h.send(m, hb);
     this.ackTo.clear();
+    this.replyTo.clear();
     this.dirty = false;
     this.lastAckAt = this.h.now;
   }
@@ -174,8 +180,9 @@ export class Heartbeats {
     if (stable > 0) hb.stable = stable;
     if (h.participant.wantsFlush) hb.flushWanted = true;
     const suspects = h.detector.silentAmong(view.members, h.id, h.now);
-    // In a star no heartbeats travel between two members: a cut link shows as acks that stopped.
-    if (this.star()) for (const m of h.channel.stalled(h.now, h.config.suspectTicks)) if (!suspects.includes(m)) suspects.push(m);
+    // In a star no heartbeats travel between two members: a cut link shows as acks that stopped —
+    // except while frozen for a flush, when acks stop by design (and the flush relays everything).
+    if (this.star() && frozen === undefined) for (const m of h.channel.stalled(h.now, h.config.suspectTicks)) if (!suspects.includes(m)) suspects.push(m);
     if (suspects.length > 0) hb.suspects = suspects;
     h.figures.silentNow(suspects);
     return hb;

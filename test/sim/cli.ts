@@ -30,13 +30,13 @@ if (process.argv.includes('--whole')) {
   const started = Date.now();
   let failed = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runWhole({ seed, brokers: members, faults, harsh });
+    const result = runWhole({ seed, brokers: members, faults, harsh, star });
     if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
     if (result.ok) continue;
     failed++;
-    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
+    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
-  console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 } else if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50, 100]));

@@ -26,8 +26,8 @@ const runs: Run[] = [
       return report === '' ? [] : [{ property: 'SCENARIO', message: `${name}: ${report}` }];
     },
   })),
-  ...wholeSuites.flatMap(({ brokers, seeds }) =>
-    Array.from({ length: seeds }, (_, i) => ({ describe: { seed: i + 1, members: brokers, whole: true }, violations: () => runWhole({ seed: i + 1, brokers }).violations })),
+  ...wholeSuites.flatMap(({ brokers, seeds, star }) =>
+    Array.from({ length: seeds }, (_, i) => ({ describe: { seed: i + 1, members: brokers, whole: true, star: star === true }, violations: () => runWhole({ seed: i + 1, brokers, star: star === true }).violations })),
   ),
 ];
 let done = 0;

@@ -25,6 +25,8 @@ export interface WholeOptions {
   harsh?: boolean;
   /** Ticks of the workload phase. Default 1500. */
   ticks?: number;
+  /** Every view heartbeats in a star (core `heartbeatAllMax` 0), as views of more than 8 brokers do. */
+  star?: boolean;
 }
 
 export interface WholeResult {
@@ -44,7 +46,7 @@ export function runWhole(options: WholeOptions): WholeResult {
   const faults = options.faults ?? true;
   const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
   const names = Array.from({ length: n }, (_, i) => `b${i}`);
-  const world = new World(random, knobs, names, { lwgCount: 4, replicas });
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, options.star === true ? { heartbeatAllMax: 0 } : {});
   const log: string[] = [];
   const say = (line: string): void => void log.push(`t${world.now} ${line}`);
 

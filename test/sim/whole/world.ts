@@ -71,6 +71,8 @@ export class World {
     /** Every broker's name: the seed list, the contacts a joining incarnation asks. */
     readonly names: readonly string[],
     readonly lwg = { lwgCount: 4, replicas: 2 },
+    /** Core settings over the mesh's (e.g. `heartbeatAllMax: 0`: every view heartbeats in a star). */
+    private readonly core: Partial<typeof coreConfig & { heartbeatAllMax: number }> = {},
   ) {
     this.network = new SimNetwork(random, knobs, (id) => id.split('#')[0]!);
   }
@@ -90,7 +92,7 @@ export class World {
         this.coreLogs.set(id, log);
         return id;
       },
-      core: coreConfig,
+      core: { ...coreConfig, ...this.core },
       lwg: this.lwg,
       topics: { limits: topicLimitsDefault, payloadBytesMax: 64 * 1024, presenceInfoBytesMax: 1024, topicBytesMax: 255, subscriptionsMax: 100 },
       now: () => this.now * tickMs,
