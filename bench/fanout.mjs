@@ -52,12 +52,16 @@ class UsageError extends Error {}
 
 // --peers: the side-by-side comparison with other servers (bench/peers/run.mjs), its own options.
 // --rooms: multiplayer game rooms over a 3-broker mesh (bench/rooms/run.mjs), its own options.
+// --spread: 10,000 topics over 5 brokers, link bytes against what each keeps (bench/spread.mjs), its own options.
 if (process.argv.slice(2).includes('--peers')) {
   const { main: peersMain } = await import('./peers/run.mjs');
   await peersMain(process.argv.slice(2).filter((a) => a !== '--peers'));
 } else if (process.argv.slice(2).includes('--rooms')) {
   const { main: roomsMain } = await import('./rooms/run.mjs');
   await roomsMain(process.argv.slice(2).filter((a) => a !== '--rooms'));
+} else if (process.argv.slice(2).includes('--spread')) {
+  const { main: spreadMain } = await import('./spread.mjs');
+  await spreadMain(process.argv.slice(2).filter((a) => a !== '--spread'));
 } else {
   await main();
 }
@@ -85,6 +89,8 @@ function usage() {
   --peers             instead: Chorus side by side with raw ws relays, NATS and Mosquitto
                       (bench/peers/; \`--peers --help\` lists its own options)
   --rooms             instead: game rooms over a 3-broker mesh (bench/rooms/; \`--rooms --help\`)
+  --spread            instead: many topics over a mesh, link bytes per broker against what it
+                      keeps (bench/spread.mjs; \`--spread --help\`)
   --help`;
 }
 
