@@ -7,19 +7,9 @@ import { encode } from '../../client/protocol/index.js';
 import type { DataMessage, PeerMessage, WireMessage } from '../../broker/core/messages.js';
 import { expandRun, foldStubs } from '../../broker/core/stub-runs.js';
 import { Wire } from '../../broker/core/wire.js';
+import { prng } from '../helpers/prng.js';
 
 const ids = ['b0#m4x5y6z7abcd', 'b1#m4x5y6z7abce', 'b2#m4x5y6z7abcf', 'b3#m4x5y6z7abd0'];
-
-/** A seeded generator (mulberry32), so that a failing batch can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stub(sender: string, seq: number, origin: string, originSeq: number, stream: number, streamPos: number, extra: Partial<DataMessage> = {}): DataMessage {
   return { kind: 'data', view: 7, sender, seq, order: 'total', safe: true, origin, key: `${origin}/${originSeq}`, originSeq, stream, streamPos, streamSeq: Math.floor(originSeq / 7) + 1, audience: [0, 2], stub: true, payload: null, ...extra };
@@ -41,7 +31,7 @@ function roundTrip(messages: PeerMessage[]): { sent: WireMessage; received: Peer
 describe('stub runs', () => {
   it('fold and expand random batches back into the very messages sent, in order', () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const r = random(seed);
+      const r = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
       const messages: PeerMessage[] = [];
       const seqs = new Map<string, number>();
