@@ -26,8 +26,11 @@ const runs: Run[] = [
       return report === '' ? [] : [{ property: 'SCENARIO', message: `${name}: ${report}` }];
     },
   })),
-  ...wholeSuites.flatMap(({ brokers, seeds, star }) =>
-    Array.from({ length: seeds }, (_, i) => ({ describe: { seed: i + 1, members: brokers, whole: true, star: star === true }, violations: () => runWhole({ seed: i + 1, brokers, star: star === true }).violations })),
+  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves }) =>
+    Array.from({ length: seeds }, (_, i) => ({
+      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true },
+      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, ...(replicas === undefined ? {} : { replicas }) }).violations,
+    })),
   ),
 ];
 let done = 0;

@@ -27,6 +27,12 @@ export interface WholeOptions {
   ticks?: number;
   /** Every view heartbeats in a star (core `heartbeatAllMax` 0), as views of more than 8 brokers do. */
   star?: boolean;
+  /**
+   * Graceful leaves among the faults (SIGTERM: drain, leave, exit), and with `replicas` 3 or more a
+   * second broker leaving soon after the first — before the groups are whole again — as a rolling
+   * restart gone fast does. Off by default, so that every other seed replays its run.
+   */
+  leaves?: boolean;
 }
 
 export interface WholeResult {
@@ -73,6 +79,7 @@ export function runWhole(options: WholeOptions): WholeResult {
   const ticks = options.ticks ?? 1500;
   const down = new Map<string, number>(); // name → tick it comes back
   let faultCount = 0;
+  let settling = false;
   const stepClients = (): void => {
     for (const c of [...subscribers, ...publishers]) c.step();
   };
@@ -91,7 +98,24 @@ export function runWhole(options: WholeOptions): WholeResult {
       const roll = random();
       if (out < replicas - 1 && !down.has(victim)) {
         faultCount++;
-        if (roll < 0.4) {
+        if (options.leaves === true && roll < 0.35) {
+          say(`leave ${victim}`);
+          world.leave(victim);
+          down.set(victim, world.now + 320 + Math.floor(random() * 200));
+          const second = names.filter((n) => n !== victim && !down.has(n));
+          if (replicas >= 3 && out + 1 < replicas - 1 && second.length > 0 && random() < 0.7) {
+            const other = pick(second);
+            const after = 10 + Math.floor(random() * 90);
+            down.set(other, world.now + after + 320 + Math.floor(random() * 200));
+            const incarnation = world.brokers.get(other)?.node.id;
+            world.later(world.now + after, () => {
+              // Not once the liveness phase has brought everyone back (nor to another incarnation).
+              if (settling || world.brokers.get(other)?.node.id !== incarnation) return;
+              say(`leave ${other}`);
+              world.leave(other);
+            });
+          }
+        } else if (roll < 0.4) {
           say(`kill -9 ${victim}`);
           world.crash(victim);
           down.set(victim, world.now + 100 + Math.floor(random() * 300));
@@ -128,9 +152,16 @@ export function runWhole(options: WholeOptions): WholeResult {
 
   // Heal and settle: every publish answered, every subscriber current.
   say('liveness phase');
+  settling = true;
   world.partition = { kind: 'none' };
   world.network.knobs = calmNetwork;
-  for (const name of down.keys()) if (!name.startsWith('~') && !name.startsWith('=')) world.start(name, false);
+  // Brokers still draining after a SIGTERM finish leaving (their runtime's bounded wait) first.
+  for (let t = 0; t < 400 && [...world.brokers.values()].some((b) => b.alive && b.exitAt !== undefined); t++) {
+    stepClients();
+    world.step();
+  }
+  // Whatever is down comes back (a broker whose leave was still to come never went).
+  for (const name of down.keys()) if (!name.startsWith('~') && !name.startsWith('=') && world.brokers.get(name)?.alive !== true) world.start(name, false);
   down.clear();
   let settled = false;
   for (let t = 0; t < 6000; t++) {

@@ -46,6 +46,8 @@ export interface SimBroker {
   incarnation: number;
   node: BrokerNode;
   alive: boolean;
+  /** Draining after a SIGTERM: the process exits by this tick (`leave`). */
+  exitAt?: number | undefined;
   pausedUntil: number;
   tickedAt: number;
   sessions: Set<SimSession>;
@@ -128,6 +130,19 @@ export class World {
     this.closeSessions(broker);
   }
 
+  /**
+   * SIGTERM: the broker drains — serves nothing new, leaves the group gracefully — and its process
+   * exits once the view without it is installed, or after `leaveTicksMax` (the runtime's 3 s).
+   */
+  leave(name: string, leaveTicksMax = 300): void {
+    const broker = this.brokers.get(name);
+    if (broker === undefined || !broker.alive) return;
+    broker.node.setDraining();
+    broker.node.leave();
+    this.perform(broker);
+    broker.exitAt = this.now + leaveTicksMax;
+  }
+
   /** SIGSTOP for `ticks`: nothing runs, messages wait; then it catches up on time first. */
   pause(name: string, ticks: number): void {
     const broker = this.brokers.get(name);
@@ -174,6 +189,15 @@ export class World {
   /** One tick: brokers catch up on time, what is due arrives, every running broker ticks. */
   step(): void {
     this.now++;
+    for (const broker of this.brokers.values()) {
+      if (!broker.alive || broker.exitAt === undefined) continue;
+      if (broker.node.member.status === 'member' && this.now < broker.exitAt) continue;
+      // Left (or gave up waiting: then it is gone as if it crashed): the process exits, its sessions with it.
+      broker.exitAt = undefined;
+      broker.alive = false;
+      if (broker.node.member.status !== 'stopped') this.coreLogs.get(broker.node.id)?.push({ kind: 'crash', member: broker.node.id });
+      this.closeSessions(broker);
+    }
     for (const broker of this.running()) {
       while (broker.tickedAt < this.now - 1) {
         broker.tickedAt++;
