@@ -57,6 +57,18 @@ const mutations = [
     replacement: 'if (stable > 0) hb.stable = stable + 1;',
   },
   {
+    name: 'the last command of a batch is never delivered',
+    file: 'broker/node/mesh-stream.ts',
+    original: 'commands.forEach((command, i) => this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i), payload: { command } }));',
+    replacement: 'commands.forEach((command, i) => i < commands.length - 1 && this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i), payload: { command } }));',
+  },
+  {
+    name: 'a stub of an own batch leaves its first command unanswered',
+    file: 'broker/node/mesh-stream.ts',
+    original: 'for (let i = 0; i < own; i++) this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i) });',
+    replacement: 'for (let i = 1; i < own; i++) this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i) });',
+  },
+  {
     name: 'star heartbeats: the coordinator vouches for nobody',
     file: 'broker/core/failure-detector.ts',
     original: 'for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m))',
@@ -179,7 +191,7 @@ try {
       const r = await run(m);
       const caughtBy = r.caught && r.property !== 'THROWS';
       if (!caughtBy) exitCode = 1;
-      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.whole ? ', whole brokers' : ''})`;
+      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.leaves ? ', leaves' : ''}${r.batching ? ', batching' : ''}${r.whole ? ', whole brokers' : ''})`;
       const where = r.caught ? `${r.property} at ${what}; run ${r.runs} of ${r.of}` : r.broken ?? `all ${r.runs} runs passed`;
       rows.push({ name: m.name, file: m.file, verdict: caughtBy ? 'caught' : r.property === 'THROWS' ? 'threw' : 'MISSED', where, seconds: r.seconds });
       console.log(`${caughtBy ? 'caught' : 'MISSED'}  ${m.name} — ${where}`);

@@ -7,12 +7,22 @@
  * the command is stable — no client is ever told of a seq a failover could
  * take back. If this broker keeps the topic it answers from its own copy;
  * otherwise the group's server sends the result.
+ *
+ * Commands for one group taken in one pass (one `drain` of the node: the
+ * runtime drains once per pass of the event loop) travel as one multicast,
+ * `{ commands }`, up to `batchMax` commands or `batchBytesMax` bytes: one order
+ * request, one sequenced message, one stub elsewhere, one round of
+ * acknowledgements for all of them. On delivery the batch becomes one delivery
+ * per command, keyed `<key>.<i>` — consecutive on the stream, as if multicast
+ * one by one — so the replicas, loads and de-duplication see commands as they
+ * always did. A pass with one command for a group sends it alone, `{ command }`.
  */
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
 import { fnv1a32 } from '../../lightweight-groups/index.js';
 import type { Replicas } from './replicas.js';
+import { commandSize } from './sizes.js';
 
 export interface GroupSender {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;
@@ -22,6 +32,9 @@ export interface GroupSender {
 
 /** Own multicasts waiting before new publishes are refused (the group is not keeping up). */
 const backlogMax = 10_000;
+/** Commands in one multicast at most, and their payload bytes (estimated) at most. */
+export const batchMax = 128;
+export const batchBytesMax = 256 * 1024;
 /** How long a command delivered here unapplied waits for the server's answer, ms. */
 const answerWaitMs = 5_000;
 
@@ -40,6 +53,10 @@ export class MeshStream implements CommandStream {
   private readonly deferred: Array<{ command: UnstampedCommand; done: (result: ApplyResult) => void }> = [];
   /** Commands applied from the group, for the metrics. */
   appliedTotal = 0;
+  /** Commands taken in this pass, per group, not multicast yet (`flush`). */
+  private readonly batches = new Map<number, Array<{ command: TopicCommand; done: (result: ApplyResult) => void; bytes: number }>>();
+  /** Own batches multicast and not delivered yet: key → commands (a stub of one answers each). */
+  private readonly batchSizes = new Map<MessageKey, number>();
 
   constructor(private readonly options: MeshStreamOptions) {}
 
@@ -60,13 +77,58 @@ export class MeshStream implements CommandStream {
     }
     if (!presence && group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
     const stamped = withoutAbsent({ ...command, ts: this.options.now() }) as TopicCommand;
-    const key = group.multicast({ command: stamped }, { order: 'total', safe: true, elide: true, stream: this.options.lwgOf(command.topic) });
-    this.pending.set(key, done);
+    const stream = this.options.lwgOf(command.topic);
+    let batch = this.batches.get(stream);
+    if (batch === undefined) this.batches.set(stream, (batch = []));
+    batch.push({ command: stamped, done, bytes: commandBytes(stamped) });
   }
 
-  /** A delivery from the core group: the replicas apply, buffer or drop it. */
+  /** Multicasts the commands taken since the last call, one multicast per group (the node calls it before every drain). */
+  flush(): void {
+    if (this.batches.size === 0) return;
+    const batches = [...this.batches];
+    this.batches.clear();
+    const group = this.options.group();
+    for (const [stream, batch] of batches) {
+      if (group === undefined) {
+        // Out of the primary view since they were taken (within this pass): as `submit` would have.
+        for (const { command, done } of batch) this.submit(command, done);
+        continue;
+      }
+      for (let from = 0; from < batch.length; ) {
+        let to = from + 1;
+        for (let bytes = batch[from]!.bytes; to < batch.length && to - from < batchMax && bytes + batch[to]!.bytes <= batchBytesMax; to++) bytes += batch[to]!.bytes;
+        const part = batch.slice(from, to);
+        const options: MulticastOptions = { order: 'total', safe: true, elide: true, stream };
+        if (part.length === 1) this.pending.set(group.multicast({ command: part[0]!.command }, options), part[0]!.done);
+        else {
+          const key = group.multicast({ commands: part.map((p) => p.command) }, options);
+          this.batchSizes.set(key, part.length);
+          part.forEach((p, i) => this.pending.set(commandKey(key, i), p.done));
+        }
+        from = to;
+      }
+    }
+  }
+
+  /** A delivery from the core group: the replicas apply, buffer or drop it — a batch command by command. */
   deliver(delivery: Delivery): void {
-    if ((delivery.payload as { command?: TopicCommand } | null)?.command !== undefined) this.appliedTotal++;
+    const payload = delivery.payload as { command?: TopicCommand; commands?: unknown } | null;
+    if (payload?.command !== undefined) this.appliedTotal++;
+    const commands = payload?.commands;
+    if (Array.isArray(commands)) {
+      this.batchSizes.delete(delivery.key);
+      this.appliedTotal += commands.length;
+      commands.forEach((command, i) => this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i), payload: { command } }));
+      return;
+    }
+    // A stub of an own batch: each of its commands was delivered here unapplied.
+    const own = delivery.stub === true ? this.batchSizes.get(delivery.key) : undefined;
+    if (own !== undefined) {
+      this.batchSizes.delete(delivery.key);
+      for (let i = 0; i < own; i++) this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i) });
+      return;
+    }
     this.replicas?.deliver(delivery);
   }
 
@@ -104,10 +166,24 @@ export class MeshStream implements CommandStream {
 
   /** The member stopped (excluded, or left): what it had in flight will never be answered by it. */
   failPending(message: string): void {
+    const batched = [...this.batches.values()].flat();
+    this.batches.clear();
+    for (const { done } of batched) done({ ok: false, code: ErrorCode.NotReady, message });
     for (const done of this.pending.values()) done({ ok: false, code: ErrorCode.NotReady, message });
     this.pending.clear();
     this.awaiting.clear();
+    this.batchSizes.clear();
   }
+}
+
+/** The key of command `i` of a batch multicast as `key`: what the replicas, answers and de-duplication know it by. */
+export function commandKey(key: MessageKey, i: number): MessageKey {
+  return `${key}.${i}`;
+}
+
+/** A command's size for batching, estimated (the payload dominates; strings and bytes count exactly). */
+function commandBytes(command: TopicCommand): number {
+  return commandSize(command, 4096);
 }
 
 /**

@@ -217,6 +217,8 @@ export class BrokerNode {
 
   /** Performs the member's actions inside the node; returns what the driver must do, in order. */
   drain(): NodeAction[] {
+    // What clients asked in this pass goes out now, a multicast per group (mesh-stream.ts).
+    this.stream.flush();
     this.perform();
     const out = this.out;
     this.out = [];

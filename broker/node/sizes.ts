@@ -6,15 +6,21 @@
 
 /**
  * A payload of the core group: a topic command's topic and data (at most 64 values walked, so a
- * large document costs no more than a small one to count) and a fixed part for the rest; stubs
- * count nothing. Counted when a message is held and again when it is freed: the same answer twice.
+ * large document costs no more than a small one to count) and a fixed part for the rest — each
+ * command's, for a batch (mesh-stream.ts); stubs count nothing. Counted when a message is held and again when it is freed: the same answer twice.
  */
 export function payloadSize(payload: unknown): number {
   if (payload === null || payload === undefined) return 0;
-  const command = (payload as { command?: { topic?: unknown; data?: unknown } }).command;
-  if (command === undefined) return 64;
-  const budget = { left: 64 };
-  return 64 + approxSize(command.topic, budget) + approxSize(command.data, budget);
+  const { command, commands } = payload as { command?: unknown; commands?: unknown };
+  if (Array.isArray(commands)) return commands.reduce((n: number, c) => n + commandSize(c), 0);
+  return command === undefined ? 64 : commandSize(command);
+}
+
+/** A topic command's size: its topic and data (at most `values` values walked) and a fixed part. */
+export function commandSize(command: unknown, values = 64): number {
+  const c = command as { topic?: unknown; data?: unknown } | null;
+  const budget = { left: values };
+  return 64 + approxSize(c?.topic, budget) + approxSize(c?.data, budget);
 }
 
 /** The size of `value`, walking at most `budget.left` values (what lies beyond counts nothing). */

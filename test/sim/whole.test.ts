@@ -81,12 +81,12 @@ describe('whole brokers under seeded faults', () => {
     expect(runWhole({ seed, brokers, harsh: harsh === true }).report).toBe('');
   });
 
-  for (const { brokers, seeds, star, replicas, leaves } of wholeSuites) {
-    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
-    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
+  for (const { brokers, seeds, star, replicas, leaves, batching } of wholeSuites) {
+    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${batching === true ? ' --batching' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
+    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
       const failed: string[] = [];
       for (let seed = 1; seed <= seeds; seed++) {
-        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, ...(replicas === undefined ? {} : { replicas }) });
+        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, ...(replicas === undefined ? {} : { replicas }) });
         if (!result.ok) failed.push(`seed ${seed} (npm run sim -- --whole --seed ${seed} --members ${brokers}${flags}):\n${result.report.split('\n').slice(0, 6).join('\n')}`);
       }
       expect(failed.join('\n\n')).toBe('');

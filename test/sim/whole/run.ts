@@ -33,6 +33,12 @@ export interface WholeOptions {
    * restart gone fast does. Off by default, so that every other seed replays its run.
    */
   leaves?: boolean;
+  /**
+   * The clients' requests of a tick are performed together, as the runtime does with one pass of
+   * the event loop, and publishers sometimes publish a few at once: commands to one group travel
+   * as one batch (broker/node/mesh-stream.ts). Off by default, so that every other seed replays.
+   */
+  batching?: boolean;
 }
 
 export interface WholeResult {
@@ -52,7 +58,9 @@ export function runWhole(options: WholeOptions): WholeResult {
   const faults = options.faults ?? true;
   const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
   const names = Array.from({ length: n }, (_, i) => `b${i}`);
-  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, options.star === true ? { heartbeatAllMax: 0 } : {});
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, options.star === true ? { heartbeatAllMax: 0 } : {}, options.batching === true);
+  // Bursts draw from a stream of their own (the workload's draws stay as they are).
+  const burstRandom = prng(options.seed ^ 0x1b873593);
   const log: string[] = [];
   const say = (line: string): void => void log.push(`t${world.now} ${line}`);
 
@@ -88,6 +96,9 @@ export function runWhole(options: WholeOptions): WholeResult {
       const p = pick(publishers);
       const roll = random();
       if (p.unanswered < 50) p.publish(pick(topics), roll < 0.2 ? 'state' : roll < 0.4 ? 'patch' : 'event');
+      if (options.batching === true && p.unanswered < 50) {
+        for (let more = Math.floor(burstRandom() * 4); more > 0; more--) p.publish(topics[Math.floor(burstRandom() * topics.length)]!, burstRandom() < 0.2 ? 'state' : 'event');
+      }
     }
     if (t === Math.floor(ticks / 3) || t === Math.floor((2 * ticks) / 3)) addSubscriber();
     // A fault only once every group is whole again (every owner holds a ready copy): the promise

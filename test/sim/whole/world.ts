@@ -65,6 +65,7 @@ export class World {
   private readonly deferred: Array<() => void> = [];
   private readonly held: Array<{ to: string; from: string; message: unknown }> = [];
   private timers: Array<{ at: number; fn: () => void }> = [];
+  private readonly toPerform = new Set<SimBroker>();
   private sessionCount = 0;
 
   constructor(
@@ -75,6 +76,8 @@ export class World {
     readonly lwg = { lwgCount: 4, replicas: 2 },
     /** Core settings over the mesh's (e.g. `heartbeatAllMax: 0`: every view heartbeats in a star). */
     private readonly core: Partial<typeof coreConfig & { heartbeatAllMax: number }> = {},
+    /** Clients' requests of a tick are performed together, at `performRequests` (else each at once). */
+    private readonly batching = false,
   ) {
     this.network = new SimNetwork(random, knobs, (id) => id.split('#')[0]!);
   }
@@ -163,8 +166,18 @@ export class World {
     const broker = this.brokerOf(session);
     if (broker === undefined || session.closed || !this.isRunning(broker)) return false;
     act(broker);
-    this.perform(broker);
+    // As the runtime does with everything read in one pass of the event loop: the clients'
+    // requests of a tick are performed together (their commands to one group go as one batch).
+    if (this.batching) this.toPerform.add(broker);
+    else this.perform(broker);
     return true;
+  }
+
+  /** Performs what the clients' requests of this tick set going (`batching`). */
+  performRequests(): void {
+    const brokers = [...this.toPerform];
+    this.toPerform.clear();
+    for (const broker of brokers) if (this.isRunning(broker)) this.perform(broker);
   }
 
   /** The client closes its session (or its connection is cut). */
@@ -188,6 +201,7 @@ export class World {
 
   /** One tick: brokers catch up on time, what is due arrives, every running broker ticks. */
   step(): void {
+    this.performRequests();
     this.now++;
     for (const broker of this.brokers.values()) {
       if (!broker.alive || broker.exitAt === undefined) continue;
@@ -210,6 +224,7 @@ export class World {
     const due = this.timers.filter((t) => t.at <= this.now);
     this.timers = this.timers.filter((t) => t.at > this.now);
     for (const t of due) t.fn();
+    this.performRequests();
     for (const broker of this.running()) {
       broker.tickedAt = this.now;
       broker.node.tick();

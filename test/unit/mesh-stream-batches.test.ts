@@ -1,0 +1,97 @@
+// Commands for one group taken in one pass travel as one multicast (broker/node/mesh-stream.ts):
+// bounded in count and bytes, a single command alone as before, and on delivery each command of a
+// batch reaches the replicas as a delivery of its own, keyed `<key>.<i>`, in order — a stub of an
+// own batch too, so that every command's client is answered. The whole-broker simulator runs the
+// same code under faults (`npm run sim -- --whole --batching`); this pins the shapes.
+import { describe, expect, it } from 'vitest';
+import type { Delivery, MulticastOptions } from '../../broker/core/index.js';
+import { MeshStream, batchBytesMax, batchMax } from '../../broker/node/mesh-stream.js';
+import type { Replicas } from '../../broker/node/replicas.js';
+import type { TopicTable, UnstampedCommand } from '../../broker/topics/index.js';
+import { lwgOf } from '../../lightweight-groups/index.js';
+
+function setUp() {
+  const sent: Array<{ key: string; payload: { command?: unknown; commands?: unknown[] }; options: MulticastOptions }> = [];
+  const delivered: Delivery[] = [];
+  const group = {
+    outgoing: { queuedCount: 0 },
+    multicast(payload: unknown, options: MulticastOptions): string {
+      const key = `me#1/${sent.length + 1}`;
+      sent.push({ key, payload: payload as never, options });
+      return key;
+    },
+  };
+  const stream = new MeshStream({ group: () => group, lwgOf: (topic) => lwgOf(topic, 32), now: () => 1000 });
+  const replicas = { bind: () => replicas, deliver: (d: Delivery) => void delivered.push(d) };
+  stream.bind({} as TopicTable, replicas as unknown as Replicas);
+  return { stream, sent, delivered };
+}
+
+const publish = (topic: string, data: unknown): UnstampedCommand => ({ kind: 'publish', topic, msgKind: 'event', data });
+
+/** Two topics of different groups. */
+const [a, b] = ['room.a', Array.from({ length: 100 }, (_, i) => `room.b${i}`).find((t) => lwgOf(t, 32) !== lwgOf('room.a', 32))!];
+
+describe('commands in batches', () => {
+  it('sends a pass’s commands one multicast per group, at most batchMax each, a lone one alone', () => {
+    const { stream, sent } = setUp();
+    for (let i = 0; i < 2 * batchMax + 44; i++) stream.submit(publish(a, i), () => {});
+    stream.submit(publish(b, 'alone'), () => {});
+    expect(sent).toHaveLength(0); // nothing leaves before the pass ends
+    stream.flush();
+    const forA = sent.filter((s) => s.options.stream === lwgOf(a, 32));
+    expect(forA.map((s) => s.payload.commands?.length)).toEqual([batchMax, batchMax, 44]);
+    expect(forA.flatMap((s) => s.payload.commands!.map((c) => (c as { data: number }).data))).toEqual(Array.from({ length: 2 * batchMax + 44 }, (_, i) => i));
+    const forB = sent.filter((s) => s.options.stream === lwgOf(b, 32));
+    expect(forB).toHaveLength(1);
+    expect(forB[0]!.payload).toEqual({ command: expect.objectContaining({ topic: b, data: 'alone', ts: 1000 }) });
+    expect(sent.every((s) => s.options.order === 'total' && s.options.safe === true && s.options.elide === true)).toBe(true);
+  });
+
+  it('keeps a batch under batchBytesMax', () => {
+    const { stream, sent } = setUp();
+    const big = 'x'.repeat(Math.floor(batchBytesMax / 3));
+    for (let i = 0; i < 7; i++) stream.submit(publish(a, big), () => {});
+    stream.flush();
+    expect(sent.map((s) => s.payload.commands?.length ?? 1)).toEqual([2, 2, 2, 1]);
+  });
+
+  it('hands each command of a delivered batch to the replicas in order, keyed <key>.<i>, and answers each client', () => {
+    const { stream, sent, delivered } = setUp();
+    const answers: Array<[number, unknown]> = [];
+    for (let i = 0; i < 3; i++) stream.submit(publish(a, i), (r) => answers.push([i, r]));
+    stream.flush();
+    const { key, payload } = sent[0]!;
+    stream.deliver({ key, origin: 'me#1', stream: lwgOf(a, 32), payload } as unknown as Delivery);
+    expect(delivered.map((d) => [d.key, (d.payload as { command: { data: number } }).command.data])).toEqual([
+      [`${key}.0`, 0],
+      [`${key}.1`, 1],
+      [`${key}.2`, 2],
+    ]);
+    for (let i = 2; i >= 0; i--) stream.answer(`${key}.${i}`, { ok: true, seq: i + 1 });
+    expect(answers).toEqual([
+      [2, { ok: true, seq: 3 }],
+      [1, { ok: true, seq: 2 }],
+      [0, { ok: true, seq: 1 }],
+    ]);
+  });
+
+  it('turns a stub of an own batch into one stub delivery per command', () => {
+    const { stream, sent, delivered } = setUp();
+    for (let i = 0; i < 4; i++) stream.submit(publish(a, i), () => {});
+    stream.flush();
+    stream.deliver({ key: sent[0]!.key, origin: 'me#1', stub: true, payload: null } as unknown as Delivery);
+    expect(delivered.map((d) => [d.key, d.stub])).toEqual([0, 1, 2, 3].map((i) => [`${sent[0]!.key}.${i}`, true]));
+    // Another broker's stub stays one delivery.
+    stream.deliver({ key: 'other#1/9', origin: 'other#1', stub: true, payload: null } as unknown as Delivery);
+    expect(delivered).toHaveLength(5);
+  });
+
+  it('fails what waits in a batch when the member stops', () => {
+    const { stream } = setUp();
+    const answers: unknown[] = [];
+    stream.submit(publish(a, 1), (r) => answers.push(r));
+    stream.failPending('stopping');
+    expect(answers).toEqual([expect.objectContaining({ ok: false, message: 'stopping' })]);
+  });
+});
