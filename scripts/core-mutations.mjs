@@ -69,10 +69,22 @@ const mutations = [
     replacement: 'for (let i = 1; i < own; i++) this.replicas?.deliver({ ...delivery, key: commandKey(delivery.key, i) });',
   },
   {
+    name: 'star heartbeats: members the coordinator does not vouch for are not asked directly',
+    file: 'broker/core/heartbeats.ts',
+    original: 'this.direct = hb.suspects ?? [];',
+    replacement: 'this.direct = [];',
+  },
+  {
+    name: 'star heartbeats: an abcast its sequencer never sequenced goes unreported',
+    file: 'broker/core/heartbeats.ts',
+    original: 'for (const m of h.outgoing.unsequenced(h.config.suspectTicks))',
+    replacement: 'for (const m of h.outgoing.unsequenced(h.config.suspectTicks * 1000))',
+  },
+  {
     name: 'star heartbeats: the coordinator vouches for nobody',
     file: 'broker/core/failure-detector.ts',
-    original: 'for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m))',
-    replacement: 'for (const m of members) if (now < 0 && m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m))',
+    original: 'for (const m of members) if (m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m) && !this.silentTooLong(m, now))',
+    replacement: 'for (const m of members) if (now < 0 && m !== self && suspects?.includes(m) !== true && this.lastHeard.has(m) && !this.silentTooLong(m, now))',
   },
   {
     name: 'star heartbeats: a member that lost its coordinator does not ask everyone',
@@ -83,8 +95,8 @@ const mutations = [
   {
     name: 'star heartbeats: a link that stopped acknowledging goes unreported',
     file: 'broker/core/heartbeats.ts',
-    original: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks))',
-    replacement: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks * 1000))',
+    original: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks, h.config.retransmitTicks))',
+    replacement: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks * 1000, h.config.retransmitTicks))',
   },
   {
     name: 'a member outside the audience is handed the payload (no stub on delivery)',

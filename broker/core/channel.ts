@@ -159,20 +159,22 @@ export class ViewChannel {
 
   /**
    * Members that have acknowledged nothing more of this channel for `ticks` although it sent them
-   * messages that long ago, and sent them again three times since (a lost message or two on a
-   * lossy link is not a cut one: the simulator found a member excluded for a message and its
-   * first resend lost): a cut link, or a member gone — seen by the sender alone when heartbeats
+   * messages that long ago, and sent them again three times since, the last a retransmit period
+   * ago (a lost message or two on a lossy link is not a cut one: the simulator found a member
+   * excluded for a message and its first resends lost, one reported before its third resend could
+   * be answered): a cut link, or a member gone — seen by the sender alone when heartbeats
    * no longer travel between every two members (heartbeats.ts, star).
    */
-  stalled(now: number, ticks: number): MemberId[] {
+  stalled(now: number, ticks: number, retransmitTicks: number): MemberId[] {
     const out: MemberId[] = [];
     for (const member of this.members) {
       if (member === this.me) continue;
       const acked = this.acks.get(member)?.get(this.me) ?? 0;
       if (acked >= this.seqLast) continue;
       const p = this.progress.get(member);
-      if ((p?.backoff ?? 0) < 3) continue;
-      const since = Math.max(p?.at ?? -Infinity, this.sentAt.get(acked + 1) ?? now);
+      // Three resends, the last of them unanswered for a retransmit period too (not merely sent).
+      if (p === undefined || p.backoff < 3 || now - p.resentAt <= retransmitTicks) continue;
+      const since = Math.max(p.at, this.sentAt.get(acked + 1) ?? now);
       if (now - since > ticks) out.push(member);
     }
     return out;

@@ -24,9 +24,13 @@
  *   detected a timeout late by members no data reached);
  * - a member holding a sender's messages whose stability has not moved since its last heartbeat
  *   asks that sender directly (`reply`) — its announcement may have been lost;
+ * - members the coordinator's heartbeat does not vouch for are asked directly (`reply`): a
+ *   coordinator that cannot hear them, or anyone, must not make the others suspect each other;
  * - a cut link between two members that no longer heartbeat each other shows as a sender's
- *   messages left unacknowledged by one member for a suspicion timeout (channel.ts `stalled`),
- *   reported to the coordinator like a silent member.
+ *   messages left unacknowledged by one member for a suspicion timeout and three resends
+ *   (channel.ts `stalled`), or as an own abcast its sequencer has not sequenced for a suspicion
+ *   timeout (outgoing.ts `unsequenced`: the link to the sequencer is cut one way), reported to
+ *   the coordinator like a silent member.
  */
 import type { CoreConfig } from './config.js';
 import type { ViewChannel } from './channel.js';
@@ -45,6 +49,8 @@ export interface HeartbeatHost {
   readonly detector: FailureDetector;
   readonly figures: CoreFigures;
   coordinatorOf(): MemberId;
+  /** Own abcasts and gbcasts on their way (outgoing.ts): which sequencers have not sequenced one. */
+  readonly outgoing: { unsequenced(ticks: number): MemberId[] };
   send(to: MemberId, message: PeerMessage): void;
 }
 
@@ -61,6 +67,8 @@ export class Heartbeats {
   private readonly replyTo = new Set<MemberId>();
   /** Star: each sender's stability as seen at the last periodic heartbeat. */
   private readonly stableSeen = new Map<MemberId, number>();
+  /** Star: members the coordinator's last heartbeat did not vouch for, asked directly. */
+  private direct: readonly MemberId[] = [];
 
   constructor(private readonly h: HeartbeatHost) {}
 
@@ -75,10 +83,20 @@ export class Heartbeats {
     if (this.h.channel.stableOf(this.h.id) > this.announced) this.dirty = true;
   }
 
-  /** A heartbeat asked this member to answer its sender directly (star). */
-  replyAsked(from: MemberId): void {
-    this.replyTo.add(from);
-    this.dirty = true;
+  /**
+   * A heartbeat arrived (its acks already taken): answered at once if it asks; in a star, the
+   * coordinator's vouches, and those it does not vouch for asked directly — a coordinator that
+   * cannot hear them (or anyone) must not make the members suspect each other.
+   */
+  onHeartbeat(from: MemberId, hb: Heartbeat): void {
+    const h = this.h;
+    if (hb.reply === true) {
+      this.replyTo.add(from);
+      this.dirty = true;
+    }
+    if (h.view === undefined || !this.star() || from !== h.coordinatorOf()) return;
+    h.detector.vouch(h.view.members, hb.suspects, h.id, h.now);
+    this.direct = hb.suspects ?? [];
   }
 
   /** Periodic heartbeats go in a star (see the header). */
@@ -106,6 +124,7 @@ export class Heartbeats {
     this.announced = 0;
     this.replyTo.clear();
     this.stableSeen.clear();
+    this.direct = [];
   }
 
   /** The heartbeat every `heartbeatTicks`: to all, or in a star (see the header). */
@@ -124,6 +143,11 @@ export class Heartbeats {
       if (m === coordinator) break;
     }
     let ask = false;
+    for (const m of this.direct) {
+      if (m === h.id || !view.members.includes(m)) continue;
+      to.add(m);
+      ask = true;
+    }
     for (const sender of view.members) {
       if (sender === h.id) continue;
       const stable = h.channel.stableOf(sender);
@@ -182,7 +206,10 @@ export class Heartbeats {
     const suspects = h.detector.silentAmong(view.members, h.id, h.now);
     // In a star no heartbeats travel between two members: a cut link shows as acks that stopped —
     // except while frozen for a flush, when acks stop by design (and the flush relays everything).
-    if (this.star() && frozen === undefined) for (const m of h.channel.stalled(h.now, h.config.suspectTicks)) if (!suspects.includes(m)) suspects.push(m);
+    if (this.star() && frozen === undefined) {
+      for (const m of h.channel.stalled(h.now, h.config.suspectTicks, h.config.retransmitTicks)) if (!suspects.includes(m)) suspects.push(m);
+      for (const m of h.outgoing.unsequenced(h.config.suspectTicks)) if (!suspects.includes(m)) suspects.push(m);
+    }
     if (suspects.length > 0) hb.suspects = suspects;
     h.figures.silentNow(suspects);
     return hb;

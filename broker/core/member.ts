@@ -278,8 +278,7 @@ export class Member implements CoordinatorHost {
         this.channel.onAcks(from, m.acks, this.now);
         if (m.stable !== undefined) this.channel.onStable(from, m.stable);
         this.heartbeats.acksArrived();
-        if (m.reply === true) this.heartbeats.replyAsked(from);
-        if (this.heartbeats.star() && from === this.coordinatorOf()) this.detector.vouch(this.view.members, m.suspects, this.id, this.now);
+        this.heartbeats.onHeartbeat(from, m);
         if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
         this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();
@@ -302,6 +301,7 @@ export class Member implements CoordinatorHost {
   }
 
   private onData(m: DataMessage): void {
+    if (m.origin === this.id && m.order === 'total') this.outgoing.sequenced(m.key);
     for (const ready of this.channel.receive(m)) this.ordering.push(ready);
     this.heartbeats.received(m.sender);
     this.deliverAndCollect();

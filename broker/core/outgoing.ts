@@ -39,7 +39,7 @@ export class Outgoing {
   /** Own abcasts per stream so far (their FIFO position on the stream). */
   private readonly streamSeqs = new Map<number, number>();
   /** Own abcasts and gbcasts not yet delivered. */
-  readonly pending = new Map<MessageKey, { request: OrderRequest; sentAt: number }>();
+  readonly pending = new Map<MessageKey, { request: OrderRequest; sentAt: number; firstAt: number; sends: number; sequenced?: true }>();
 
   constructor(private readonly host: OutgoingHost) {}
 
@@ -78,7 +78,7 @@ export class Outgoing {
       const request: OrderRequest = { kind: 'order-request', view: view.id, order: next.order, stream: next.stream, key: next.key, origin: h.id, originSeq: next.originSeq, streamSeq, safe: next.safe, payload: next.payload };
       if (next.order === 'total' && next.elide) request.elide = true;
       if (next.order === 'total' && next.audience !== undefined) request.audience = next.audience;
-      this.pending.set(next.key, { request, sentAt: h.now });
+      this.pending.set(next.key, { request, sentAt: h.now, firstAt: h.now, sends: 0 });
       this.sendRequest(request);
     }
   }
@@ -93,6 +93,9 @@ export class Outgoing {
     this.causalSent = 0;
     for (const p of this.pending.values()) {
       p.request = { ...p.request, view: viewId };
+      p.firstAt = this.host.now;
+      p.sends = 0;
+      delete p.sequenced;
       this.sendRequest(p.request);
     }
     this.sendQueued();
@@ -100,6 +103,30 @@ export class Outgoing {
 
   delivered(key: MessageKey): void {
     this.pending.delete(key);
+  }
+
+  /** The sequencer's copy of an own abcast arrived (delivered or not yet): its request got through. */
+  sequenced(key: MessageKey): void {
+    const p = this.pending.get(key);
+    if (p !== undefined) p.sequenced = true;
+  }
+
+  /**
+   * The sequencers that have not sequenced an own abcast handed to them `ticks` ago and handed
+   * again three times since (a request or two lost, or one waiting behind a lost one, is not a cut
+   * link: the whole-broker simulator under harsh loss found a sequencer excluded for that): the
+   * link to them is cut one way, although they may be heard — in a star no heartbeat would show
+   * it (heartbeats.ts).
+   */
+  unsequenced(ticks: number): MemberId[] {
+    const out = new Set<MemberId>();
+    for (const p of this.pending.values()) {
+      // A request of an older view is handed to the new sequencer at the install (`onInstall`), not yet.
+      if (p.request.order !== 'total' || p.request.view !== this.host.view?.id || p.sequenced === true || p.sends < 4 || this.host.now - p.firstAt <= ticks) continue;
+      out.add(this.host.sequencerOf(p.request.stream));
+    }
+    out.delete(this.host.id);
+    return [...out];
   }
 
   /** Own gbcasts still waiting (reported in a flush so the coordinator delivers them). */
@@ -110,7 +137,10 @@ export class Outgoing {
   private sendRequest(request: OrderRequest): void {
     const h = this.host;
     const pending = this.pending.get(request.key);
-    if (pending !== undefined) pending.sentAt = h.now;
+    if (pending !== undefined) {
+      pending.sentAt = h.now;
+      pending.sends++;
+    }
     if (h.view === undefined || !h.canSend()) return;
     const to = request.order === 'total' ? h.sequencerOf(request.stream) : h.coordinatorOf();
     if (to === h.id) h.onOrderRequest(request);

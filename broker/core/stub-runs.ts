@@ -30,7 +30,7 @@ const stubKeys = new Set(['kind', 'view', 'sender', 'seq', 'order', 'safe', 'ori
 
 function foldable(m: PeerMessage): m is DataMessage & { stream: number; streamPos: number; streamSeq: number; audience: number[] } {
   if (m.kind !== 'data' || m.stub !== true || m.order !== 'total' || m.payload !== null) return false;
-  if (m.stream === undefined || m.streamPos === undefined || m.streamSeq === undefined || m.audience === undefined) return false;
+  if (!isCount(m.stream) || !isCount(m.streamPos) || !isCount(m.streamSeq) || !isCount(m.originSeq) || !isCount(m.seq) || m.audience === undefined) return false;
   if (m.key !== `${m.origin}/${m.originSeq}`) return false;
   let n = 0;
   for (const k in m) {

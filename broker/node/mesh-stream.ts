@@ -26,12 +26,13 @@ import { commandSize } from './sizes.js';
 
 export interface GroupSender {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;
-  /** Own multicasts waiting to go out (flow control holds them). */
-  readonly outgoing: { readonly queuedCount: number };
 }
 
-/** Own multicasts waiting before new publishes are refused (the group is not keeping up). */
-const backlogMax = 10_000;
+/**
+ * Own commands not answered yet (taken, queued, in flight) before new publishes are refused: the
+ * group is not keeping up. Commands, not multicasts — a multicast carries up to `batchMax`.
+ */
+export const backlogMax = 20_000;
 /** Commands in one multicast at most, and their payload bytes (estimated) at most. */
 export const batchMax = 128;
 export const batchBytesMax = 256 * 1024;
@@ -55,6 +56,7 @@ export class MeshStream implements CommandStream {
   appliedTotal = 0;
   /** Commands taken in this pass, per group, not multicast yet (`flush`). */
   private readonly batches = new Map<number, Array<{ command: TopicCommand; done: (result: ApplyResult) => void; bytes: number }>>();
+  private batchedCount = 0;
   /** Own batches multicast and not delivered yet: key → commands (a stub of one answers each). */
   private readonly batchSizes = new Map<MessageKey, number>();
 
@@ -75,12 +77,13 @@ export class MeshStream implements CommandStream {
       if (presence) return void this.deferPresence(command, done);
       return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
     }
-    if (!presence && group.outgoing.queuedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
+    if (!presence && this.pending.size + this.batchedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
     const stamped = withoutAbsent({ ...command, ts: this.options.now() }) as TopicCommand;
     const stream = this.options.lwgOf(command.topic);
     let batch = this.batches.get(stream);
     if (batch === undefined) this.batches.set(stream, (batch = []));
     batch.push({ command: stamped, done, bytes: commandBytes(stamped) });
+    this.batchedCount++;
   }
 
   /** Multicasts the commands taken since the last call, one multicast per group (the node calls it before every drain). */
@@ -88,6 +91,7 @@ export class MeshStream implements CommandStream {
     if (this.batches.size === 0) return;
     const batches = [...this.batches];
     this.batches.clear();
+    this.batchedCount = 0;
     const group = this.options.group();
     for (const [stream, batch] of batches) {
       if (group === undefined) {
@@ -168,6 +172,7 @@ export class MeshStream implements CommandStream {
   failPending(message: string): void {
     const batched = [...this.batches.values()].flat();
     this.batches.clear();
+    this.batchedCount = 0;
     for (const { done } of batched) done({ ok: false, code: ErrorCode.NotReady, message });
     for (const done of this.pending.values()) done({ ok: false, code: ErrorCode.NotReady, message });
     this.pending.clear();

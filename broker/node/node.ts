@@ -81,8 +81,9 @@ export class BrokerNode {
   private out: NodeAction[] = [];
   /**
    * Called when an input other than a peer message or a tick (a client's publish, a control, a
-   * peer note) gave the node something to send: the driver drains it soon (a microtask) instead of
-   * at the next tick, which would add up to a tick to every publish's path.
+   * peer note) gave the node something to send: the driver drains it soon (once the pass of the
+   * event loop that took it is done: broker/mesh `performSoon`) instead of at the next tick, which
+   * would add up to a tick to every publish's path.
    */
   onPending: (() => void) | undefined;
 

@@ -32,6 +32,8 @@ export type Partition =
   | { kind: 'isolate'; name: string }
   | { kind: 'split'; side: ReadonlySet<string> }
   | { kind: 'one-way'; from: string; to: string }
+  /** Everything sent to `name` is lost; what it sends arrives. */
+  | { kind: 'deaf'; name: string }
   /** Links between the two sides cut both ways; members on neither side hear everyone (one cut link, or a bridge). */
   | { kind: 'sides'; left: ReadonlySet<string>; right: ReadonlySet<string> };
 
@@ -94,6 +96,8 @@ export class SimNetwork {
         return p.side.has(a) !== p.side.has(b);
       case 'one-way':
         return a === p.from && b === p.to;
+      case 'deaf':
+        return b === p.name && a !== p.name;
       case 'sides':
         return (p.left.has(a) && p.right.has(b)) || (p.right.has(a) && p.left.has(b));
       default: {

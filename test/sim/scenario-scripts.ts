@@ -45,6 +45,23 @@ export const scenarios: Record<string, string> = {
     expect excluded m3
     expect excluded m4
     expect view m0 m1 m2 m3 m4`,
+  'a one-way cut from an origin to its stream’s sequencer (not the coordinator)': `
+    start m0 m1 m2 m3 m4
+    one-way m3 m1            # the view is [m0 m2 m1 m3 m4]: m1 sequences stream 2, still reaches m3,
+    multicast m3 total 10 stream=2   # and never gets m3's requests
+    await view 4             # one of the two goes (in a star: m2 reports m1 as not sequencing)
+    heal
+    await view 5
+    expect view m0 m1 m2 m3 m4`,
+  'a coordinator that hears nobody: the others stay in the primary': `
+    start m0 m1 m2 m3 m4
+    tick 20
+    deaf m0                  # it still heartbeats everyone, suspecting them all
+    tick 400
+    expect primary-throughout m1 m2 m3 m4
+    heal
+    await view 5
+    expect view m0 m1 m2 m3 m4`,
   'two members: the younger dies, the older goes on alone and takes it back': `
     start m0 m1
     multicast m0 fifo 5

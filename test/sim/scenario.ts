@@ -3,14 +3,16 @@
  * and run deterministically on the simulator, then healed, settled and checked like random runs.
  *
  *   start m0 m1 m2          m0 founds, the others join; waits until all are in one view
- *   multicast m1 total 20    20 abcasts from m1 (orders: fifo causal total group; add `safe`)
+ *   multicast m1 total 20    20 abcasts from m1 (orders: fifo causal total group; add `safe`,
+ *                            and `stream=K` for an abcast's stream, sequenced at members[K mod n])
  *   tick 30                  let 30 ticks pass
  *   await block              run until some member blocks for a flush
  *   await view 2             run until every running member is in one view of 2 members
  *   crash m0 | pause m1 90 | leave m2 | restart m2
  *   partition m0,m1 | m2     cut every link between the two sides ("isolate m1" cuts one off,
  *                            "one-way m0 m2" cuts only what m0 sends to m2, "cut m1 m2" the
- *                            one link between m1 and m2, both ways)
+ *                            one link between m1 and m2, both ways, "deaf m0" everything sent
+ *                            to m0 while what it sends arrives)
  *   bridge m1,m2 | m3,m4     cut every link between the two sides; the others hear both
  *   heal
  *   mark                     remember this moment for `expect no-install-since-mark`
@@ -66,12 +68,14 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
         break;
       }
       case 'multicast': {
-        const [name, order, count, safe] = args as [string, MulticastOptions['order'], string | undefined, string | undefined];
+        const [name, order, count, ...rest] = args as [string, MulticastOptions['order'], string | undefined, ...string[]];
         if (!['fifo', 'causal', 'total', 'group'].includes(order)) {
           failures.push(`unknown order in: ${line}`);
           break;
         }
-        for (let i = 0; i < Number(count ?? 1); i++) cluster.multicast(name, { n: ++counter }, { order, safe: safe === 'safe' });
+        const stream = rest.map((a) => /^stream=(\d+)$/.exec(a)?.[1]).find((v) => v !== undefined);
+        const options: MulticastOptions = { order, safe: rest.includes('safe'), ...(stream === undefined ? {} : { stream: Number(stream) }) };
+        for (let i = 0; i < Number(count ?? 1); i++) cluster.multicast(name, { n: ++counter }, options);
         break;
       }
       case 'tick':
@@ -99,6 +103,9 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
         break;
       case 'one-way':
         cluster.partition = { kind: 'one-way', from: args[0]!, to: args[1]! };
+        break;
+      case 'deaf':
+        cluster.partition = { kind: 'deaf', name: args[0]! };
         break;
       case 'isolate':
         cluster.partition = { kind: 'isolate', name: args[0]! };

@@ -77,8 +77,8 @@ describe('topic predicates catch their bugs', () => {
 
 describe('whole brokers under seeded faults', () => {
   // 400 runs in all (about 50 s on an idle 2-core machine).
-  it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', ({ seed, brokers, harsh }) => {
-    expect(runWhole({ seed, brokers, harsh: harsh === true }).report).toBe('');
+  it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', ({ seed, brokers, harsh, star, batching }) => {
+    expect(runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true }).report).toBe('');
   });
 
   for (const { brokers, seeds, star, replicas, leaves, batching } of wholeSuites) {

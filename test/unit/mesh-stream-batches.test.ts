@@ -5,7 +5,8 @@
 // same code under faults (`npm run sim -- --whole --batching`); this pins the shapes.
 import { describe, expect, it } from 'vitest';
 import type { Delivery, MulticastOptions } from '../../broker/core/index.js';
-import { MeshStream, batchBytesMax, batchMax } from '../../broker/node/mesh-stream.js';
+import { ErrorCode } from '../../client/protocol/index.js';
+import { MeshStream, backlogMax, batchBytesMax, batchMax } from '../../broker/node/mesh-stream.js';
 import type { Replicas } from '../../broker/node/replicas.js';
 import type { TopicTable, UnstampedCommand } from '../../broker/topics/index.js';
 import { lwgOf } from '../../lightweight-groups/index.js';
@@ -14,7 +15,6 @@ function setUp() {
   const sent: Array<{ key: string; payload: { command?: unknown; commands?: unknown[] }; options: MulticastOptions }> = [];
   const delivered: Delivery[] = [];
   const group = {
-    outgoing: { queuedCount: 0 },
     multicast(payload: unknown, options: MulticastOptions): string {
       const key = `me#1/${sent.length + 1}`;
       sent.push({ key, payload: payload as never, options });
@@ -85,6 +85,20 @@ describe('commands in batches', () => {
     // Another broker's stub stays one delivery.
     stream.deliver({ key: 'other#1/9', origin: 'other#1', stub: true, payload: null } as unknown as Delivery);
     expect(delivered).toHaveLength(5);
+  });
+
+  it('refuses publishes past backlogMax commands not answered, and takes them again once answered', () => {
+    const { stream, sent } = setUp();
+    const refused: unknown[] = [];
+    for (let i = 0; i < backlogMax; i++) stream.submit(publish(a, i), () => {});
+    stream.submit(publish(a, 'one too many'), (r) => refused.push(r));
+    expect(refused).toEqual([expect.objectContaining({ ok: false, code: ErrorCode.TooManyRequests })]);
+    stream.flush();
+    expect(sent.reduce((n, s) => n + (s.payload.commands?.length ?? 1), 0)).toBe(backlogMax);
+    stream.answer(`${sent[0]!.key}.0`, { ok: true, seq: 1 });
+    const taken: unknown[] = [];
+    stream.submit(publish(a, 'now'), (r) => taken.push(r));
+    expect(taken).toEqual([]); // taken, not refused
   });
 
   it('fails what waits in a batch when the member stops', () => {

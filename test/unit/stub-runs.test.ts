@@ -77,6 +77,12 @@ describe('stub runs', () => {
     expect(foldStubs(twoSenders)).toEqual(twoSenders);
   });
 
+  it('leave stubs whose numbers are not counts as they are (folding them could not be undone)', () => {
+    const odd = [stub(ids[1]!, 5, ids[0]!, 9, 1.5, 4), stub(ids[1]!, 6, ids[0]!, 10, 1.5, 5)];
+    const hb: PeerMessage = { kind: 'hb', view: 7, acks: [1] };
+    expect(foldStubs([hb, ...odd])).toEqual([hb, ...odd]);
+  });
+
   it('count and drop a hostile run without throwing', () => {
     const good = foldStubs([stub(ids[1]!, 5, ids[0]!, 9, 1, 4), stub(ids[1]!, 6, ids[0]!, 10, 1, 5)])[0]!;
     expect(good.kind).toBe('stubs');
