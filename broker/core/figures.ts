@@ -16,7 +16,7 @@ export class CoreFigures {
   flushTicks = 0;
   /** Completed flush lengths not yet read (`takeFlushes`), oldest first, at most 64 kept. */
   private readonly recentFlushes: number[] = [];
-  /** Members reported silent by the last heartbeat, so that a suspicion counts once. */
+  /** Members found silent at the last tick, so that a suspicion counts once. */
   private silent = new Set<string>();
 
   flushed(ticks: number): void {

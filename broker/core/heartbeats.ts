@@ -35,7 +35,6 @@
 import type { CoreConfig } from './config.js';
 import type { ViewChannel } from './channel.js';
 import type { FailureDetector } from './failure-detector.js';
-import type { CoreFigures } from './figures.js';
 import type { MemberId, ViewRecord } from './log.js';
 import type { Heartbeat, PeerMessage } from './messages.js';
 
@@ -47,7 +46,6 @@ export interface HeartbeatHost {
   readonly channel: ViewChannel;
   readonly participant: { readonly frozenAcks: Record<MemberId, number> | undefined; readonly wantsFlush: boolean };
   readonly detector: FailureDetector;
-  readonly figures: CoreFigures;
   coordinatorOf(): MemberId;
   /** Own abcasts and gbcasts on their way (outgoing.ts): which sequencers have not sequenced one. */
   readonly outgoing: { unsequenced(ticks: number): MemberId[] };
@@ -211,7 +209,6 @@ export class Heartbeats {
       for (const m of h.outgoing.unsequenced(h.config.suspectTicks)) if (!suspects.includes(m)) suspects.push(m);
     }
     if (suspects.length > 0) hb.suspects = suspects;
-    h.figures.silentNow(suspects);
     return hb;
   }
 }

@@ -140,6 +140,7 @@ export class Member implements CoordinatorHost {
     this.notices.tick();
     if (this.status !== 'member' || this.view === undefined) return;
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
+    this.figures.silentNow(this.detector.silentAmong(this.view.members, this.id, this.now));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
     if (this.nonPrimary && this.now - this.nonPrimarySince > this.config.isolatedTicksMax) return this.stop('excluded');
     this.heartbeats.tick();

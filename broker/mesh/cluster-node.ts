@@ -269,8 +269,6 @@ export class ClusterNode {
         }
       }
     }
-    // Written now, in this pass, not one pass later (Links would otherwise write at its own setImmediate).
-    this.links.flush();
   }
 }
 

@@ -163,8 +163,7 @@ export class Links {
     await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
   }
 
-  /** Writes what was sent since the last write, one write per peer (also done at the next setImmediate by itself). */
-  flush(): void {
+  private flush(): void {
     this.flushScheduled = false;
     for (const [to, frames] of this.queues) {
       const link = this.byPeer.get(to) ?? this.byPeer.get(this.peerAt(to) ?? '');
