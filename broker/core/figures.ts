@@ -32,6 +32,8 @@ export class CoreFigures {
 
   /** The members this member now finds silent too long; counts those that were not before. */
   silentNow(members: readonly string[]): void {
+    // Called every tick: nothing silent now or before is the usual case, and allocates nothing.
+    if (members.length === 0 && this.silent.size === 0) return;
     for (const m of members) if (!this.silent.has(m)) this.suspicions++;
     this.silent = new Set(members);
   }

@@ -147,9 +147,11 @@ export class Heartbeats {
       ask = true;
     }
     for (const sender of view.members) {
-      if (sender === h.id) continue;
+      const seen = this.stableSeen.get(sender) ?? 0;
+      // Nothing received past what was stable last time: nothing to ask (and no O(n) stableOf).
+      if (sender === h.id || (h.channel.received.get(sender) ?? 0) <= seen) continue;
       const stable = h.channel.stableOf(sender);
-      if (stable < (h.channel.received.get(sender) ?? 0) && stable === (this.stableSeen.get(sender) ?? 0)) {
+      if (stable === seen) {
         to.add(sender);
         ask = true;
       }
@@ -187,7 +189,8 @@ export class Heartbeats {
     if (view === undefined) return;
     if (view.members.length <= this.h.config.ackAllMax || this.h.channel.stableOf(this.h.id) > this.announced) return this.sendAll();
     const hb = this.build(view);
-    for (const m of new Set([...this.ackTo, ...this.replyTo])) if (view.members.includes(m)) this.h.send(m, hb);
+    for (const m of this.ackTo) if (view.members.includes(m)) this.h.send(m, hb);
+    for (const m of this.replyTo) if (!this.ackTo.has(m) && view.members.includes(m)) this.h.send(m, hb);
     this.ackTo.clear();
     this.replyTo.clear();
     this.dirty = false;

@@ -47,6 +47,8 @@ export function foldStubs(messages: readonly PeerMessage[]): Array<PeerMessage |
   let origins = new Map<MemberId, number>();
   let stamps = new Map<string, number>();
   let count = 0;
+  /** Where each run stands in `out`, and its first stub (a run of one goes as that stub). */
+  const runs: Array<{ at: number; first: PeerMessage }> = [];
   for (const m of messages) {
     if (!foldable(m)) {
       run = undefined;
@@ -58,6 +60,7 @@ export function foldStubs(messages: readonly PeerMessage[]): Array<PeerMessage |
       origins = new Map();
       stamps = new Map();
       count = 0;
+      runs.push({ at: out.length, first: m });
       out.push(run);
     }
     let origin = origins.get(m.origin);
@@ -74,8 +77,10 @@ export function foldStubs(messages: readonly PeerMessage[]): Array<PeerMessage |
     run.at.push(m.safe ? 1 : 0, m.stream, m.streamPos, origin, m.originSeq, m.streamSeq, stamp);
     count++;
   }
-  // A run of one stub is no smaller than the stub: send it as it is.
-  return out.map((item) => (item.kind === 'stubs' && item.at.length === width ? expandRun(item)![0]! : item));
+  // Nothing to fold: the batch as it was. A run of one stub is no smaller than the stub: it goes as it is.
+  if (runs.length === 0) return messages as PeerMessage[];
+  for (const r of runs) if ((out[r.at] as StubRun).at.length === width) out[r.at] = r.first;
+  return out;
 }
 
 function isCount(v: unknown): v is number {
