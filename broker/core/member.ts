@@ -362,6 +362,10 @@ export class Member implements CoordinatorHost {
   private onInstall(m: Install): void {
     if (!m.next.members.includes(this.id)) return;
     if (this.status === 'joining') {
+      // Only the coordinator's install for joiners carries what a joiner needs (lanes, audiences,
+      // state); a member's resend of its own install (participant.ts) is bare. Taking that one
+      // would start this member with no lanes: it would sequence nobody's abcasts but its own.
+      if (m.lanes === undefined) return;
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
       this.lanes.restore(m.lanes ?? []);

@@ -157,7 +157,11 @@ export interface Install {
   state?: { value: unknown };
   /** gbcast keys delivered at this view change (a joiner must not deliver them again). */
   groupKeys?: MessageKey[];
-  /** For joiners: per `origin|stream`, the highest abcast streamSeq delivered (where each origin's FIFO order resumes). */
+  /**
+   * For joiners: per `origin|stream`, the highest abcast streamSeq delivered (where each origin's
+   * FIFO order resumes). Present (perhaps empty) in every install the coordinator sends a joiner,
+   * and only there: a joining member takes no install without it (member.ts).
+   */
   lanes?: Array<[string, number]>;
   /** For joiners: each stream's audience (audience.ts). */
   audiences?: Array<[number, MemberId[]]>;

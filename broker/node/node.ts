@@ -233,6 +233,7 @@ export class BrokerNode {
       const member = this.member;
       const actions = member.drain();
       if (actions.length === 0) return;
+      let excluded = false;
       for (const action of actions) {
         switch (action.kind) {
           case 'send':
@@ -263,7 +264,7 @@ export class BrokerNode {
             this.options.log?.('cluster-stopped', { member: member.id, reason: action.reason });
             this.setPrimary(false);
             this.stream.failPending(`this broker was ${action.reason === 'left' ? 'leaving' : 'excluded from'} the group; publish again`);
-            if (action.reason === 'excluded' && !this.leaving && !this.draining) this.reincarnate();
+            excluded = action.reason === 'excluded';
             break;
           case 'block':
           case 'unblock':
@@ -274,6 +275,13 @@ export class BrokerNode {
           }
         }
       }
+      // The new incarnation starts only after every action of the old one: a member's sends of a
+      // turn come after its other actions (core/wire.ts), and the runtime sends as whoever it is at
+      // that point (ClusterNode switches the links at `incarnation`). Started at `stopped`, the
+      // old member's last messages went out under the new id — a participant took one for a member
+      // behind its view and resent its own install, bare, which the joiner took as its join install
+      // (no lanes, no state): every origin's abcasts on the streams it sequenced stalled (chaos).
+      if (excluded && !this.leaving && !this.draining) this.reincarnate();
     }
   }
 

@@ -262,7 +262,9 @@ export class World {
       for (const action of actions) {
         switch (action.kind) {
           case 'send':
-            this.network.send(this.now, broker.node.id, action.to, action.message as never);
+            // As the runtime's links do: sent as the incarnation in effect at this point of the
+            // actions (the links switch at `incarnation`), not as whoever the node is by now.
+            this.network.send(this.now, `${broker.name}#${broker.incarnation}`, action.to, action.message as never);
             break;
           case 'incarnation':
             broker.incarnation++;
