@@ -7,7 +7,7 @@
  *
  * This file is the glue: inputs, the dispatch of peer messages, views. The
  * parts are named for their concern (channel, ordering, outgoing, deliverer,
- * sequencer, audience, failure-detector, flush, participant, notices, wire);
+ * sequencer, audience, failure-detector, flush, participant, joins, notices, wire);
  * docs/core.md tells the whole story.
  */
 import type { Action } from './actions.js';
@@ -27,10 +27,11 @@ import { Deliverer } from './deliverer.js';
 import { AbcastLanes, sequencedFields } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
 import { unreachable } from './assert.js';
-import { isPrimarySuccessor, memberName, sequencerOf } from './view.js';
+import { isPrimarySuccessor, sequencerOf } from './view.js';
 import { StreamAudiences, copyFor, stubOf } from './audience.js';
 import { CoreFigures } from './figures.js';
 import { Heartbeats } from './heartbeats.js';
+import { Joins } from './joins.js';
 
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
@@ -62,7 +63,11 @@ export class Member implements CoordinatorHost {
   private readonly placeSequencer: MemberOptions['sequencerOf'];
 
   readonly coordinator: FlushCoordinator;
-  readonly pendingJoins = new Set<MemberId>();
+  private readonly joins = new Joins(this);
+  /** At the coordinator: joiners for the next view change (joins.ts). */
+  get pendingJoins(): ReadonlySet<MemberId> {
+    return this.joins.pending;
+  }
   readonly groupRequests = new Map<MessageKey, OrderRequest>();
   attemptLast = 0;
 
@@ -188,6 +193,10 @@ export class Member implements CoordinatorHost {
     this.wire.send(to, index < 0 || this.status !== 'member' ? message : copyFor(message, index));
   }
 
+  tellExcluded(to: MemberId): void {
+    this.notices.excluded(to);
+  }
+
   emit(action: Action): void {
     this.wire.emit(action);
   }
@@ -225,7 +234,7 @@ export class Member implements CoordinatorHost {
     this.ordering = new ViewOrdering(next.members);
     this.detector.onInstall(next.members, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
-    for (const m of next.members) this.pendingJoins.delete(m);
+    this.joins.onInstall(previous, next);
     this.lanes.onInstall(next.members);
     this.audiences.onInstall(next.members);
     this.participant.reset(next, previous.length === 0);
@@ -255,7 +264,7 @@ export class Member implements CoordinatorHost {
     if (this.view === undefined || m.view >= this.view.id) this.detector.heard(from, this.now);
     else this.detector.heardAnyone(this.now);
     // Taken whatever this member's view (they change or end membership itself).
-    if (m.kind === 'join') return this.onJoin(m.joiner);
+    if (m.kind === 'join') return this.joins.onJoin(m.joiner);
     if (m.kind === 'excluded') return this.onExcluded(m.view);
     if (m.kind === 'leave-done') return void (this.notices.leaving && this.stop('left'));
     if (m.kind === 'install') return this.onInstall(m);
@@ -266,7 +275,7 @@ export class Member implements CoordinatorHost {
     if (m.view > this.view.id) return this.wire.keepForLater(from, m, this.config.futureMax);
     if (m.view < this.view.id) {
       this.staleTotal++;
-      if (!this.view.members.includes(from)) this.notices.excluded(from);
+      if (!this.view.members.includes(from)) this.tellExcluded(from);
       else this.participant.resendInstall(from);
       return;
     }
@@ -349,16 +358,6 @@ export class Member implements CoordinatorHost {
     }
   }
 
-  private onJoin(joiner: MemberId): void {
-    if (this.status !== 'member' || this.view === undefined || joiner === this.id) return;
-    if (this.view.members.includes(joiner)) return this.coordinator.resendInstall(joiner);
-    const coordinator = this.coordinatorOf();
-    if (coordinator !== this.id) return this.send(coordinator, { kind: 'join', view: this.view.id, joiner });
-    this.pendingJoins.add(joiner);
-    // A newer incarnation asking in means the old one is gone.
-    for (const m of this.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) this.detector.replaced.add(m);
-  }
-
   private onInstall(m: Install): void {
     if (!m.next.members.includes(this.id)) return;
     if (this.status === 'joining') {
@@ -378,6 +377,8 @@ export class Member implements CoordinatorHost {
   }
 
   private onExcluded(view: number): void {
+    // A joiner whose id already left a view (joins.ts): it starts again under a new one.
+    if (this.status === 'joining') return this.stop('excluded');
     if (this.status !== 'member' || this.view === undefined || view <= this.view.id) return;
     this.stop(this.notices.leaving ? 'left' : 'excluded');
   }

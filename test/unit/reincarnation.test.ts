@@ -75,3 +75,30 @@ describe('a joining member', () => {
     expect(member.view?.id).toBe(5);
   });
 });
+
+describe('a member id that left a view', () => {
+  it('is answered excluded when a late join of it arrives, not put in a view again; a joiner told so starts again', () => {
+    const b0 = node('b0');
+    const b2 = node('b2');
+    b0.found();
+    b2.join(['b0#1']);
+    run(b0, b2, () => b2.member.status === 'member' && b0.view?.members.length === 2);
+    const gone = b2.id;
+    // b2 falls silent (paused): b0 goes on alone (the older of two may).
+    for (let i = 0; i < 2_000 && b0.view!.members.length > 1; i++) (b0.tick(), b0.drain());
+    expect(b0.view!.members).toEqual(['b0#1']);
+    const viewId = b0.view!.id;
+    // Its join arrives late (sent before the pause, or forwarded by a stalled member).
+    b0.receive(gone, { kind: 'join', view: 0, joiner: gone });
+    const answer = b0.drain().filter((a) => a.kind === 'send');
+    expect(answer.map((a) => [a.to, (a.message as PeerMessage).kind])).toEqual([[gone, 'excluded']]);
+    for (let i = 0; i < 300; i++) (b0.tick(), b0.drain());
+    expect(b0.view!.id).toBe(viewId);
+    expect(b0.member.pendingJoins.size).toBe(0);
+    // A joining member told so stops, and its runtime starts it again under a new id.
+    const joiner = new Member({ id: 'b3#1' });
+    joiner.join(['b0#1']);
+    joiner.receive('b0#1', { kind: 'excluded', view: viewId });
+    expect(joiner.status).toBe('stopped');
+  });
+});
