@@ -14,7 +14,8 @@
  *   whose members cannot all hear each other stalls — a message is stable
  *   only once every member has it — so the coordinator leaves out members
  *   until no reported cut link is left inside the view: the member with the
- *   most cut links first, among equals the youngest. Only a link to a member
+ *   most cut links first, among equals the youngest (a link counts once,
+ *   whether one of its ends reported it or both). Only a link to a member
  *   the coordinator heard within half the suspicion timeout counts: one that
  *   crashed is soon suspected here by silence, and a member that noticed it a
  *   little earlier must not be taken for the broken end.
@@ -137,15 +138,22 @@ export class FailureDetector {
 
   /** Leaves out members until no reported cut link is left between the others (see the header). */
   private decideCuts(members: readonly MemberId[], self: MemberId, now: number): void {
-    let links: Array<readonly [MemberId, MemberId]> = [];
+    // A cut link is a pair, counted once however many of its ends report it: counted per report,
+    // a member that reported its side of a bridge partition first weighed double, and the
+    // coordinator left out one side, then the other (a chaos run lost every holder of a group so).
+    const pairs = new Map<string, readonly [MemberId, MemberId]>();
     for (const [from, list] of this.reports) {
       if (!members.includes(from)) continue;
       for (const to of list) {
         // Only a member this coordinator heard lately is cut off from the reporter: one that went
         // silent (a crash) is soon suspected here too, and must not cost the reporter its place.
-        if (to !== self && to !== from && members.includes(to) && now - (this.lastHeard.get(to) ?? -Infinity) <= this.suspectTicks / 2) links.push([from, to]);
+        if (to !== self && to !== from && members.includes(to) && now - (this.lastHeard.get(to) ?? -Infinity) <= this.suspectTicks / 2) {
+          const pair = from < to ? ([from, to] as const) : ([to, from] as const);
+          pairs.set(`${pair[0]} ${pair[1]}`, pair);
+        }
       }
     }
+    let links = [...pairs.values()];
     // Marks of members outside `members` (those a round in progress already leaves out) stay
     // until the next install: were the round started again, they must not come back in.
     for (const m of [...this.cutOff]) if (members.includes(m)) this.cutOff.delete(m);

@@ -1,7 +1,7 @@
 // Proves the core group's pure parts on their own, deterministically: the channel's hold-back,
 // acks, stability and retransmission; the ordering rules (FIFO, causal hold-back by vector
 // timestamp, safe waiting for stability, the flush's limits); the member's refusal of malformed
-// peer messages; and that the same inputs give the same outputs (a seeded run replays exactly).
+// peer messages; the coordinator's choice of whom a bridge partition costs; and that the same inputs give the same outputs (a seeded run replays exactly).
 import { describe, expect, it } from 'vitest';
 import { assert, InvariantError } from '../../broker/core/index.js';
 import { Load } from '../../broker/node/replica-load.js';
@@ -9,6 +9,7 @@ import { Member } from '../../broker/core/index.js';
 import { ViewChannel } from '../../broker/core/channel.js';
 import type { DataMessage } from '../../broker/core/messages.js';
 import { ViewOrdering } from '../../broker/core/ordering.js';
+import { FailureDetector } from '../../broker/core/failure-detector.js';
 import { runSimulation } from '../sim/run.js';
 
 const members = ['a#1', 'b#1', 'c#1'];
@@ -129,6 +130,29 @@ describe('ViewOrdering', () => {
     expect(deliverAll(f, () => 0, true, () => 2)).toEqual(['b#1/1', 'b#1/2']);
     expect(f.pendingCount()).toBe(1);
   });
+});
+
+describe('FailureDetector, cut links', () => {
+  // A bridge partition b1,b2 | b3,b4 that only the coordinator b0 crosses: whatever order the
+  // reports come in, the younger side goes (b3, b4), never one side and then the other. A cut link
+  // is a pair: counted once per report, b1 (which reported first, and was reported by both of the
+  // other side) weighed 4 and went first, then b2 — in a chaos run, every holder of a group.
+  const view = ['b0#1', 'b1#1', 'b2#1', 'b3#1', 'b4#1'];
+  const reports: Array<[string, string[]]> = [
+    ['b1#1', ['b3#1', 'b4#1']],
+    ['b3#1', ['b1#1', 'b2#1']],
+    ['b4#1', ['b1#1', 'b2#1']],
+    ['b2#1', ['b3#1', 'b4#1']],
+  ];
+  const orders = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 2, 0, 3], [0, 1, 2]];
+  for (const order of orders) {
+    it(`leaves out the younger side for reports in the order ${order.join(',')}`, () => {
+      const detector = new FailureDetector(150);
+      detector.onInstall(view, 0);
+      for (const i of order) detector.onSuspects(reports[i]![0], reports[i]![1], 'b0#1', true, view, 10);
+      expect([...detector.cutOff].sort()).toEqual(['b3#1', 'b4#1']);
+    });
+  }
 });
 
 describe('Member', () => {
