@@ -36,13 +36,19 @@ function run(a: BrokerNode, b: BrokerNode, done: () => boolean): void {
 
 const view = (message: unknown): number => (message as PeerMessage).view;
 
+/** b0 founds a group and b2 joins it: both members of one view. */
+function twoInOneView(): [BrokerNode, BrokerNode] {
+  const b0 = node('b0');
+  const b2 = node('b2');
+  b0.found();
+  b2.join(['b0#1']);
+  run(b0, b2, () => b2.member.status === 'member' && b0.view?.members.length === 2);
+  return [b0, b2];
+}
+
 describe('a broker excluded and starting again', () => {
   it("sends the old member's last messages before it becomes the new incarnation, never under the new id", () => {
-    const b0 = node('b0');
-    const b2 = node('b2');
-    b0.found();
-    b2.join(['b0#1']);
-    run(b0, b2, () => b2.member.status === 'member' && b0.view?.members.length === 2);
+    const [b0, b2] = twoInOneView();
     const old = b2.id;
     // A few ticks of heartbeats waiting in the old member's outbox, then the news of its exclusion.
     for (let i = 0; i < 30; i++) b2.tick();
@@ -78,11 +84,7 @@ describe('a joining member', () => {
 
 describe('a member id that left a view', () => {
   it('is answered excluded when a late join of it arrives, not put in a view again; a joiner told so starts again', () => {
-    const b0 = node('b0');
-    const b2 = node('b2');
-    b0.found();
-    b2.join(['b0#1']);
-    run(b0, b2, () => b2.member.status === 'member' && b0.view?.members.length === 2);
+    const [b0, b2] = twoInOneView();
     const gone = b2.id;
     // b2 falls silent (paused): b0 goes on alone (the older of two may).
     for (let i = 0; i < 2_000 && b0.view!.members.length > 1; i++) (b0.tick(), b0.drain());
