@@ -15,7 +15,9 @@
  *   only once every member has it — so the coordinator leaves out members
  *   until no reported cut link is left inside the view: the member with the
  *   most cut links first, among equals the youngest (a link counts once,
- *   whether one of its ends reported it or both). Only a link to a member
+ *   whether one of its ends reported it or both) — once the reported links
+ *   have stood still for a sixth of a suspicion timeout, so that every end of
+ *   a partition has reported (at most half a timeout after the first report). Only a link to a member
  *   the coordinator heard within half the suspicion timeout counts: one that
  *   crashed is soon suspected here by silence, and a member that noticed it a
  *   little earlier must not be taken for the broken end.
@@ -46,6 +48,10 @@ export class FailureDetector {
   readonly cutOff = new Set<MemberId>();
   /** While coordinating: each member's latest list of members it cannot hear. */
   private readonly reports = new Map<MemberId, readonly MemberId[]>();
+  /** The reported cut pairs as they stand, since when they stand so, and since when any is reported. */
+  private pairsKey = '';
+  private pairsSince = 0;
+  private cutsSince: number | undefined;
 
   constructor(private readonly suspectTicks: number) {}
 
@@ -132,6 +138,8 @@ export class FailureDetector {
 
   /** Forgets every cut link reported so far (a round that would lose the primary gives them another chance). */
   forgiveCuts(): void {
+    this.pairsKey = '';
+    this.cutsSince = undefined;
     this.reports.clear();
     this.cutOff.clear();
   }
@@ -154,6 +162,17 @@ export class FailureDetector {
       }
     }
     let links = [...pairs.values()];
+    // Decided only once the reported pairs have stood still for a moment (the reports of a
+    // partition's members arrive ticks apart): decided on the first report alone, its reporter's
+    // side went out, then — once its new incarnations were back — the other side too, with every
+    // holder of a group (a reviewer's simulation: both sides excluded in 40 of 40 seeds, none
+    // with the pause). A set that keeps changing is decided on anyway after half a suspicion timeout.
+    const key = [...pairs.keys()].sort().join('|');
+    if (key !== this.pairsKey) [this.pairsKey, this.pairsSince] = [key, now];
+    if (links.length === 0) this.cutsSince = undefined;
+    else this.cutsSince ??= now;
+    const settled = now - this.pairsSince >= Math.ceil(this.suspectTicks / 6) || now - (this.cutsSince ?? now) >= this.suspectTicks / 2;
+    if (links.length > 0 && !settled) return;
     // Marks of members outside `members` (those a round in progress already leaves out) stay
     // until the next install: were the round started again, they must not come back in.
     for (const m of [...this.cutOff]) if (members.includes(m)) this.cutOff.delete(m);

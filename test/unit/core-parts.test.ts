@@ -146,13 +146,26 @@ describe('FailureDetector, cut links', () => {
   ];
   const orders = [[0, 1, 2, 3], [3, 2, 1, 0], [1, 2, 0, 3], [0, 1, 2]];
   for (const order of orders) {
-    it(`leaves out the younger side for reports in the order ${order.join(',')}`, () => {
+    it(`leaves out the younger side for reports in the order ${order.join(',')}, and nobody before they all came`, () => {
       const detector = new FailureDetector(150);
       detector.onInstall(view, 0);
-      for (const i of order) detector.onSuspects(reports[i]![0], reports[i]![1], 'b0#1', true, view, 10);
+      // Reports a tick or two apart: no decision on a part of them (the first alone cut its reporter).
+      order.forEach((i, t) => {
+        detector.onSuspects(reports[i]![0], reports[i]![1], 'b0#1', true, view, 10 + 2 * t);
+        expect([...detector.cutOff]).toEqual([]);
+      });
+      // The next heartbeats, a moment later, with the same reports.
+      for (const i of order) detector.onSuspects(reports[i]![0], reports[i]![1], 'b0#1', true, view, 40);
       expect([...detector.cutOff].sort()).toEqual(['b3#1', 'b4#1']);
     });
   }
+
+  it('decides within half a suspicion timeout even while the reports keep changing', () => {
+    const detector = new FailureDetector(150);
+    detector.onInstall(view, 10);
+    for (let t = 0; t <= 75; t++) detector.onSuspects('b1#1', t % 2 === 0 ? ['b3#1'] : ['b3#1', 'b4#1'], 'b0#1', true, view, 10 + t);
+    expect(detector.cutOff.size).toBeGreaterThan(0);
+  });
 });
 
 describe('Member', () => {
