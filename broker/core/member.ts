@@ -137,6 +137,8 @@ export class Member implements CoordinatorHost {
 
   /** The application's snapshot, asked for by a `get-state` action. */
   stateReady(state: unknown): void {
+    // A member stopped since it asked (in the same turn) installs nothing.
+    if (this.status !== 'member') return;
     this.coordinator.stateReady(state);
   }
 
@@ -385,6 +387,7 @@ export class Member implements CoordinatorHost {
 
   stop(reason: 'excluded' | 'left'): void {
     this.status = 'stopped';
+    this.notices.stopJoining();
     // The log has one word for leaving the group, by exclusion or by choice.
     this.onLog({ kind: 'excluded', member: this.id });
     this.emit({ kind: 'stopped', reason });

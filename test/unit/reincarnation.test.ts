@@ -1,5 +1,6 @@
 // A broker excluded from the group starts again as a new incarnation (broker/node/node.ts). The
-// old member's last messages must not leave under the new id: a chaos run found a participant
+// old member's last messages must not leave under the new id (the node hands them on first; the
+// links then drop them with the old identity): a chaos run found a participant
 // that took one for a member behind its view and resent its own install, bare, and the joiner took
 // that as its join install — no lanes, no state — and then sequenced nobody's abcasts but its own.
 // Two nodes wired by hand (no I/O), and the core member alone for the joiner's side.

@@ -259,12 +259,14 @@ export class World {
   private perform(broker: SimBroker): void {
     for (let i = 0; i < 1_000_000; i++) {
       const actions = broker.node.drain();
-      for (const action of actions) {
+      // As the runtime's links do: a new identity drops what was queued before it (Links.setSelf
+      // clears the queues; they write at the end of the pass), and what follows goes as the new id.
+      let switched = -1;
+      actions.forEach((a, i) => a.kind === 'incarnation' && (switched = i));
+      for (const [i, action] of actions.entries()) {
         switch (action.kind) {
           case 'send':
-            // As the runtime's links do: sent as the incarnation in effect at this point of the
-            // actions (the links switch at `incarnation`), not as whoever the node is by now.
-            this.network.send(this.now, `${broker.name}#${broker.incarnation}`, action.to, action.message as never);
+            if (i > switched) this.network.send(this.now, `${broker.name}#${broker.incarnation}`, action.to, action.message as never);
             break;
           case 'incarnation':
             broker.incarnation++;
