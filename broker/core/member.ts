@@ -369,7 +369,7 @@ export class Member implements CoordinatorHost {
       if (m.lanes === undefined) return;
       if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      this.lanes.restore(m.lanes ?? []);
+      this.lanes.restore(m.lanes);
       this.audiences.restore(m.audiences ?? []);
       this.status = 'member';
       this.notices.stopJoining();
