@@ -9,4 +9,4 @@
  */
 export { fnv1a32, lwgOf, rendezvousScore } from './hash.js';
 export { ownersOf, brokerName } from './owners.js';
-export { LwgTable, lwgConfigDefault, type LwgConfig, type LwgControl, type LwgInfo, type LwgTableSnapshot } from './table.js';
+export { LwgTable, lwgConfigDefault, type LwgConfig, type LwgControl, type LwgInfo, type LwgSettled, type LwgTableSnapshot, type LwgWait } from './table.js';

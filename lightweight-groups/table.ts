@@ -12,12 +12,24 @@
  * Its *members* — holders and wanting brokers — receive its traffic; everyone
  * else gets only ordering stubs (broker/core/audience.ts).
  *
+ * A group whose every ready holder leaves at one view change is *waiting*: its
+ * state lives only in those brokers' copies (excluded by a partition, say), so
+ * nobody may start it again empty. Its commands are refused, and it waits for
+ * each of those brokers, by name, to come back and say `salvage` — with the
+ * position its copy was complete to, or none (a process restarted from
+ * nothing). When all have answered, the longest copy wins and its broker is
+ * the group's server again; with none, the group starts empty (lost). A
+ * holder whose own load completes meanwhile (`ready`) ends the wait with its
+ * copy, which is current; `give-up` (after a bounded wait) settles with the
+ * offers so far. Positions count the deliveries of the group's stream, the
+ * same at every broker (a joiner gets them with the table).
+ *
  * It changes only by `installView` and by controls delivered in the stream's
  * order (`apply`), so every broker computes the same table. Pure logic: it
  * knows views only as lists of member ids and imports nothing from the broker.
  */
 import { lwgOf } from './hash.js';
-import { ownersOf } from './owners.js';
+import { brokerName, ownersOf } from './owners.js';
 
 export interface LwgConfig {
   /** Number of lightweight groups, fixed per deployment. Default 32. */
@@ -35,12 +47,40 @@ export const lwgConfigDefault: LwgConfig = { lwgCount: 32, replicas: 2 };
  */
 export type LwgControl =
   | { op: 'hold'; lwg: number; n?: number }
-  | { op: 'ready'; lwg: number }
+  /**
+   * The broker's copy is complete. `ended`: the group's waits that had ended when it said so — a
+   * wait that ended since went on without this copy (the broker loads again), so it does not count.
+   */
+  | { op: 'ready'; lwg: number; ended?: number }
   | { op: 'unhold'; lwg: number }
   | { op: 'want'; lwg: number; topic: string; n?: number }
   | { op: 'unwant'; lwg: number; topic: string }
   /** The broker keeps nothing of the group any more: changes no table, carries it out of the stream's audience. */
-  | { op: 'idle'; lwg: number };
+  | { op: 'idle'; lwg: number }
+  /** A broker the waiting group (`wait`: which wait) waits for: its copy is complete to stream position `pos`, or it has none. */
+  | { op: 'salvage'; lwg: number; wait: number; pos?: number }
+  /** The waiting group stops waiting for brokers that did not come back: the best copy offered so far, or empty. */
+  | { op: 'give-up'; lwg: number; wait: number };
+
+/** How a group's wait ended (the agent acts on it: load the copy, drop what is behind it, or start empty). */
+export type LwgSettled =
+  /** `server`'s copy, complete to `pos`; `behind`: the others delivered topic commands past it before the wait (at `at`). */
+  | { lwg: number; server: string; pos: number; at: number; behind: boolean }
+  /** No copy came back: the group starts again, empty, at its remaining holders. */
+  | { lwg: number; server: undefined };
+
+/** A group waiting for its copy: `id` tells one wait from the next. */
+export interface LwgWait {
+  id: number;
+  /** The stream position when the last ready holder left (commands since are refused). */
+  at: number;
+  /** The position of the last topic command delivered by then: a copy complete to here lacks nothing. */
+  last: number;
+  /** Names of the brokers whose copies it waits for. */
+  awaiting: string[];
+  /** Copies offered so far: the member and the position its copy is complete to. */
+  offers: Array<[string, number]>;
+}
 
 export interface LwgInfo {
   lwg: number;
@@ -49,15 +89,31 @@ export interface LwgInfo {
   holders: Array<{ broker: string; ready: boolean }>;
   /** Holders, then brokers that want some topic of the group, in view order. */
   members: string[];
+  /** Waiting for a copy (its last ready holders left at once). */
+  waiting?: LwgWait;
 }
 
 interface Group {
   holders: string[];
   ready: Set<string>;
   wants: Map<string, Set<string>>;
+  /** Deliveries on the group's stream so far, and the position of the last topic command among them. */
+  pos: number;
+  last: number;
+  /**
+   * Holders that let go of a ready copy in this view. The owners were ready, but an owner cut off
+   * before the end of the view may not have delivered what such a holder applied and answered; if
+   * every ready copy then leaves at the view change, the wait waits for these copies too.
+   */
+  released: string[];
+  /** Waits so far (the id of the last one), and of them those that ended. */
+  waits: number;
+  ended: number;
+  wait?: LwgWait;
 }
 
-export type LwgTableSnapshot = Array<[number, string[], string[], Array<[string, string[]]>]>;
+/** Per group: holders, ready holders, wants by topic, and the stream's positions and wait. */
+export type LwgTableSnapshot = Array<[number, string[], string[], Array<[string, string[]]>, { pos: number; last: number; waits: number; ended: number; released: string[]; wait?: LwgWait }?]>;
 
 export class LwgTable {
   private view: readonly string[] = [];
@@ -67,7 +123,7 @@ export class LwgTable {
   constructor(readonly config: LwgConfig = lwgConfigDefault) {
     if (!Number.isSafeInteger(config.lwgCount) || config.lwgCount < 1) throw new RangeError('lwgCount must be a positive integer');
     if (!Number.isSafeInteger(config.replicas) || config.replicas < 1) throw new RangeError('replicas must be a positive integer');
-    this.groups = Array.from({ length: config.lwgCount }, () => ({ holders: [], ready: new Set(), wants: new Map() }));
+    this.groups = Array.from({ length: config.lwgCount }, () => ({ holders: [], ready: new Set(), wants: new Map(), pos: 0, last: 0, waits: 0, ended: 0, released: [] }));
   }
 
   lwgOf(topic: string): number {
@@ -76,65 +132,141 @@ export class LwgTable {
 
   /**
    * A new view: owners are chosen again, brokers that left drop out of every group. Returns the
-   * groups whose every ready holder left while others were still waiting for their copy: their
-   * state is lost, and the remaining holders are declared ready (they start again from nothing).
+   * groups that start waiting now: their every ready holder left at this view change, so their
+   * state lives only in those brokers' copies.
    */
   installView(members: readonly string[]): number[] {
     this.view = [...members];
     this.owners = Array.from({ length: this.config.lwgCount }, (_, lwg) => ownersOf(lwg, this.view, this.config.replicas));
     const inView = new Set(members);
-    const lost: number[] = [];
+    const waiting: number[] = [];
     this.groups.forEach((g, lwg) => {
-      const hadReady = g.ready.size > 0;
+      const gone = [...g.ready].filter((b) => !inView.has(b));
       g.holders = g.holders.filter((b) => inView.has(b));
-      for (const b of [...g.ready]) if (!inView.has(b)) g.ready.delete(b);
+      for (const b of gone) g.ready.delete(b);
       for (const [topic, set] of [...g.wants]) {
         for (const b of [...set]) if (!inView.has(b)) set.delete(b);
         if (set.size === 0) g.wants.delete(topic);
       }
-      if (hadReady && g.ready.size === 0) {
-        for (const b of g.holders) g.ready.add(b);
-        lost.push(lwg);
+      if (g.wait !== undefined) {
+        // An offered copy whose broker left may come back with it (excluded again): wait for it again.
+        for (const [m] of g.wait.offers) if (!inView.has(m) && !g.wait.awaiting.includes(brokerName(m))) g.wait.awaiting.push(brokerName(m));
+        g.wait.offers = g.wait.offers.filter(([m]) => inView.has(m));
+      } else if (gone.length > 0 && g.ready.size === 0) {
+        g.wait = { id: ++g.waits, at: g.pos, last: g.last, awaiting: [...new Set([...gone, ...g.released].map(brokerName))], offers: [] };
+        waiting.push(lwg);
       }
+      g.released = [];
     });
-    return lost;
+    return waiting;
   }
 
-  /** Applies a control from `broker`, delivered in the stream's order. */
-  apply(broker: string, control: LwgControl): void {
+  /** One delivery on the group's stream: a topic command (or its stub), or a control. */
+  advance(lwg: number, command: boolean): void {
+    const g = this.groups[lwg];
+    if (g === undefined) return;
+    g.pos++;
+    if (command) g.last = g.pos;
+  }
+
+  /** Deliveries on the group's stream so far: where a copy kept to here is complete. */
+  position(lwg: number): number {
+    return this.groups[lwg]?.pos ?? 0;
+  }
+
+  /** How many of the group's waits have ended (said with `ready`). */
+  waitsEnded(lwg: number): number {
+    return this.groups[lwg]?.ended ?? 0;
+  }
+
+  /** The group's wait for a copy, if it waits. */
+  waiting(lwg: number): LwgWait | undefined {
+    return this.groups[lwg]?.wait;
+  }
+
+  /** Whether the group waits for `member`'s answer or holds its offer (its copy may still be taken). */
+  awaits(lwg: number, member: string): boolean {
+    const w = this.groups[lwg]?.wait;
+    return w !== undefined && (w.awaiting.includes(brokerName(member)) || w.offers.some(([m]) => m === member));
+  }
+
+  /**
+   * Applies a control from `broker`, delivered in the stream's order. Returns how a group's wait
+   * ended, when this control ended it.
+   */
+  apply(broker: string, control: LwgControl): LwgSettled | undefined {
     const g = this.groups[control.lwg];
-    if (g === undefined || !this.view.includes(broker)) return;
+    if (g === undefined || !this.view.includes(broker)) return undefined;
     switch (control.op) {
       case 'hold':
         if (!g.holders.includes(broker)) g.holders.push(broker);
-        // Nobody has a copy to give (a new group, or one whose holders all left): start empty.
-        if (g.ready.size === 0) g.ready.add(broker);
-        return;
+        // Nobody has a copy to give (a new group): start empty. Not while the group waits for one.
+        if (g.ready.size === 0 && g.wait === undefined) g.ready.add(broker);
+        return undefined;
       case 'ready':
-        if (g.holders.includes(broker)) g.ready.add(broker);
-        return;
+        if (!g.holders.includes(broker) || (control.ended !== undefined && control.ended < g.ended)) return undefined;
+        g.ready.add(broker);
+        // A load that completed meanwhile is current (the commands it missed were refused).
+        if (g.wait !== undefined) return this.settle(control.lwg, g, broker, g.pos);
+        return undefined;
       case 'unhold':
         // Let go only once every owner has a complete copy, and never the last complete copy
         // (an `unhold` is said on the table as it was; a view change may have come since).
-        if (!this.ownersReady(control.lwg) || (g.ready.has(broker) && g.ready.size === 1)) return;
+        if (!this.ownersReady(control.lwg) || (g.ready.has(broker) && g.ready.size === 1)) return undefined;
         g.holders = g.holders.filter((b) => b !== broker);
-        g.ready.delete(broker);
-        return;
+        if (g.ready.delete(broker)) g.released.push(broker);
+        return undefined;
       case 'want': {
         let set = g.wants.get(control.topic);
         if (set === undefined) g.wants.set(control.topic, (set = new Set()));
         set.add(broker);
-        return;
+        return undefined;
       }
       case 'unwant': {
         const set = g.wants.get(control.topic);
         set?.delete(broker);
         if (set?.size === 0) g.wants.delete(control.topic);
-        return;
+        return undefined;
       }
+      case 'salvage': {
+        const w = g.wait;
+        const name = brokerName(broker);
+        if (w === undefined || w.id !== control.wait || !w.awaiting.includes(name)) return undefined;
+        w.awaiting = w.awaiting.filter((b) => b !== name);
+        if (typeof control.pos === 'number' && Number.isSafeInteger(control.pos) && control.pos >= 0 && control.pos <= w.at) w.offers.push([broker, control.pos]);
+        return w.awaiting.length === 0 ? this.settleWithOffers(control.lwg, g, w) : undefined;
+      }
+      case 'give-up':
+        if (g.wait === undefined || g.wait.id !== control.wait) return undefined;
+        return this.settleWithOffers(control.lwg, g, g.wait);
       case 'idle':
-        return;
+        return undefined;
     }
+  }
+
+  /** Every awaited broker answered (or the wait was given up): the longest copy offered, or none. */
+  private settleWithOffers(lwg: number, g: Group, w: LwgWait): LwgSettled {
+    let best: [string, number] | undefined;
+    for (const offer of w.offers) if (best === undefined || offer[1] > best[1]) best = offer;
+    if (best !== undefined) {
+      if (!g.holders.includes(best[0])) g.holders.unshift(best[0]);
+      g.ready.add(best[0]);
+      return this.settle(lwg, g, best[0], best[1]);
+    }
+    // No copy came back: the state is lost; the remaining holders start again, empty.
+    delete g.wait;
+    g.ended++;
+    for (const b of g.holders) g.ready.add(b);
+    return { lwg, server: undefined };
+  }
+
+  private settle(lwg: number, g: Group, server: string, pos: number): LwgSettled {
+    const { at, last } = g.wait!;
+    delete g.wait;
+    g.ended++;
+    // Only the copy the wait ended with is complete: other holders load from it.
+    for (const b of [...g.ready]) if (b !== server) g.ready.delete(b);
+    return { lwg, server, pos, at, behind: pos < last };
   }
 
   ownersOf(lwg: number): string[] {
@@ -180,7 +312,9 @@ export class LwgTable {
     const wanting = new Set<string>();
     for (const set of g.wants.values()) for (const b of set) wanting.add(b);
     const members = [...g.holders, ...this.view.filter((b) => wanting.has(b) && !g.holders.includes(b))];
-    return { lwg, owners, sequencer: owners[0] ?? '', holders: g.holders.map((broker) => ({ broker, ready: g.ready.has(broker) })), members };
+    const info: LwgInfo = { lwg, owners, sequencer: owners[0] ?? '', holders: g.holders.map((broker) => ({ broker, ready: g.ready.has(broker) })), members };
+    if (g.wait !== undefined) info.waiting = { ...g.wait, awaiting: [...g.wait.awaiting], offers: g.wait.offers.map(([m, p]) => [m, p]) };
+    return info;
   }
 
   all(): LwgInfo[] {
@@ -189,16 +323,29 @@ export class LwgTable {
 
   /** Plain data for a joiner (the core hands it over with the view). */
   snapshot(): LwgTableSnapshot {
-    return this.groups.map((g, lwg) => [lwg, [...g.holders], [...g.ready], [...g.wants].map(([topic, set]) => [topic, [...set]] as [string, string[]])]);
+    return this.groups.map((g, lwg) => {
+      const wants = [...g.wants].map(([topic, set]) => [topic, [...set]] as [string, string[]]);
+      const stream: NonNullable<LwgTableSnapshot[number][4]> = { pos: g.pos, last: g.last, waits: g.waits, ended: g.ended, released: [...g.released] };
+      if (g.wait !== undefined) stream.wait = { ...g.wait, awaiting: [...g.wait.awaiting], offers: g.wait.offers.map(([m, p]) => [m, p]) };
+      return [lwg, [...g.holders], [...g.ready], wants, stream];
+    });
   }
 
   restore(data: LwgTableSnapshot): void {
-    for (const [lwg, holders, ready, wants] of data) {
+    for (const [lwg, holders, ready, wants, stream] of data) {
       const g = this.groups[lwg];
       if (g === undefined) continue;
       g.holders = [...holders];
       g.ready = new Set(ready);
       g.wants = new Map(wants.map(([topic, set]) => [topic, new Set(set)]));
+      g.pos = stream?.pos ?? 0;
+      g.last = stream?.last ?? 0;
+      g.waits = stream?.waits ?? 0;
+      g.ended = stream?.ended ?? 0;
+      g.released = [...(stream?.released ?? [])];
+      const wait = stream?.wait;
+      if (wait === undefined) delete g.wait;
+      else g.wait = { id: wait.id, at: wait.at, last: wait.last, awaiting: [...wait.awaiting], offers: wait.offers.map(([m, p]) => [m, p]) };
     }
   }
 }

@@ -163,6 +163,9 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         if (!draining) gateway.closeAll(CloseCode.NotReady, 'this broker rejoins the group as a new incarnation: reconnect and resume');
       },
       onView: (view) => views.add(view, Date.now()),
+      onResync: (reason) => {
+        if (!draining) gateway.closeAll(CloseCode.NotReady, reason);
+      },
       onPrimary: (p) => {
         primary = p;
         // Outside the primary view: send clients to a broker inside it (they resume there).

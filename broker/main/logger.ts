@@ -25,6 +25,8 @@ const eventLevels: Record<string, Exclude<LogLevel, 'silent'>> = {
   'rooms-lobby-refused': 'warn',
   'rooms-reset-refused': 'warn',
   'sys-snapshot-refused': 'warn',
+  'lwg-waiting': 'warn',
+  'cluster-resync': 'warn',
   'sys-snapshot-failed': 'error',
   'lwg-note-failed': 'error',
   'lwg-unknown-control': 'error',

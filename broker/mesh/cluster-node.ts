@@ -65,6 +65,8 @@ export interface ClusterNodeOptions {
   /** This broker starts again as a new incarnation (after an exclusion): its copies start from nothing. */
   onIncarnation?(member: MemberId): void;
   onView?(view: ViewRecord): void;
+  /** Copies this broker served its clients from were taken back: close every client session so they resume. */
+  onResync?(reason: string): void;
   onRefused?(reason: string): void;
   log?(event: string, fields: Record<string, unknown>): void;
 }
@@ -259,6 +261,10 @@ export class ClusterNode {
           break;
         case 'primary':
           this.options.onPrimary(action.primary);
+          break;
+        case 'resync':
+          this.options.log?.('cluster-resync', { reason: action.reason });
+          this.options.onResync?.(action.reason);
           break;
         case 'view':
           this.options.onView?.(action.view);

@@ -27,7 +27,8 @@ export class GroupControls {
   send(c: LwgControl): void {
     const options: MulticastOptions = { order: 'total', safe: true, stream: c.lwg };
     if (c.op === 'idle') options.audience = 'remove';
-    else if (this.interested(c.lwg) && !this.audience.has(c.lwg)) options.audience = 'add';
+    // A copy offered to a waiting group must hear the group's commands from the moment it may be taken.
+    else if ((this.interested(c.lwg) || (c.op === 'salvage' && c.pos !== undefined)) && !this.audience.has(c.lwg)) options.audience = 'add';
     const key = this.multicast({ lwg: c }, options);
     if (key === undefined) {
       if (this.unsent.length < 100_000) this.unsent.push(c);

@@ -20,9 +20,9 @@
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
-import { fnv1a32 } from '../../lightweight-groups/index.js';
 import type { Replicas } from './replicas.js';
 import { commandSize } from './sizes.js';
+export { epochFor } from './epochs.js';
 
 export interface GroupSender {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;
@@ -118,6 +118,9 @@ export class MeshStream implements CommandStream {
   /** A delivery from the core group: the replicas apply, buffer or drop it — a batch command by command. */
   deliver(delivery: Delivery): void {
     const payload = delivery.payload as { command?: TopicCommand; commands?: unknown } | null;
+    // Every delivery of a group's stream counts: the position a copy is complete to. Only topic
+    // commands are elided, so a stub is one.
+    if (delivery.stream !== undefined) this.replicas?.table.advance(delivery.stream, delivery.stub === true || payload?.command !== undefined || payload?.commands !== undefined);
     if (payload?.command !== undefined) this.appliedTotal++;
     const commands = payload?.commands;
     if (Array.isArray(commands)) {
@@ -191,15 +194,6 @@ function commandBytes(command: TopicCommand): number {
   return commandSize(command, 4096);
 }
 
-/**
- * The epoch of a topic created by a command: from the command's unique stream id, so every replica
- * agrees. Two 32-bit FNV-1a hashes (the lightweight groups' own), of the id and of the id salted
- * (about 64 bits), in base 36: an epoch only has to tell one life of a topic from another.
- */
-export function epochFor(command: TopicCommand | undefined): string {
-  const seed = command?.id ?? `${command?.topic ?? ''}|${command?.ts ?? 0}`;
-  return fnv1a32(seed).toString(36).padStart(7, '0') + fnv1a32(`${seed}|epoch`).toString(36).padStart(7, '0');
-}
 
 /** The command without its absent fields, so that none crosses a link as nil. */
 function withoutAbsent<T extends object>(command: T): T {

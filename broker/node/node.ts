@@ -49,6 +49,8 @@ export interface BrokerNodeOptions {
   /** Runs `fn` after the input being handled (the driver's microtask queue). */
   defer: (fn: () => void) => void;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** How long a group whose copies all left waits for one of them to come back, ms (docs/mesh.md, "Waiting groups"). */
+  groupWaitMs?: number;
   /** The core group's own log (views, sends, deliveries), for the property checker. */
   coreLog?: (entry: LogEntry) => void;
 }
@@ -59,6 +61,8 @@ export type NodeAction =
   | { kind: 'send'; to: MemberId; message: unknown }
   /** This broker starts again as a new member id (after an exclusion): links take it, sessions are closed so clients resume. */
   | { kind: 'incarnation'; id: MemberId }
+  /** Copies this broker served its clients from were taken back (a waiting group came back behind them): close every session, so clients resume. */
+  | { kind: 'resync'; reason: string }
   /** In a primary view, or out of it (sessions are sent to another broker). */
   | { kind: 'primary'; primary: boolean }
   | { kind: 'view'; view: ViewRecord };
@@ -108,6 +112,13 @@ export class BrokerNode {
       dropDeparted: () => this.dropDeparted(),
       now: options.now,
       ...(options.log === undefined ? {} : { log: options.log }),
+      // Nothing more reaches the sessions (before the copies that replace the old ones load), and
+      // the driver closes them: their clients resume.
+      resync: (reason) => {
+        this.topics.index.muteAll();
+        this.out.push({ kind: 'resync', reason });
+      },
+      ...(options.groupWaitMs === undefined ? {} : { groupWaitMs: options.groupWaitMs }),
     });
     this.topics = new Topics({
       ...options.topics,
@@ -287,7 +298,7 @@ export class BrokerNode {
 
   /** Excluded: start again as a new member id, from nothing; copies load again. */
   private reincarnate(): void {
-    this.replicas.reset();
+    this.replicas.reset(this.member.id);
     this.member = this.newMember(this.options.newId());
     this.out.push({ kind: 'incarnation', id: this.member.id });
     this.member.join(this.contacts);

@@ -7,7 +7,7 @@ import { approxSize } from './sizes.js';
 
 export class ReplicaFigures {
   /** Monotone counts. */
-  readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0, snapshotBytesSent: 0, snapshotBytesLoaded: 0 };
+  readonly counts = { filtered: 0, stubs: 0, snapshotsSent: 0, snapshotsLoaded: 0, lost: 0, waits: 0, refused: 0, snapshotBytesSent: 0, snapshotBytesLoaded: 0 };
   /** How long each load took (ms), since the last `takeLoadTimes`; at most 64 kept. */
   private readonly loadTimes: number[] = [];
 

@@ -23,4 +23,8 @@ export interface ReplicasHost {
   /** Milliseconds, for deadlines (a test drives its own clock). */
   now(): number;
   log?(event: string, fields: Record<string, unknown>): void;
+  /** Copies local clients were served from were taken back: every client session resumes (`reason`). */
+  resync?(reason: string): void;
+  /** How long a group whose copies all left waits for one to come back, ms (default replicas.ts `groupWaitMs`). */
+  groupWaitMs?: number;
 }

@@ -12,7 +12,7 @@
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MemberId, MessageKey } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl } from '../../lightweight-groups/index.js';
-import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
+import type { ApplyResult, Failure, TableSnapshot, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
 import { Load, type Held } from './replica-load.js';
 import { ReplicaFigures } from './replica-figures.js';
 import { Kept } from './kept.js';
@@ -20,6 +20,7 @@ import type { PeerNote } from './peer-notes.js';
 import { TopicWaiters } from './topic-waiters.js';
 import { GroupControls } from './group-controls.js';
 import type { ReplicasHost } from './replicas-host.js';
+import { GroupWaits } from './group-waits.js';
 
 export type { ReplicasHost } from './replicas-host.js';
 
@@ -27,6 +28,8 @@ export type { ReplicasHost } from './replicas-host.js';
 const awaitMs = 10_000;
 /** How long a load waits for its snapshot before asking again, ms. */
 const askAgainMs = 5_000;
+/** How long a group whose copies all left waits for one to come back before it settles without, ms. */
+export const groupWaitMs = 60_000;
 
 export class Replicas implements TopicInterest {
   readonly table: LwgTable;
@@ -35,6 +38,7 @@ export class Replicas implements TopicInterest {
   private readonly early = new Map<MessageKey, PeerNote & { kind: 'lwg-snap' }>();
   private readonly waiters = new TopicWaiters();
   private readonly controls: GroupControls;
+  private readonly waits: GroupWaits;
   private patternCount = 0;
   /** Tags own `hold`/`want` requests (an older one may still be on its way when a new one starts). */
   private tag = 0;
@@ -50,6 +54,16 @@ export class Replicas implements TopicInterest {
     this.table = new LwgTable(config);
     this.kept = new Kept((topic) => this.table.lwgOf(topic));
     this.controls = new GroupControls(host.multicast, (lwg) => this.kept.interested(lwg));
+    this.waits = new GroupWaits(this.table, (c) => this.controls.send(c), host.groupWaitMs ?? groupWaitMs, {
+      kept: this.kept,
+      host,
+      counts: this.counts,
+      topics: () => this.topicTable,
+      lwgOf: (topic) => this.lwgOf(topic),
+      snapshotOf: (g) => this.snapshotOf(g, undefined),
+      complete: (g, h) => this.complete(g, h),
+      nextTag: () => ++this.tag,
+    });
   }
 
   bind(table: TopicTable): this {
@@ -108,6 +122,13 @@ export class Replicas implements TopicInterest {
     const command = payload?.command;
     if (command === undefined) return;
     const g = this.lwgOf(command.topic);
+    // The group waits for a copy of its state: nobody applies (or buffers) its commands meanwhile.
+    const waiting = this.table.waiting(g);
+    if (waiting !== undefined) {
+      this.counts.refused++;
+      if (own) this.host.answer(d.key, { ok: false, code: ErrorCode.NotReady, message: `topic ${command.topic.slice(0, 64)}: the brokers that kept it left; waiting for ${waiting.awaiting.join(', ') || 'its copy'} to come back with it; publish again` });
+      return;
+    }
     const h = this.kept.held.get(g);
     const w = this.kept.wanted.get(command.topic);
     let result: ApplyResult | undefined;
@@ -116,7 +137,9 @@ export class Replicas implements TopicInterest {
     else if (w?.phase === 'loading' && w.load!.positioned) w.load!.push(d);
     else if (w?.phase === 'active') result = this.applyNow(d);
     else this.counts.filtered++;
-    if (own && result === undefined) this.host.delivered(d.key);
+    // Only a ready holder answers its own client: the server's copy is the one a wait comes back
+    // to, so a publish is acknowledged only once a copy that survives a wait has it.
+    if (own && (result === undefined || !this.table.isReady(g, me!))) this.host.delivered(d.key);
     // The server answers the broker that took a command unless it holds a complete copy (one that
     // only wants the topic may have let it go, or be loading; the first answer counts).
     if (result !== undefined && me !== undefined && !own && this.table.server(g) === me && !this.table.isReady(g, d.origin)) {
@@ -129,15 +152,23 @@ export class Replicas implements TopicInterest {
     const command = commandOf(d);
     if (command === undefined) return undefined;
     const result = this.topicTable.apply({ ...command, id: d.key });
-    if (d.origin === this.host.self()) this.host.answer(d.key, result);
+    const me = this.host.self();
+    if (d.origin === me && this.table.isReady(this.lwgOf(command.topic), me)) this.host.answer(d.key, result);
     return result;
   }
 
   private onControl(from: MemberId, key: MessageKey, c: LwgControl): void {
     const me = this.host.self();
-    this.table.apply(from, c);
+    const settled = this.table.apply(from, c);
     const mine = from === me;
     if (mine) this.controls.delivered(key);
+    if (settled !== undefined) {
+      this.waits.settle(settled, key);
+      // What waits for a snapshot asks the new server; a copy offered and not taken is let go.
+      this.askAgain(0);
+      this.reconcile();
+      this.controls.quieten(c.lwg);
+    }
     switch (c.op) {
       case 'hold':
         if (mine) this.ownHold(c.lwg, key, c.n);
@@ -159,6 +190,9 @@ export class Replicas implements TopicInterest {
         break;
       case 'idle':
         if (mine) this.host.log?.('lwg-idle', { lwg: c.lwg });
+        break;
+      case 'salvage':
+      case 'give-up':
         break;
       default: {
         // Every control is handled (the compiler checks); one from a newer broker is logged and skipped.
@@ -218,6 +252,7 @@ export class Replicas implements TopicInterest {
     if (h !== undefined) h.releasing = false;
     // Refused (an owner is not ready yet, or this is the last complete copy): it stays.
     if (h === undefined || this.table.isHolder(g, this.host.self()!)) return;
+    this.waits.keepReleased(g);
     this.kept.held.delete(g);
     // The copy is current to here: topics wanted here stay (and are served), the rest go.
     this.kept.activate(g, ['asked']);
@@ -227,8 +262,12 @@ export class Replicas implements TopicInterest {
     this.controls.quieten(g);
   }
 
+  private snapshotOf(lwg: number, topic: string | undefined): TableSnapshot {
+    return this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic, lwg);
+  }
+
   private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
-    const snapshot = this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic, lwg);
+    const snapshot = this.snapshotOf(lwg, topic);
     this.figures.sent(snapshot);
     this.host.sendPeer(to, topic === undefined ? { kind: 'lwg-snap', key, lwg, snapshot } : { kind: 'lwg-snap', key, lwg, topic, snapshot });
   }
@@ -249,7 +288,7 @@ export class Replicas implements TopicInterest {
         this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
         return this.loaded(load, note.snapshot, at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
           this.complete(note.lwg, h!);
-          this.controls.send({ op: 'ready', lwg: note.lwg });
+          this.controls.send({ op: 'ready', lwg: note.lwg, ended: this.table.waitsEnded(note.lwg) });
         });
       }
     } else if (h?.phase !== 'loading') {
@@ -285,25 +324,16 @@ export class Replicas implements TopicInterest {
 
   /** A new view (after the presence of departed brokers was dropped). */
   onView(members: readonly MemberId[]): void {
-    for (const g of this.table.installView(members)) this.lose(g);
+    for (const g of this.table.installView(members)) {
+      this.counts.waits++;
+      this.host.log?.('lwg-waiting', { lwg: g, for: this.table.waiting(g)?.awaiting });
+    }
     this.controls.sendUnsent();
+    const me = this.host.self();
+    if (me !== undefined) this.waits.onView(me);
     // What waits for a snapshot asks again: its server may be gone.
     this.askAgain(0);
     this.reconcile();
-  }
-
-  /** Every complete copy of the group left at once: it starts again, empty, wherever any of it was kept. */
-  private lose(g: number): void {
-    this.counts.lost++;
-    this.host.log?.('lwg-state-lost', { lwg: g });
-    this.topicTable.dropWhere((t) => this.lwgOf(t) === g);
-    this.topicTable.forgetStream(g);
-    const h = this.kept.held.get(g);
-    if (h !== undefined && h.phase !== 'asked') this.complete(g, h);
-    // With holders left (now complete, empty), wants start empty here too; with none, they wait
-    // (asking again) until a holder exists and load from it — never apply what no holder has.
-    if (this.table.holders(g).length > 0) return this.kept.activate(g, ['loading', 'active']);
-    for (const [topic, w] of this.kept.wantsIn(g)) if (w.phase !== 'asked') this.kept.wanted.set(topic, { phase: 'loading', load: new Load(this.host.now()), n: w.n });
   }
 
   /** Says `hold`/`want` again for loads that waited `olderThanMs` (each adds a position to load at). */
@@ -331,6 +361,8 @@ export class Replicas implements TopicInterest {
       else if (!this.host.isPinned(topic)) this.unpin(topic);
     }
     this.askAgain(askAgainMs);
+    const me = this.host.self();
+    if (me !== undefined) this.waits.tick(me);
   }
 
   /** Holds what this broker should hold, lets go of what it need not, as far as the table allows. */
@@ -384,8 +416,13 @@ export class Replicas implements TopicInterest {
     return Array.from({ length: this.table.config.lwgCount }, (_, g) => g);
   }
 
-  /** A new incarnation (after an exclusion): nothing is kept, nothing is owed. */
-  reset(): void {
+  /**
+   * A new incarnation (after an exclusion): nothing is kept, nothing is owed — but the complete
+   * copies the old incarnation (`was`) served are put aside: a group whose every copy left with
+   * this broker waits for one of them.
+   */
+  reset(was: MemberId): void {
+    this.waits.keepCopies(was);
     this.kept.clear();
     this.controls.reset();
     this.early.clear();

@@ -38,7 +38,7 @@ export interface ClusterFigures {
   viewId: number;
   members: number;
   /** Monotone counts of the lightweight-group layer (broker/mesh/replicas.ts). */
-  lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number; snapshotBytesSent: number; snapshotBytesLoaded: number };
+  lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number; waits: number; refused: number; snapshotBytesSent: number; snapshotBytesLoaded: number };
   /** How long each lightweight-group or topic load took since the last read, seconds. */
   takeLoadTimes(): number[];
   /** Bytes on broker links so far. */
@@ -173,9 +173,21 @@ export class BrokerMetrics {
   });
   readonly lwgLost: Counter = new Counter({
     name: 'chorus_lwg_state_lost_total',
-    help: 'Lightweight groups whose every complete copy left the view at once (they start again empty).',
+    help: 'Lightweight groups that started again empty: every complete copy left the view at once and none came back (docs/mesh.md, "Waiting groups").',
     registers: [this.registry],
     collect: (): void => this.lwgDelta('lost', this.lwgLost),
+  });
+  readonly lwgWaits: Counter = new Counter({
+    name: 'chorus_lwg_waits_total',
+    help: 'Lightweight groups whose every complete copy left the view at once, so that they waited (publishes refused) for one to come back.',
+    registers: [this.registry],
+    collect: (): void => this.lwgDelta('waits', this.lwgWaits),
+  });
+  readonly lwgRefused: Counter = new Counter({
+    name: 'chorus_lwg_refused_total',
+    help: 'Topic commands refused because their lightweight group was waiting for a copy (the publisher is told NotReady and publishes again).',
+    registers: [this.registry],
+    collect: (): void => this.lwgDelta('refused', this.lwgRefused),
   });
   readonly clusterPrimary: Gauge = new Gauge({
     name: 'chorus_cluster_primary',

@@ -73,6 +73,8 @@ export class SubscriberIndex implements DeliverySink {
   private patternCount = 0;
   /** Every subscription of every subscriber: topic or pattern → exact entry (undefined for a pattern). */
   private readonly bySubscriber = new Map<Subscriber, Map<string, ExactSubscription | undefined>>();
+  /** Subscribers that get nothing more (muteAll), until dropped. */
+  private readonly muted = new Set<Subscriber>();
   /** Messages handed to subscribers, for the metrics. */
   deliveredTotal = 0;
 
@@ -166,12 +168,26 @@ export class SubscriberIndex implements DeliverySink {
     return this.sids.get(topic);
   }
 
+  /**
+   * Stops all traffic to every current subscriber until it is dropped: the copies it was served from
+   * were taken back, and its session is being closed so that it resumes (a message from the copy
+   * that replaced them must not reach it first). Later subscribers are served as usual.
+   */
+  muteAll(): void {
+    for (const s of this.bySubscriber.keys()) this.muted.add(s);
+  }
+
+  /** A subscriber is gone: forget that it was muted. */
+  forget(subscriber: Subscriber): void {
+    this.muted.delete(subscriber);
+  }
+
   message(topic: string, _seq: number, entry: HistoryEntry): void {
     const subs = this.exact.get(topic);
     if (subs !== undefined) {
       const sid = this.sids.get(topic);
       const conflate = this.conflated.size > 0 && this.conflated.has(topic);
-      for (const s of subs.keys()) deliverTo(s, entry, sid, conflate);
+      for (const s of subs.keys()) if (this.muted.size === 0 || !this.muted.has(s)) deliverTo(s, entry, sid, conflate);
       this.deliveredTotal += subs.size;
     }
     // System topics (`$rooms`, `$sys`) reach exact subscriptions only: no wildcard receives them.
@@ -180,6 +196,7 @@ export class SubscriberIndex implements DeliverySink {
     this.match(this.trie, topic.split('.'), 0, matched);
     for (const s of matched) {
       if (subs?.has(s) === true) continue; // has the topic itself: delivered once, above
+      if (this.muted.size > 0 && this.muted.has(s)) continue;
       deliverTo(s, entry, undefined, false);
       this.deliveredTotal++;
     }
@@ -190,7 +207,7 @@ export class SubscriberIndex implements DeliverySink {
     if (subs === undefined) return;
     const sid = this.sids.get(topic);
     for (const [s, sub] of subs) {
-      if (!sub.watchesPresence) continue;
+      if (!sub.watchesPresence || (this.muted.size > 0 && this.muted.has(s))) continue;
       if (s.deliverPresence !== undefined) s.deliverPresence(encoded, sid);
       else s.deliver(encoded);
     }

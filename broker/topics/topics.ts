@@ -272,6 +272,7 @@ export class Topics {
   /** Ends every subscription of a subscriber whose connection is gone. */
   drop(subscriber: Subscriber): void {
     for (const [topic] of this.index.subscriptionsOf(subscriber)) this.unsubscribe(subscriber, topic);
+    this.index.forget(subscriber);
   }
 
   publish(request: PublishRequest, done: (result: ApplyResult) => void): void {

@@ -32,9 +32,11 @@ export class ReplicaBroker {
   readonly awaiting = new Set<string>();
   readonly pinned = new Set<string>();
   count = 0;
+  /** Times this broker closed its sessions because copies it served were taken back. */
+  resyncs = 0;
 
   constructor(
-    readonly id: string,
+    public id: string,
     net: ReplicaNet,
   ) {
     this.table = new TopicTable({
@@ -58,6 +60,7 @@ export class ReplicaBroker {
         isPinned: (t) => this.pinned.has(t),
         dropDeparted: () => this.dropDeparted(net.view),
         now: () => net.clock,
+        resync: () => void this.resyncs++,
       },
     ).bind(this.table);
   }
@@ -150,15 +153,20 @@ export class ReplicaNet {
     if (at > 0) this.queue.unshift(...this.queue.splice(at, 1));
   }
 
-  /** Delivers the next multicast: first at `early` brokers, then (after handing over the notes, if `notesBetween`) at the rest. */
-  step(early: string[] = [], notesBetween = false): void {
+  /**
+   * Delivers the next multicast: first at `early` brokers, then (after handing over the notes, if
+   * `notesBetween`) at the rest — not at `missing` ones (cut off before it: the next view must
+   * leave them out, as the core's flush does with members that did not deliver what others did).
+   */
+  step(early: string[] = [], notesBetween = false, missing: string[] = []): void {
     const m = this.queue.shift()!;
     if (!this.view.includes(m.origin)) return;
     const stream = m.options.stream ?? 0;
     const audience = this.audience(stream);
     if (m.options.audience === 'add') audience.add(m.origin);
     if (m.options.audience === 'remove') audience.delete(m.origin);
-    const order = [...early, ...this.view.filter((id) => !early.includes(id))];
+    const order = [...early, ...this.view.filter((id) => !early.includes(id))].filter((id) => !missing.includes(id));
+    for (const id of order) this.get(id).replicas.table.advance(stream, (m.payload as { command?: unknown } | null)?.command !== undefined);
     order.forEach((id, i) => {
       if (notesBetween && i === early.length) this.handNotes();
       const stub = m.options.elide === true && !audience.has(id);
@@ -195,9 +203,26 @@ export class ReplicaNet {
    * What is still queued is delivered in the new view (the core hands unordered requests to the
    * new view's sequencers), except what brokers that left had sent.
    */
+  /**
+   * Broker `id` was excluded and starts again in place as `newId` (BrokerNode.reincarnate): what it
+   * kept is reset — complete copies put aside — and it joins at the next `install` that lists it.
+   */
+  reincarnate(id: string, newId: string): ReplicaBroker {
+    const b = this.get(id);
+    b.replicas.reset(id);
+    this.brokers.delete(id);
+    b.id = newId;
+    this.brokers.set(newId, b);
+    this.rejoining.add(newId);
+    return b;
+  }
+
+  private readonly rejoining = new Set<string>();
+
   install(view: string[]): void {
-    const donor = this.view.find((id) => view.includes(id));
+    const donor = this.view.find((id) => view.includes(id) && !this.rejoining.has(id));
     for (const id of view) {
+      if (this.rejoining.delete(id) && donor !== undefined) this.get(id).replicas.table.restore(this.get(donor).replicas.table.snapshot());
       if (this.brokers.has(id)) continue;
       const joiner = new ReplicaBroker(id, this);
       if (donor !== undefined) joiner.replicas.table.restore(this.get(donor).replicas.table.snapshot());

@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--leaves] [--batching] [--replicas R] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--leaves] [--batching] [--cut-owners] [--replicas R] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
  * draw, no product traffic); `--star` makes every view heartbeat in a star (as views larger than
@@ -7,7 +7,8 @@
  * `--whole` runs whole brokers (the product's BrokerNode: core, topics, replicas) with simulated
  * clients, and checks the topic promises as well as the core's (`--members` is the broker count,
  * `--replicas` the owners per group, `--leaves` adds graceful leaves, two close together with R ≥ 3,
- * `--batching` performs a tick's client requests together, so that commands travel in batches).
+ * `--batching` performs a tick's client requests together, so that commands travel in batches,
+ * `--cut-owners` adds partitions that cut off every owner of a group at once).
  */
 import { formatViolations } from './checker.js';
 import { runSimulation } from './run.js';
@@ -26,6 +27,7 @@ const classic = process.argv.includes('--classic');
 const star = process.argv.includes('--star');
 const leaves = process.argv.includes('--leaves');
 const batching = process.argv.includes('--batching');
+const cutOwners = process.argv.includes('--cut-owners');
 const replicas = flag('--replicas');
 
 if (process.argv.includes('--whole')) {
@@ -34,14 +36,19 @@ if (process.argv.includes('--whole')) {
   const seeds = one !== undefined ? 1 : Number(flag('--seeds') ?? 100);
   const started = Date.now();
   let failed = 0;
+  let salvaged = 0;
+  let behind = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, ...(replicas === undefined ? {} : { replicas: Number(replicas) }) });
+    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, ...(replicas === undefined ? {} : { replicas: Number(replicas) }) });
     if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
+    salvaged += result.stats.salvaged;
+    behind += result.stats.behind;
     if (result.ok) continue;
     failed++;
-    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
+    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${cutOwners ? ' --cut-owners' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
-  console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const waits = cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '';
+  console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}${waits}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 } else if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50, 100]));

@@ -26,10 +26,10 @@ const runs: Run[] = [
       return report === '' ? [] : [{ property: 'SCENARIO', message: `${name}: ${report}` }];
     },
   })),
-  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching }) =>
+  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners }) =>
     Array.from({ length: seeds }, (_, i) => ({
-      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true },
-      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, ...(replicas === undefined ? {} : { replicas }) }).violations,
+      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true },
+      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, ...(replicas === undefined ? {} : { replicas }) }).violations,
     })),
   ),
 ];

@@ -98,8 +98,82 @@ describe('LwgTable', () => {
     table.apply('c#1', { op: 'hold', lwg: 1 });
     expect(table.installView(['a#1', 'b#1', 'c#1'])).toEqual([1]);
     expect(table.info(0).members).toEqual([]);
-    expect(table.info(1).holders).toEqual([{ broker: 'c#1', ready: true }]);
+    // Group 1's only ready copy (d's) left: it waits for d, and c (still loading) is not made ready.
+    expect(table.info(1).holders).toEqual([{ broker: 'c#1', ready: false }]);
+    expect(table.waiting(1)).toEqual({ id: 1, at: 0, last: 0, awaiting: ['d'], offers: [] });
     expect(table.info(0).owners).toHaveLength(3);
+  });
+
+  describe('a group whose every ready copy left', () => {
+    /** Group 0 held ready by a#1 and b#1, `n` deliveries in; then both leave at once. */
+    const waiting = (n = 5): LwgTable => {
+      const table = new LwgTable({ lwgCount: 1, replicas: 2 });
+      table.installView(['a#1', 'b#1', 'c#1', 'd#1']);
+      table.apply('a#1', { op: 'hold', lwg: 0 });
+      table.apply('b#1', { op: 'hold', lwg: 0 });
+      table.apply('b#1', { op: 'ready', lwg: 0 });
+      table.apply('c#1', { op: 'hold', lwg: 0 });
+      for (let i = 0; i < n; i++) table.advance(0, true);
+      expect(table.installView(['c#1', 'd#1'])).toEqual([0]);
+      return table;
+    };
+
+    it('waits for each by name, holds no copy ready meanwhile, and takes the longest copy offered', () => {
+      const table = waiting();
+      expect(table.waiting(0)).toMatchObject({ at: 5, awaiting: ['a', 'b'] });
+      expect(table.server(0)).toBeUndefined();
+      table.apply('d#1', { op: 'hold', lwg: 0 }); // an owner's hold starts nothing empty
+      expect(table.isReady(0, 'd#1')).toBe(false);
+      table.installView(['c#1', 'd#1', 'a#2', 'b#2']);
+      expect(table.apply('a#2', { op: 'salvage', lwg: 0, wait: 1, pos: 4 })).toBeUndefined();
+      expect(table.apply('c#1', { op: 'salvage', lwg: 0, wait: 1, pos: 5 })).toBeUndefined(); // not awaited
+      expect(table.apply('b#2', { op: 'salvage', lwg: 0, wait: 2, pos: 5 })).toBeUndefined(); // another wait
+      expect(table.apply('b#2', { op: 'salvage', lwg: 0, wait: 1, pos: 5 })).toEqual({ lwg: 0, server: 'b#2', pos: 5, at: 5, behind: false });
+      expect(table.server(0)).toBe('b#2');
+      expect(table.holders(0)[0]).toBe('b#2');
+      expect(table.isReady(0, 'a#2')).toBe(false);
+      expect(table.waiting(0)).toBeUndefined();
+    });
+
+    it('says a copy is behind when it misses deliveries the others made, and ignores a copy past the wait', () => {
+      const table = waiting();
+      table.installView(['c#1', 'd#1', 'a#2', 'b#2']);
+      table.apply('a#2', { op: 'salvage', lwg: 0, wait: 1, pos: 6 }); // impossible: no copy
+      expect(table.apply('b#2', { op: 'salvage', lwg: 0, wait: 1, pos: 3 })).toEqual({ lwg: 0, server: 'b#2', pos: 3, at: 5, behind: true });
+    });
+
+    it('starts empty at its remaining holders when every broker answers with no copy', () => {
+      const table = waiting();
+      table.installView(['c#1', 'd#1', 'a#2', 'b#2']);
+      table.apply('a#2', { op: 'salvage', lwg: 0, wait: 1 });
+      expect(table.apply('b#2', { op: 'salvage', lwg: 0, wait: 1 })).toEqual({ lwg: 0, server: undefined });
+      expect(table.isReady(0, 'c#1')).toBe(true);
+    });
+
+    it('ends with a holder whose own load completes meanwhile, or with the offers so far when given up', () => {
+      const loaded = waiting();
+      expect(loaded.apply('c#1', { op: 'ready', lwg: 0 })).toEqual({ lwg: 0, server: 'c#1', pos: 5, at: 5, behind: false });
+      const given = waiting();
+      given.installView(['c#1', 'd#1', 'a#2']);
+      given.apply('a#2', { op: 'salvage', lwg: 0, wait: 1, pos: 2 });
+      expect(given.apply('c#1', { op: 'give-up', lwg: 0, wait: 7 })).toBeUndefined();
+      expect(given.apply('c#1', { op: 'give-up', lwg: 0, wait: 1 })).toEqual({ lwg: 0, server: 'a#2', pos: 2, at: 5, behind: true });
+    });
+
+    it('waits again for a broker whose offered copy left with it, and a joiner learns the wait with the table', () => {
+      const table = waiting();
+      table.installView(['c#1', 'd#1', 'a#2']);
+      table.apply('a#2', { op: 'salvage', lwg: 0, wait: 1, pos: 5 });
+      expect(table.awaits(0, 'a#2')).toBe(true);
+      table.installView(['c#1', 'd#1']);
+      expect(table.waiting(0)?.awaiting.sort()).toEqual(['a', 'b']);
+      expect(table.waiting(0)?.offers).toEqual([]);
+      const joiner = new LwgTable({ lwgCount: 1, replicas: 2 });
+      joiner.restore(table.snapshot());
+      joiner.installView(['c#1', 'd#1']);
+      expect(joiner.all()).toEqual(table.all());
+      expect(joiner.position(0)).toBe(5);
+    });
   });
 
   it('agrees at every broker given the same view and the same controls, and survives a snapshot', () => {

@@ -22,7 +22,7 @@ function setUp() {
     },
   };
   const stream = new MeshStream({ group: () => group, lwgOf: (topic) => lwgOf(topic, 32), now: () => 1000 });
-  const replicas = { bind: () => replicas, deliver: (d: Delivery) => void delivered.push(d) };
+  const replicas = { bind: () => replicas, deliver: (d: Delivery) => void delivered.push(d), table: { advance: () => {} } };
   stream.bind({} as TopicTable, replicas as unknown as Replicas);
   return { stream, sent, delivered };
 }

@@ -12,6 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../helpers/prng.js';
 import { ReplicaNet, type ReplicaBroker } from '../helpers/replica-net.js';
+import { groupWaitMs } from '../../broker/node/replicas.js';
 
 interface Sub {
   broker: ReplicaBroker;
@@ -125,8 +126,9 @@ function run(seed: number, losses = false): string[] {
       }
     }
   }
-  // Heal: everything delivered, time moves on so that loads ask again and waits time out.
-  for (let round = 0; round < 6; round++) {
+  // Heal: everything delivered, time moves on so that loads ask again and waits time out (a group
+  // whose copies all left waits groupWaitMs for them to come back, then starts empty).
+  for (let round = 0; round < 6 + Math.ceil(groupWaitMs / 6000); round++) {
     net.settle();
     net.clock += 6000;
     for (const b of live()) b.replicas.tick();

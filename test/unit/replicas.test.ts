@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { peerNote } from '../../broker/node/peer-notes.js';
 import { TopicTable } from '../../broker/topics/index.js';
+import { groupWaitMs } from '../../broker/node/replicas.js';
 import { ReplicaNet } from '../helpers/replica-net.js';
 
 const T = 'room.1';
@@ -128,7 +129,7 @@ describe('replicas', () => {
     expect(w.seq(T)).toBe(net.get(Y).seq(T));
   });
 
-  it('when every complete copy is lost at once, every broker that kept any of it starts again alike', () => {
+  it('when every complete copy is lost at once, the group refuses commands, waits, then every broker that kept any of it starts again alike', () => {
     const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
     const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
     net.install(V1);
@@ -144,10 +145,21 @@ describe('replicas', () => {
     expect(w.seq(T)).toBe(3);
     net.install(V2); // both owners at once: R failures
     net.settle();
+    const o = net.owners(V2).find((m) => m !== W)!;
+    // The group waits for X and Y to come back with their copies: its commands are refused.
+    expect(net.get(o).replicas.table.waiting(0)?.awaiting.sort()).toEqual([X, Y].sort());
+    const refused = net.publish(o, T, 'refused');
+    net.settle();
+    expect(net.get(o).answers.get(refused)).toMatch(/waiting for/);
+    expect(w.seq(T)).toBe(3);
+    // They never do: once the wait is given up, the group starts again, empty.
+    net.clock += groupWaitMs;
+    for (const id of V2) net.get(id).replicas.tick();
+    net.settle();
+    expect(net.get(o).replicas.table.waiting(0)).toBeUndefined();
     net.clock += 6000; // W asks again for its topic, now that the group has holders
     for (const id of V2) net.get(id).replicas.tick();
     net.settle();
-    const o = net.owners(V2).find((m) => m !== W)!;
     net.publish(o, T, 'after');
     net.settle();
     expect(w.seq(T)).toBe(1);
@@ -283,6 +295,9 @@ describe('replicas', () => {
     net.publish(W, T, 'p'); // may be ordered before the new owners' holds
     net.reorder(V2.indexOf(W));
     net.settle();
+    net.clock += groupWaitMs; // nobody comes back with a copy: the wait is given up
+    for (const id of V2) net.get(id).replicas.tick();
+    net.settle();
     net.clock += 6000;
     for (const id of V2) net.get(id).replicas.tick();
     net.settle();
@@ -291,5 +306,86 @@ describe('replicas', () => {
     const kept = V2.filter((id) => net.get(id).replicas.keeps(T)).map((id) => [net.get(id).seq(T), net.get(id).table.get(T)?.epoch]);
     expect(kept.length).toBeGreaterThanOrEqual(2);
     expect(new Set(kept.map((k) => JSON.stringify(k))).size).toBe(1);
+  });
+
+  /** Seven brokers, one group: its owners X and Y, W a broker that keeps T for a subscriber, 3 publishes acknowledged. */
+  function heldByTwo() {
+    const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    net.install(V1);
+    net.settle();
+    const [X, Y] = net.owners(V1) as [string, string];
+    const V2 = V1.filter((m) => m !== X && m !== Y);
+    const W = V2[0]!;
+    const w = net.get(W);
+    w.subscribe(T);
+    net.settle();
+    const acked = [0, 1, 2].map((i) => net.publish(W, T, i));
+    net.settle();
+    for (const key of acked) expect(w.answers.get(key)).toEqual(expect.any(Number));
+    return { net, V2, X, Y, W, w, acked };
+  }
+
+  it('a group whose every copy was cut off waits for them by name, and comes back to their copy with every acknowledged publish', () => {
+    const { net, V2, X, Y, W, w } = heldByTwo();
+    net.install(V2); // both owners excluded at once (a partition), their copies alive
+    net.settle();
+    const x = net.reincarnate(X, `${X}#2`);
+    const y = net.reincarnate(Y, `${Y}#2`);
+    net.install([...V2, x.id]);
+    net.settle();
+    // X is back with its copy, Y not yet: still waiting (Y's copy may be longer).
+    expect(w.replicas.table.waiting(0)?.awaiting).toEqual([Y]);
+    const refused = net.publish(W, T, 'while waiting');
+    net.settle();
+    expect(w.answers.get(refused)).toMatch(/waiting for/);
+    net.install([...V2, x.id, y.id]);
+    net.settle();
+    expect(w.replicas.table.waiting(0)).toBeUndefined();
+    const after = net.publish(W, T, 'after');
+    net.settle();
+    expect(w.answers.get(after)).toBe(4);
+    for (const id of net.view) if (net.get(id).replicas.keeps(T)) expect([id, net.get(id).seq(T)]).toEqual([id, 4]);
+    expect(net.get(net.owners()[0]!).replicas.keeps(T)).toBe(true);
+    expect(w.resyncs).toBe(0);
+  });
+
+  it('a copy that comes back behind what the others delivered gives its topics a new epoch, and a broker that served more resyncs', () => {
+    const { net, V2, X, Y, W, w } = heldByTwo();
+    const epoch = w.table.get(T)!.epoch;
+    // One more publish reaches everyone but X and Y (cut off just before): W applies it to its copy
+    // but does not acknowledge it — only a ready holder's copy counts.
+    const unacked = net.publish(W, T, 'seen, not acknowledged');
+    net.step([], false, [X, Y]);
+    expect(w.seq(T)).toBe(4);
+    expect(w.answers.has(unacked)).toBe(false);
+    net.install(V2);
+    net.settle();
+    const x = net.reincarnate(X, `${X}#2`);
+    const y = net.reincarnate(Y, `${Y}#2`);
+    net.install([...V2, x.id, y.id]);
+    net.settle();
+    net.clock += 6000;
+    for (const id of net.view) net.get(id).replicas.tick();
+    net.settle();
+    expect(w.resyncs).toBe(1);
+    expect(w.seq(T)).toBe(3);
+    expect(w.table.get(T)!.epoch).not.toBe(epoch);
+    const again = net.publish(W, T, 'seen, not acknowledged');
+    net.settle();
+    expect(w.answers.get(again)).toBe(4);
+    const copies = net.view.filter((id) => net.get(id).replicas.keeps(T)).map((id) => [net.get(id).seq(T), net.get(id).table.get(T)!.epoch]);
+    expect(new Set(copies.map((c) => JSON.stringify(c))).size).toBe(1);
+  });
+
+  it('a broker restarted from nothing answers the wait with no copy; with none left to come, the group starts empty', () => {
+    const { net, V2, X, Y, w } = heldByTwo();
+    net.install(V2);
+    net.settle();
+    // Killed, restarted as fresh processes: no copy to offer.
+    net.install([...V2, `${X}#2`, `${Y}#2`]);
+    net.settle();
+    expect(w.replicas.table.waiting(0)).toBeUndefined();
+    expect(w.replicas.figures.counts.lost).toBe(1);
   });
 });

@@ -9,7 +9,7 @@
  *    topic was lost with every copy; histories here never run out);
  * T3 every acknowledged publish reaches every subscription that is active at
  *    the end and started before it, with its data;
- * T4 no publish applied twice: one seq per (client, publish id);
+ * T4 no publish applied twice: one seq per (client, publish id) in a topic's epoch;
  * T5 state is the fold of the sequence: every copy's and every subscriber's
  *    state equals the last `state` command's data with every later `patch`
  *    merged in, up to its seq;
@@ -68,7 +68,9 @@ export function checkTopics(run: TopicRun): TopicViolation[] {
   // T2 and T6: each subscription, as the application saw it.
   for (const s of run.subscriptions) {
     for (const e of s.errors) v(e.startsWith('ended') ? 'T6' : 'T2', `${s.client} ${s.topic}: ${e}`);
-    const epochs = new Set(s.wire.filter((w) => w.type === 'reply').map((w) => (w as { epoch: string }).epoch).filter((e) => e !== ''));
+    // Epochs as the subscription learned them: from replies, and from messages (a subscribe to a
+    // topic not created yet is answered without one).
+    const epochs = new Set(s.wire.map((w) => w.epoch ?? '').filter((e) => e !== ''));
     for (const r of s.resyncs) if (!r.recovered && epochs.size <= 1) v('T2', `${s.client} ${s.topic}: a resume was answered recovered: false at seq ${r.seq} although the topic never changed epoch`);
     let expected = s.firstSeq;
     for (const d of s.delivered) {
@@ -88,19 +90,22 @@ export function checkTopics(run: TopicRun): TopicViolation[] {
     }
   }
 
-  // T4: one seq per (client, pid), in acks and in every copy and subscriber.
+  // T4: one seq per (client, pid) in a topic's life (epoch), in acks and in every copy and
+  // subscriber. A new epoch is a new life: a group that came back to a copy behind what its
+  // subscribers saw starts its topics again under new epochs, without the publishes nobody
+  // acknowledged, which their clients then publish again.
   const seqOf = new Map<string, number>();
-  const pidSeen = (data: unknown, topic: string, seq: number, where: string): void => {
+  const pidSeen = (data: unknown, topic: string, epoch: string | undefined, seq: number, where: string): void => {
     const d = data as { c?: unknown; n?: unknown } | null;
     if (typeof d?.c !== 'string' || typeof d.n !== 'number') return;
-    const key = `${topic}|${d.c}|${d.n}`;
+    const key = `${topic}|${epoch ?? ''}|${d.c}|${d.n}`;
     const before = seqOf.get(key);
     if (before === undefined) seqOf.set(key, seq);
     else if (before !== seq) v('T4', `publish ${d.c}/${d.n} to ${topic} applied at seq ${before} and again at seq ${seq} (${where})`);
   };
-  for (const a of run.acks) pidSeen(a.data, a.topic, a.seq, `the ack to ${a.client}`);
-  for (const copy of run.copies) for (const h of copy.history) pidSeen(h.data, copy.topic, h.seq, `broker ${copy.broker}`);
-  for (const s of run.subscriptions) for (const d of s.delivered) pidSeen(d.data, s.topic, d.seq, `subscriber ${s.client}`);
+  for (const a of run.acks) pidSeen(a.data, a.topic, epochOf.get(a.topic), a.seq, `the ack to ${a.client}`);
+  for (const copy of run.copies) for (const h of copy.history) pidSeen(h.data, copy.topic, copy.epoch, h.seq, `broker ${copy.broker}`);
+  for (const s of run.subscriptions) for (const d of s.delivered) pidSeen(d.data, s.topic, d.epoch, d.seq, `subscriber ${s.client}`);
 
   // T5: state = the fold of the sequence up to the copy's seq: from the last `state` command (or
   // nothing), each later `patch` merged in (RFC 7386), events leaving it.

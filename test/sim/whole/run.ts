@@ -39,13 +39,20 @@ export interface WholeOptions {
    * as one batch (broker/node/mesh-stream.ts). Off by default, so that every other seed replays.
    */
   batching?: boolean;
+  /**
+   * Among the faults, a partition that cuts off every owner of one group at once (a minority, so
+   * the rest goes on): the group's every ready copy leaves the primary view alive. The group must
+   * wait for them and come back to their copy — nothing acknowledged lost, no group started again
+   * empty — once they return as new incarnations. Off by default, so that every other seed replays.
+   */
+  cutOwners?: boolean;
 }
 
 export interface WholeResult {
   ok: boolean;
   violations: TopicViolation[];
   report: string;
-  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number };
+  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number };
   log: string[];
 }
 
@@ -126,6 +133,15 @@ export function runWhole(options: WholeOptions): WholeResult {
               world.leave(other);
             });
           }
+        } else if (options.cutOwners === true && out === 0 && roll < 0.6 && replicas * 2 < n) {
+          const table = world.brokers.get(pick([...world.brokers.keys()]))!.node.replicas.table;
+          const g = Math.floor(random() * table.config.lwgCount);
+          const side = new Set(table.ownersOf(g).map((m) => m.slice(0, m.lastIndexOf('#'))));
+          say(`cut off the owners of group ${g}: ${[...side].join(',')}`);
+          world.partition = { kind: 'split', side };
+          down.set(`~owners`, world.now + 150 + Math.floor(random() * 300));
+          // Its copies are out until well after they come back (their new incarnations rejoin).
+          for (const name of side) down.set(`=${name}`, world.now + 800);
         } else if (roll < 0.4) {
           say(`kill -9 ${victim}`);
           world.crash(victim);
@@ -230,6 +246,9 @@ export function runWhole(options: WholeOptions): WholeResult {
       faults: faultCount,
       views,
       ticks: world.now,
+      // Groups that came back to a copy kept through an exclusion, and of them those behind.
+      salvaged: world.events.filter((l) => l.includes('lwg-salvaged')).length,
+      behind: world.events.filter((l) => l.includes('lwg-salvaged') && l.includes('"behind":true')).length,
     },
     log,
   };

@@ -276,6 +276,10 @@ export class World {
           case 'primary':
             if (!action.primary) this.closeSessions(broker);
             break;
+          case 'resync':
+            this.events.push(`t${this.now} ${broker.name} resync`);
+            this.closeSessions(broker);
+            break;
           case 'view':
             break;
           default: {
