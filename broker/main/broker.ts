@@ -83,6 +83,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         newId: () => `${config.name}#${Date.now().toString(36)}${randomBytes(2).toString('hex')}`,
         core: meshCoreDefaults,
         lwg: { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
+        groupWaitMs: config.lwgWaitSeconds * 1000,
         topics: topicSettings,
         now: Date.now,
         defer: queueMicrotask,

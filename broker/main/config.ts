@@ -75,6 +75,8 @@ export interface BrokerConfig {
   lwgCount: number;
   /** Brokers that keep each lightweight group's state and history (capped by the view size). Default 2. */
   lwgReplicas: number;
+  /** Seconds a lightweight group whose every copy left at once waits for one to come back before it starts again empty. Default 300. */
+  lwgWaitSeconds: number;
   /** File the core group's log (views, sends, deliveries) is appended to, one JSON line each, for the checker. Default: none. */
   coreLog: string;
   /** Client authentication: `none` (anonymous local mode, the default) or `jwt`. */
@@ -159,6 +161,7 @@ export const configDefaults: BrokerConfig = {
   clusterSecret: '',
   lwgCount: 32,
   lwgReplicas: 2,
+  lwgWaitSeconds: 300,
   coreLog: '',
   auth: 'none',
   jwtSecret: '',
@@ -245,6 +248,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'roomEmptyMs', flag: '--room-empty-ms', env: 'CHORUS_ROOM_EMPTY_MS', kind: 'int', min: 100, max: 86_400_000, help: 'ms a room stays empty before it expires (leaves $rooms, its state reset)' },
   { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth', shown: '* anonymous, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
+  { key: 'lwgWaitSeconds', flag: '--lwg-wait', env: 'CHORUS_LWG_WAIT', kind: 'int', min: 1, max: 604_800, help: 'seconds a lightweight group whose every copy left at once waits (publishes refused) for one to come back before it starts again empty' },
 ];
 
 /**

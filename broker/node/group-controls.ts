@@ -20,15 +20,14 @@ export class GroupControls {
 
   constructor(
     private readonly multicast: (payload: unknown, options: MulticastOptions) => MessageKey | undefined,
-    /** Whether this broker keeps (or is loading) anything of the group. */
+    /** Whether this broker keeps (or is loading) anything of the group, or offers a copy to its wait. */
     private readonly interested: (lwg: number) => boolean,
   ) {}
 
   send(c: LwgControl): void {
     const options: MulticastOptions = { order: 'total', safe: true, stream: c.lwg };
     if (c.op === 'idle') options.audience = 'remove';
-    // A copy offered to a waiting group must hear the group's commands from the moment it may be taken.
-    else if ((this.interested(c.lwg) || (c.op === 'salvage' && c.pos !== undefined)) && !this.audience.has(c.lwg)) options.audience = 'add';
+    else if (this.interested(c.lwg) && !this.audience.has(c.lwg)) options.audience = 'add';
     const key = this.multicast({ lwg: c }, options);
     if (key === undefined) {
       if (this.unsent.length < 100_000) this.unsent.push(c);

@@ -67,8 +67,17 @@ export class GroupWaits {
     this.copies.set(g, { pos: this.table.position(g), snapshot: structuredClone(this.agent.snapshotOf(g)) });
   }
 
-  /** This incarnation (`was`) ends: keep the complete copies it served (a wait may come back to them). */
+  /** Whether this broker (`me`) has a copy of group `g` that the group's wait may take (offered, or to be). */
+  offers(g: number, me: MemberId | undefined): boolean {
+    return me !== undefined && this.copies.has(g) && this.table.awaits(g, me);
+  }
+
+  /**
+   * This incarnation (`was`) ends: keep the complete copies it served (a wait may come back to
+   * them). What it said of waits may be lost with it: its next incarnation says it again.
+   */
   keepCopies(was: MemberId): void {
+    this.seen.clear();
     for (const [g, h] of this.agent.kept.held) {
       if (h.phase === 'complete' && this.table.isReady(g, was)) this.copies.set(g, { pos: this.table.position(g), snapshot: structuredClone(this.agent.snapshotOf(g)) });
     }

@@ -28,8 +28,8 @@ export type { ReplicasHost } from './replicas-host.js';
 const awaitMs = 10_000;
 /** How long a load waits for its snapshot before asking again, ms. */
 const askAgainMs = 5_000;
-/** How long a group whose copies all left waits for one to come back before it settles without, ms. */
-export const groupWaitMs = 60_000;
+/** How long a group whose copies all left waits for one to come back before it settles without, ms (`--lwg-wait`). */
+export const groupWaitMs = 300_000;
 
 export class Replicas implements TopicInterest {
   readonly table: LwgTable;
@@ -53,7 +53,9 @@ export class Replicas implements TopicInterest {
   ) {
     this.table = new LwgTable(config);
     this.kept = new Kept((topic) => this.table.lwgOf(topic));
-    this.controls = new GroupControls(host.multicast, (lwg) => this.kept.interested(lwg));
+    // A copy kept for a waiting group (offered, or to be) keeps this broker in the stream's audience:
+    // taken, it must have heard every command since its offer.
+    this.controls = new GroupControls(host.multicast, (lwg) => this.kept.interested(lwg) || this.waits.offers(lwg, this.host.self()));
     this.waits = new GroupWaits(this.table, (c) => this.controls.send(c), host.groupWaitMs ?? groupWaitMs, {
       kept: this.kept,
       host,
@@ -108,7 +110,7 @@ export class Replicas implements TopicInterest {
   // ---- the group's stream ---------------------------------------------------------------
 
   /** A delivery on a group's stream: a control, or a topic command (applied, buffered or dropped). */
-  deliver(d: Delivery): void {
+  deliver(d: Delivery, replay = false): void {
     const me = this.host.self();
     const own = d.origin === me;
     if (d.stub === true) {
@@ -123,7 +125,8 @@ export class Replicas implements TopicInterest {
     if (command === undefined) return;
     const g = this.lwgOf(command.topic);
     // The group waits for a copy of its state: nobody applies (or buffers) its commands meanwhile.
-    const waiting = this.table.waiting(g);
+    // (A load's buffer replayed is not refused: it holds only commands taken when delivered.)
+    const waiting = replay ? undefined : this.table.waiting(g);
     if (waiting !== undefined) {
       this.counts.refused++;
       if (own) this.host.answer(d.key, { ok: false, code: ErrorCode.NotReady, message: `topic ${command.topic.slice(0, 64)}: the brokers that kept it left; waiting for ${waiting.awaiting.join(', ') || 'its copy'} to come back with it; publish again` });
@@ -310,7 +313,7 @@ export class Replicas implements TopicInterest {
   private loaded(load: Load, snapshot: unknown, rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
     this.figures.loaded(snapshot, this.host.now() - load.startedAt);
     done();
-    for (const d of rest) this.deliver(d);
+    for (const d of rest) this.deliver(d, true);
     this.host.dropDeparted();
     this.host.log?.('lwg-loaded', fields);
   }
@@ -331,6 +334,8 @@ export class Replicas implements TopicInterest {
     this.controls.sendUnsent();
     const me = this.host.self();
     if (me !== undefined) this.waits.onView(me);
+    // Copies no wait will take any more: their brokers leave the streams' audiences.
+    for (const g of this.allGroups()) this.controls.quieten(g);
     // What waits for a snapshot asks again: its server may be gone.
     this.askAgain(0);
     this.reconcile();
