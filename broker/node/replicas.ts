@@ -5,14 +5,16 @@
  * A broker holds the groups it owns (all of them, with a wildcard subscriber)
  * and wants the topics its clients subscribe to; each `hold`/`want` it says is
  * answered by the group's server with a snapshot at that control's position,
- * loaded with the commands buffered since (replica-load.ts). It serves a topic
- * only while its copy is current, drops on receipt what it does not keep,
- * and lets a group go only once every owner is ready.
+ * loaded with the commands buffered since (replica-load.ts; the snapshots
+ * themselves: replica-transfers.ts). It serves a topic only while its copy is
+ * current, drops on receipt what it does not keep, lets a group go only once
+ * every owner is ready, and refuses a group's commands while it waits for a
+ * copy (group-waits.ts).
  */
 import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MemberId, MessageKey } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl } from '../../lightweight-groups/index.js';
-import type { ApplyResult, Failure, TableSnapshot, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
+import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
 import { Load, type Held } from './replica-load.js';
 import { ReplicaFigures } from './replica-figures.js';
 import { Kept } from './kept.js';
@@ -21,6 +23,7 @@ import { TopicWaiters } from './topic-waiters.js';
 import { GroupControls } from './group-controls.js';
 import type { ReplicasHost } from './replicas-host.js';
 import { GroupWaits } from './group-waits.js';
+import { ReplicaTransfers } from './replica-transfers.js';
 
 export type { ReplicasHost } from './replicas-host.js';
 
@@ -35,15 +38,14 @@ export class Replicas implements TopicInterest {
   readonly table: LwgTable;
   private topicTable!: TopicTable;
   private readonly kept: Kept;
-  private readonly early = new Map<MessageKey, PeerNote & { kind: 'lwg-snap' }>();
+  private readonly transfers: ReplicaTransfers;
   private readonly waiters = new TopicWaiters();
   private readonly controls: GroupControls;
   private readonly waits: GroupWaits;
   private patternCount = 0;
   /** Tags own `hold`/`want` requests (an older one may still be on its way when a new one starts). */
   private tag = 0;
-  /** Commands dropped on receipt (no local interest), stubs among them, snapshots sent and loaded, groups lost. */
-  /** Counts for operators. */
+  /** Counts for operators: commands dropped on receipt (stubs among them), snapshots, groups waited and lost. */
   readonly figures = new ReplicaFigures();
   private readonly counts = this.figures.counts;
 
@@ -62,9 +64,22 @@ export class Replicas implements TopicInterest {
       counts: this.counts,
       topics: () => this.topicTable,
       lwgOf: (topic) => this.lwgOf(topic),
-      snapshotOf: (g) => this.snapshotOf(g, undefined),
+      snapshotOf: (g) => this.transfers.snapshotOf(g, undefined),
       complete: (g, h) => this.complete(g, h),
       nextTag: () => ++this.tag,
+    });
+    this.transfers = new ReplicaTransfers({
+      table: this.table,
+      kept: this.kept,
+      host,
+      figures: this.figures,
+      controls: this.controls,
+      topics: () => this.topicTable,
+      lwgOf: (topic) => this.lwgOf(topic),
+      applyNow: (d) => this.applyNow(d),
+      deliver: (d) => this.deliver(d, true),
+      complete: (g, h) => this.complete(g, h),
+      resolve: (topic) => this.resolve(topic),
     });
   }
 
@@ -175,11 +190,11 @@ export class Replicas implements TopicInterest {
     switch (c.op) {
       case 'hold':
         if (mine) this.ownHold(c.lwg, key, c.n);
-        else if (this.table.server(c.lwg, from) === me && this.kept.serves(c.lwg)) this.sendSnapshot(from, key, c.lwg, undefined);
+        else if (this.table.server(c.lwg, from) === me && this.kept.serves(c.lwg)) this.transfers.send(from, key, c.lwg, undefined);
         break;
       case 'want':
         if (mine) this.ownWant(c.topic, key, c.n);
-        else if (this.table.server(c.lwg) === me && this.kept.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.sendSnapshot(from, key, c.lwg, c.topic);
+        else if (this.table.server(c.lwg) === me && this.kept.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.transfers.send(from, key, c.lwg, c.topic);
         break;
       case 'unhold':
         if (mine) this.ownUnhold(c.lwg);
@@ -204,7 +219,7 @@ export class Replicas implements TopicInterest {
       }
     }
     // A snapshot that came before its control and was not used by it will not be.
-    if (mine) this.early.delete(key);
+    if (mine) this.transfers.forget(key);
   }
 
   private ownHold(g: number, key: MessageKey, n: number | undefined): void {
@@ -223,8 +238,7 @@ export class Replicas implements TopicInterest {
       this.kept.activate(g, ['loading']);
     }
     h.load!.mark(key);
-    const snap = this.early.get(key);
-    if (snap !== undefined) this.onSnapshot(snap);
+    this.transfers.early(key);
   }
 
   private ownWant(topic: string, key: MessageKey, n: number | undefined): void {
@@ -246,8 +260,7 @@ export class Replicas implements TopicInterest {
       w.load = new Load(this.host.now());
     }
     w.load!.mark(key);
-    const snap = this.early.get(key);
-    if (snap !== undefined) this.onSnapshot(snap);
+    this.transfers.early(key);
   }
 
   private ownUnhold(g: number): void {
@@ -265,57 +278,9 @@ export class Replicas implements TopicInterest {
     this.controls.quieten(g);
   }
 
-  private snapshotOf(lwg: number, topic: string | undefined): TableSnapshot {
-    return this.topicTable.snapshotPart(topic === undefined ? (t) => this.lwgOf(t) === lwg : (t) => t === topic, lwg);
-  }
-
-  private sendSnapshot(to: MemberId, key: MessageKey, lwg: number, topic: string | undefined): void {
-    const snapshot = this.snapshotOf(lwg, topic);
-    this.figures.sent(snapshot);
-    this.host.sendPeer(to, topic === undefined ? { kind: 'lwg-snap', key, lwg, snapshot } : { kind: 'lwg-snap', key, lwg, topic, snapshot });
-  }
-
-  /** A snapshot from the server: load it if a load waits for it, keep it if it came before its control. */
+  /** A snapshot from the server (replica-transfers.ts). */
   onSnapshot(note: PeerNote & { kind: 'lwg-snap' }): void {
-    this.early.delete(note.key);
-    const h = this.kept.held.get(note.lwg);
-    if (note.topic === undefined) {
-      const load = h?.phase === 'loading' ? h.load! : undefined;
-      const at = load?.split(note.key);
-      if (load !== undefined && at !== undefined) {
-        // Topics kept here all along catch up command by command (their subscribers see every
-        // message); the snapshot brings the rest.
-        const current = new Set([...load.current].filter((t) => this.kept.wanted.get(t)?.phase === 'active'));
-        for (const d of at.before) if (current.has(commandOf(d)?.topic ?? '')) this.applyNow(d);
-        const snapshot = { ...note.snapshot, topics: note.snapshot.topics.filter((t) => !current.has(t.name)) };
-        this.topicTable.restorePart(snapshot, (t) => this.lwgOf(t) === note.lwg && !current.has(t), true);
-        return this.loaded(load, note.snapshot, at.after, { lwg: note.lwg, topics: note.snapshot.topics.length }, () => {
-          this.complete(note.lwg, h!);
-          this.controls.send({ op: 'ready', lwg: note.lwg, ended: this.table.waitsEnded(note.lwg) });
-        });
-      }
-    } else if (h?.phase !== 'loading') {
-      const w = this.kept.wanted.get(note.topic);
-      const rest = w?.phase === 'loading' ? w.load!.split(note.key)?.after : undefined;
-      if (rest !== undefined) {
-        const load = w!.load!;
-        // No local subscriber waits on a topic still loading: its copy may jump ahead.
-        this.topicTable.restorePart(note.snapshot, (t) => t === note.topic, false);
-        return this.loaded(load, note.snapshot, rest, { lwg: note.lwg, topic: note.topic }, () => {
-          this.kept.activateTopic(note.topic!);
-          this.resolve(note.topic!);
-        });
-      }
-    }
-    if (this.controls.isInFlight(note.key) && this.early.size < 1024) this.early.set(note.key, note);
-  }
-
-  private loaded(load: Load, snapshot: unknown, rest: Delivery[], fields: Record<string, unknown>, done: () => void): void {
-    this.figures.loaded(snapshot, this.host.now() - load.startedAt);
-    done();
-    for (const d of rest) this.deliver(d, true);
-    this.host.dropDeparted();
-    this.host.log?.('lwg-loaded', fields);
+    this.transfers.onSnapshot(note);
   }
 
   /** A result for a command this broker submitted, from the group's server. */
@@ -430,7 +395,7 @@ export class Replicas implements TopicInterest {
     this.waits.keepCopies(was);
     this.kept.clear();
     this.controls.reset();
-    this.early.clear();
+    this.transfers.clear();
     this.waiters.failAll({ ok: false, code: ErrorCode.NotReady, message: 'this broker left the group; subscribe again' });
     this.topicTable.restore({ topics: [], dedup: [] });
   }
