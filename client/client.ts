@@ -37,6 +37,8 @@ export class Client extends Emitter<ClientEvents> {
   private everConnected = false;
   private closedByApp = false;
   private readonly requests = new Requests();
+  /** Publishes refused as Unavailable, by publish id: how often (their backoff). */
+  private readonly publishRetries = new Map<number, number>();
   private WebSocketImpl: WebSocketConstructor | undefined;
   /** Subscriptions sent behind the hello on the current link (pipeline.ts); off after a 4008 before a welcome. */
   private pipelined = new Set<Subscription>();
@@ -166,6 +168,7 @@ export class Client extends Emitter<ClientEvents> {
     this.stopTimers();
     const error = new ConnectionClosedError('client closed');
     this.publishes.rejectAll(error);
+    this.publishRetries.clear();
     this.subs.rejectAll(error);
     for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
     const link = this.link;
@@ -262,6 +265,7 @@ export class Client extends Emitter<ClientEvents> {
     this.closedByApp = true;
     this.stopTimers();
     this.publishes.rejectAll(error);
+    this.publishRetries.clear();
     this.subs.rejectAll(error);
     if (this.firstConnect !== undefined) {
       this.firstConnect.reject(error);
@@ -305,6 +309,23 @@ export class Client extends Emitter<ClientEvents> {
       return;
     }
     if (!this.subs.refuse(sub, error)) this.emit('error', error);
+  }
+
+  /**
+   * A publish refused as Unavailable (its topic's state is on no broker now: the mesh waits for a
+   * copy to come back): sent again on this link, with its publish id, after a backoff — every
+   * broker would refuse it alike, so moving would only disturb the subscriptions.
+   */
+  private publishLater(pid: number): void {
+    const link = this.link;
+    const attempt = this.publishRetries.get(pid) ?? 0;
+    this.publishRetries.set(pid, attempt + 1);
+    setTimeout(() => {
+      // A new link sent every unanswered publish again at its welcome already.
+      const entry = this.publishes.get(pid);
+      if (entry !== undefined && !this.closedByApp && this.link === link && this.welcome !== undefined) this.sendPublish(entry);
+      else if (entry === undefined) this.publishRetries.delete(pid);
+    }, backoffDelayMs(attempt, this.options.reconnect ?? {}));
   }
 
   private sendPublish(entry: PendingPublish): void {
@@ -371,6 +392,8 @@ export class Client extends Emitter<ClientEvents> {
     if (request === undefined) return;
     switch (request.kind) {
       case 'pub':
+        if (outcome instanceof RequestError && outcome.code === ErrorCode.Unavailable) return this.publishLater(request.pid);
+        this.publishRetries.delete(request.pid);
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {
           // This broker cannot order publishes now (it is outside the primary view, or
           // draining): the publish stays queued and goes, with its publish id, to the broker

@@ -99,6 +99,11 @@ export class PublishQueue {
     else entry.resolve({ seq: outcome.seq });
   }
 
+  /** The unanswered publish with this id. */
+  get(pid: number): PendingPublish | undefined {
+    return this.pending.get(pid);
+  }
+
   /** Unanswered publishes, oldest first. */
   inOrder(): PendingPublish[] {
     return [...this.pending.values()];

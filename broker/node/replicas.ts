@@ -144,7 +144,7 @@ export class Replicas implements TopicInterest {
     const waiting = replay ? undefined : this.table.waiting(g);
     if (waiting !== undefined) {
       this.counts.refused++;
-      if (own) this.host.answer(d.key, { ok: false, code: ErrorCode.NotReady, message: `topic ${command.topic.slice(0, 64)}: the brokers that kept it left; waiting for ${waiting.awaiting.join(', ') || 'its copy'} to come back with it; publish again` });
+      if (own) this.host.answer(d.key, { ok: false, code: ErrorCode.Unavailable, message: `topic ${command.topic.slice(0, 64)}: every broker that kept it left at once; waiting for ${waiting.awaiting.join(', ') || 'its copy'} to come back with it; publish again later` });
       return;
     }
     const h = this.kept.held.get(g);
@@ -324,7 +324,10 @@ export class Replicas implements TopicInterest {
   /** Subscribes that waited too long are answered (the client may retry, or try elsewhere); lost snapshots are asked for again. */
   tick(): void {
     const now = this.host.now();
-    const late = (topic: string): Failure => ({ ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` });
+    const late = (topic: string): Failure =>
+      topic !== '*' && this.table.waiting(this.lwgOf(topic)) !== undefined
+        ? { ok: false, code: ErrorCode.Unavailable, message: `topic ${topic.slice(0, 64)}: every broker that kept it left at once; its group waits for a copy to come back; retry later` }
+        : { ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` };
     for (const topic of this.waiters.expire(now, late)) {
       // Nobody waits for it any more: let it go again (a wildcard's groups too).
       if (topic === '*') this.reconcile();

@@ -19,7 +19,7 @@ export function httpStatusFor(code: number): number {
   if (code === ErrorCode.UnknownSession) return 404;
   if (code === ErrorCode.HistoryTruncated) return 410;
   if (code === ErrorCode.IdempotencyKeyReused) return 422;
-  if (code === ErrorCode.NotReady || code === ErrorCode.ShuttingDown) return 503;
+  if (code === ErrorCode.NotReady || code === ErrorCode.ShuttingDown || code === ErrorCode.Unavailable) return 503;
   if (code === ErrorCode.RateLimited) return 429;
   if (code >= 500) return 500;
   return 400;

@@ -37,6 +37,11 @@ export const ErrorCode = {
   Internal: 500,
   NotReady: 501,
   ShuttingDown: 502,
+  /**
+   * In a mesh, the topic's state is on no broker now: its lightweight group waits for a copy to come
+   * back (every copy left at once). Nothing was applied; retry later, here or anywhere.
+   */
+  Unavailable: 503,
   // 6xx: raised by the client library itself, never sent on the wire
   ClientClosed: 600,
   Timeout: 601,

@@ -52,18 +52,21 @@ describe('a group whose every owner is cut off', () => {
     await b0.waitForEvent((e) => e['event'] === 'lwg-waiting' && e['lwg'] === lwg && cut(e), 30_000, 'the group to wait for b3 and b4');
     // (Brokers that let go of a ready copy in the same view are waited for too: they answer at once.)
     expect(b0.latest((e) => e['event'] === 'lwg-waiting' && e['lwg'] === lwg)!['for']).toEqual(expect.arrayContaining(['b3', 'b4']));
-    // Published while the group waits: refused, and applied nowhere (a client with one broker's
-    // address is told; one with several moves and tries again).
-    const single = await mesh.client(b0.url);
-    const refused = await within(single.publish(topic, { refused: true }, { kind: 'patch' }).then(() => undefined, (err: unknown) => err), 20_000, 'the refusal');
-    expect(refused).toMatchObject({ code: 501 });
-    expect(String((refused as Error).message)).toMatch(/waiting for/);
+    // Published while the group waits: refused as Unavailable and applied nowhere. The library
+    // sends it again on the same connection after a backoff (every broker would refuse it alike),
+    // without moving its subscriptions; the HTTP API answers 503.
+    const disconnects: unknown[] = [];
+    publisher.on('disconnected', (e) => disconnects.push(e));
+    const during = publisher.publish(topic, { during: true }, { kind: 'patch' });
+    const http = await fetch(`${b0.httpUrl}/api/v1/topics/${topic}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'patch', data: { http: true } }) });
+    expect(http.status).toBe(503);
+    expect(await http.json()).toMatchObject({ code: 503, error: 'Unavailable' });
     expect(await metric(b0, 'chorus_lwg_refused_total')).toBeGreaterThan(0);
     mesh.net.heal();
     await within(Promise.race([3, 4].map((i) => brokers[i]!.waitForEvent((e) => e['event'] === 'lwg-salvaged' && e['lwg'] === lwg && cut(e), 60_000, `b${i} to bring its copy back`))), 61_000, 'a copy back');
-    const during = publisher.publish(topic, { during: true }, { kind: 'patch' });
     const last = await within(during, 60_000, 'the publish made during the wait');
     expect(last.seq).toBe(31);
+    expect(disconnects).toEqual([]);
     await arrived.wait(() => sub.seq === 31, 30_000, 'the subscriber at seq 31');
     expect(got.map((m) => m.seq)).toEqual([31]);
     expect(sub.epoch).toBe(epoch);

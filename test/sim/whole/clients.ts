@@ -240,6 +240,15 @@ export class SimPublisher extends SimClient {
       this.acks.push({ client: this.id, pid, topic: entry.topic, seq: result.seq, data: entry.data, kind: entry.kind, dup: result.dup === true });
       return;
     }
+    if (result.code === ErrorCode.Unavailable) {
+      // As the library does: its topic's group waits for a copy; not applied anywhere, so sent
+      // again (with its pid, if it has one) on this session after a backoff.
+      const at = this.world.now + backoff(this.random, 1);
+      this.world.later(at, () => {
+        if (this.session === session && !session.closed && this.pending.get(pid)?.sentOn === session) this.send(pid);
+      });
+      return;
+    }
     if (!this.withIds && result.code === ErrorCode.NotReady) {
       // Refused before it was ordered, or not answered in time: without an id it is not sent again.
       this.pending.delete(pid);
