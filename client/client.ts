@@ -37,8 +37,10 @@ export class Client extends Emitter<ClientEvents> {
   private everConnected = false;
   private closedByApp = false;
   private readonly requests = new Requests();
-  /** Publishes refused as Unavailable, by publish id: how often (their backoff). */
-  private readonly publishRetries = new Map<number, number>();
+  /** While set, publishes wait (held in the queue): one was refused as Unavailable (publishLater). */
+  private publishPause: ReturnType<typeof setTimeout> | undefined;
+  /** Pauses in a row, for their backoff. */
+  private publishPauses = 0;
   private WebSocketImpl: WebSocketConstructor | undefined;
   /** Subscriptions sent behind the hello on the current link (pipeline.ts); off after a 4008 before a welcome. */
   private pipelined = new Set<Subscription>();
@@ -151,7 +153,8 @@ export class Client extends Emitter<ClientEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.welcome !== undefined) this.sendPublish(entry);
+    if (this.publishPause !== undefined) this.publishes.hold(entry.pid);
+    else if (this.welcome !== undefined) this.sendPublish(entry);
     return entry.promise;
   }
 
@@ -168,7 +171,6 @@ export class Client extends Emitter<ClientEvents> {
     this.stopTimers();
     const error = new ConnectionClosedError('client closed');
     this.publishes.rejectAll(error);
-    this.publishRetries.clear();
     this.subs.rejectAll(error);
     for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
     const link = this.link;
@@ -224,6 +226,10 @@ export class Client extends Emitter<ClientEvents> {
     // Resume subscriptions first (those not sent behind the hello), then resend publishes, all in one frame.
     for (const sub of this.subs.all()) if (!this.pipelined.has(sub)) this.sendSubscribe(sub);
     this.pipelined.clear();
+    clearTimeout(this.publishPause);
+    this.publishPause = undefined;
+    // Every unanswered publish goes out again, in order (held ones included: a new link ends a pause).
+    this.publishes.takeHeld();
     for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
     this.publishes.sendFired(link, welcome.v >= 2, (err) => this.emit('error', err));
     const info = { broker: welcome.broker, session: welcome.session };
@@ -265,7 +271,6 @@ export class Client extends Emitter<ClientEvents> {
     this.closedByApp = true;
     this.stopTimers();
     this.publishes.rejectAll(error);
-    this.publishRetries.clear();
     this.subs.rejectAll(error);
     if (this.firstConnect !== undefined) {
       this.firstConnect.reject(error);
@@ -279,6 +284,7 @@ export class Client extends Emitter<ClientEvents> {
   private stopTimers(): void {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.connectTimer);
+    clearTimeout(this.publishPause);
   }
 
   // ---- requests ----------------------------------------------------------------
@@ -313,19 +319,20 @@ export class Client extends Emitter<ClientEvents> {
 
   /**
    * A publish refused as Unavailable (its topic's state is on no broker now: the mesh waits for a
-   * copy to come back): sent again on this link, with its publish id, after a backoff — every
-   * broker would refuse it alike, so moving would only disturb the subscriptions.
+   * copy to come back). Every broker would refuse it alike, so the client stays and pauses its
+   * publishing for a backoff: the refused publish and every one issued meanwhile are held, then
+   * sent again in publish order, with their publish ids — a later publish never overtakes it.
    */
   private publishLater(pid: number): void {
+    this.publishes.hold(pid);
+    if (this.publishPause !== undefined) return;
     const link = this.link;
-    const attempt = this.publishRetries.get(pid) ?? 0;
-    this.publishRetries.set(pid, attempt + 1);
-    setTimeout(() => {
+    this.publishPause = setTimeout(() => {
+      this.publishPause = undefined;
       // A new link sent every unanswered publish again at its welcome already.
-      const entry = this.publishes.get(pid);
-      if (entry !== undefined && !this.closedByApp && this.link === link && this.welcome !== undefined) this.sendPublish(entry);
-      else if (entry === undefined) this.publishRetries.delete(pid);
-    }, backoffDelayMs(attempt, this.options.reconnect ?? {}));
+      if (this.closedByApp || this.link !== link || this.welcome === undefined) return;
+      for (const entry of this.publishes.takeHeld()) this.sendPublish(entry);
+    }, backoffDelayMs(this.publishPauses++, this.options.reconnect ?? {}));
   }
 
   private sendPublish(entry: PendingPublish): void {
@@ -393,7 +400,7 @@ export class Client extends Emitter<ClientEvents> {
     switch (request.kind) {
       case 'pub':
         if (outcome instanceof RequestError && outcome.code === ErrorCode.Unavailable) return this.publishLater(request.pid);
-        this.publishRetries.delete(request.pid);
+        if (!(outcome instanceof RequestError)) this.publishPauses = 0;
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {
           // This broker cannot order publishes now (it is outside the primary view, or
           // draining): the publish stays queued and goes, with its publish id, to the broker

@@ -94,14 +94,24 @@ export class PublishQueue {
     const entry = this.pending.get(pid);
     if (entry === undefined) return;
     this.pending.delete(pid);
+    this.held.delete(pid);
     this.bytes -= entry.data.byteLength;
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve({ seq: outcome.seq });
   }
 
-  /** The unanswered publish with this id. */
-  get(pid: number): PendingPublish | undefined {
-    return this.pending.get(pid);
+  /** Unanswered publishes not in flight: refused as Unavailable, or issued while publishing pauses. */
+  private readonly held = new Set<number>();
+
+  hold(pid: number): void {
+    if (this.pending.has(pid)) this.held.add(pid);
+  }
+
+  /** The held publishes still unanswered, in publish order (they go out now). */
+  takeHeld(): PendingPublish[] {
+    const out = this.inOrder().filter((entry) => this.held.has(entry.pid));
+    this.held.clear();
+    return out;
   }
 
   /** Unanswered publishes, oldest first. */

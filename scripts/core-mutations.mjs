@@ -18,13 +18,13 @@ const mutations = [
     file: 'broker/core/member.ts',
     original: `      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
       for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      this.lanes.restore(m.lanes ?? []);
+      this.lanes.restore(m.lanes);
       this.audiences.restore(m.audiences ?? []);
       this.status = 'member';
       this.notices.stopJoining();
       return this.installView(m.next);`,
     replacement: `      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      this.lanes.restore(m.lanes ?? []);
+      this.lanes.restore(m.lanes);
       this.audiences.restore(m.audiences ?? []);
       this.status = 'member';
       this.notices.stopJoining();
@@ -152,6 +152,32 @@ const mutations = [
     file: 'broker/node/mesh-stream.ts',
     original: "{ order: 'total', safe: true, elide: true,",
     replacement: "{ order: 'total', safe: false, elide: true,",
+  },
+  // Waiting groups (docs/mesh.md): the whole-broker suite with every owner of a group cut off.
+  {
+    name: 'a group whose every ready copy left starts again at once, without waiting',
+    file: 'lightweight-groups/table.ts',
+    original: `        g.wait = { id: ++g.waits, at: g.pos, last: g.last, awaiting: [...new Set([...gone, ...g.released].map(brokerName))], offers: [] };
+        waiting.push(lwg);`,
+    replacement: `        for (const b of g.holders) g.ready.add(b);`,
+  },
+  {
+    name: 'a holder whose copy is not ready acknowledges its own client',
+    file: 'broker/node/replicas.ts',
+    original: 'if (d.origin === me && this.table.isReady(this.lwgOf(command.topic), me)) this.host.answer(d.key, result);',
+    replacement: 'if (d.origin === me) this.host.answer(d.key, result);',
+  },
+  {
+    name: 'a ready copy let go in the last view is not waited for',
+    file: 'lightweight-groups/table.ts',
+    original: 'awaiting: [...new Set([...gone, ...g.released].map(brokerName))]',
+    replacement: 'awaiting: [...new Set([...gone].map(brokerName))]',
+  },
+  {
+    name: 'a copy that comes back behind keeps its epochs',
+    file: 'broker/node/group-waits.ts',
+    original: 'const snapshot = !s.behind ? copy.snapshot :',
+    replacement: 'const snapshot = true ? copy.snapshot :',
   },
 ];
 

@@ -77,7 +77,8 @@ export class GroupWaits {
    * them). What it said of waits may be lost with it: its next incarnation says it again.
    */
   keepCopies(was: MemberId): void {
-    this.seen.clear();
+    // (Each wait's clock runs on: `--lwg-wait` counts from when this broker first saw it.)
+    for (const s of this.seen.values()) s.gaveUp = false;
     for (const [g, h] of this.agent.kept.held) {
       if (h.phase === 'complete' && this.table.isReady(g, was)) this.copies.set(g, { pos: this.table.position(g), snapshot: structuredClone(this.agent.snapshotOf(g)) });
     }
@@ -136,7 +137,11 @@ export class GroupWaits {
     }
     if (s.behind) {
       // Copies here are ahead of the one the group came back to: they go, and load from it again.
-      for (const [topic, w] of kept.wantsIn(g)) if (w.phase === 'active') kept.wanted.set(topic, { phase: 'loading', load: new Load(this.now()), n: w.n });
+      // Loads still waiting start again too: a snapshot from a server gone before the wait would
+      // match one of their old marks, and the commands buffered since hold what the copy lacks.
+      for (const [topic, w] of kept.wantsIn(g)) if (w.phase !== 'asked') kept.wanted.set(topic, { phase: 'loading', load: new Load(this.now()), n: w.n });
+      const loading = kept.held.get(g);
+      if (loading?.phase === 'loading') loading.load = new Load(this.now(), new Set());
       table.dropWhere(ofGroup);
       table.forgetStream(g);
     }

@@ -8,7 +8,7 @@
 import { runSimulation } from './run.js';
 import { runScenario } from './scenario.js';
 import { scenarioRuns } from './scenario-scripts.js';
-import { ciRuns, wholeSuites } from './seeds.js';
+import { ciRuns, wholeRegressions, wholeSuites } from './seeds.js';
 import { runWhole } from './whole/run.js';
 
 /** One run of CI's list: what it was (for the report), and its violations' properties. */
@@ -25,6 +25,11 @@ const runs: Run[] = [
       const report = runScenario(script, 1, undefined, config).report;
       return report === '' ? [] : [{ property: 'SCENARIO', message: `${name}: ${report}` }];
     },
+  })),
+  // The regression seeds CI runs too (each once caught a bug no suite seed did).
+  ...wholeRegressions.map(({ seed, brokers, harsh, star, batching, cutOwners }) => ({
+    describe: { seed, members: brokers, whole: true, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true },
+    violations: () => runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).violations,
   })),
   ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners }) =>
     Array.from({ length: seeds }, (_, i) => ({

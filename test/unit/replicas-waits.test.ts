@@ -110,4 +110,40 @@ describe('waiting groups', () => {
     net.settle();
     for (const id of V2) if (net.get(id).replicas.keeps(T)) expect([id, net.get(id).seq(T)]).toEqual([id, 2]);
   });
+
+  it('a load still waiting when the group comes back behind starts again: a late snapshot from the old server is not loaded', async () => {
+    const { net, X, Y, V2 } = sevenBrokers();
+    const [W, H] = V2 as [string, string];
+    const w = net.get(W);
+    w.subscribe(T);
+    net.settle();
+    for (const i of [0, 1]) net.publish(W, T, i);
+    net.settle();
+    // H starts holding the group; the server's snapshot is held back.
+    net.get(H).replicas.patterns(1);
+    net.drain();
+    const snap = net.notes.filter((n) => n.note.kind === 'lwg-snap' && n.to === H);
+    net.notes.splice(0, net.notes.length, ...net.notes.filter((n) => !snap.includes(n)));
+    // One more publish reaches everyone but X and Y (cut off just before): H buffers it.
+    net.publish(W, T, 'not acknowledged');
+    net.step([], false, [X, Y]);
+    net.install(V2);
+    net.settle();
+    const x = net.reincarnate(X, `${X}#2`);
+    const y = net.reincarnate(Y, `${Y}#2`);
+    net.install([...V2, x.id, y.id]);
+    // Up to the control that ends the wait; then the old server's snapshot arrives, first.
+    while (net.get(H).replicas.table.waiting(0) !== undefined && net.queue.length > 0) net.step();
+    expect(net.get(H).replicas.table.waiting(0)).toBeUndefined();
+    net.notes.unshift(...snap);
+    net.handNotes();
+    net.settle();
+    net.clock += 6000;
+    for (const id of net.view) net.get(id).replicas.tick();
+    net.settle();
+    const server = net.get(net.get(H).replicas.table.server(0)!);
+    expect(net.get(H).replicas.keeps(T)).toBe(true);
+    expect([net.get(H).seq(T), net.get(H).table.get(T)!.epoch]).toEqual([server.seq(T), server.table.get(T)!.epoch]);
+    expect(server.seq(T)).toBe(2);
+  });
 });
