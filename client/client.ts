@@ -37,10 +37,6 @@ export class Client extends Emitter<ClientEvents> {
   private everConnected = false;
   private closedByApp = false;
   private readonly requests = new Requests();
-  /** While set, publishes wait (held in the queue): one was refused as Unavailable (publishLater). */
-  private publishPause: ReturnType<typeof setTimeout> | undefined;
-  /** Pauses in a row, for their backoff. */
-  private publishPauses = 0;
   private WebSocketImpl: WebSocketConstructor | undefined;
   /** Subscriptions sent behind the hello on the current link (pipeline.ts); off after a 4008 before a welcome. */
   private pipelined = new Set<Subscription>();
@@ -153,7 +149,7 @@ export class Client extends Emitter<ClientEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.publishPause !== undefined) this.publishes.hold(entry.pid);
+    if (this.publishes.paused) this.publishes.hold(entry.pid);
     else if (this.welcome !== undefined) this.sendPublish(entry);
     return entry.promise;
   }
@@ -226,10 +222,8 @@ export class Client extends Emitter<ClientEvents> {
     // Resume subscriptions first (those not sent behind the hello), then resend publishes, all in one frame.
     for (const sub of this.subs.all()) if (!this.pipelined.has(sub)) this.sendSubscribe(sub);
     this.pipelined.clear();
-    clearTimeout(this.publishPause);
-    this.publishPause = undefined;
     // Every unanswered publish goes out again, in order (held ones included: a new link ends a pause).
-    this.publishes.takeHeld();
+    this.publishes.endPause();
     for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
     this.publishes.sendFired(link, welcome.v >= 2, (err) => this.emit('error', err));
     const info = { broker: welcome.broker, session: welcome.session };
@@ -284,7 +278,7 @@ export class Client extends Emitter<ClientEvents> {
   private stopTimers(): void {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.connectTimer);
-    clearTimeout(this.publishPause);
+    this.publishes.endPause();
   }
 
   // ---- requests ----------------------------------------------------------------
@@ -324,15 +318,11 @@ export class Client extends Emitter<ClientEvents> {
    * sent again in publish order, with their publish ids — a later publish never overtakes it.
    */
   private publishLater(pid: number): void {
-    this.publishes.hold(pid);
-    if (this.publishPause !== undefined) return;
     const link = this.link;
-    this.publishPause = setTimeout(() => {
-      this.publishPause = undefined;
-      // A new link sent every unanswered publish again at its welcome already.
+    this.publishes.pause(pid, backoffDelayMs(this.publishes.pauses, this.options.reconnect ?? {}), (held) => {
       if (this.closedByApp || this.link !== link || this.welcome === undefined) return;
-      for (const entry of this.publishes.takeHeld()) this.sendPublish(entry);
-    }, backoffDelayMs(this.publishPauses++, this.options.reconnect ?? {}));
+      for (const entry of held) this.sendPublish(entry);
+    });
   }
 
   private sendPublish(entry: PendingPublish): void {
@@ -400,7 +390,7 @@ export class Client extends Emitter<ClientEvents> {
     switch (request.kind) {
       case 'pub':
         if (outcome instanceof RequestError && outcome.code === ErrorCode.Unavailable) return this.publishLater(request.pid);
-        if (!(outcome instanceof RequestError)) this.publishPauses = 0;
+        if (!(outcome instanceof RequestError)) this.publishes.pauses = 0;
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {
           // This broker cannot order publishes now (it is outside the primary view, or
           // draining): the publish stays queued and goes, with its publish id, to the broker

@@ -102,13 +102,41 @@ export class PublishQueue {
 
   /** Unanswered publishes not in flight: refused as Unavailable, or issued while publishing pauses. */
   private readonly held = new Set<number>();
+  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Pauses in a row (their backoff); reset by a publish applied. */
+  pauses = 0;
+
+  /** Publishing pauses (a publish was refused as Unavailable): new publishes are held, not sent. */
+  get paused(): boolean {
+    return this.pauseTimer !== undefined;
+  }
 
   hold(pid: number): void {
     if (this.pending.has(pid)) this.held.add(pid);
   }
 
-  /** The held publishes still unanswered, in publish order (they go out now). */
-  takeHeld(): PendingPublish[] {
+  /**
+   * Holds publish `pid` (refused as Unavailable) and pauses publishing for `delayMs`, unless it
+   * pauses already; then `resume` gets every held publish still unanswered, in publish order.
+   */
+  pause(pid: number, delayMs: number, resume: (held: PendingPublish[]) => void): void {
+    this.hold(pid);
+    if (this.pauseTimer !== undefined) return;
+    this.pauses++;
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      resume(this.takeHeld());
+    }, delayMs);
+  }
+
+  /** The pause ends now, its held publishes sent otherwise (a new connection sends them all) or never (closed). */
+  endPause(): void {
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    this.held.clear();
+  }
+
+  private takeHeld(): PendingPublish[] {
     const out = this.inOrder().filter((entry) => this.held.has(entry.pid));
     this.held.clear();
     return out;
