@@ -237,3 +237,13 @@ export class ReplicaNet {
     }
   }
 }
+
+/** Seven brokers a…g in one view, one group owned by X and Y; V2 is the view without them. */
+export function sevenBrokers(): { net: ReplicaNet; X: string; Y: string; V1: string[]; V2: string[] } {
+  const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  net.install(V1);
+  net.settle();
+  const [X, Y] = net.owners(V1) as [string, string];
+  return { net, X, Y, V1, V2: V1.filter((m) => m !== X && m !== Y) };
+}

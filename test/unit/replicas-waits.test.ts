@@ -3,19 +3,25 @@
 // deterministic stand-in for the core group (test/helpers/replica-net.ts).
 import { describe, expect, it } from 'vitest';
 import { groupWaitMs } from '../../broker/node/replicas.js';
-import { ReplicaNet } from '../helpers/replica-net.js';
+import { ReplicaNet, sevenBrokers } from '../helpers/replica-net.js';
 
 const T = 'room.1';
 
-/** Seven brokers, one group owned by X and Y; V2 is the view without them. */
-function sevenBrokers() {
-  const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
-  const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
-  net.install(V1);
+/**
+ * W keeps T for a subscriber, two publishes are acknowledged; then H starts holding the group (a
+ * wildcard subscriber) and the server's snapshot for it is held back: returned, to hand over later.
+ */
+function holdingWithSnapshotHeldBack(net: ReplicaNet, W: string, H: string): Array<(typeof net.notes)[number]> {
+  net.get(W).subscribe(T);
   net.settle();
-  const [X, Y] = net.owners(V1) as [string, string];
-  const V2 = V1.filter((m) => m !== X && m !== Y);
-  return { net, X, Y, V2 };
+  for (const i of [0, 1]) net.publish(W, T, i);
+  net.settle();
+  net.get(H).replicas.patterns(1);
+  net.drain();
+  const snap = net.notes.filter((n) => n.note.kind === 'lwg-snap' && n.to === H);
+  net.notes.splice(0, net.notes.length, ...net.notes.filter((n) => !snap.includes(n)));
+  expect(snap).toHaveLength(1);
+  return snap;
 }
 
 describe('waiting groups', () => {
@@ -23,16 +29,7 @@ describe('waiting groups', () => {
     const { net, V2 } = sevenBrokers();
     const [W, H] = V2 as [string, string];
     const w = net.get(W);
-    w.subscribe(T);
-    net.settle();
-    for (const i of [0, 1]) net.publish(W, T, i);
-    net.settle();
-    // H starts holding the group (a wildcard subscriber); the server's snapshot is held back.
-    net.get(H).replicas.patterns(1);
-    net.drain();
-    const snap = net.notes.filter((n) => n.note.kind === 'lwg-snap' && n.to === H);
-    net.notes.splice(0, net.notes.length, ...net.notes.filter((n) => !snap.includes(n)));
-    expect(snap).toHaveLength(1);
+    const snap = holdingWithSnapshotHeldBack(net, W, H);
     // Two more publishes, acknowledged by the server; H buffers them in its load.
     const acked = [2, 3].map((i) => net.publish(W, T, i));
     net.drain();
@@ -114,16 +111,7 @@ describe('waiting groups', () => {
   it('a load still waiting when the group comes back behind starts again: a late snapshot from the old server is not loaded', async () => {
     const { net, X, Y, V2 } = sevenBrokers();
     const [W, H] = V2 as [string, string];
-    const w = net.get(W);
-    w.subscribe(T);
-    net.settle();
-    for (const i of [0, 1]) net.publish(W, T, i);
-    net.settle();
-    // H starts holding the group; the server's snapshot is held back.
-    net.get(H).replicas.patterns(1);
-    net.drain();
-    const snap = net.notes.filter((n) => n.note.kind === 'lwg-snap' && n.to === H);
-    net.notes.splice(0, net.notes.length, ...net.notes.filter((n) => !snap.includes(n)));
+    const snap = holdingWithSnapshotHeldBack(net, W, H);
     // One more publish reaches everyone but X and Y (cut off just before): H buffers it.
     net.publish(W, T, 'not acknowledged');
     net.step([], false, [X, Y]);

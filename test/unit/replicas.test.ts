@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { peerNote } from '../../broker/node/peer-notes.js';
 import { TopicTable } from '../../broker/topics/index.js';
 import { groupWaitMs } from '../../broker/node/replicas.js';
-import { ReplicaNet } from '../helpers/replica-net.js';
+import { ReplicaNet, sevenBrokers } from '../helpers/replica-net.js';
 
 const T = 'room.1';
 
@@ -130,12 +130,7 @@ describe('replicas', () => {
   });
 
   it('when every complete copy is lost at once, the group refuses commands, waits, then every broker that kept any of it starts again alike', () => {
-    const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
-    const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
-    net.install(V1);
-    net.settle();
-    const [X, Y] = net.owners(V1) as [string, string];
-    const V2 = V1.filter((m) => m !== X && m !== Y);
+    const { net, X, Y, V2 } = sevenBrokers();
     const W = V2.find((m) => !net.owners(V2).includes(m))!;
     for (let i = 0; i < 3; i++) net.publish(Y, T, i);
     net.settle();
@@ -310,12 +305,7 @@ describe('replicas', () => {
 
   /** Seven brokers, one group: its owners X and Y, W a broker that keeps T for a subscriber, 3 publishes acknowledged. */
   function heldByTwo() {
-    const net = new ReplicaNet(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
-    const V1 = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
-    net.install(V1);
-    net.settle();
-    const [X, Y] = net.owners(V1) as [string, string];
-    const V2 = V1.filter((m) => m !== X && m !== Y);
+    const { net, X, Y, V2 } = sevenBrokers();
     const W = V2[0]!;
     const w = net.get(W);
     w.subscribe(T);
