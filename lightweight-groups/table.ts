@@ -313,7 +313,7 @@ export class LwgTable {
     for (const set of g.wants.values()) for (const b of set) wanting.add(b);
     const members = [...g.holders, ...this.view.filter((b) => wanting.has(b) && !g.holders.includes(b))];
     const info: LwgInfo = { lwg, owners, sequencer: owners[0] ?? '', holders: g.holders.map((broker) => ({ broker, ready: g.ready.has(broker) })), members };
-    if (g.wait !== undefined) info.waiting = { ...g.wait, awaiting: [...g.wait.awaiting], offers: g.wait.offers.map(([m, p]) => [m, p]) };
+    if (g.wait !== undefined) info.waiting = copyWait(g.wait);
     return info;
   }
 
@@ -326,7 +326,7 @@ export class LwgTable {
     return this.groups.map((g, lwg) => {
       const wants = [...g.wants].map(([topic, set]) => [topic, [...set]] as [string, string[]]);
       const stream: NonNullable<LwgTableSnapshot[number][4]> = { pos: g.pos, last: g.last, waits: g.waits, ended: g.ended, released: [...g.released] };
-      if (g.wait !== undefined) stream.wait = { ...g.wait, awaiting: [...g.wait.awaiting], offers: g.wait.offers.map(([m, p]) => [m, p]) };
+      if (g.wait !== undefined) stream.wait = copyWait(g.wait);
       return [lwg, [...g.holders], [...g.ready], wants, stream];
     });
   }
@@ -345,7 +345,12 @@ export class LwgTable {
       g.released = [...(stream?.released ?? [])];
       const wait = stream?.wait;
       if (wait === undefined) delete g.wait;
-      else g.wait = { id: wait.id, at: wait.at, last: wait.last, awaiting: [...wait.awaiting], offers: wait.offers.map(([m, p]) => [m, p]) };
+      else g.wait = copyWait(wait);
     }
   }
+}
+
+/** A wait's own copy (a snapshot for a joiner, the cluster view, a restore). */
+function copyWait(w: LwgWait): LwgWait {
+  return { id: w.id, at: w.at, last: w.last, awaiting: [...w.awaiting], offers: w.offers.map(([m, p]) => [m, p]) };
 }

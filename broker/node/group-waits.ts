@@ -11,7 +11,8 @@
  */
 import { brokerName, type LwgControl, type LwgSettled, type LwgTable } from '../../lightweight-groups/index.js';
 import type { MemberId, MessageKey } from '../core/index.js';
-import type { TableSnapshot, TopicCommand, TopicTable } from '../topics/index.js';
+import { ErrorCode } from '../../client/protocol/index.js';
+import type { Failure, TableSnapshot, TopicCommand, TopicTable } from '../topics/index.js';
 import type { Kept } from './kept.js';
 import { epochFor } from './epochs.js';
 import { Load, type Held } from './replica-load.js';
@@ -65,6 +66,12 @@ export class GroupWaits {
     // A copy of its own: the broker goes on applying to what it still keeps (topics wanted here,
     // the stream's publish ids), which a snapshot shares.
     this.copies.set(g, { pos: this.table.position(g), snapshot: structuredClone(this.agent.snapshotOf(g)) });
+  }
+
+  /** The answer to a command or a subscribe of `topic` while its group waits: Unavailable, retry later. */
+  refusal(topic: string): Failure {
+    const awaiting = this.table.waiting(this.agent.lwgOf(topic))?.awaiting.join(', ') || 'a copy';
+    return { ok: false, code: ErrorCode.Unavailable, message: `topic ${topic.slice(0, 64)}: every broker that kept it left at once; its group waits for ${awaiting} to come back; retry later` };
   }
 
   /** Whether this broker (`me`) has a copy of group `g` that the group's wait may take (offered, or to be). */
@@ -182,16 +189,5 @@ export class GroupWaits {
       s.gaveUp = true;
       this.send({ op: 'give-up', lwg: g, wait: w.id });
     }
-  }
-
-  /** Copies kept, for the cluster view. */
-  kept(): number[] {
-    return [...this.copies.keys()];
-  }
-
-  /** Forgets everything (a broker that stops). */
-  clear(): void {
-    this.copies.clear();
-    this.seen.clear();
   }
 }

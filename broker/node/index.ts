@@ -5,7 +5,8 @@
  * other point to point (peer-notes.ts). Time comes in as `now`; nothing here owns a timer, a
  * socket or a clock. broker/mesh drives it.
  */
-export { MeshStream, epochFor, type GroupSender } from './mesh-stream.js';
+export { MeshStream, type GroupSender } from './mesh-stream.js';
+export { epochFor } from './epochs.js';
 export { Replicas } from './replicas.js';
 export type { ReplicasHost } from './replicas-host.js';
 export { peerNote, type PeerNote } from './peer-notes.js';

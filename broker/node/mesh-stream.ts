@@ -22,7 +22,6 @@ import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
 import type { Replicas } from './replicas.js';
 import { commandSize } from './sizes.js';
-export { epochFor } from './epochs.js';
 
 export interface GroupSender {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;

@@ -23,7 +23,8 @@ import { payloadSize } from './sizes.js';
 import { CoreFigures, Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
 import { Topics, type TopicLimits, type TopicTable } from '../topics/index.js';
 import { lwgOf, ownersOf, type LwgConfig, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
-import { MeshStream, epochFor } from './mesh-stream.js';
+import { MeshStream } from './mesh-stream.js';
+import { epochFor } from './epochs.js';
 import { Replicas } from './replicas.js';
 import { peerNote, type PeerNote } from './peer-notes.js';
 

@@ -11,6 +11,7 @@
  * between the first position and the snapshot's is missed or applied twice.
  */
 import { assert, type Delivery, type MessageKey } from '../core/index.js';
+import type { TopicCommand } from '../topics/index.js';
 
 export class Load {
   private readonly marks = new Map<MessageKey, number>();
@@ -76,4 +77,9 @@ export interface Wanted {
   load?: Load;
   /** Tag of this request: an own `want` with another tag is an older request's. */
   n: number;
+}
+
+/** The topic command a delivery carries, if any. */
+export function commandOf(d: Delivery): TopicCommand | undefined {
+  return (d.payload as { command?: TopicCommand } | null)?.command;
 }

@@ -9,11 +9,11 @@
  */
 import type { LwgControl, LwgTable } from '../../lightweight-groups/index.js';
 import type { Delivery, MemberId, MessageKey } from '../core/index.js';
-import type { ApplyResult, TableSnapshot, TopicCommand, TopicTable } from '../topics/index.js';
+import type { ApplyResult, TableSnapshot, TopicTable } from '../topics/index.js';
 import type { Kept } from './kept.js';
 import type { PeerNote } from './peer-notes.js';
 import type { ReplicaFigures } from './replica-figures.js';
-import type { Held, Load } from './replica-load.js';
+import { commandOf, type Held, type Load } from './replica-load.js';
 import type { ReplicasHost } from './replicas-host.js';
 
 /** What the transfers need of the replicas agent (replicas.ts). */
@@ -116,8 +116,4 @@ export class ReplicaTransfers {
     host.dropDeparted();
     host.log?.('lwg-loaded', fields);
   }
-}
-
-function commandOf(d: Delivery): TopicCommand | undefined {
-  return (d.payload as { command?: TopicCommand } | null)?.command;
 }

@@ -15,7 +15,7 @@ import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MemberId, MessageKey } from '../core/index.js';
 import { LwgTable, type LwgConfig, type LwgControl } from '../../lightweight-groups/index.js';
 import type { ApplyResult, Failure, TopicCommand, TopicInterest, TopicTable } from '../topics/index.js';
-import { Load, type Held } from './replica-load.js';
+import { Load, commandOf, type Held } from './replica-load.js';
 import { ReplicaFigures } from './replica-figures.js';
 import { Kept } from './kept.js';
 import type { PeerNote } from './peer-notes.js';
@@ -58,29 +58,25 @@ export class Replicas implements TopicInterest {
     // A copy kept for a waiting group (offered, or to be) keeps this broker in the stream's audience:
     // taken, it must have heard every command since its offer.
     this.controls = new GroupControls(host.multicast, (lwg) => this.kept.interested(lwg) || this.waits.offers(lwg, this.host.self()));
-    this.waits = new GroupWaits(this.table, (c) => this.controls.send(c), host.groupWaitMs ?? groupWaitMs, {
-      kept: this.kept,
-      host,
-      counts: this.counts,
-      topics: () => this.topicTable,
-      lwgOf: (topic) => this.lwgOf(topic),
-      snapshotOf: (g) => this.transfers.snapshotOf(g, undefined),
-      complete: (g, h) => this.complete(g, h),
-      nextTag: () => ++this.tag,
-    });
-    this.transfers = new ReplicaTransfers({
+    // What the waits (group-waits.ts) and the snapshot transfers (replica-transfers.ts) may use.
+    const agent = {
       table: this.table,
       kept: this.kept,
       host,
       figures: this.figures,
+      counts: this.counts,
       controls: this.controls,
       topics: () => this.topicTable,
-      lwgOf: (topic) => this.lwgOf(topic),
-      applyNow: (d) => this.applyNow(d),
-      deliver: (d) => this.deliver(d, true),
-      complete: (g, h) => this.complete(g, h),
-      resolve: (topic) => this.resolve(topic),
-    });
+      lwgOf: (topic: string) => this.lwgOf(topic),
+      snapshotOf: (g: number) => this.transfers.snapshotOf(g, undefined),
+      applyNow: (d: Delivery) => this.applyNow(d),
+      deliver: (d: Delivery) => this.deliver(d, true),
+      complete: (g: number, h: Held) => this.complete(g, h),
+      resolve: (topic: string) => this.resolve(topic),
+      nextTag: () => ++this.tag,
+    };
+    this.waits = new GroupWaits(this.table, (c) => this.controls.send(c), host.groupWaitMs ?? groupWaitMs, agent);
+    this.transfers = new ReplicaTransfers(agent);
   }
 
   bind(table: TopicTable): this {
@@ -141,10 +137,9 @@ export class Replicas implements TopicInterest {
     const g = this.lwgOf(command.topic);
     // The group waits for a copy of its state: nobody applies (or buffers) its commands meanwhile.
     // (A load's buffer replayed is not refused: it holds only commands taken when delivered.)
-    const waiting = replay ? undefined : this.table.waiting(g);
-    if (waiting !== undefined) {
+    if (!replay && this.table.waiting(g) !== undefined) {
       this.counts.refused++;
-      if (own) this.host.answer(d.key, { ok: false, code: ErrorCode.Unavailable, message: `topic ${command.topic.slice(0, 64)}: every broker that kept it left at once; waiting for ${waiting.awaiting.join(', ') || 'its copy'} to come back with it; publish again later` });
+      if (own) this.host.answer(d.key, this.waits.refusal(command.topic));
       return;
     }
     const h = this.kept.held.get(g);
@@ -325,9 +320,7 @@ export class Replicas implements TopicInterest {
   tick(): void {
     const now = this.host.now();
     const late = (topic: string): Failure =>
-      topic !== '*' && this.table.waiting(this.lwgOf(topic)) !== undefined
-        ? { ok: false, code: ErrorCode.Unavailable, message: `topic ${topic.slice(0, 64)}: every broker that kept it left at once; its group waits for a copy to come back; retry later` }
-        : { ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` };
+      topic !== '*' && this.table.waiting(this.lwgOf(topic)) !== undefined ? this.waits.refusal(topic) : { ok: false, code: ErrorCode.NotReady, message: `topic ${topic.slice(0, 64)} could not be loaded from its replicas in time; retry` };
     for (const topic of this.waiters.expire(now, late)) {
       // Nobody waits for it any more: let it go again (a wildcard's groups too).
       if (topic === '*') this.reconcile();
@@ -403,8 +396,4 @@ export class Replicas implements TopicInterest {
     this.topicTable.restore({ topics: [], dedup: [] });
   }
 
-}
-
-function commandOf(d: Delivery): TopicCommand | undefined {
-  return (d.payload as { command?: TopicCommand } | null)?.command;
 }

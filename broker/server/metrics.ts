@@ -185,7 +185,7 @@ export class BrokerMetrics {
   });
   readonly lwgRefused: Counter = new Counter({
     name: 'chorus_lwg_refused_total',
-    help: 'Topic commands refused because their lightweight group was waiting for a copy (the publisher is told NotReady and publishes again).',
+    help: 'Topic commands refused because their lightweight group was waiting for a copy (the publisher is told Unavailable and publishes again).',
     registers: [this.registry],
     collect: (): void => this.lwgDelta('refused', this.lwgRefused),
   });

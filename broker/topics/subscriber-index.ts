@@ -184,10 +184,12 @@ export class SubscriberIndex implements DeliverySink {
 
   message(topic: string, _seq: number, entry: HistoryEntry): void {
     const subs = this.exact.get(topic);
+    // Almost always empty: the fan-out loop then checks nothing more per subscriber.
+    const muted = this.muted.size > 0 ? this.muted : undefined;
     if (subs !== undefined) {
       const sid = this.sids.get(topic);
       const conflate = this.conflated.size > 0 && this.conflated.has(topic);
-      for (const s of subs.keys()) if (this.muted.size === 0 || !this.muted.has(s)) deliverTo(s, entry, sid, conflate);
+      for (const s of subs.keys()) if (muted?.has(s) !== true) deliverTo(s, entry, sid, conflate);
       this.deliveredTotal += subs.size;
     }
     // System topics (`$rooms`, `$sys`) reach exact subscriptions only: no wildcard receives them.
@@ -196,7 +198,7 @@ export class SubscriberIndex implements DeliverySink {
     this.match(this.trie, topic.split('.'), 0, matched);
     for (const s of matched) {
       if (subs?.has(s) === true) continue; // has the topic itself: delivered once, above
-      if (this.muted.size > 0 && this.muted.has(s)) continue;
+      if (muted?.has(s) === true) continue;
       deliverTo(s, entry, undefined, false);
       this.deliveredTotal++;
     }

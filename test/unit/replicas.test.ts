@@ -145,7 +145,7 @@ describe('replicas', () => {
     expect(net.get(o).replicas.table.waiting(0)?.awaiting.sort()).toEqual([X, Y].sort());
     const refused = net.publish(o, T, 'refused');
     net.settle();
-    expect(net.get(o).answers.get(refused)).toMatch(/waiting for/);
+    expect(net.get(o).answers.get(refused)).toMatch(/waits for/);
     expect(w.seq(T)).toBe(3);
     // They never do: once the wait is given up, the group starts again, empty.
     net.clock += groupWaitMs;
@@ -328,7 +328,7 @@ describe('replicas', () => {
     expect(w.replicas.table.waiting(0)?.awaiting).toEqual([Y]);
     const refused = net.publish(W, T, 'while waiting');
     net.settle();
-    expect(w.answers.get(refused)).toMatch(/waiting for/);
+    expect(w.answers.get(refused)).toMatch(/waits for/);
     net.install([...V2, x.id, y.id]);
     net.settle();
     expect(w.replicas.table.waiting(0)).toBeUndefined();
