@@ -113,7 +113,9 @@ export class Links {
     if (queue.length > (this.options.queueMax ?? 10_000)) queue.shift();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // Written right after the code that sends (the runtime's perform) returns, once for all it
+      // sent: a setImmediate here would write one pass of the event loop later, after its reads.
+      queueMicrotask(() => this.flush());
     }
   }
 
