@@ -9,10 +9,39 @@ const fnvOffset = 0x811c9dc5;
 const fnvPrime = 0x01000193;
 
 export function fnv1a32(text: string): number {
+  // The UTF-8 bytes are made here from the UTF-16 code units (no encoder, no buffer: this runs
+  // several times for every command), as TextEncoder would: a lone surrogate becomes U+FFFD.
   let hash = fnvOffset;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, fnvPrime) >>> 0;
+  const mix = (byte: number): void => {
+    hash = Math.imul(hash ^ byte, fnvPrime) >>> 0;
+  };
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      hash = Math.imul(hash ^ c, fnvPrime) >>> 0;
+      continue;
+    }
+    if (c < 0x800) {
+      mix(0xc0 | (c >> 6));
+      mix(0x80 | (c & 0x3f));
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+        mix(0xf0 | (cp >> 18));
+        mix(0x80 | ((cp >> 12) & 0x3f));
+        mix(0x80 | ((cp >> 6) & 0x3f));
+        mix(0x80 | (cp & 0x3f));
+        continue;
+      }
+      c = 0xfffd;
+    }
+    mix(0xe0 | (c >> 12));
+    mix(0x80 | ((c >> 6) & 0x3f));
+    mix(0x80 | (c & 0x3f));
   }
   return hash >>> 0;
 }

@@ -194,8 +194,12 @@ function commandBytes(command: TopicCommand): number {
 }
 
 
-/** The command without its absent fields, so that none crosses a link as nil. */
+/**
+ * The command without its absent fields, so that none crosses a link as nil — a new object, built
+ * field by field: `delete` would turn it into a slow dictionary-mode object for every later read.
+ */
 function withoutAbsent<T extends object>(command: T): T {
-  for (const k of Object.keys(command) as Array<keyof T>) if (command[k] === undefined) delete command[k];
-  return command;
+  const out: Record<string, unknown> = {};
+  for (const k in command) if (command[k] !== undefined) out[k] = command[k];
+  return out as T;
 }

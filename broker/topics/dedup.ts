@@ -42,6 +42,8 @@ export type DedupLookup = { kind: 'new' } | { kind: 'dup'; hit: DedupHit } | { k
 export class PublishDedup {
   private readonly clients = new Map<string, ClientPids>();
   private entries = 0;
+  /** The client recorded last: the newest in `clients`' order, so recording it again moves nothing. */
+  private latest: string | undefined;
 
   constructor(
     readonly entriesMax = 1_000_000,
@@ -60,10 +62,13 @@ export class PublishDedup {
     let known = this.clients.get(client);
     if (known === undefined) {
       known = { pids: new Map(), floor: 0 };
-    } else {
-      this.clients.delete(client); // re-insert: Map order is our LRU order
+      this.clients.set(client, known);
+    } else if (client !== this.latest) {
+      // Re-inserted: Map order is our LRU order (the most recent client is already last).
+      this.clients.delete(client);
+      this.clients.set(client, known);
     }
-    this.clients.set(client, known);
+    this.latest = client;
     if (!known.pids.has(pid)) this.entries++;
     known.pids.set(pid, hit);
     if (known.pids.size > this.pidsPerClientMax) {
@@ -75,6 +80,7 @@ export class PublishDedup {
     while (this.entries > this.entriesMax) {
       const [lru, pids] = this.clients.entries().next().value!;
       this.clients.delete(lru);
+      if (lru === this.latest) this.latest = undefined;
       this.entries -= pids.pids.size;
     }
   }
@@ -110,6 +116,7 @@ export class PublishDedup {
   restore(data: ReadonlyArray<[string, number, ReadonlyArray<readonly [number, string, number, string?]>]>): void {
     this.clients.clear();
     this.entries = 0;
+    this.latest = undefined;
     for (const [client, floor, pids] of data) {
       this.clients.set(client, { floor, pids: new Map(pids.map((entry) => [entry[0], hitOf(entry)])) });
       this.entries += pids.length;

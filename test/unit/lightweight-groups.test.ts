@@ -12,6 +12,20 @@ describe('hashing', () => {
     expect(fnv1a32('foobar')).toBe(0xbf9cf968);
   });
 
+  it('hashes the UTF-8 bytes TextEncoder gives, for any string (multi-byte, pairs, lone surrogates)', () => {
+    const reference = (text: string): number => {
+      let hash = 0x811c9dc5;
+      for (const byte of new TextEncoder().encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+      return hash >>> 0;
+    };
+    const units = [0x41, 0x7f, 0x80, 0xe9, 0x7ff, 0x800, 0x4e2d, 0xfffd, 0xffff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00];
+    let seed = 7;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const texts = ['é', '中文.topic', '😀', 'a\ud800', '\udc00b', '\ud83d\ude00\ud83d'];
+    for (let i = 0; i < 2000; i++) texts.push(String.fromCharCode(...Array.from({ length: next() % 9 }, () => units[next() % units.length]!)));
+    for (const text of texts) expect(fnv1a32(text), JSON.stringify(text)).toBe(reference(text));
+  });
+
   it('maps topics onto groups stably and evenly', () => {
     expect(lwgOf('room.42', 32)).toBe(1515567518 % 32);
     const counts = new Array(32).fill(0);
