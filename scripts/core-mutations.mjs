@@ -93,6 +93,13 @@ const mutations = [
     replacement: 'return false && now > 0;',
   },
   {
+    name: "a sender's message counts as every member's ack of it (stability claimed at receipt)",
+    file: 'broker/core/channel.ts',
+    original: `      const own = this.acks.get(message.sender)!;
+      if ((own.get(message.sender) ?? 0) < message.seq) own.set(message.sender, message.seq);`,
+    replacement: `      for (const own of this.acks.values()) if ((own.get(message.sender) ?? 0) < message.seq) own.set(message.sender, message.seq);`,
+  },
+  {
     name: 'star heartbeats: a link that stopped acknowledging goes unreported',
     file: 'broker/core/heartbeats.ts',
     original: 'for (const m of h.channel.stalled(h.now, h.config.suspectTicks, h.config.retransmitTicks))',

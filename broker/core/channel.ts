@@ -71,6 +71,12 @@ export class ViewChannel {
     held.set(message.seq, message);
     this.heldCount++;
     this.heldBytes += this.sizeOf(message.payload);
+    // Its sender holds it, and every earlier message of its own: as good as the sender's ack, which
+    // it would otherwise have to send before its own message could become stable here.
+    if (message.sender !== this.me) {
+      const own = this.acks.get(message.sender)!;
+      if ((own.get(message.sender) ?? 0) < message.seq) own.set(message.sender, message.seq);
+    }
     const ready: DataMessage[] = [];
     let next = received + 1;
     for (let m = held.get(next); m !== undefined; m = held.get(next)) {

@@ -8,6 +8,12 @@ export interface CoreConfig {
   /** New acks wait this long to travel together (fewer messages, later stability). Default 2 ticks. */
   ackTicks: number;
   /**
+   * With `ackTicks` 0: a turn acknowledges again within a tick once this many bytes of data
+   * (payload, `MemberOptions.sizeOf`) arrived since the last round (heartbeats.ts `endOfTurn`).
+   * Default Infinity: once a tick.
+   */
+  ackBytes: number;
+  /**
    * Views of at most this many members acknowledge to every member (each learns stability first
    * hand, one hop sooner); larger ones to the senders only, which announce their stability
    * (heartbeats.ts). Default 4.
@@ -40,6 +46,7 @@ export interface CoreConfig {
 export const coreConfigDefault: CoreConfig = {
   heartbeatTicks: 5,
   ackTicks: 2,
+  ackBytes: Infinity,
   ackAllMax: 4,
   heartbeatAllMax: 8,
   suspectTicks: 60,

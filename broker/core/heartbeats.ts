@@ -57,6 +57,8 @@ export class Heartbeats {
   private lastAckAt = -Infinity;
   /** Something to acknowledge or announce since the last round. */
   private dirty = false;
+  /** Payload bytes of other members' data received since the last ack round (`endOfTurn`). */
+  private bytesSinceAck = 0;
   /** Senders whose messages arrived since the last acknowledgement. */
   private readonly ackTo = new Set<MemberId>();
   /** This member's own stability as last announced to all. */
@@ -70,15 +72,27 @@ export class Heartbeats {
 
   constructor(private readonly h: HeartbeatHost) {}
 
-  /** A data message of `sender` arrived. */
-  received(sender: MemberId): void {
-    if (sender !== this.h.id) this.ackTo.add(sender);
+  /** A data message of `sender` arrived, holding `bytes` of payload (`sizeOf`). */
+  received(sender: MemberId, bytes = 0): void {
+    if (sender !== this.h.id) {
+      this.ackTo.add(sender);
+      this.bytesSinceAck += bytes;
+    }
     this.dirty = true;
   }
 
-  /** Acks arrived: if this member's own stability moved, it is announced at the next round. */
+  /**
+   * Acks arrived: if this member's own stability moved, it is announced at the next round — in a
+   * view that acknowledges to all, nobody needs the announcement (each member hears every ack).
+   */
   acksArrived(): void {
+    if (this.allAck()) return;
     if (this.h.channel.stableOf(this.h.id) > this.announced) this.dirty = true;
+  }
+
+  /** Views of at most `ackAllMax` members acknowledge to every member (see the header). */
+  private allAck(): boolean {
+    return (this.h.view?.members.length ?? 0) <= this.h.config.ackAllMax;
   }
 
   /**
@@ -109,16 +123,21 @@ export class Heartbeats {
 
   /**
    * The end of a turn: with `ackTicks` 0, what arrived in it is acknowledged now, in the batch with
-   * the rest — once per tick at most: under load turns are many and short, and an ack round each
-   * would cost more than it saves (the tick sends what came after).
+   * the rest — once per tick, or again within the tick once `ackBytes` of data arrived since the
+   * last round. Under load turns are many and short: a round each for a few small messages would
+   * cost more than the messages (game rooms), while data in bulk is worth a prompt ack, which the
+   * others wait for to deliver it safely (a three-broker mesh's publish waited half its path for
+   * acks that went once a tick).
    */
   endOfTurn(): void {
-    if (this.dirty && this.h.config.ackTicks === 0 && this.lastAckAt < this.h.now) this.sendAcks();
+    if (!this.dirty || this.h.config.ackTicks !== 0) return;
+    if (this.lastAckAt < this.h.now || this.bytesSinceAck >= this.h.config.ackBytes) this.sendAcks();
   }
 
   /** A new view: a new channel, nothing acknowledged or announced in it yet. */
   onInstall(): void {
     this.ackTo.clear();
+    this.bytesSinceAck = 0;
     this.announced = 0;
     this.replyTo.clear();
     this.stableSeen.clear();
@@ -160,6 +179,7 @@ export class Heartbeats {
     to.delete(h.id);
     this.lastAt = this.lastAckAt = h.now;
     this.dirty = false;
+    this.bytesSinceAck = 0;
     this.replyTo.clear();
     const hb = this.build(view);
     if (ask) hb.reply = true;
@@ -176,6 +196,7 @@ export class Heartbeats {
     if (view === undefined) return;
     this.lastAt = this.lastAckAt = this.h.now;
     this.dirty = false;
+    this.bytesSinceAck = 0;
     this.ackTo.clear();
     this.replyTo.clear();
     const hb = this.build(view);
@@ -194,6 +215,7 @@ export class Heartbeats {
     this.ackTo.clear();
     this.replyTo.clear();
     this.dirty = false;
+    this.bytesSinceAck = 0;
     this.lastAckAt = this.h.now;
   }
 

@@ -314,8 +314,9 @@ export class Member implements CoordinatorHost {
 
   private onData(m: DataMessage): void {
     if (m.origin === this.id && m.order === 'total') this.outgoing.sequenced(m.key);
+    const held = this.channel.heldBytes;
     for (const ready of this.channel.receive(m)) this.ordering.push(ready);
-    this.heartbeats.received(m.sender);
+    this.heartbeats.received(m.sender, this.channel.heldBytes - held);
     this.deliverAndCollect();
   }
 

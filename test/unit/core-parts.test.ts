@@ -209,6 +209,55 @@ describe('Member', () => {
   });
 });
 
+describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
+  /** a founds, b joins; b acknowledges at the end of each turn, at once for `ackBytes` of data. */
+  function pair(ackBytes: number): { a: Member; b: Member; turn: () => boolean } {
+    const config = { ackTicks: 0, ackBytes, heartbeatTicks: 1000 };
+    const a = new Member({ id: 'a#1', config, sizeOf: () => 60 });
+    const b = new Member({ id: 'b#1', config, sizeOf: () => 60 });
+    a.found();
+    b.join(['a#1']);
+    const relay = (from: Member, to: Member): void => {
+      for (const x of from.drain()) if (x.kind === 'send' && x.to === to.id) to.receive(from.id, x.message as never);
+    };
+    relay(b, a);
+    a.tick();
+    a.drain();
+    a.stateReady(null);
+    relay(a, b);
+    b.drain();
+    b.tick(); // a new tick: nothing acknowledged in it yet
+    /** a multicasts one message, b receives it in a turn of its own: did b acknowledge it in that turn? */
+    const turn = (): boolean => {
+      a.multicast('x', { order: 'fifo' });
+      relay(a, b);
+      const sent = b.drain().filter((x) => x.kind === 'send' && x.to === 'a#1');
+      return sent.some((x) => JSON.stringify((x as { message: unknown }).message).includes('"hb"'));
+    };
+    return { a, b, turn };
+  }
+
+  it('acknowledges once a tick, and again within the tick once ackBytes of data arrived', () => {
+    const { turn } = pair(100);
+    expect(turn()).toBe(true); // the first round of the tick
+    expect(turn()).toBe(false); // 60 bytes since
+    expect(turn()).toBe(true); // 120 bytes since
+    expect(turn()).toBe(false);
+  });
+
+  it('acknowledges once a tick without ackBytes', () => {
+    const { turn } = pair(Infinity);
+    expect([turn(), turn(), turn(), turn()]).toEqual([true, false, false, false]);
+  });
+
+  it("counts a sender's own message as its ack: stable once the other members acknowledged it", () => {
+    const ch = new ViewChannel(members, 'a#1');
+    for (let seq = 1; seq <= 3; seq++) ch.receive(data('b#1', seq));
+    ch.onAcks('c#1', [0, 3, 0]);
+    expect(ch.stableOf('b#1')).toBe(3);
+  });
+});
+
 describe('determinism', () => {
   it('replays a seeded run exactly: the same logs, event for event', () => {
     const first = runSimulation({ seed: 7, members: 5 });

@@ -17,8 +17,12 @@ import { SimNetwork, type FaultKnobs, type Partition } from '../network.js';
 /** Milliseconds of broker time per tick (the mesh's core tick). */
 export const tickMs = 10;
 
-/** Core timing in ticks, as the mesh runs it (suspicion after 1.5 s), shortened for the simulator. */
-const coreConfig = { heartbeatTicks: 10, ackTicks: 0, suspectTicks: 60, retransmitTicks: 20, retryTicks: 50, isolatedTicksMax: Number.MAX_SAFE_INTEGER };
+/**
+ * Core timing in ticks, as the mesh runs it (suspicion after 1.5 s), shortened for the simulator;
+ * `ackBytes` smaller than the mesh's 4096, so that the simulator's small commands take the path of
+ * an ack round within a tick too.
+ */
+const coreConfig = { heartbeatTicks: 10, ackTicks: 0, ackBytes: 512, suspectTicks: 60, retransmitTicks: 20, retryTicks: 50, isolatedTicksMax: Number.MAX_SAFE_INTEGER };
 
 /** A client session at a broker: what the broker sends it arrives through `deliver` (decoded here). */
 export class SimSession implements Subscriber {
