@@ -174,6 +174,22 @@ describe('LwgTable', () => {
       expect(given.apply('c#1', { op: 'give-up', lwg: 0, wait: 1 })).toEqual({ lwg: 0, server: 'a#2', pos: 2, at: 5, behind: true });
     });
 
+    it('waits too for a holder that let go of a ready copy in the last view (it may hold what the owners acknowledged)', () => {
+      const all = ['a#1', 'b#1', 'c#1', 'd#1'];
+      const table = new LwgTable({ lwgCount: 1, replicas: 2 });
+      table.installView(all);
+      const owners = ownersOf(0, all, 2);
+      const [extra, stays] = all.filter((m) => !owners.includes(m));
+      for (const m of [...owners, extra!]) {
+        table.apply(m, { op: 'hold', lwg: 0 });
+        table.apply(m, { op: 'ready', lwg: 0 });
+      }
+      table.apply(extra!, { op: 'unhold', lwg: 0 });
+      expect(table.holders(0)).not.toContain(extra);
+      expect(table.installView([extra!, stays!])).toEqual([0]);
+      expect(table.waiting(0)?.awaiting.sort()).toEqual([...owners, extra!].map((m) => m.split('#')[0]).sort());
+    });
+
     it('waits again for a broker whose offered copy left with it, and a joiner learns the wait with the table', () => {
       const table = waiting();
       table.installView(['c#1', 'd#1', 'a#2']);
