@@ -240,7 +240,7 @@ export class BrokerMetrics {
   });
   readonly coreFlushSeconds: Histogram = new Histogram({
     name: 'chorus_core_flush_seconds',
-    help: 'How long this broker stayed frozen in a view change (flush), until the next view was installed.',
+    help: 'How long this broker stayed frozen in a view change (flush), until the next view was installed — counted in core ticks (10 ms): a flush that ends within its tick counts 0.',
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
     collect: (): void => {

@@ -141,8 +141,9 @@ describe('the mesh', () => {
     const metrics2 = await (await fetch(`${b2.httpUrl}/metrics`)).text();
     expect(figure(metrics, 'chorus_core_suspicions_total') + figure(metrics2, 'chorus_core_suspicions_total')).toBeGreaterThanOrEqual(1);
     expect(figure(metrics, 'chorus_core_views_installed_total')).toBeGreaterThanOrEqual(3);
+    // (Their lengths are counted in 10 ms ticks: a flush that ends within its tick counts 0 s, so
+    // their sum may be 0 — since acks travel at once, both often do.)
     expect(figure(metrics, 'chorus_core_flush_seconds_count')).toBeGreaterThanOrEqual(2);
-    expect(figure(metrics, 'chorus_core_flush_seconds_sum')).toBeGreaterThan(0);
     expect(figure(metrics, 'chorus_core_retransmissions_total')).toBeGreaterThanOrEqual(0);
     expect(figure(metrics, 'chorus_core_unstable_messages')).toBeLessThan(50);
   });
