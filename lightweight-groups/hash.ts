@@ -12,18 +12,14 @@ export function fnv1a32(text: string): number {
   // The UTF-8 bytes are made here from the UTF-16 code units (no encoder, no buffer: this runs
   // several times for every command), as TextEncoder would: a lone surrogate becomes U+FFFD.
   let hash = fnvOffset;
-  const mix = (byte: number): void => {
-    hash = Math.imul(hash ^ byte, fnvPrime) >>> 0;
-  };
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {
-      hash = Math.imul(hash ^ c, fnvPrime) >>> 0;
+      hash = mix(hash, c);
       continue;
     }
     if (c < 0x800) {
-      mix(0xc0 | (c >> 6));
-      mix(0x80 | (c & 0x3f));
+      hash = mix(mix(hash, 0xc0 | (c >> 6)), 0x80 | (c & 0x3f));
       continue;
     }
     if (c >= 0xd800 && c <= 0xdfff) {
@@ -31,19 +27,19 @@ export function fnv1a32(text: string): number {
       if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
         const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
         i++;
-        mix(0xf0 | (cp >> 18));
-        mix(0x80 | ((cp >> 12) & 0x3f));
-        mix(0x80 | ((cp >> 6) & 0x3f));
-        mix(0x80 | (cp & 0x3f));
+        hash = mix(mix(mix(mix(hash, 0xf0 | (cp >> 18)), 0x80 | ((cp >> 12) & 0x3f)), 0x80 | ((cp >> 6) & 0x3f)), 0x80 | (cp & 0x3f));
         continue;
       }
       c = 0xfffd;
     }
-    mix(0xe0 | (c >> 12));
-    mix(0x80 | ((c >> 6) & 0x3f));
-    mix(0x80 | (c & 0x3f));
+    hash = mix(mix(mix(hash, 0xe0 | (c >> 12)), 0x80 | ((c >> 6) & 0x3f)), 0x80 | (c & 0x3f));
   }
   return hash >>> 0;
+}
+
+/** One FNV-1a step: the hash with one more byte. */
+function mix(hash: number, byte: number): number {
+  return Math.imul(hash ^ byte, fnvPrime) >>> 0;
 }
 
 /** The lightweight group of a topic: FNV-1a of its name, modulo the group count. */

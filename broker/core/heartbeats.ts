@@ -177,10 +177,8 @@ export class Heartbeats {
       this.stableSeen.set(sender, stable);
     }
     to.delete(h.id);
-    this.lastAt = this.lastAckAt = h.now;
-    this.dirty = false;
-    this.bytesSinceAck = 0;
-    this.replyTo.clear();
+    this.lastAt = h.now;
+    this.roundSent();
     const hb = this.build(view);
     if (ask) hb.reply = true;
     for (const m of to) {
@@ -194,11 +192,9 @@ export class Heartbeats {
   sendAll(reply = false): void {
     const view = this.h.view;
     if (view === undefined) return;
-    this.lastAt = this.lastAckAt = this.h.now;
-    this.dirty = false;
-    this.bytesSinceAck = 0;
+    this.lastAt = this.h.now;
+    this.roundSent();
     this.ackTo.clear();
-    this.replyTo.clear();
     const hb = this.build(view);
     if (reply) hb.reply = true;
     this.announced = hb.stable ?? 0;
@@ -208,15 +204,20 @@ export class Heartbeats {
   private sendAcks(): void {
     const view = this.h.view;
     if (view === undefined) return;
-    if (view.members.length <= this.h.config.ackAllMax || this.h.channel.stableOf(this.h.id) > this.announced) return this.sendAll();
+    if (this.allAck() || this.h.channel.stableOf(this.h.id) > this.announced) return this.sendAll();
     const hb = this.build(view);
     for (const m of this.ackTo) if (view.members.includes(m)) this.h.send(m, hb);
     for (const m of this.replyTo) if (!this.ackTo.has(m) && view.members.includes(m)) this.h.send(m, hb);
     this.ackTo.clear();
-    this.replyTo.clear();
+    this.roundSent();
+  }
+
+  /** An ack round goes out now: nothing left to acknowledge, announce or answer but what comes next. */
+  private roundSent(): void {
+    this.lastAckAt = this.h.now;
     this.dirty = false;
     this.bytesSinceAck = 0;
-    this.lastAckAt = this.h.now;
+    this.replyTo.clear();
   }
 
   private build(view: ViewRecord): Heartbeat {
