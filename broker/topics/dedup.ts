@@ -33,8 +33,19 @@ function hitOf(entry: readonly [number, string, number, string?]): DedupHit {
 
 interface ClientPids {
   pids: Map<number, DedupHit>;
+  /**
+   * The pids of `pids` in the order they were first recorded, from `head` on: the oldest is found
+   * here. (Reading it off the Map's own order would step over every entry deleted before it since
+   * the Map last rehashed — thousands per publish on a busy client.)
+   */
+  order: number[];
+  head: number;
   /** Highest pid forgotten; ids at or below it cannot be checked any more. */
   floor: number;
+}
+
+function clientPids(pids: Map<number, DedupHit>, floor: number): ClientPids {
+  return { pids, order: [...pids.keys()], head: 0, floor };
 }
 
 export type DedupLookup = { kind: 'new' } | { kind: 'dup'; hit: DedupHit } | { kind: 'stale' };
@@ -61,7 +72,7 @@ export class PublishDedup {
   record(client: string, pid: number, hit: DedupHit): void {
     let known = this.clients.get(client);
     if (known === undefined) {
-      known = { pids: new Map(), floor: 0 };
+      known = clientPids(new Map(), 0);
       this.clients.set(client, known);
     } else if (client !== this.latest) {
       // Re-inserted: Map order is our LRU order (the most recent client is already last).
@@ -69,13 +80,20 @@ export class PublishDedup {
       this.clients.set(client, known);
     }
     this.latest = client;
-    if (!known.pids.has(pid)) this.entries++;
+    if (!known.pids.has(pid)) {
+      this.entries++;
+      known.order.push(pid);
+    }
     known.pids.set(pid, hit);
     if (known.pids.size > this.pidsPerClientMax) {
-      const oldest = known.pids.keys().next().value!;
+      const oldest = known.order[known.head++]!;
       known.pids.delete(oldest);
       known.floor = Math.max(known.floor, oldest);
       this.entries--;
+      if (known.head > 1024 && known.head * 2 > known.order.length) {
+        known.order = known.order.slice(known.head);
+        known.head = 0;
+      }
     }
     while (this.entries > this.entriesMax) {
       const [lru, pids] = this.clients.entries().next().value!;
@@ -118,7 +136,7 @@ export class PublishDedup {
     this.entries = 0;
     this.latest = undefined;
     for (const [client, floor, pids] of data) {
-      this.clients.set(client, { floor, pids: new Map(pids.map((entry) => [entry[0], hitOf(entry)])) });
+      this.clients.set(client, clientPids(new Map(pids.map((entry) => [entry[0], hitOf(entry)])), floor));
       this.entries += pids.length;
     }
   }

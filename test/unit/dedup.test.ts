@@ -30,4 +30,30 @@ describe('publish de-duplication', () => {
     expect(clientsOf(restored)).toEqual(['b', 'a']);
     expect(restored.snapshot()).toEqual(live.snapshot());
   });
+
+  it('forgets a client\'s oldest publish id first, over many evictions, restored or not', () => {
+    // A model of one client's ids: first-recorded order, the oldest out past the bound.
+    const perClient = 5;
+    const live = new PublishDedup(1_000_000, perClient);
+    const model: number[] = [];
+    let floor = 0;
+    let restored: PublishDedup | undefined;
+    // Ids mostly increase, some arrive again (a retry) or out of order; thousands of evictions
+    // take the order array through its compaction.
+    for (let i = 1; i <= 5000; i++) {
+      const pid = i % 7 === 0 ? i - 3 : i % 11 === 0 ? i + 2 : i;
+      for (const t of restored === undefined ? [live] : [live, restored]) t.record('a', pid, { topic: 'x', seq: i });
+      if (!model.includes(pid)) model.push(pid);
+      if (model.length > perClient) floor = Math.max(floor, model.shift()!);
+      if (i === 2500) (restored = new PublishDedup(1_000_000, perClient)).restore(live.snapshot());
+    }
+    for (const t of [live, restored!]) {
+      const [[, tFloor, entries]] = t.snapshot() as [[string, number, Array<[number, string, number]>]];
+      expect(entries.map(([pid]) => pid)).toEqual(model);
+      expect(tFloor).toBe(floor);
+      expect(t.lookup('a', model[0]!).kind).toBe('dup');
+      expect(t.lookup('a', floor).kind).toBe(model.includes(floor) ? 'dup' : 'stale');
+    }
+  });
 });
+
