@@ -5,7 +5,7 @@
  */
 
 /**
- * A payload of the core group: a topic command's topic and data (at most 64 values walked, so a
+ * A payload of the core group: a topic command's topic, data and encoded payload (at most 64 values walked, so a
  * large document costs no more than a small one to count) and a fixed part for the rest — each
  * command's, for a batch (mesh-stream.ts); stubs count nothing. Counted when a message is held and again when it is freed: the same answer twice.
  */
@@ -18,9 +18,9 @@ export function payloadSize(payload: unknown): number {
 
 /** A topic command's size: its topic and data (at most `values` values walked) and a fixed part. */
 export function commandSize(command: unknown, values = 64): number {
-  const c = command as { topic?: unknown; data?: unknown } | null;
+  const c = command as { topic?: unknown; data?: unknown; encoded?: unknown } | null;
   const budget = { left: values };
-  return 64 + approxSize(c?.topic, budget) + approxSize(c?.data, budget);
+  return 64 + approxSize(c?.topic, budget) + approxSize(c?.data, budget) + approxSize(c?.encoded, budget);
 }
 
 /** The size of `value`, walking at most `budget.left` values (what lies beyond counts nothing). */

@@ -10,7 +10,16 @@ export interface PublishCommand {
   kind: 'publish';
   topic: string;
   msgKind: MessageKind;
+  /**
+   * The payload. In the mesh an event's travels only as `encoded` (no copy needs the value), so
+   * it is absent there; a state or patch keeps it, for the copies' state.
+   */
   data: unknown;
+  /**
+   * The payload as msgpack, as the publisher's broker checked and encoded it at the edge: every
+   * copy writes these bytes into its subscribers' messages as they are, encoding nothing again.
+   */
+  encoded?: Uint8Array | undefined;
   /** Publisher's client id; absent for HTTP publishes. */
   client?: string | undefined;
   /** Publish id for de-duplication, scoped by `client`. */

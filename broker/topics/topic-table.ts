@@ -132,7 +132,7 @@ export class TopicTable {
     topic.seq = seq;
     // The first message names the topic's epoch: a subscriber that joined before the topic
     // existed (epoch "") learns it, and can tell this topic from a later re-creation on resume.
-    const parts: MessageParts = { topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: data ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined };
+    const parts: MessageParts = { topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: data ?? command.encoded ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined };
     const { encoded, dataOffset } = encodeMessageV1(parts);
     parts.data = encoded.subarray(dataOffset, dataOffset + parts.data.byteLength);
     const entry: HistoryEntry = { seq, encoded, parts };

@@ -5,10 +5,10 @@
 // same code under faults (`npm run sim -- --whole --batching`); this pins the shapes.
 import { describe, expect, it } from 'vitest';
 import type { Delivery, MulticastOptions } from '../../broker/core/index.js';
-import { ErrorCode } from '../../client/protocol/index.js';
+import { ErrorCode, encode } from '../../client/protocol/index.js';
 import { MeshStream, backlogMax, batchBytesMax, batchMax } from '../../broker/node/mesh-stream.js';
 import type { Replicas } from '../../broker/node/replicas.js';
-import type { TopicTable, UnstampedCommand } from '../../broker/topics/index.js';
+import { TopicTable, topicLimitsDefault, type UnstampedCommand } from '../../broker/topics/index.js';
 import { lwgOf } from '../../lightweight-groups/index.js';
 
 function setUp() {
@@ -108,4 +108,24 @@ describe('commands in batches', () => {
     stream.failPending('stopping');
     expect(answers).toEqual([expect.objectContaining({ ok: false, message: 'stopping' })]);
   });
+
+  it('carries a payload as the publisher\'s broker encoded it: an event without its value, a state with both', () => {
+    const { stream, sent } = setUp();
+    const event = encode({ n: 1 });
+    const state = encode({ hp: 3 });
+    stream.submit(publish(a, { n: 1 }), () => {}, event);
+    stream.submit({ kind: 'publish', topic: a, msgKind: 'state', data: { hp: 3 } }, () => {}, state);
+    stream.flush();
+    const [e, s] = sent[0]!.payload.commands as Array<Record<string, unknown>>;
+    expect(e).not.toHaveProperty('data');
+    expect(e!['encoded']).toBe(event);
+    expect(s).toMatchObject({ data: { hp: 3 }, encoded: state });
+    // A copy writes the encoded bytes into its message as they are.
+    const messages: Uint8Array[] = [];
+    const copy = new TopicTable({ limits: topicLimitsDefault, sink: { message: (_t, _s, entry) => void messages.push(entry.parts!.data), presence: () => {} }, newEpoch: () => 'e', isPinned: () => true });
+    for (const c of [e, s]) expect(copy.apply(c as never)).toMatchObject({ ok: true });
+    expect(messages.map((m) => [...m])).toEqual([[...event], [...state]]);
+    expect(copy.get(a)!.stateHolder.value).toEqual({ hp: 3 });
+  });
 });
+
