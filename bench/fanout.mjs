@@ -46,7 +46,7 @@ import { BROKER_CLI, BrokerSet, startSingleBroker } from './lib/brokers.mjs';
 import { CLIENT_URL, TOPIC, round } from './lib/common.mjs';
 import { measureRun } from './lib/measure.mjs';
 import { MESH_SIZE, startMesh } from './lib/mesh.mjs';
-import { bottleneckVerdict, printComparison, printSummary } from './lib/report.mjs';
+import { bottleneckVerdict, cpuPerPublish, printComparison, printSummary } from './lib/report.mjs';
 
 class UsageError extends Error {}
 
@@ -261,6 +261,7 @@ async function main() {
       deliveredPerSec: ratio(mesh.deliveredPerSec, single.deliveredPerSec),
       latencyP50: ratio(mesh.latencyMs.p50, single.latencyMs.p50),
       latencyP99: ratio(mesh.latencyMs.p99, single.latencyMs.p99),
+      cpuPerPublishUs: cpuPerPublish(single, mesh),
     },
   };
   process.stdout.write(JSON.stringify(figures) + '\n');

@@ -74,6 +74,32 @@ export function printSummary(f, title = 'Chorus fan-out benchmark') {
 }
 
 /** --mesh: the two runs side by side, and the mesh's figures relative to the single broker's. */
+/**
+ * CPU per publish, in microseconds of each process's CPU time: the load generator's, the single
+ * broker's, each mesh broker's. Where the machine is the limit (both runs CPU-bound on the same
+ * cores) deliveries go as the inverse of the CPU every publish costs all processes together, so
+ * the mesh can reach at most `ceiling` = (generator + single broker) / (generator + mesh brokers)
+ * of the single broker's deliveries on this machine; `brokersFor09` is what the mesh brokers
+ * together may spend per publish for 0.9x. Null where a figure is missing.
+ */
+export function cpuPerPublish(single, mesh) {
+  const us = (pct, perSec) => (pct == null || !perSec ? null : Math.round((pct * 1e4) / perSec * 10) / 10);
+  const generator = { single: us(single.clientProcessCpuPct, single.publishedPerSec), mesh: us(mesh.clientProcessCpuPct, mesh.publishedPerSec) };
+  const singleBroker = us(single.brokerCpuPct, single.publishedPerSec);
+  const brokers = Object.fromEntries(mesh.brokers.map((b) => [b.name, us(b.cpuPct, mesh.publishedPerSec)]));
+  const values = Object.values(brokers);
+  const meshBrokers = values.includes(null) ? null : Math.round(values.reduce((a, b) => a + b, 0) * 10) / 10;
+  const known = [generator.single, generator.mesh, singleBroker, meshBrokers].every((x) => x !== null);
+  return {
+    generator,
+    singleBroker,
+    meshBrokers,
+    brokers,
+    ceiling: known ? Math.round(((generator.single + singleBroker) / (generator.mesh + meshBrokers)) * 100) / 100 : null,
+    brokersFor09: known ? Math.round(((generator.single + singleBroker) / 0.9 - generator.mesh) * 10) / 10 : null,
+  };
+}
+
 export function printComparison(header, single, mesh) {
   const c = header.config;
   const pub = mesh.brokers.find((b) => b.role === 'publisher').name;
@@ -104,7 +130,14 @@ export function printComparison(header, single, mesh) {
     `Single broker vs ${mesh.brokers.length}-broker mesh — 1 publisher -> ${c.subscribers} subscribers, ${c.payloadBytes}-byte payloads, ${mode}, ${c.seconds} s measured each`,
     line(rows[0]),
     ...rows.slice(1).map(line),
-    '',
   ];
+  const cpu = cpuPerPublish(single, mesh);
+  if (cpu.ceiling !== null) {
+    out.push(
+      `  CPU per publish (us): load generator ${cpu.generator.single} / ${cpu.generator.mesh}, single broker ${cpu.singleBroker}, mesh brokers ${cpu.meshBrokers} (${Object.entries(cpu.brokers).map(([n, v]) => `${n} ${v}`).join(', ')})`,
+      `  where the machine is the limit the mesh reaches at most ${cpu.ceiling}x of the single broker here; 0.9x needs the mesh brokers at <= ${cpu.brokersFor09} us a publish together`,
+    );
+  }
+  out.push('');
   process.stdout.write(out.join('\n') + '\n');
 }
