@@ -174,7 +174,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       },
       ...(hooks.log === undefined ? {} : { log: hooks.log }),
       onRefused: (reason) => {
-        metrics.linksRefused.inc({ reason: reason === 'tls' ? 'tls' : reason.includes('secret') ? 'secret' : reason.includes('frame') ? 'frame' : 'handshake' });
+        metrics.linksRefused.inc({ reason: reason === 'tls' ? 'tls' : reason.includes('peer protocol') ? 'protocol' : reason.includes('secret') ? 'secret' : reason.includes('frame') ? 'frame' : 'handshake' });
         hooks.log?.('cluster-link-refused', { reason });
       },
     });

@@ -4,13 +4,33 @@
  * proves it to the other over fresh nonces from both, bound to the claimed
  * member ids and to the direction (so a response cannot be reflected back).
  *
- *   dialer → listener  { t: 'hello', id, nonce: a }
- *   listener → dialer  { t: 'challenge', id, nonce: b, proof: H(secret, 'listener', a, b, listenerId, dialerId) }
+ *   dialer → listener  { t: 'hello', id, nonce: a, pv }
+ *   listener → dialer  { t: 'challenge', id, nonce: b, pv, proof: H(secret, 'listener', a, b, listenerId, dialerId) }
  *   dialer → listener  { t: 'proof', proof: H(secret, 'dialer', a, b, dialerId, listenerId) }
  *
- * H is HMAC-SHA256; proofs are compared in constant time.
+ * H is HMAC-SHA256; proofs are compared in constant time. `pv` is the peer protocol each side
+ * speaks: a link between brokers of different ones is refused by either side (below).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The peer protocol: the shapes of everything brokers send each other over links — the core's
+ * messages and the mesh's payloads. Brokers of different ones would misread each other (an older
+ * broker reads no command batch, and no event that travels only as its encoded bytes), so a
+ * link is refused unless both speak the same: a mesh runs one peer protocol (docs/mesh.md,
+ * "Upgrading"). Brokers before 3 sent none.
+ *   1: one topic command per multicast
+ *   2: commands taken in one pass travel as one batch (`{ commands }`)
+ *   3: a publish's payload travels as its encoded bytes (`encoded`), an event's without its value
+ */
+export const peerProtocol = 3;
+
+/** Why a peer's `pv` is refused, or undefined when it speaks ours. */
+export function peerProtocolRefusal(pv: unknown): string | undefined {
+  if (pv === peerProtocol) return undefined;
+  const theirs = Number.isSafeInteger(pv) ? `peer protocol ${String(pv)}` : 'no peer protocol (a broker older than peer protocol 3)';
+  return `the peer speaks ${theirs}; this broker speaks peer protocol ${peerProtocol}: a mesh runs one (docs/mesh.md, "Upgrading")`;
+}
 
 export function newNonce(): string {
   return randomBytes(16).toString('base64url');

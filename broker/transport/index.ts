@@ -7,3 +7,4 @@
  */
 export { Links, type LinksOptions } from './links.js';
 export { FrameDecoder, encodeLinkFrame, type FrameEvent } from './framing.js';
+export { peerProtocol, proof } from './handshake.js';

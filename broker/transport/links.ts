@@ -18,7 +18,7 @@
 import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer } from 'node:tls';
 import { FrameDecoder, encodeLinkFrame } from './framing.js';
-import { isMemberIdLike, isNonce, newNonce, proof, proofMatches } from './handshake.js';
+import { isMemberIdLike, isNonce, newNonce, peerProtocol, peerProtocolRefusal, proof, proofMatches } from './handshake.js';
 
 export interface LinksOptions {
   /** This broker's member id (a new incarnation gets new Links). */
@@ -253,7 +253,7 @@ export class Links {
         if (socket.destroyed) return;
       }
     });
-    if (dialer) socket.once(this.options.tls === undefined ? 'connect' : 'secureConnect', () => socket.write(encodeLinkFrame({ t: 'hello', id: this.options.self, nonce: link.nonce, addr: this.address })));
+    if (dialer) socket.once(this.options.tls === undefined ? 'connect' : 'secureConnect', () => socket.write(encodeLinkFrame({ t: 'hello', id: this.options.self, nonce: link.nonce, addr: this.address, pv: peerProtocol })));
   }
 
   private handshake(link: Link, dialer: boolean, value: unknown, timer: NodeJS.Timeout, address: string | undefined): void {
@@ -261,15 +261,19 @@ export class Links {
     const { secret, self } = this.options;
     if (!dialer && m['t'] === 'hello' && link.peer === undefined) {
       if (!isMemberIdLike(m['id']) || !isNonce(m['nonce'])) return this.refuse(link, 'bad hello');
+      const refusal = peerProtocolRefusal(m['pv']);
+      if (refusal !== undefined) return this.refuse(link, refusal);
       link.peer = m['id'];
       (link as Link & { dialerNonce?: string }).dialerNonce = m['nonce'];
       if (typeof m['addr'] === 'string' && m['addr'].length < 256) (link as Link & { claimedAddress?: string }).claimedAddress = m['addr'];
-      link.socket.write(encodeLinkFrame({ t: 'challenge', id: self, nonce: link.nonce, proof: proof(secret, 'listener', m['nonce'], link.nonce, self, m['id']) }));
+      link.socket.write(encodeLinkFrame({ t: 'challenge', id: self, nonce: link.nonce, pv: peerProtocol, proof: proof(secret, 'listener', m['nonce'], link.nonce, self, m['id']) }));
       return;
     }
     if (dialer && m['t'] === 'challenge' && link.peer === undefined) {
       if (!isMemberIdLike(m['id']) || !isNonce(m['nonce'])) return this.refuse(link, 'bad challenge');
       if (!proofMatches(proof(secret, 'listener', link.nonce, m['nonce'], m['id'], self), m['proof'])) return this.refuse(link, 'wrong secret (listener)');
+      const refusal = peerProtocolRefusal(m['pv']);
+      if (refusal !== undefined) return this.refuse(link, refusal);
       link.peer = m['id'];
       link.socket.write(encodeLinkFrame({ t: 'proof', proof: proof(secret, 'dialer', link.nonce, m['nonce'], self, m['id']) }));
       if (address !== undefined) this.addressOf.set(m['id'], address);

@@ -1,9 +1,11 @@
 // Proves broker links over real loopback TCP: two brokers authenticate with the cluster secret
 // and exchange values both ways (reaching a peer first by address, then by member id), a peer
 // with a wrong secret is refused and counted on both sides, and a link that drops is dialed
-// again when the peer comes back on its port.
+// again when the peer comes back on its port; a broker of another peer protocol is refused
+// whether it dials or listens.
+import { createConnection, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Links } from '../../broker/transport/index.js';
+import { FrameDecoder, Links, encodeLinkFrame, peerProtocol, proof } from '../../broker/transport/index.js';
 import { Condition } from '../helpers/wait.js';
 
 const open: Links[] = [];
@@ -83,4 +85,50 @@ describe('broker links', () => {
     expect(b2.got[0]).toEqual(['a#1', 'second']);
     expect(a.links.connectedPeers()).toContain('b#2');
   });
+
+  it('refuses a broker of another peer protocol, whether it dials or listens', async () => {
+    const a = node('a#1', 'k');
+    const portA = await a.links.listen();
+    const nonce = 'n'.repeat(22);
+    // An older broker dials: its hello names no peer protocol.
+    const old = createConnection({ host: '127.0.0.1', port: portA });
+    const oldClosed = new Promise<void>((resolve) => old.on('close', () => resolve()));
+    old.on('error', () => {});
+    old.on('connect', () => old.write(encodeLinkFrame({ t: 'hello', id: 'old#1', nonce, addr: '127.0.0.1:1' })));
+    await a.changed.wait(() => a.refused.length === 1, 5000, 'the listener to refuse the older dialer');
+    expect(a.refused[0]).toMatch(/no peer protocol .* this broker speaks peer protocol 3/);
+    await oldClosed;
+
+    // A broker of peer protocol 2 listens, with the right secret: the dialer refuses it after the
+    // challenge and sends no proof.
+    const frames: Array<Record<string, unknown>> = [];
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      const decoder = new FrameDecoder(4096);
+      socket.on('error', () => {});
+      socket.on('data', (chunk) => {
+        for (const e of decoder.push(chunk)) {
+          if (!e.ok) continue;
+          const m = e.value as Record<string, unknown>;
+          frames.push(m);
+          if (m['t'] === 'hello') socket.write(encodeLinkFrame({ t: 'challenge', id: 'two#1', nonce, pv: 2, proof: proof('k', 'listener', m['nonce'] as string, nonce, 'two#1', 'a#1') }));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      a.links.send(`127.0.0.1:${port}`, 'not for you');
+      await a.changed.wait(() => a.refused.length === 2, 5000, 'the dialer to refuse the listener of peer protocol 2');
+      expect(a.refused[1]).toMatch(/the peer speaks peer protocol 2; this broker speaks peer protocol 3/);
+      expect(frames[0]).toMatchObject({ t: 'hello', id: 'a#1', pv: peerProtocol });
+      expect(frames.map((f) => f['t'])).not.toContain('proof');
+      expect(a.got).toEqual([]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
+
