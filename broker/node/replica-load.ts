@@ -47,7 +47,7 @@ export class Load {
   }
 
   push(d: Delivery): void {
-    this.buffer.push(d);
+    this.buffer.push(unpinned(d));
   }
 
   /** The commands before and after `key`'s position, or undefined if `key` is not one of this load's. */
@@ -77,6 +77,18 @@ export interface Wanted {
   load?: Load;
   /** Tag of this request: an own `want` with another tag is an older request's. */
   n: number;
+}
+
+/**
+ * The delivery, its publish's `encoded` payload copied out if it is a view into a much larger
+ * buffer: decoded off a link it views the whole frame (a batch of up to 256 KiB), which a buffered
+ * command would keep alive for as long as the load waits.
+ */
+function unpinned(d: Delivery): Delivery {
+  const command = commandOf(d);
+  const encoded = command?.kind === 'publish' ? command.encoded : undefined;
+  if (encoded === undefined || encoded.buffer.byteLength <= 2 * encoded.byteLength + 64) return d;
+  return { ...d, payload: { command: { ...command!, encoded: new Uint8Array(encoded) } } };
 }
 
 /** The topic command a delivery carries, if any. */
