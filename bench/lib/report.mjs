@@ -73,7 +73,6 @@ export function printSummary(f, title = 'Chorus fan-out benchmark') {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** --mesh: the two runs side by side, and the mesh's figures relative to the single broker's. */
 /**
  * CPU per publish, in microseconds of each process's CPU time: the load generator's, the single
  * broker's, each mesh broker's. Where the machine is the limit (both runs CPU-bound on the same
@@ -100,6 +99,7 @@ export function cpuPerPublish(single, mesh) {
   };
 }
 
+/** --mesh: the two runs side by side, the mesh's figures relative to the single broker's, and the CPU budget. */
 export function printComparison(header, single, mesh) {
   const c = header.config;
   const pub = mesh.brokers.find((b) => b.role === 'publisher').name;

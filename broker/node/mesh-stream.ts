@@ -81,7 +81,7 @@ export class MeshStream implements CommandStream {
       return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
     }
     if (!presence && this.pending.size + this.batchedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
-    const stamped = withoutAbsent(command, this.options.now(), data);
+    const stamped = stampedCommand(command, this.options.now(), data);
     const stream = this.options.lwgOf(command.topic);
     let batch = this.batches.get(stream);
     if (batch === undefined) this.batches.set(stream, (batch = []));
@@ -203,7 +203,7 @@ function commandBytes(command: TopicCommand): number {
  * absent fields, so that none crosses a link as nil — a new object, built field by field: `delete`
  * would turn it into a slow dictionary-mode object for every later read.
  */
-function withoutAbsent(command: UnstampedCommand, ts: number, encoded: Uint8Array | undefined): TopicCommand {
+function stampedCommand(command: UnstampedCommand, ts: number, encoded: Uint8Array | undefined): TopicCommand {
   const out: Record<string, unknown> = {};
   const dropData = encoded !== undefined && command.kind === 'publish' && command.msgKind === 'event';
   for (const k in command) {

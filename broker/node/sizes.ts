@@ -5,9 +5,10 @@
  */
 
 /**
- * A payload of the core group: a topic command's topic, data and encoded payload (at most 64 values walked, so a
- * large document costs no more than a small one to count) and a fixed part for the rest — each
- * command's, for a batch (mesh-stream.ts); stubs count nothing. Counted when a message is held and again when it is freed: the same answer twice.
+ * A payload of the core group: a topic command's topic, data and encoded payload (at most 64
+ * values walked, so a large document costs no more than a small one to count) and a fixed part for
+ * the rest — each command's, for a batch (mesh-stream.ts); stubs count nothing. Counted when a
+ * message is held and again when it is freed: the same answer twice.
  */
 export function payloadSize(payload: unknown): number {
   if (payload === null || payload === undefined) return 0;
@@ -16,7 +17,7 @@ export function payloadSize(payload: unknown): number {
   return command === undefined ? 64 : commandSize(command);
 }
 
-/** A topic command's size: its topic and data (at most `values` values walked) and a fixed part. */
+/** A topic command's size: its topic, data and encoded payload (at most `values` values walked) and a fixed part. */
 export function commandSize(command: unknown, values = 64): number {
   const c = command as { topic?: unknown; data?: unknown; encoded?: unknown } | null;
   const budget = { left: values };
