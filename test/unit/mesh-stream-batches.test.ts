@@ -128,4 +128,3 @@ describe('commands in batches', () => {
     expect(copy.get(a)!.stateHolder.value).toEqual({ hp: 3 });
   });
 });
-
