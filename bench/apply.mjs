@@ -1,0 +1,38 @@
+// In-process: CPU time of one TopicTable.apply of a publish as a mesh copy applies it (an event
+// whose payload arrives encoded, one publisher, one topic, no subscriber) — the work every copy
+// of a group does for every publish, without links, scheduling or other processes in the way.
+// The command carries its decoded payload too, so that a build from before `encoded` (which
+// encodes it again) can be timed with the same file.
+// Needs a built dist/.
+//   node bench/apply.mjs [--rounds 7] [--count 200000]
+import { parseArgs } from 'node:util';
+import { encode } from '../dist/client/protocol/index.js';
+import { TopicTable, topicLimitsDefault } from '../dist/broker/topics/index.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, count: { type: 'string', default: '200000' } } });
+const rounds = Math.max(1, Math.min(50, Number(values.rounds) || 7));
+const count = Math.max(1000, Math.min(5_000_000, Number(values.count) || 200_000));
+
+const table = new TopicTable({ limits: topicLimitsDefault, sink: { message: () => {}, presence: () => {} }, newEpoch: () => 'e', streamOf: () => 3, isPinned: () => true });
+const payload = new Uint8Array(128);
+const encoded = encode(payload);
+const client = `bench-${'x'.repeat(20)}`;
+let pid = 0;
+function run(n) {
+  for (let i = 0; i < n; i++) {
+    pid++;
+    table.apply({ kind: 'publish', topic: 'bench.apply', msgKind: 'event', data: payload, client, pid, ts: 1_700_000_000_000 + pid, encoded, id: `b0#x:${pid}.${i % 50}` });
+  }
+}
+run(count); // warm-up: compiled, and the publish-id table full (4,096 ids per client)
+const ns = [];
+for (let r = 0; r < rounds; r++) {
+  const before = process.cpuUsage();
+  run(count);
+  const used = process.cpuUsage(before);
+  ns.push(((used.user + used.system) * 1000) / count);
+}
+ns.sort((a, b) => a - b);
+const figures = { bench: 'chorus-apply', node: process.version, count, rounds, nsPerApply: { min: Math.round(ns[0]), median: Math.round(ns[Math.floor(rounds / 2)]) } };
+console.log(`TopicTable.apply of a mesh publish: median ${figures.nsPerApply.median} ns, min ${figures.nsPerApply.min} ns (${rounds} rounds of ${count})`);
+console.log(JSON.stringify(figures));
