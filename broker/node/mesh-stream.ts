@@ -66,11 +66,7 @@ export class MeshStream implements CommandStream {
     return this;
   }
 
-  /**
-   * `data`: a publish's payload as its check encoded it. It travels as the command's `encoded`, and
-   * an event's decoded value stays here: no copy needs it.
-   */
-  submit(command: UnstampedCommand, done: (result: ApplyResult) => void, data?: Uint8Array): void {
+  submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void {
     const group = this.options.group();
     const presence = command.kind !== 'publish';
     if (group === undefined) {
@@ -81,7 +77,7 @@ export class MeshStream implements CommandStream {
       return done({ ok: false, code: ErrorCode.NotReady, message: 'this broker is not in the group now; try another broker' });
     }
     if (!presence && this.pending.size + this.batchedCount >= backlogMax) return done({ ok: false, code: ErrorCode.TooManyRequests, message: 'the mesh is not keeping up with publishes; retry later' });
-    const stamped = stampedCommand(command, this.options.now(), data);
+    const stamped = stampedCommand(command, this.options.now());
     const stream = this.options.lwgOf(command.topic);
     let batch = this.batches.get(stream);
     if (batch === undefined) this.batches.set(stream, (batch = []));
@@ -199,18 +195,18 @@ function commandBytes(command: TopicCommand): number {
 
 
 /**
- * The command stamped with `ts`, its payload `encoded` (an event's value left out), and without its
- * absent fields, so that none crosses a link as nil — a new object, built field by field: `delete`
- * would turn it into a slow dictionary-mode object for every later read.
+ * The command stamped with `ts`, without an event's decoded value when it has its `encoded` one (no
+ * copy needs the value), and without its absent fields, so that none crosses a link as nil — a new
+ * object, built field by field: `delete` would turn it into a slow dictionary-mode object for
+ * every later read.
  */
-function stampedCommand(command: UnstampedCommand, ts: number, encoded: Uint8Array | undefined): TopicCommand {
+function stampedCommand(command: UnstampedCommand, ts: number): TopicCommand {
   const out: Record<string, unknown> = {};
-  const dropData = encoded !== undefined && command.kind === 'publish' && command.msgKind === 'event';
+  const dropData = command.kind === 'publish' && command.msgKind === 'event' && command.encoded !== undefined;
   for (const k in command) {
     const v = (command as Record<string, unknown>)[k];
     if (v !== undefined && !(dropData && k === 'data')) out[k] = v;
   }
   out['ts'] = ts;
-  if (encoded !== undefined) out['encoded'] = encoded;
   return out as unknown as TopicCommand;
 }

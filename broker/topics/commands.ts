@@ -16,8 +16,8 @@ export interface PublishCommand {
    */
   data: unknown;
   /**
-   * The payload as msgpack, as the publisher's broker checked and encoded it at the edge: every
-   * copy writes these bytes into its subscribers' messages as they are, encoding nothing again.
+   * The payload as msgpack, as the edge checked and encoded it: the table writes these bytes into
+   * the message as they are — at every copy, in the mesh — and encodes `data` only without them.
    */
   encoded?: Uint8Array | undefined;
   /** Publisher's client id; absent for HTTP publishes. */

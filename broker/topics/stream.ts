@@ -15,12 +15,11 @@
 import type { ApplyResult, TopicCommand, UnstampedCommand } from './commands.js';
 
 export interface CommandStream {
-  /** `data`: a publish's payload already encoded (its check encoded it), for a stream that applies here. */
-  submit(command: UnstampedCommand, done: (result: ApplyResult) => void, data?: Uint8Array): void;
+  submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void;
 }
 
 export interface CommandApplier {
-  apply(command: TopicCommand, data?: Uint8Array): ApplyResult;
+  apply(command: TopicCommand): ApplyResult;
 }
 
 export class LocalStream implements CommandStream {
@@ -29,8 +28,8 @@ export class LocalStream implements CommandStream {
     private readonly now: () => number,
   ) {}
 
-  submit(command: UnstampedCommand, done: (result: ApplyResult) => void, data?: Uint8Array): void {
+  submit(command: UnstampedCommand, done: (result: ApplyResult) => void): void {
     (command as TopicCommand).ts = this.now();
-    done(this.applier.apply(command as TopicCommand, data));
+    done(this.applier.apply(command as TopicCommand));
   }
 }

@@ -74,20 +74,19 @@ export class TopicTable {
     return this.topics.keys();
   }
 
-  /** `data`: the publish's payload already encoded, when the caller has it (else it is encoded here). */
-  apply(command: TopicCommand, data?: Uint8Array): ApplyResult {
+  apply(command: TopicCommand): ApplyResult {
     this.applying = command;
     try {
-      return this.applyCommand(command, data);
+      return this.applyCommand(command);
     } finally {
       this.applying = undefined;
     }
   }
 
-  private applyCommand(command: TopicCommand, data: Uint8Array | undefined): ApplyResult {
+  private applyCommand(command: TopicCommand): ApplyResult {
     switch (command.kind) {
       case 'publish':
-        return this.applyPublish(command, data);
+        return this.applyPublish(command);
       case 'presence-join':
         return this.applyJoin(command);
       case 'presence-leave':
@@ -99,7 +98,7 @@ export class TopicTable {
     }
   }
 
-  private applyPublish(command: PublishCommand, data: Uint8Array | undefined): ApplyResult {
+  private applyPublish(command: PublishCommand): ApplyResult {
     // Absent fields may arrive as nil from another broker (the mesh encodes undefined as nil).
     const client = command.client ?? undefined;
     const key = command.key ?? undefined;
@@ -132,7 +131,7 @@ export class TopicTable {
     topic.seq = seq;
     // The first message names the topic's epoch: a subscriber that joined before the topic
     // existed (epoch "") learns it, and can tell this topic from a later re-creation on resume.
-    const parts: MessageParts = { topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: data ?? command.encoded ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined };
+    const parts: MessageParts = { topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: command.encoded ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined };
     const { encoded, dataOffset } = encodeMessageV1(parts);
     parts.data = encoded.subarray(dataOffset, dataOffset + parts.data.byteLength);
     const entry: HistoryEntry = { seq, encoded, parts };

@@ -290,9 +290,9 @@ export class Topics {
     const data = request.encoded === undefined ? checkData(request.data, this.options.payloadBytesMax) : checkEncodedData(request.encoded, request.data, this.options.payloadBytesMax);
     if (!data.ok) return done(data);
     // One shape for every publish (absent fields are undefined, never deleted: a `delete` would
-    // move the object to V8's slow dictionary mode), and the payload's encoding from its check.
-    const command: UnstampedCommand = { kind: 'publish', topic: request.topic, msgKind: request.kind, data: request.data, client: request.client, pid: request.pid, key: request.key, digest: request.digest };
-    this.stream.submit(command, done, data.encoded);
+    // move the object to V8's slow dictionary mode), the payload with its encoding from its check.
+    const command: UnstampedCommand = { kind: 'publish', topic: request.topic, msgKind: request.kind, data: request.data, encoded: data.encoded, client: request.client, pid: request.pid, key: request.key, digest: request.digest };
+    this.stream.submit(command, done);
   }
 }
 

@@ -113,8 +113,8 @@ describe('commands in batches', () => {
     const { stream, sent } = setUp();
     const event = encode({ n: 1 });
     const state = encode({ hp: 3 });
-    stream.submit(publish(a, { n: 1 }), () => {}, event);
-    stream.submit({ kind: 'publish', topic: a, msgKind: 'state', data: { hp: 3 } }, () => {}, state);
+    stream.submit({ ...publish(a, { n: 1 }), encoded: event }, () => {});
+    stream.submit({ kind: 'publish', topic: a, msgKind: 'state', data: { hp: 3 }, encoded: state }, () => {});
     stream.flush();
     const [e, s] = sent[0]!.payload.commands as Array<Record<string, unknown>>;
     expect(e).not.toHaveProperty('data');
