@@ -31,21 +31,89 @@ function hitOf(entry: readonly [number, string, number, string?]): DedupHit {
   return entry[3] === undefined ? { topic: entry[1], seq: entry[2] } : { topic: entry[1], seq: entry[2], digest: entry[3] };
 }
 
-interface ClientPids {
-  pids: Map<number, DedupHit>;
-  /**
-   * The pids of `pids` in the order they were first recorded, from `head` on: the oldest is found
-   * here. (Reading it off the Map's own order would step over every entry deleted before it since
-   * the Map last rehashed — thousands per publish on a busy client.)
-   */
-  order: number[];
-  head: number;
-  /** Highest pid forgotten; ids at or below it cannot be checked any more. */
-  floor: number;
+/**
+ * One client's remembered publish ids, in the order they were first recorded (the oldest is
+ * forgotten first), from `head` on, with the hit of each at the same index. Publish ids almost
+ * always arrive increasing, so the list is almost always sorted: a lookup is then a binary search,
+ * and an id above every id ever recorded (`max`) is new without any search. `descents` counts the
+ * places where the list goes down; while there is one, lookups scan. (A Map of ids, with a delete
+ * and an insert for every publish, cost a hash lookup, a delete and an insert per publish, and its
+ * first entry had to be found by stepping over the holes deletes left.)
+ */
+class ClientPids {
+  pids: number[] = [];
+  hits: DedupHit[] = [];
+  head = 0;
+  /** Highest pid ever recorded: a pid above it is not remembered. */
+  max = 0;
+  descents = 0;
+
+  constructor(
+    /** Highest pid forgotten; ids at or below it cannot be checked any more. */
+    public floor: number,
+  ) {}
+
+  get size(): number {
+    return this.pids.length - this.head;
+  }
+
+  /** The index of `pid`, or -1. */
+  indexOf(pid: number): number {
+    if (pid > this.max || this.head === this.pids.length) return -1;
+    const pids = this.pids;
+    if (this.descents > 0) {
+      const at = pids.lastIndexOf(pid);
+      return at >= this.head ? at : -1;
+    }
+    let lo = this.head;
+    let hi = pids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = pids[mid]!;
+      if (at === pid) return mid;
+      if (at < pid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Records `pid` (a pid already remembered keeps its place); returns whether it was new. */
+  set(pid: number, hit: DedupHit): boolean {
+    const at = this.indexOf(pid);
+    if (at >= 0) {
+      this.hits[at] = hit;
+      return false;
+    }
+    if (this.size > 0 && pid < this.pids[this.pids.length - 1]!) this.descents++;
+    this.pids.push(pid);
+    this.hits.push(hit);
+    if (pid > this.max) this.max = pid;
+    return true;
+  }
+
+  /** Forgets the oldest pid. */
+  shift(): void {
+    const pids = this.pids;
+    const oldest = pids[this.head]!;
+    if (this.head + 1 < pids.length && pids[this.head + 1]! < oldest) this.descents--;
+    this.floor = Math.max(this.floor, oldest);
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > pids.length) {
+      this.pids = pids.slice(this.head);
+      this.hits = this.hits.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  *entries(): IterableIterator<[number, DedupHit]> {
+    for (let i = this.head; i < this.pids.length; i++) yield [this.pids[i]!, this.hits[i]!];
+  }
 }
 
-function clientPids(pids: Map<number, DedupHit>, floor: number): ClientPids {
-  return { pids, order: [...pids.keys()], head: 0, floor };
+function clientPids(entries: Iterable<readonly [number, string, number, string?]>, floor: number): ClientPids {
+  const known = new ClientPids(floor);
+  for (const entry of entries) known.set(entry[0], hitOf(entry));
+  return known;
 }
 
 export type DedupLookup = { kind: 'new' } | { kind: 'dup'; hit: DedupHit } | { kind: 'stale' };
@@ -64,15 +132,15 @@ export class PublishDedup {
   lookup(client: string, pid: number): DedupLookup {
     const known = this.clients.get(client);
     if (known === undefined) return { kind: 'new' };
-    const hit = known.pids.get(pid);
-    if (hit !== undefined) return { kind: 'dup', hit };
+    const at = known.indexOf(pid);
+    if (at >= 0) return { kind: 'dup', hit: known.hits[at]! };
     return pid <= known.floor ? { kind: 'stale' } : { kind: 'new' };
   }
 
   record(client: string, pid: number, hit: DedupHit): void {
     let known = this.clients.get(client);
     if (known === undefined) {
-      known = clientPids(new Map(), 0);
+      known = new ClientPids(0);
       this.clients.set(client, known);
     } else if (client !== this.latest) {
       // Re-inserted: Map order is our LRU order (the most recent client is already last).
@@ -80,26 +148,16 @@ export class PublishDedup {
       this.clients.set(client, known);
     }
     this.latest = client;
-    if (!known.pids.has(pid)) {
-      this.entries++;
-      known.order.push(pid);
-    }
-    known.pids.set(pid, hit);
-    if (known.pids.size > this.pidsPerClientMax) {
-      const oldest = known.order[known.head++]!;
-      known.pids.delete(oldest);
-      known.floor = Math.max(known.floor, oldest);
+    if (known.set(pid, hit)) this.entries++;
+    if (known.size > this.pidsPerClientMax) {
+      known.shift();
       this.entries--;
-      if (known.head > 1024 && known.head * 2 > known.order.length) {
-        known.order = known.order.slice(known.head);
-        known.head = 0;
-      }
     }
     while (this.entries > this.entriesMax) {
       const [lru, pids] = this.clients.entries().next().value!;
       this.clients.delete(lru);
       if (lru === this.latest) this.latest = undefined;
-      this.entries -= pids.pids.size;
+      this.entries -= pids.size;
     }
   }
 
@@ -109,14 +167,14 @@ export class PublishDedup {
 
   /** Plain data for a state snapshot: [client, floor, [pid, topic, seq, digest?]…] in LRU order. */
   snapshot(): Array<[string, number, DedupEntry[]]> {
-    return [...this.clients].map(([client, known]) => [client, known.floor, [...known.pids].map(([pid, hit]) => entryOf(pid, hit))]);
+    return [...this.clients].map(([client, known]) => [client, known.floor, [...known.entries()].map(([pid, hit]) => entryOf(pid, hit))]);
   }
 
   /** The entries of the topics `keep` selects (a snapshot of part of a stream), floors kept. */
   snapshotWhere(keep: (topic: string) => boolean): Array<[string, number, DedupEntry[]]> {
     const out: Array<[string, number, DedupEntry[]]> = [];
     for (const [client, known] of this.clients) {
-      const pids = [...known.pids].filter(([, hit]) => keep(hit.topic)).map(([pid, hit]) => entryOf(pid, hit));
+      const pids = [...known.entries()].filter(([, hit]) => keep(hit.topic)).map(([pid, hit]) => entryOf(pid, hit));
       if (pids.length > 0) out.push([client, known.floor, pids]);
     }
     return out;
@@ -136,8 +194,9 @@ export class PublishDedup {
     this.entries = 0;
     this.latest = undefined;
     for (const [client, floor, pids] of data) {
-      this.clients.set(client, clientPids(new Map(pids.map((entry) => [entry[0], hitOf(entry)])), floor));
-      this.entries += pids.length;
+      const known = clientPids(pids, floor);
+      this.clients.set(client, known);
+      this.entries += known.size;
     }
   }
 }

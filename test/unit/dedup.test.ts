@@ -3,6 +3,7 @@
 // applied them — holds the same order (snapshots and evictions depend on it).
 import { describe, expect, it } from 'vitest';
 import { PublishDedup } from '../../broker/topics/dedup.js';
+import { prng } from '../helpers/prng.js';
 
 const clientsOf = (t: PublishDedup): string[] => t.snapshot().map(([client]) => client);
 
@@ -53,6 +54,34 @@ describe('publish de-duplication', () => {
       expect(tFloor).toBe(floor);
       expect(t.lookup('a', model[0]!).kind).toBe('dup');
       expect(t.lookup('a', floor).kind).toBe(model.includes(floor) ? 'dup' : 'stale');
+    }
+  });
+
+  it('answers every lookup as a plain list of remembered ids would, ids in or out of order', () => {
+    // The model: the client's ids in first-recorded order with their seqs, the oldest out past the bound.
+    for (let seed = 1; seed <= 40; seed++) {
+      const random = prng(seed);
+      const perClient = 1 + Math.floor(random() * 40);
+      const t = new PublishDedup(1_000_000, perClient);
+      const model: Array<[number, number]> = [];
+      let floor = 0;
+      let next = 1;
+      for (let i = 1; i <= 3000; i++) {
+        const r = random();
+        // Mostly the next id; sometimes a gap, a retry of a recent id, or an older id arriving late.
+        const pid = r < 0.8 ? next++ : r < 0.88 ? (next += 1 + Math.floor(random() * 5)) : Math.max(1, next - 1 - Math.floor(random() * perClient * 2));
+        const probe = Math.max(1, next - Math.floor(random() * perClient * 3));
+        const known = model.find(([p]) => p === probe);
+        expect(t.lookup('a', probe)).toEqual(known !== undefined ? { kind: 'dup', hit: { topic: 'x', seq: known[1] } } : probe <= floor ? { kind: 'stale' } : { kind: 'new' });
+        t.record('a', pid, { topic: 'x', seq: i });
+        const at = model.findIndex(([p]) => p === pid);
+        if (at >= 0) model[at] = [pid, i];
+        else model.push([pid, i]);
+        if (model.length > perClient) floor = Math.max(floor, model.shift()![0]);
+      }
+      const [[, tFloor, entries]] = t.snapshot() as [[string, number, Array<[number, string, number]>]];
+      expect(entries.map(([pid, , seq]) => [pid, seq])).toEqual(model);
+      expect(tFloor).toBe(floor);
     }
   });
 });
