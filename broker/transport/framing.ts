@@ -4,7 +4,7 @@
  * gives (a byte at a time is fine) and refuses a frame larger than
  * `frameBytesMax` as soon as its length is read, before buffering it.
  */
-import { decodeFrame, encode } from '../../client/protocol/index.js';
+import { decodeValue, encode } from '../../client/protocol/index.js';
 
 export const frameHeaderBytes = 4;
 
@@ -51,13 +51,13 @@ export class FrameDecoder {
     }
     if (this.buffered < frameHeaderBytes + length) return undefined;
     const bytes = this.take(frameHeaderBytes + length).subarray(frameHeaderBytes);
-    // A link frame holds one value; wrap it so the protocol's checked decoder can be reused.
-    const decoded = decodeFrame(concat([Uint8Array.of(0x91), bytes]), 64);
+    // A link frame holds one value, checked as a client's frame is (plain values, 63 deep at most).
+    const decoded = decodeValue(bytes, 63);
     if (!decoded.ok) {
       this.failed = true;
       return { ok: false, reason: 'malformed' };
     }
-    return { ok: true, value: decoded.messages[0] };
+    return { ok: true, value: decoded.value };
   }
 
   private peek(n: number): Uint8Array {

@@ -11,7 +11,7 @@
  * ('bad-value'), so no decoded object can reach `Object.prototype`.
  */
 import { packr } from './packr.js';
-import { newWalk, walkValue } from './walk.js';
+import { checkValue } from './walk.js';
 
 /** Deepest nesting of arrays/maps accepted inside one decoded frame. */
 export const depthMaxDefault = 32;
@@ -89,33 +89,27 @@ export type DecodeFailure = 'malformed' | 'not-array' | 'bad-value' | 'too-deep'
 
 /** Decodes a frame; never throws. */
 export function decodeFrame(bytes: Uint8Array, depthMax = depthMaxDefault): DecodeResult {
-  let value: unknown;
-  try {
-    value = packr.unpack(bytes);
-  } catch {
-    // Truncated data, unknown extensions, stack exhaustion on absurd nesting:
-    // all the same to the caller.
-    return { ok: false, reason: 'malformed' };
-  }
-  if (!Array.isArray(value)) return { ok: false, reason: 'not-array' };
-  const check = checkPlainValue(value, depthMax);
-  if (check !== undefined) return { ok: false, reason: check };
-  // Map keys must be strings or integers, and none may be `__proto__`: the decoder would turn any
-  // other key into a string silently, and rename `__proto__` (colliding with a real `__proto_`).
-  let plainKeys: boolean;
-  try {
-    plainKeys = keysPlain(bytes);
-  } catch {
-    plainKeys = false;
-  }
-  if (!plainKeys) return { ok: false, reason: 'bad-value' };
-  return { ok: true, messages: value };
+  const first = bytes[0];
+  if (first === undefined) return { ok: false, reason: 'malformed' };
+  if ((first & 0xf0) !== 0x90 && first !== 0xdc && first !== 0xdd) return { ok: false, reason: 'not-array' };
+  const decoded = decodeValue(bytes, depthMax);
+  return decoded.ok ? { ok: true, messages: decoded.value as unknown[] } : decoded;
 }
 
-/** Whether every map key in the (well-formed, depth-checked) msgpack bytes is a string or an integer, and none `__proto__`. */
-function keysPlain(b: Uint8Array): boolean {
-  const walk = newWalk();
-  return walkValue(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, 0, walk) === b.byteLength && walk.keysPlain;
+/** One checked value (as `decodeFrame` checks a frame, whatever its type): a broker link's frame. */
+export function decodeValue(bytes: Uint8Array, depthMax = depthMaxDefault): { ok: true; value: unknown } | { ok: false; reason: Exclude<DecodeFailure, 'not-array'> } {
+  // The bytes are checked before they are decoded, in one pass that allocates nothing: well-formed
+  // to the last byte, at most `depthMax` deep, no extension type (so the decoder can
+  // only make plain values: nil, boolean, number, string, binary, array, map), and every map key a
+  // string or an integer, none `__proto__` (the decoder would turn any other key into a string
+  // silently, and rename `__proto__`, colliding with a real `__proto_`).
+  const fault = checkValue(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), depthMax);
+  if (fault !== undefined) return { ok: false, reason: fault };
+  try {
+    return { ok: true, value: packr.unpack(bytes) };
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
 }
 
 /**

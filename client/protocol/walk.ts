@@ -1,7 +1,8 @@
 /**
  * Walking msgpack bytes without decoding them: where a value ends (`skip`),
- * and what a value's maps and nesting are (`walkValue`) — for the frame
- * checks (codec.ts), finding payloads (scan.ts) and the client's reader.
+ * what a value's maps and nesting are (`walkValue`) — for finding payloads (scan.ts)
+ * and the client's reader — and whether a value is plain msgpack within a depth
+ * (`checkValue`, the frame checks of codec.ts).
  */
 
 export interface Walk {
@@ -141,4 +142,118 @@ export function skip(b: Uint8Array, view: DataView, p: number): number {
     if (p > b.byteLength) throw new Error('truncated');
   }
   return p;
+}
+
+/** What `checkValue` found wrong with a value's bytes, or undefined when nothing. */
+export type ValueFault = 'malformed' | 'too-deep' | 'bad-value';
+
+// Per nesting level: the items still to read, and whether it is a map (its items alternate key, value).
+let remaining = new Float64Array(66);
+let isMap = new Uint8Array(66);
+
+/**
+ * Checks that `b` holds exactly one well-formed msgpack value, arrays and maps nested at most
+ * `depthMax` deep, no extension type anywhere, and every map key a string or an integer and none
+ * `__proto__` — in one loop over the bytes, without recursion or allocation. The first fault
+ * found is returned.
+ */
+export function checkValue(b: Uint8Array, view: DataView, depthMax: number): ValueFault | undefined {
+  if (remaining.length < depthMax + 2) (remaining = new Float64Array(depthMax + 2)), (isMap = new Uint8Array(depthMax + 2));
+  const end = b.byteLength;
+  let p = 0;
+  let d = 0;
+  remaining[0] = 1;
+  isMap[0] = 0;
+  for (;;) {
+    while (remaining[d] === 0) {
+      if (d === 0) return p === end ? undefined : 'malformed';
+      d--;
+    }
+    const key = isMap[d] === 1 && remaining[d]! % 2 === 0;
+    remaining[d] = remaining[d]! - 1;
+    if (p >= end) return 'malformed';
+    const v = b[p]!;
+    if (key) {
+      const str = (v >= 0xa0 && v <= 0xbf) || v === 0xd9 || v === 0xda || v === 0xdb;
+      const int = v < 0x80 || v >= 0xe0 || (v >= 0xcc && v <= 0xd3);
+      if (!str && !int) return 'bad-value';
+      if (v === 0xa9 && p + 10 <= end && b[p + 1] === 0x5f && b[p + 2] === 0x5f && b[p + 3] === 0x70 && b[p + 4] === 0x72 && b[p + 5] === 0x6f && b[p + 6] === 0x74 && b[p + 7] === 0x6f && b[p + 8] === 0x5f && b[p + 9] === 0x5f) return 'bad-value';
+    }
+    let items = -1;
+    let map = 0;
+    if (v < 0x80 || v >= 0xe0) p += 1;
+    else if (v >= 0xa0 && v < 0xc0) p += 1 + (v & 0x1f);
+    else if (v < 0x90) (items = 2 * (v & 0x0f)), (map = 1), (p += 1);
+    else if (v < 0xa0) (items = v & 0x0f), (p += 1);
+    else {
+      switch (v) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          p += 1;
+          break;
+        case 0xc4:
+        case 0xd9:
+          if (p + 2 > end) return 'malformed';
+          p += 2 + b[p + 1]!;
+          break;
+        case 0xc5:
+        case 0xda:
+          if (p + 3 > end) return 'malformed';
+          p += 3 + view.getUint16(p + 1);
+          break;
+        case 0xc6:
+        case 0xdb:
+          if (p + 5 > end) return 'malformed';
+          p += 5 + view.getUint32(p + 1);
+          break;
+        case 0xcc:
+        case 0xd0:
+          p += 2;
+          break;
+        case 0xcd:
+        case 0xd1:
+          p += 3;
+          break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+          p += 5;
+          break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+          p += 9;
+          break;
+        case 0xdc:
+        case 0xde:
+          if (p + 3 > end) return 'malformed';
+          items = view.getUint16(p + 1) * (v === 0xde ? 2 : 1);
+          map = v === 0xde ? 1 : 0;
+          p += 3;
+          break;
+        case 0xdd:
+        case 0xdf:
+          if (p + 5 > end) return 'malformed';
+          items = view.getUint32(p + 1) * (v === 0xdf ? 2 : 1);
+          map = v === 0xdf ? 1 : 0;
+          p += 5;
+          break;
+        case 0xc1:
+          return 'malformed';
+        default:
+          // 0xc7–0xc9, 0xd4–0xd8: extensions (a Date, undefined, a record … once decoded).
+          return 'bad-value';
+      }
+    }
+    if (p > end) return 'malformed';
+    if (items >= 0) {
+      if (d + 1 > depthMax) return 'too-deep';
+      // More items than bytes left cannot be well-formed (each takes one byte at least).
+      if (items > end - p) return 'malformed';
+      d++;
+      remaining[d] = items;
+      isMap[d] = map;
+    }
+  }
 }

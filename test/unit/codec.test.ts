@@ -2,7 +2,9 @@
 // truncation, seeded mutation and hostile msgpack, and that pre-encoded frames equal whole-frame encoding.
 import { describe, expect, it } from 'vitest';
 import { Unpackr } from 'msgpackr';
-import { decodeFrame, encode, encodeFrame, frameFromEncoded, parseClientMessage, ErrorCode } from '../../client/protocol/index.js';
+import { checkPlainValue, decodeFrame, encode, encodeFrame, frameFromEncoded, parseClientMessage, ErrorCode } from '../../client/protocol/index.js';
+import { packr } from '../../client/protocol/packr.js';
+import { newWalk, walkValue } from '../../client/protocol/walk.js';
 import { prng } from '../helpers/prng.js';
 
 const sample: unknown[] = [
@@ -15,6 +17,26 @@ const sample: unknown[] = [
   { type: 'join', topic: 'room.1', seq: 3, session: 's', client: 'c', info: { n: 1 } },
   { type: 'ping' },
 ];
+
+/**
+ * The check as it was made before (on the decoded value): the bytes decode to an array of plain
+ * values at most 32 deep, all of them, with plain map keys.
+ */
+function decodesPlain(bytes: Uint8Array): boolean {
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(value) || checkPlainValue(value, 32) !== undefined) return false;
+  const walk = newWalk();
+  try {
+    return walkValue(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, 0, walk) === bytes.byteLength && walk.keysPlain;
+  } catch {
+    return false;
+  }
+}
 
 describe('frame codec', () => {
   it('round-trips every message type', () => {
@@ -57,6 +79,9 @@ describe('frame codec', () => {
       const cut = random() < 0.2 ? Math.floor(random() * copy.length) : copy.length;
       const result = decodeFrame(copy.subarray(0, cut));
       if (result.ok) for (const m of result.messages) parseClientMessage(m);
+      // The frame is checked as bytes before decoding: what it accepts decodes to plain values
+      // only, and it accepts whatever decodes to plain values within the depth limit.
+      expect(result.ok, `case ${i}`).toBe(decodesPlain(copy.subarray(0, cut)));
     }
   });
 
@@ -74,6 +99,12 @@ describe('frame codec', () => {
     ];
     for (const [what, bytes] of cases) {
       expect(decodeFrame(Uint8Array.from(bytes)).ok, what).toBe(false);
+    }
+    // Well-formed extensions (undefined, a timestamp, an unknown type, a msgpackr record) decode to
+    // values that are not plain: refused as such, at any depth.
+    for (const ext of [[0xd4, 0x00, 0x00], [0xd6, 0xff, 0, 0, 0, 1], [0xc7, 0x01, 0x05, 0x00], [0xd4, 0x72, 0x40]]) {
+      expect(decodeFrame(Uint8Array.from([0x91, ...ext])), `ext ${ext.join(' ')}`).toEqual({ ok: false, reason: 'bad-value' });
+      expect(decodeFrame(Uint8Array.from([0x91, 0x81, 0xa1, 0x61, 0x92, 0x01, ...ext])), `nested ext ${ext.join(' ')}`).toEqual({ ok: false, reason: 'bad-value' });
     }
     // 100 000 nested arrays: too deep (and must not blow the stack)
     const deep = new Uint8Array(100_001).fill(0x91);
