@@ -149,7 +149,7 @@ export class Client extends Emitter<ClientEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.publishes.paused) this.publishes.hold(entry.pid);
+    if (this.publishes.pausing(topic)) this.publishes.hold(entry.pid);
     else if (this.welcome !== undefined) this.sendPublish(entry);
     return entry.promise;
   }
@@ -313,13 +313,14 @@ export class Client extends Emitter<ClientEvents> {
 
   /**
    * A publish refused as Unavailable (its topic's state is on no broker now: the mesh waits for a
-   * copy to come back). Every broker would refuse it alike, so the client stays and pauses its
-   * publishing for a backoff: the refused publish and every one issued meanwhile are held, then
-   * sent again in publish order, with their publish ids — a later publish never overtakes it.
+   * copy to come back). Every broker would refuse it alike, so the client stays and pauses
+   * publishing to that topic for a backoff: the refused publish and every one to the topic issued
+   * meanwhile are held, then sent again in publish order, with their publish ids — a later publish
+   * to the topic never overtakes it. Other topics' publishes go on meanwhile.
    */
   private publishLater(pid: number): void {
     const link = this.link;
-    this.publishes.pause(pid, backoffDelayMs(this.publishes.pauses, this.options.reconnect ?? {}), (held) => {
+    this.publishes.pause(pid, (pauses) => backoffDelayMs(pauses, this.options.reconnect ?? {}), (held) => {
       if (this.closedByApp || this.link !== link || this.welcome === undefined) return;
       for (const entry of held) this.sendPublish(entry);
     });
@@ -390,7 +391,6 @@ export class Client extends Emitter<ClientEvents> {
     switch (request.kind) {
       case 'pub':
         if (outcome instanceof RequestError && outcome.code === ErrorCode.Unavailable) return this.publishLater(request.pid);
-        if (!(outcome instanceof RequestError)) this.publishes.pauses = 0;
         if (outcome instanceof RequestError && outcome.code === ErrorCode.NotReady && this.urls.length > 1) {
           // This broker cannot order publishes now (it is outside the primary view, or
           // draining): the publish stays queued and goes, with its publish id, to the broker

@@ -94,52 +94,65 @@ export class PublishQueue {
     const entry = this.pending.get(pid);
     if (entry === undefined) return;
     this.pending.delete(pid);
-    this.held.delete(pid);
+    const pause = this.paused.get(entry.topic);
+    if (pause !== undefined) {
+      pause.held.delete(pid);
+      // Applied: the topic's backoff starts again from the shortest.
+      if (!(outcome instanceof Error)) pause.pauses = 0;
+      if (pause.timer === undefined && pause.pauses === 0) this.paused.delete(entry.topic);
+    }
     this.bytes -= entry.data.byteLength;
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve({ seq: outcome.seq });
   }
 
-  /** Unanswered publishes not in flight: refused as Unavailable, or issued while publishing pauses. */
-  private readonly held = new Set<number>();
-  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Pauses in a row (their backoff); reset by a publish applied. */
-  pauses = 0;
+  /**
+   * Topics whose publishing pauses: a publish to it was refused as Unavailable (its lightweight
+   * group waits for a copy). Their publishes are held, not sent, until the pause's timer; other
+   * topics' publishes go on. `pauses` counts pauses in a row (their backoff), reset by a publish
+   * of the topic applied; an entry with neither timer nor count is dropped.
+   */
+  private readonly paused = new Map<string, { timer: ReturnType<typeof setTimeout> | undefined; held: Set<number>; pauses: number }>();
 
-  /** Publishing pauses (a publish was refused as Unavailable): new publishes are held, not sent. */
-  get paused(): boolean {
-    return this.pauseTimer !== undefined;
+  /** Publishing to `topic` pauses: its new publishes are held, not sent. */
+  pausing(topic: string): boolean {
+    return this.paused.get(topic)?.timer !== undefined;
   }
 
+  /** Holds an unanswered publish while its topic pauses. */
   hold(pid: number): void {
-    if (this.pending.has(pid)) this.held.add(pid);
+    const entry = this.pending.get(pid);
+    if (entry !== undefined) this.paused.get(entry.topic)?.held.add(pid);
   }
 
   /**
-   * Holds publish `pid` (refused as Unavailable) and pauses publishing for `delayMs`, unless it
-   * pauses already; then `resume` gets every held publish still unanswered, in publish order.
+   * Holds publish `pid` (refused as Unavailable) and pauses publishing to its topic for
+   * `delayMs(pauses in a row)`, unless that topic pauses already; then `resume` gets every held
+   * publish of the topic still unanswered, in publish order.
    */
-  pause(pid: number, delayMs: number, resume: (held: PendingPublish[]) => void): void {
-    this.hold(pid);
-    if (this.pauseTimer !== undefined) return;
-    this.pauses++;
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = undefined;
-      resume(this.takeHeld());
-    }, delayMs);
+  pause(pid: number, delayMs: (pauses: number) => number, resume: (held: PendingPublish[]) => void): void {
+    const entry = this.pending.get(pid);
+    if (entry === undefined) return;
+    let pause = this.paused.get(entry.topic);
+    if (pause === undefined) this.paused.set(entry.topic, (pause = { timer: undefined, held: new Set(), pauses: 0 }));
+    pause.held.add(pid);
+    if (pause.timer !== undefined) return;
+    const p = pause;
+    p.timer = setTimeout(() => {
+      p.timer = undefined;
+      const held = this.inOrder().filter((e) => p.held.has(e.pid));
+      p.held.clear();
+      resume(held);
+    }, delayMs(p.pauses++));
   }
 
-  /** The pause ends now, its held publishes sent otherwise (a new connection sends them all) or never (closed). */
+  /** Every pause ends now, their held publishes sent otherwise (a new connection sends them all) or never (closed). */
   endPause(): void {
-    clearTimeout(this.pauseTimer);
-    this.pauseTimer = undefined;
-    this.held.clear();
-  }
-
-  private takeHeld(): PendingPublish[] {
-    const out = this.inOrder().filter((entry) => this.held.has(entry.pid));
-    this.held.clear();
-    return out;
+    for (const pause of this.paused.values()) {
+      clearTimeout(pause.timer);
+      pause.timer = undefined;
+      pause.held.clear();
+    }
   }
 
   /** Unanswered publishes, oldest first. */

@@ -11,8 +11,11 @@ import type { WebSocketLike } from '../../client/websocket.js';
 /** A fake broker of protocol 2: while `waiting`, every pub is refused Unavailable; else acked in order. */
 class World {
   waiting = true;
+  /** When set, only this topic's group waits. */
+  only: string | undefined;
   seq = 0;
   applied: number[] = [];
+  topics: string[] = [];
   sockets: FakeSocket[] = [];
 }
 
@@ -43,9 +46,10 @@ function fakeSocketFor(world: World) {
         if (m.type === 'hello') {
           out.push({ type: 'welcome', v: 2, session: 's', client: 'c', broker: 'b', pingIntervalMs: 60_000, limits: { frameBytesMax: 1 << 20, payloadBytesMax: 1 << 16, stateBytesMax: 1 << 16, subscriptionsMax: 100, topicBytesMax: 255, presenceInfoBytesMax: 1024 } });
         } else if (m.type === 'pub') {
-          if (world.waiting) out.push({ type: 'error', id: m.id, code: ErrorCode.Unavailable, message: 'group waits' });
+          if (world.waiting && (world.only === undefined || m.topic === world.only)) out.push({ type: 'error', id: m.id, code: ErrorCode.Unavailable, message: 'group waits' });
           else {
             world.applied.push(m.pid as number);
+            world.topics.push(m.topic as string);
             out.push({ type: 'acks', seqs: [++world.seq] });
           }
         }
@@ -83,6 +87,30 @@ describe('a publish refused as Unavailable', () => {
     expect(results.map((r) => r?.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     expect(world.sockets).toHaveLength(1);
     await client.close();
+  });
+
+  it('pauses only the refused topic: other topics publish on meanwhile', async () => {
+    vi.useFakeTimers();
+    const world = new World();
+    world.only = 'room.1';
+    const client = createClient('ws://a', { WebSocket: fakeSocketFor(world) as never, reconnect: { delayMinMs: 200, delayMaxMs: 2000 } });
+    await vi.advanceTimersByTimeAsync(10);
+    await client.ready;
+    const waiting = client.publish('room.1', 'a');
+    await vi.advanceTimersByTimeAsync(5); // refused: room.1 pauses
+    // Published during room.1's pause: room.2's go out and are applied at once, room.1's wait.
+    const others = [client.publish('room.2', 1), client.publish('room.1', 'b'), client.publish('room.2', 2)];
+    await vi.advanceTimersByTimeAsync(20);
+    expect(world.topics).toEqual(['room.2', 'room.2']);
+    world.waiting = false;
+    for (let t = 0; t < 100 && world.applied.length < 4; t++) await vi.advanceTimersByTimeAsync(100);
+    expect(world.topics).toEqual(['room.2', 'room.2', 'room.1', 'room.1']);
+    // room.1's publishes in publish order: 'a' before 'b'.
+    expect((await waiting).seq).toBe(3);
+    expect((await others[1]!).seq).toBe(4);
+    expect(world.sockets).toHaveLength(1);
+    await client.close();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('leaves no timer behind once the client is closed', async () => {
