@@ -1,10 +1,10 @@
 /**
- * The Chorus client: one logical connection over a sequence of WebSocket
- * links. It says hello, keeps subscriptions and unanswered publishes across
- * links, and on every new link resumes each subscription from its last seq
- * and resends each unanswered publish with its publish id — so across
- * reconnects the application sees every message exactly once, in order, and
- * every publish is applied once.
+ * The Chorus client: the subscriptions and unanswered publishes an application
+ * holds, carried across a sequence of WebSocket links (connection.ts opens them
+ * and decides when to open the next). On every new link it resumes each
+ * subscription from its last seq and resends each unanswered publish with its
+ * publish id — so across reconnects the application sees every message exactly
+ * once, in order, and every publish is applied once.
  *
  * Scenario worth naming (1): a pattern subscription `room.*` and an exact
  * `room.1` are resumed on a new link. The pattern's reply can come first, and
@@ -12,44 +12,28 @@
  * ignored there: they precede the resume point, so the replay that follows
  * `room.1`'s reply carries them, in order.
  */
-import { afterClose, backoffDelayMs } from './after-close.js';
+import { backoffDelayMs } from './after-close.js';
+import { Connection } from './connection.js';
 import { Emitter } from './emitter.js';
-import { ChorusError, ConnectError, ConnectionClosedError, RequestError } from './errors.js';
-import { Link } from './link.js';
-import { helloWithSubscribes } from './pipeline.js';
+import { ConnectionClosedError, RequestError } from './errors.js';
+import type { Link } from './link.js';
 import { publishRefusal, subscribeRefusal } from './call-checks.js';
-import { CloseCode, ErrorCode, encodePublish, protocolVersion } from './protocol/index.js';
+import { CloseCode, ErrorCode, encodePublish } from './protocol/index.js';
 import type { CompactMessage, Limits, MessageKind, PublishReply, ReplyMessage, ServerMessage, SubscribeReply, WelcomeMessage } from './protocol/index.js';
 import { PublishQueue, publishQueueCeiling, randomId, type PendingPublish, type PublishResult } from './publisher.js';
 import type { MessageHandler, SubscribeOptions, Subscription } from './subscription.js';
 import { SubscriptionRegistry, afterRefusal } from './subscriptions.js';
 import { Requests } from './requests.js';
 import type { WebSocketConstructor } from './websocket.js';
-import { refreshToken, tokenOf, type ClientEvents, type ConnectOptions } from './options.js';
+import { refreshToken, type ClientEvents, type ConnectOptions } from './options.js';
 
 export type { ClientEvents, ConnectOptions } from './options.js';
 
 export class Client extends Emitter<ClientEvents> {
-  private link: Link | undefined;
-  private welcome: WelcomeMessage | undefined;
-  private urlIndex = 0;
-  private attempt = 0;
-  private everConnected = false;
-  private closedByApp = false;
   private readonly requests = new Requests();
-  private WebSocketImpl: WebSocketConstructor | undefined;
-  /** Subscriptions sent behind the hello on the current link (pipeline.ts); off after a 4008 before a welcome. */
-  private pipelined = new Set<Subscription>();
-  private pipelining = true;
-  /** The protocol version said in hello: the newest, or 1 for a broker that refused it (older than protocol 2). */
-  private helloVersion = protocolVersion;
   private readonly subs = new SubscriptionRegistry();
   private readonly publishes: PublishQueue;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The limits of the last broker that welcomed us (kept while disconnected). */
-  private limitsSeen: Limits | undefined;
-  private firstConnect: { resolve(): void; reject(err: Error): void } | undefined;
+  private readonly connection: Connection;
   /** This client instance's id, sent in every hello. */
   readonly clientId: string;
 
@@ -60,6 +44,21 @@ export class Client extends Emitter<ClientEvents> {
   ) {
     super();
     this.clientId = options.clientId ?? randomId();
+    this.connection = new Connection(urls, options, this.clientId, (event, value) => this.emit(event, value), {
+      requests: this.requests,
+      subscriptions: () => this.subs.all(),
+      welcomed: (link, welcome, pipelined) => this.onWelcome(link, welcome, pipelined),
+      message: (link, message) => this.onMessage(link, message),
+      down: () => {
+        for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
+        this.subs.markAllPending();
+      },
+      failed: (error) => {
+        this.publishes.endPause();
+        this.publishes.rejectAll(error);
+        this.subs.rejectAll(error);
+      },
+    });
     const queueMax = options.publishQueueMax ?? publishQueueCeiling;
     if (!Number.isSafeInteger(queueMax) || queueMax < 1 || queueMax > publishQueueCeiling) {
       throw new TypeError(`publishQueueMax must be 1–${publishQueueCeiling}: the broker remembers that many publish ids per client for de-duplication`);
@@ -67,6 +66,24 @@ export class Client extends Emitter<ClientEvents> {
     const bytesMax = options.publishBytesMax ?? 8 * 1024 * 1024;
     if (!Number.isSafeInteger(bytesMax) || bytesMax < 1) throw new TypeError('publishBytesMax must be a positive whole number of bytes');
     this.publishes = new PublishQueue(queueMax, bytesMax);
+  }
+
+  private get link(): Link | undefined {
+    return this.connection.link;
+  }
+
+  private get welcome(): WelcomeMessage | undefined {
+    return this.connection.welcome;
+  }
+
+  /** Closed for good (by close(), or given up)? */
+  private get closedByApp(): boolean {
+    return this.connection.closed;
+  }
+
+  /** The limits of the last broker that welcomed us (kept while disconnected). */
+  private get limitsSeen(): Limits | undefined {
+    return this.connection.limitsSeen;
   }
 
   /** Connected now (hello answered)? */
@@ -97,18 +114,7 @@ export class Client extends Emitter<ClientEvents> {
 
   /** @internal Starts connecting (once); `ready` tells how the first connection went. */
   start(): Promise<void> {
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.firstConnect = { resolve, reject };
-      Promise.resolve(this.webSocket).then(
-        (impl) => {
-          this.WebSocketImpl = impl;
-          if (!this.closedByApp) this.openLink();
-        },
-        (err: unknown) => this.fail(new ConnectError('no WebSocket implementation', { cause: err }), CloseCode.Abnormal, 'no WebSocket'),
-      );
-    });
-    // Not every caller of createClient() awaits `ready`: a failure is reported by the `closed` event too.
-    this.ready.catch(() => undefined);
+    this.ready = this.connection.start(this.webSocket);
     return this.ready;
   }
 
@@ -163,122 +169,23 @@ export class Client extends Emitter<ClientEvents> {
   /** Closes for good: pending publishes are rejected, no reconnect. */
   async close(): Promise<void> {
     if (this.closedByApp) return;
-    this.closedByApp = true;
-    this.stopTimers();
+    this.connection.stop();
+    this.publishes.endPause();
     const error = new ConnectionClosedError('client closed');
     this.publishes.rejectAll(error);
     this.subs.rejectAll(error);
     for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
-    const link = this.link;
-    this.link = undefined;
-    this.welcome = undefined;
-    link?.close(CloseCode.Normal, 'client closed');
-    this.firstConnect?.reject(error);
-    this.firstConnect = undefined;
+    this.connection.close(error);
     this.emit('closed', { code: CloseCode.Normal, reason: 'client closed' });
   }
 
-  // ---- links -----------------------------------------------------------------
-
-  private openLink(): void {
-    const url = this.urls[this.urlIndex % this.urls.length]!;
-    let link: Link;
-    try {
-      link = new Link(url, this.WebSocketImpl!, {
-        open: () =>
-          void tokenOf(this.options).then(
-            (token) => {
-              if (this.link !== link) return;
-              const hello = { type: 'hello', v: this.helloVersion, client: this.clientId, token };
-              this.pipelined = helloWithSubscribes((m) => link.send(m), hello, this.subs.all(), this.requests, this.pipelining);
-            },
-            (err: unknown) => link.close(CloseCode.Unauthorized, `no token: ${err instanceof Error ? err.message : String(err)}`),
-          ),
-        messages: (messages) => {
-          if (this.link !== link) return;
-          for (const m of messages) this.onMessage(link, m as ServerMessage);
-        },
-        close: (code, reason) => this.onLinkClose(link, code, reason),
-      });
-    } catch (err) {
-      // A bad URL throws synchronously in browsers.
-      this.emit('error', new ConnectError(`cannot open ${url}`, { cause: err }));
-      queueMicrotask(() => this.onLinkClose(undefined, CloseCode.Abnormal, 'cannot open'));
-      return;
-    }
-    this.link = link;
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    this.connectTimer = setTimeout(() => link.close(CloseCode.HandshakeTimeout, 'no welcome in time'), timeoutMs);
-  }
-
-  private onWelcome(link: Link, welcome: WelcomeMessage): void {
-    clearTimeout(this.connectTimer);
-    this.welcome = welcome;
-    this.limitsSeen = welcome.limits;
-    link.frameBytesMax = welcome.limits.frameBytesMax;
-    link.frameMessagesMax = welcome.limits.frameMessagesMax ?? Infinity;
-    this.attempt = 0;
-    link.watchLiveness(welcome.pingIntervalMs);
-    // Resume subscriptions first (those not sent behind the hello), then resend publishes, all in one frame.
-    for (const sub of this.subs.all()) if (!this.pipelined.has(sub)) this.sendSubscribe(sub);
-    this.pipelined.clear();
+  /** A link was welcomed: subscriptions resume first (those not sent behind the hello), then publishes are sent again, all in one frame. */
+  private onWelcome(link: Link, welcome: WelcomeMessage, pipelined: ReadonlySet<Subscription>): void {
+    for (const sub of this.subs.all()) if (!pipelined.has(sub)) this.sendSubscribe(sub);
     // Every unanswered publish goes out again, in order (held ones included: a new link ends a pause).
     this.publishes.endPause();
     for (const entry of this.publishes.inOrder()) this.sendPublish(entry);
     this.publishes.sendFired(link, welcome.v >= 2, (err) => this.emit('error', err));
-    const info = { broker: welcome.broker, session: welcome.session };
-    if (this.everConnected) {
-      this.emit('reconnected', info);
-    } else {
-      this.everConnected = true;
-      this.emit('connected', info);
-      this.firstConnect?.resolve();
-      this.firstConnect = undefined;
-    }
-  }
-
-  private onLinkClose(link: Link | undefined, code: number, reason: string): void {
-    if (link !== undefined && link !== this.link) return;
-    clearTimeout(this.connectTimer);
-    const wasConnected = this.welcome !== undefined;
-    this.link = undefined;
-    this.welcome = undefined;
-    for (const request of this.requests.clear()) if (request.kind === 'unsub') request.done();
-    this.subs.markAllPending();
-    const pipelined = this.pipelined.size > 0;
-    this.pipelined.clear();
-    if (this.closedByApp) return;
-    const firstRoundOver = !this.everConnected && this.attempt + 1 >= this.urls.length && this.firstConnect !== undefined;
-    const next = afterClose({ code, welcomed: wasConnected, pipelined, helloVersion: this.helloVersion, firstRoundOver, reconnect: this.options.reconnect ?? {}, attempt: this.attempt });
-    if (next.kind === 'again-unpipelined') this.pipelining = false;
-    if (next.kind === 'again-v1') this.helloVersion = 1;
-    if (next.kind === 'again-unpipelined' || next.kind === 'again-v1') return this.openLink();
-    if (wasConnected) this.emit('disconnected', { code, reason });
-    if (next.kind === 'fail-connect') return this.fail(new ConnectError(`could not connect to ${this.urls.join(', ')} (last close ${code}${reason ? `: ${reason}` : ''})`), code, reason);
-    if (next.kind === 'fail') return this.fail(new ConnectionClosedError(`broker closed the connection: ${code} ${reason}`, code), code, reason);
-    this.urlIndex++;
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => this.openLink(), next.delayMs);
-  }
-
-  private fail(error: ChorusError, code: number, reason: string): void {
-    this.closedByApp = true;
-    this.stopTimers();
-    this.publishes.rejectAll(error);
-    this.subs.rejectAll(error);
-    if (this.firstConnect !== undefined) {
-      this.firstConnect.reject(error);
-      this.firstConnect = undefined;
-    } else {
-      this.emit('error', error);
-    }
-    this.emit('closed', { code, reason });
-  }
-
-  private stopTimers(): void {
-    clearTimeout(this.reconnectTimer);
-    clearTimeout(this.connectTimer);
-    this.publishes.endPause();
   }
 
   // ---- requests ----------------------------------------------------------------
@@ -335,7 +242,7 @@ export class Client extends Emitter<ClientEvents> {
     if (!sub.active) return Promise.resolve();
     this.subs.remove(sub);
     // Sent behind the hello and not yet welcomed: the broker will hold it, so it is unsubscribed too.
-    const early = this.pipelined.delete(sub);
+    const early = this.connection.pipelined.delete(sub);
     if (this.link === undefined || (this.welcome === undefined && !early)) return Promise.resolve();
     const link = this.link;
     return new Promise((resolve) => {
@@ -350,8 +257,6 @@ export class Client extends Emitter<ClientEvents> {
   private onMessage(link: Link, message: ServerMessage | CompactMessage): void {
     if (Array.isArray(message)) return this.subs.compact(message);
     switch (message.type) {
-      case 'welcome':
-        return this.onWelcome(link, message);
       case 'ping':
         return link.send({ type: 'pong' });
       case 'msg':

@@ -1,7 +1,7 @@
 /**
  * One WebSocket connection to one broker: opens it, coalesces everything sent
  * in one turn into one frame, decodes inbound frames. Knows nothing of
- * subscriptions or reconnects; client.ts owns those.
+ * subscriptions or reconnects; connection.ts and client.ts own those.
  */
 import { CloseCode, arrayHeaderBytes, encode, frameFromEncoded, readFrame } from './protocol/index.js';
 import type { WebSocketConstructor, WebSocketLike } from './websocket.js';
