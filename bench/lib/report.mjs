@@ -79,7 +79,11 @@ export function printSummary(f, title = 'Chorus fan-out benchmark') {
  * cores) deliveries go as the inverse of the CPU every publish costs all processes together, so
  * the mesh can reach at most `ceiling` = (generator + single broker) / (generator + mesh brokers)
  * of the single broker's deliveries on this machine; `brokersFor09` is what the mesh brokers
- * together may spend per publish for 0.9x. Null where a figure is missing.
+ * together may spend per publish for 0.9x. With a core per process instead, each run would go as
+ * its busiest process (the most CPU per publish), so `perCore` = single's busiest / mesh's busiest
+ * is what the same figures project there, and `perCore.brokersOnly` the same for the brokers alone
+ * (with a load generator that is never the busiest) — projections (batching changes with load),
+ * not measurements. Null where a figure is missing.
  */
 export function cpuPerPublish(single, mesh) {
   const us = (pct, perSec) => (pct == null || !perSec ? null : Math.round((pct * 1e4) / perSec * 10) / 10);
@@ -96,7 +100,18 @@ export function cpuPerPublish(single, mesh) {
     brokers,
     ceiling: known ? Math.round(((generator.single + singleBroker) / (generator.mesh + meshBrokers)) * 100) / 100 : null,
     brokersFor09: known ? Math.round(((generator.single + singleBroker) / 0.9 - generator.mesh) * 10) / 10 : null,
+    perCore: known
+      ? { ...busiestRatio({ generator: generator.single, broker: singleBroker }, { generator: generator.mesh, ...brokers }), brokersOnly: busiestRatio({ broker: singleBroker }, brokers) }
+      : null,
   };
+}
+
+/** The busiest process of each run (most CPU per publish) and the ratio single / mesh of their figures. */
+function busiestRatio(single, mesh) {
+  const busiest = (run) => Object.entries(run).reduce((a, b) => (b[1] > a[1] ? b : a));
+  const [singleName, singleUs] = busiest(single);
+  const [meshName, meshUs] = busiest(mesh);
+  return { single: { process: singleName, us: singleUs }, mesh: { process: meshName, us: meshUs }, ratio: Math.round((singleUs / meshUs) * 100) / 100 };
 }
 
 /** --mesh: the two runs side by side, the mesh's figures relative to the single broker's, and the CPU budget. */
@@ -136,6 +151,7 @@ export function printComparison(header, single, mesh) {
     out.push(
       `  CPU per publish (us): load generator ${cpu.generator.single} / ${cpu.generator.mesh}, single broker ${cpu.singleBroker}, mesh brokers ${cpu.meshBrokers} (${Object.entries(cpu.brokers).map(([n, v]) => `${n} ${v}`).join(', ')})`,
       `  where the machine is the limit the mesh reaches at most ${cpu.ceiling}x of the single broker here; 0.9x needs the mesh brokers at <= ${cpu.brokersFor09} us a publish together`,
+      `  with a core per process (projected from these figures, not measured): busiest single ${cpu.perCore.single.process} ${cpu.perCore.single.us} us, mesh ${cpu.perCore.mesh.process} ${cpu.perCore.mesh.us} us -> about ${cpu.perCore.ratio}x; brokers alone: ${cpu.perCore.brokersOnly.single.us} us against ${cpu.perCore.brokersOnly.mesh.process} ${cpu.perCore.brokersOnly.mesh.us} us -> about ${cpu.perCore.brokersOnly.ratio}x`,
     );
   }
   out.push('');
