@@ -94,12 +94,13 @@ export class PublishQueue {
     const entry = this.pending.get(pid);
     if (entry === undefined) return;
     this.pending.delete(pid);
+    // A publish of a topic answered for good while the topic does not pause: its backoff starts
+    // again from the shortest (so the map holds only topics pausing or with publishes resent).
     const pause = this.paused.get(entry.topic);
     if (pause !== undefined) {
       pause.held.delete(pid);
-      // Applied: the topic's backoff starts again from the shortest.
-      if (!(outcome instanceof Error)) pause.pauses = 0;
-      if (pause.timer === undefined && pause.pauses === 0) this.paused.delete(entry.topic);
+      if (pause.timer === undefined) this.paused.delete(entry.topic);
+      else if (!(outcome instanceof Error)) pause.pauses = 0;
     }
     this.bytes -= entry.data.byteLength;
     if (outcome instanceof Error) entry.reject(outcome);
@@ -109,8 +110,8 @@ export class PublishQueue {
   /**
    * Topics whose publishing pauses: a publish to it was refused as Unavailable (its lightweight
    * group waits for a copy). Their publishes are held, not sent, until the pause's timer; other
-   * topics' publishes go on. `pauses` counts pauses in a row (their backoff), reset by a publish
-   * of the topic applied; an entry with neither timer nor count is dropped.
+   * topics' publishes go on. `pauses` counts pauses in a row (their backoff), kept while the
+   * topic's resent publishes are unanswered; the entry goes once one of them is answered for good.
    */
   private readonly paused = new Map<string, { timer: ReturnType<typeof setTimeout> | undefined; held: Set<number>; pauses: number }>();
 
@@ -146,13 +147,18 @@ export class PublishQueue {
     }, delayMs(p.pauses++));
   }
 
-  /** Every pause ends now, their held publishes sent otherwise (a new connection sends them all) or never (closed). */
+  /** Topics with a pause running or publishes resent after one (tests: bounded). */
+  get pausedTopics(): number {
+    return this.paused.size;
+  }
+
+  /**
+   * Every pause ends now, their held publishes sent otherwise (a new connection sends them all) or
+   * never (closed); backoffs start again from the shortest.
+   */
   endPause(): void {
-    for (const pause of this.paused.values()) {
-      clearTimeout(pause.timer);
-      pause.timer = undefined;
-      pause.held.clear();
-    }
+    for (const pause of this.paused.values()) clearTimeout(pause.timer);
+    this.paused.clear();
   }
 
   /** Unanswered publishes, oldest first. */

@@ -194,9 +194,10 @@ export class PublishDedup {
     this.entries = 0;
     this.latest = undefined;
     for (const [client, floor, pids] of data) {
-      const known = clientPids(pids, floor);
-      this.clients.set(client, known);
-      this.entries += known.size;
+      this.clients.set(client, clientPids(pids, floor));
+      // Counted as listed, as every version of this table counts a snapshot (one made by
+      // `snapshot()` never lists a pid twice).
+      this.entries += pids.length;
     }
   }
 }

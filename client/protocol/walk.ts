@@ -16,7 +16,7 @@ export interface Walk {
 
 export const newWalk = (): Walk => ({ depth: 0, keysPlain: true, keysAsIs: true });
 
-const protoKey = [0xa9, 0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // fixstr "__proto__"
+const proto = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
 
 /** Skips the value at `p` (well-formed bytes, depth already bounded), noting its depth and keys in `walk`; returns where it ends. */
 export function walkValue(b: Uint8Array, view: DataView, p: number, depth: number, walk: Walk): number {
@@ -40,7 +40,7 @@ export function walkValue(b: Uint8Array, view: DataView, p: number, depth: numbe
     const int = k < 0x80 || k >= 0xe0 || (k >= 0xcc && k <= 0xd3);
     if (!str) walk.keysAsIs = false;
     if (!str && !int) walk.keysPlain = false;
-    if (k === 0xa9 && protoKey.every((c, j) => b[p + j] === c)) walk.keysPlain = walk.keysAsIs = false;
+    if (protoAt(b, p)) walk.keysPlain = walk.keysAsIs = false;
     p = skip(b, view, p);
     p = walkValue(b, view, p, depth + 1, walk);
   }
@@ -144,6 +144,15 @@ export function skip(b: Uint8Array, view: DataView, p: number): number {
   return p;
 }
 
+/** Whether the string at `p` is `__proto__`, in any of the four string forms (fixstr, str8, str16, str32). */
+function protoAt(b: Uint8Array, p: number): boolean {
+  const v = b[p];
+  const at = v === 0xa9 ? p + 1 : v === 0xd9 && b[p + 1] === 9 ? p + 2 : v === 0xda && b[p + 1] === 0 && b[p + 2] === 9 ? p + 3 : v === 0xdb && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0 && b[p + 4] === 9 ? p + 5 : -1;
+  if (at < 0) return false;
+  for (let j = 0; j < 9; j++) if (b[at + j] !== proto[j]) return false;
+  return true;
+}
+
 /** What `checkValue` found wrong with a value's bytes, or undefined when nothing. */
 export type ValueFault = 'malformed' | 'too-deep' | 'bad-value';
 
@@ -177,7 +186,7 @@ export function checkValue(b: Uint8Array, view: DataView, depthMax: number): Val
       const str = (v >= 0xa0 && v <= 0xbf) || v === 0xd9 || v === 0xda || v === 0xdb;
       const int = v < 0x80 || v >= 0xe0 || (v >= 0xcc && v <= 0xd3);
       if (!str && !int) return 'bad-value';
-      if (v === 0xa9 && p + 10 <= end && b[p + 1] === 0x5f && b[p + 2] === 0x5f && b[p + 3] === 0x70 && b[p + 4] === 0x72 && b[p + 5] === 0x6f && b[p + 6] === 0x74 && b[p + 7] === 0x6f && b[p + 8] === 0x5f && b[p + 9] === 0x5f) return 'bad-value';
+      if (protoAt(b, p)) return 'bad-value';
     }
     let items = -1;
     let map = 0;

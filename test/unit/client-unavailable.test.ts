@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient } from '../../client/index.js';
 import { decodeFrame, encodeFrame, ErrorCode } from '../../client/protocol/index.js';
 import type { WebSocketLike } from '../../client/websocket.js';
+import { PublishQueue } from '../../client/publisher.js';
+import { RequestError } from '../../client/errors.js';
 
 /** A fake broker of protocol 2: while `waiting`, every pub is refused Unavailable; else acked in order. */
 class World {
@@ -123,6 +125,25 @@ describe('a publish refused as Unavailable', () => {
     for (let i = 0; i < 12; i++) await vi.advanceTimersByTimeAsync(5_000);
     await client.close();
     expect(await p).toMatchObject({ name: expect.stringMatching(/Closed/) });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('keeps no pause for a topic once its resent publish is answered, however it is answered', async () => {
+    // Found by an outside review: refused Unavailable, then (resent) refused for good, a topic's
+    // pause stayed for the client's whole life — one per topic, without bound.
+    vi.useFakeTimers();
+    const queue = new PublishQueue(4096, 1 << 20);
+    const resent: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const entry = queue.add(`room.${i}`, 'event', new Uint8Array(1));
+      void entry.promise.catch(() => undefined);
+      queue.pause(entry.pid, () => 10, (held) => resent.push(...held.map((e) => e.pid)));
+    }
+    expect(queue.pausedTopics).toBe(1000);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(resent).toHaveLength(1000);
+    resent.forEach((pid, i) => queue.settle(pid, i % 2 === 0 ? new RequestError(ErrorCode.Forbidden, 'no') : { seq: 1 }));
+    expect(queue.pausedTopics).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -119,6 +119,11 @@ describe('frame codec', () => {
     expect(({} as Record<string, unknown>)['p']).toBeUndefined();
     const deeper = Uint8Array.from([0x91, 0x81, 0xa1, 0x61, 0x91, 0x81, 0xa9, ...Buffer.from('__proto__'), 0x01]);
     expect(decodeFrame(deeper)).toEqual({ ok: false, reason: 'bad-value' });
+    // … in the longer string forms too (found by an outside review: only the fixstr form was caught).
+    for (const head of [[0xd9, 9], [0xda, 0, 9], [0xdb, 0, 0, 0, 9]]) {
+      expect(decodeFrame(Uint8Array.from([0x91, 0x81, ...head, ...Buffer.from('__proto__'), 0x01])), `key ${head.join(' ')}`).toEqual({ ok: false, reason: 'bad-value' });
+    }
+    expect(decodeFrame(Uint8Array.from([0x91, 0x81, 0xd9, 9, ...Buffer.from('__proto_x'), 0x01])).ok).toBe(true);
     // Keys that are neither strings nor integers are refused; integer keys become strings.
     for (const key of [[0x90], [0x80], [0xc3], [0xc0], [0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]]) {
       expect(decodeFrame(Uint8Array.from([0x91, 0x81, ...key, 0x01])).ok, `key ${key.join(' ')}`).toBe(false);
