@@ -154,7 +154,13 @@ export class PublishDedup {
       this.entries--;
     }
     while (this.entries > this.entriesMax) {
-      const [lru, pids] = this.clients.entries().next().value!;
+      const next = this.clients.entries().next();
+      // Only a count made too high by a snapshot listing a client twice gets here (never one of ours).
+      if (next.done === true) {
+        this.entries = 0;
+        break;
+      }
+      const [lru, pids] = next.value;
       this.clients.delete(lru);
       if (lru === this.latest) this.latest = undefined;
       this.entries -= pids.size;

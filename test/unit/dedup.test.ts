@@ -84,4 +84,13 @@ describe('publish de-duplication', () => {
       expect(tFloor).toBe(floor);
     }
   });
+
+  it('does not throw on a snapshot that lists a client twice', () => {
+    // Counted as 4 ids, held as 2: evicting every client cannot bring the count under the bound.
+    const t = new PublishDedup(1);
+    t.restore([['a', 0, [[1, 'x', 1], [2, 'x', 2]]], ['a', 0, [[3, 'x', 3], [4, 'x', 4]]]]);
+    expect(() => t.record('b', 1, { topic: 'x', seq: 5 })).not.toThrow();
+    t.record('c', 1, { topic: 'x', seq: 6 });
+    expect(t.lookup('c', 1).kind).toBe('dup');
+  });
 });
