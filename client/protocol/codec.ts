@@ -99,10 +99,10 @@ export function decodeFrame(bytes: Uint8Array, depthMax = depthMaxDefault): Deco
 /** One checked value (as `decodeFrame` checks a frame, whatever its type): a broker link's frame. */
 export function decodeValue(bytes: Uint8Array, depthMax = depthMaxDefault): { ok: true; value: unknown } | { ok: false; reason: Exclude<DecodeFailure, 'not-array'> } {
   // The bytes are checked before they are decoded, in one pass that allocates nothing: well-formed
-  // to the last byte, at most `depthMax` deep, no extension type (so the decoder can
-  // only make plain values: nil, boolean, number, string, binary, array, map), and every map key a
-  // string or an integer, none `__proto__` (the decoder would turn any other key into a string
-  // silently, and rename `__proto__`, colliding with a real `__proto_`).
+  // to the last byte, at most `depthMax` deep, no extension type (so the decoder can only make
+  // plain values: nil, boolean, number, string, binary, array, map), and every map key a string
+  // or an integer, none `__proto__` (the decoder would turn any other key into a string silently,
+  // and rename `__proto__`, colliding with a real `__proto_`).
   const fault = checkValue(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), depthMax);
   if (fault !== undefined) return { ok: false, reason: fault };
   try {
