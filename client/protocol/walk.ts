@@ -54,94 +54,64 @@ export function skip(b: Uint8Array, view: DataView, p: number): number {
     pending--;
     const v = b[p];
     if (v === undefined) throw new Error('truncated');
-    if (v < 0x80 || v >= 0xe0) p += 1;
-    else if (v < 0x90) (pending += 2 * (v & 0x0f), (p += 1));
-    else if (v < 0xa0) (pending += v & 0x0f, (p += 1));
-    else if (v < 0xc0) p += 1 + (v & 0x1f);
+    if (v >= 0x80 && v < 0x90) (pending += 2 * (v & 0x0f)), (p += 1);
+    else if (v >= 0x90 && v < 0xa0) (pending += v & 0x0f), (p += 1);
+    else if (v === 0xdc || v === 0xde) (pending += view.getUint16(p + 1) * (v === 0xde ? 2 : 1)), (p += 3);
+    else if (v === 0xdd || v === 0xdf) (pending += view.getUint32(p + 1) * (v === 0xdf ? 2 : 1)), (p += 5);
     else {
-      switch (v) {
-        case 0xc0:
-        case 0xc2:
-        case 0xc3:
-          p += 1;
-          break;
-        case 0xc4:
-        case 0xd9:
-          p += 2 + b[p + 1]!;
-          break;
-        case 0xc5:
-        case 0xda:
-          p += 3 + view.getUint16(p + 1);
-          break;
-        case 0xc6:
-        case 0xdb:
-          p += 5 + view.getUint32(p + 1);
-          break;
-        case 0xcc:
-        case 0xd0:
-          p += 2;
-          break;
-        case 0xcd:
-        case 0xd1:
-          p += 3;
-          break;
-        case 0xca:
-        case 0xce:
-        case 0xd2:
-          p += 5;
-          break;
-        case 0xcb:
-        case 0xcf:
-        case 0xd3:
-          p += 9;
-          break;
-        case 0xdc:
-          pending += view.getUint16(p + 1);
-          p += 3;
-          break;
-        case 0xdd:
-          pending += view.getUint32(p + 1);
-          p += 5;
-          break;
-        case 0xde:
-          pending += 2 * view.getUint16(p + 1);
-          p += 3;
-          break;
-        case 0xdf:
-          pending += 2 * view.getUint32(p + 1);
-          p += 5;
-          break;
-        case 0xd4:
-          p += 3;
-          break;
-        case 0xd5:
-          p += 4;
-          break;
-        case 0xd6:
-          p += 6;
-          break;
-        case 0xd7:
-          p += 10;
-          break;
-        case 0xd8:
-          p += 18;
-          break;
-        case 0xc7:
-          p += 3 + b[p + 1]!;
-          break;
-        case 0xc8:
-          p += 4 + view.getUint16(p + 1);
-          break;
-        case 0xc9:
-          p += 6 + view.getUint32(p + 1);
-          break;
-        default:
-          throw new Error(`bad msgpack byte 0x${v.toString(16)}`);
-      }
+      const next = scalarEnd(b, view, p, v);
+      if (next >= 0) p = next;
+      else if (v >= 0xd4 && v <= 0xd8) p += 2 + 2 ** (v - 0xd4); // fixext 1, 2, 4, 8, 16
+      else if (v === 0xc7) p += 3 + b[p + 1]!;
+      else if (v === 0xc8) p += 4 + view.getUint16(p + 1);
+      else if (v === 0xc9) p += 6 + view.getUint32(p + 1);
+      else throw new Error(`bad msgpack byte 0x${v.toString(16)}`);
     }
     if (p > b.byteLength) throw new Error('truncated');
   }
   return p;
+}
+
+/**
+ * Where the value at `p` (its first byte `v`) ends, for any value but an array, a map or an
+ * extension (and the unused byte 0xc1): -1 for those. A length that runs past the bytes gives a
+ * position past them (Infinity where the length itself is cut off); the caller checks.
+ */
+function scalarEnd(b: Uint8Array, view: DataView, p: number, v: number): number {
+  if (v < 0x80 || v >= 0xe0) return p + 1;
+  if (v >= 0xa0 && v < 0xc0) return p + 1 + (v & 0x1f);
+  const left = b.byteLength - p;
+  switch (v) {
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
+      return p + 1;
+    case 0xc4:
+    case 0xd9:
+      return left < 2 ? Infinity : p + 2 + b[p + 1]!;
+    case 0xc5:
+    case 0xda:
+      return left < 3 ? Infinity : p + 3 + view.getUint16(p + 1);
+    case 0xc6:
+    case 0xdb:
+      return left < 5 ? Infinity : p + 5 + view.getUint32(p + 1);
+    case 0xcc:
+    case 0xd0:
+      return p + 2;
+    case 0xcd:
+    case 0xd1:
+      return p + 3;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return p + 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return p + 9;
+    default:
+      return -1;
+  }
 }
 
 /** Whether the string at `p` is `__proto__`, in any of the four string forms (fixstr, str8, str16, str32). */
@@ -190,70 +160,23 @@ export function checkValue(b: Uint8Array, view: DataView, depthMax: number): Val
     }
     let items = -1;
     let map = 0;
-    if (v < 0x80 || v >= 0xe0) p += 1;
-    else if (v >= 0xa0 && v < 0xc0) p += 1 + (v & 0x1f);
-    else if (v < 0x90) (items = 2 * (v & 0x0f)), (map = 1), (p += 1);
-    else if (v < 0xa0) (items = v & 0x0f), (p += 1);
-    else {
-      switch (v) {
-        case 0xc0:
-        case 0xc2:
-        case 0xc3:
-          p += 1;
-          break;
-        case 0xc4:
-        case 0xd9:
-          if (p + 2 > end) return 'malformed';
-          p += 2 + b[p + 1]!;
-          break;
-        case 0xc5:
-        case 0xda:
-          if (p + 3 > end) return 'malformed';
-          p += 3 + view.getUint16(p + 1);
-          break;
-        case 0xc6:
-        case 0xdb:
-          if (p + 5 > end) return 'malformed';
-          p += 5 + view.getUint32(p + 1);
-          break;
-        case 0xcc:
-        case 0xd0:
-          p += 2;
-          break;
-        case 0xcd:
-        case 0xd1:
-          p += 3;
-          break;
-        case 0xca:
-        case 0xce:
-        case 0xd2:
-          p += 5;
-          break;
-        case 0xcb:
-        case 0xcf:
-        case 0xd3:
-          p += 9;
-          break;
-        case 0xdc:
-        case 0xde:
-          if (p + 3 > end) return 'malformed';
-          items = view.getUint16(p + 1) * (v === 0xde ? 2 : 1);
-          map = v === 0xde ? 1 : 0;
-          p += 3;
-          break;
-        case 0xdd:
-        case 0xdf:
-          if (p + 5 > end) return 'malformed';
-          items = view.getUint32(p + 1) * (v === 0xdf ? 2 : 1);
-          map = v === 0xdf ? 1 : 0;
-          p += 5;
-          break;
-        case 0xc1:
-          return 'malformed';
-        default:
-          // 0xc7–0xc9, 0xd4–0xd8: extensions (a Date, undefined, a record … once decoded).
-          return 'bad-value';
-      }
+    if (v >= 0x80 && v < 0x90) (items = 2 * (v & 0x0f)), (map = 1), (p += 1);
+    else if (v >= 0x90 && v < 0xa0) (items = v & 0x0f), (p += 1);
+    else if (v === 0xdc || v === 0xde) {
+      if (p + 3 > end) return 'malformed';
+      map = v === 0xde ? 1 : 0;
+      items = view.getUint16(p + 1) * (1 + map);
+      p += 3;
+    } else if (v === 0xdd || v === 0xdf) {
+      if (p + 5 > end) return 'malformed';
+      map = v === 0xdf ? 1 : 0;
+      items = view.getUint32(p + 1) * (1 + map);
+      p += 5;
+    } else {
+      const next = scalarEnd(b, view, p, v);
+      // 0xc7–0xc9, 0xd4–0xd8 are extensions (a Date, undefined, a record … once decoded); 0xc1 is never used.
+      if (next < 0) return v === 0xc1 ? 'malformed' : 'bad-value';
+      p = next;
     }
     if (p > end) return 'malformed';
     if (items >= 0) {
