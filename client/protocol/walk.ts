@@ -62,7 +62,7 @@ export function skip(b: Uint8Array, view: DataView, p: number): number {
       const next = scalarEnd(b, view, p, v);
       if (next >= 0) p = next;
       else if (v >= 0xd4 && v <= 0xd8) p += 2 + 2 ** (v - 0xd4); // fixext 1, 2, 4, 8, 16
-      else if (v === 0xc7) p += 3 + b[p + 1]!;
+      else if (v === 0xc7) p = p + 1 < b.byteLength ? p + 3 + b[p + 1]! : Infinity;
       else if (v === 0xc8) p += 4 + view.getUint16(p + 1);
       else if (v === 0xc9) p += 6 + view.getUint32(p + 1);
       else throw new Error(`bad msgpack byte 0x${v.toString(16)}`);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Unpackr } from 'msgpackr';
 import { checkPlainValue, decodeFrame, encode, encodeFrame, frameFromEncoded, parseClientMessage, ErrorCode } from '../../client/protocol/index.js';
 import { packr } from '../../client/protocol/packr.js';
-import { newWalk, walkValue } from '../../client/protocol/walk.js';
+import { newWalk, skip, walkValue } from '../../client/protocol/walk.js';
 import { prng } from '../helpers/prng.js';
 
 const sample: unknown[] = [
@@ -166,5 +166,23 @@ describe('parseClientMessage', () => {
 
   it('keeps the request id on a failure so the error can answer it', () => {
     expect(parseClientMessage({ type: 'pub', id: 9, topic: 'a', kind: 'bad' })).toMatchObject({ ok: false, id: 9 });
+  });
+});
+
+describe('skip', () => {
+  it('throws on a value cut off anywhere, header included, and never returns a position past the bytes', () => {
+    // Found by an outside fuzz: a length byte cut off (str8, bin8, ext8) gave NaN, not an error.
+    for (let v = 0; v < 256; v++) {
+      for (let tail = 0; tail <= 5; tail++) {
+        const b = Uint8Array.from([0x00, v, ...new Array(tail).fill(0x01)]);
+        let end: number | 'threw';
+        try {
+          end = skip(b, new DataView(b.buffer), 1);
+        } catch {
+          end = 'threw';
+        }
+        if (end !== 'threw') expect(Number.isInteger(end) && end > 1 && end <= b.byteLength, `0x${v.toString(16)} + ${tail}`).toBe(true);
+      }
+    }
   });
 });
