@@ -36,9 +36,11 @@ function hitOf(entry: readonly [number, string, number, string?]): DedupHit {
  * forgotten first), from `head` on, with the hit of each at the same index. Publish ids almost
  * always arrive increasing, so the list is almost always sorted: a lookup is then a binary search,
  * and an id above every id ever recorded (`max`) is new without any search. `descents` counts the
- * places where the list goes down; while there is one, lookups scan. (A Map of ids, with a delete
- * and an insert for every publish, cost a hash lookup, a delete and an insert per publish, and its
- * first entry had to be found by stepping over the holes deletes left.)
+ * places where the list goes down; while there is one, lookups go through `at`, a Map from each
+ * remembered id to its place, kept only then (a client sending ids out of order on purpose must
+ * not make every lookup a scan of 4,096 ids). (A Map of ids kept always, with a delete and an
+ * insert for every publish, cost a hash lookup, a delete and an insert per publish, and its first
+ * entry had to be found by stepping over the holes deletes left.)
  */
 class ClientPids {
   pids: number[] = [];
@@ -47,6 +49,10 @@ class ClientPids {
   /** Highest pid ever recorded: a pid above it is not remembered. */
   max = 0;
   descents = 0;
+  /** While `descents` > 0: each remembered pid's place, as `base` + its index in `pids`. */
+  private at: Map<number, number> | undefined;
+  /** How many places compactions have cut off the front of `pids` (what `at` counts from). */
+  private base = 0;
 
   constructor(
     /** Highest pid forgotten; ids at or below it cannot be checked any more. */
@@ -61,9 +67,9 @@ class ClientPids {
   indexOf(pid: number): number {
     if (pid > this.max || this.head === this.pids.length) return -1;
     const pids = this.pids;
-    if (this.descents > 0) {
-      const at = pids.lastIndexOf(pid);
-      return at >= this.head ? at : -1;
+    if (this.at !== undefined) {
+      const place = this.at.get(pid);
+      return place === undefined ? -1 : place - this.base;
     }
     let lo = this.head;
     let hi = pids.length - 1;
@@ -84,7 +90,14 @@ class ClientPids {
       this.hits[at] = hit;
       return false;
     }
-    if (this.size > 0 && pid < this.pids[this.pids.length - 1]!) this.descents++;
+    if (this.size > 0 && pid < this.pids[this.pids.length - 1]!) {
+      this.descents++;
+      if (this.at === undefined) {
+        this.at = new Map();
+        for (let i = this.head; i < this.pids.length; i++) this.at.set(this.pids[i]!, this.base + i);
+      }
+    }
+    this.at?.set(pid, this.base + this.pids.length);
     this.pids.push(pid);
     this.hits.push(hit);
     if (pid > this.max) this.max = pid;
@@ -96,11 +109,14 @@ class ClientPids {
     const pids = this.pids;
     const oldest = pids[this.head]!;
     if (this.head + 1 < pids.length && pids[this.head + 1]! < oldest) this.descents--;
+    this.at?.delete(oldest);
+    if (this.descents === 0) this.at = undefined;
     this.floor = Math.max(this.floor, oldest);
     this.head++;
     if (this.head > 1024 && this.head * 2 > pids.length) {
       this.pids = pids.slice(this.head);
       this.hits = this.hits.slice(this.head);
+      this.base += this.head;
       this.head = 0;
     }
   }
