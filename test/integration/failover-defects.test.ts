@@ -112,19 +112,22 @@ describe('failover: subscribe and resume', () => {
     sub.on('ended', (e) => (ended.push(e), arrived.notify()));
     await arrived.wait(() => sub.seq === 10, 20_000, 'the subscriber at seq 10');
     const old = await isolateB2(brokers, stayer);
-    // Starting again as a new incarnation replaces b2's copies: its sessions are closed (4005) and
-    // resume. Cut off long enough, b2 starts again before the heal, so this listens from the cut.
+    // Starting again as a new incarnation replaces b2's copies: a session at the old one is closed
+    // (4005) and resumes at the new one. Whether the client had reconnected to the old incarnation
+    // (cut off, in a minority) before b2 started again is a race — it may come back straight to the
+    // new one (its welcome names the broker process, the same for both) — so this asserts what
+    // holds either way: every close since the cut is a 4005, and the subscription goes on below.
     const closesSinceCut: number[] = [];
     stayer.on('disconnected', ({ code }) => (closesSinceCut.push(code), arrived.notify()));
     for (let n = 11; n <= 30; n++) void publisher.publish(topic, n);
     await publisher.flush();
     await healB2(brokers, old);
-    await arrived.wait(() => closesSinceCut.includes(4005), 20_000, 'b2 to close its sessions as it starts again');
     for (let n = 31; n <= 40; n++) void publisher.publish(topic, n);
     await publisher.flush();
     await arrived.wait(() => sub.seq >= 40 || ended.length > 0 || errors.length > 0, 30_000, 'the subscriber to reach seq 40');
     expect(ended.map((e) => e.error.message)).toEqual([]);
     expect(errors.map((e) => e.message)).toEqual([]);
+    expect(closesSinceCut.filter((code) => code !== 4005)).toEqual([]);
     expect(sub.active).toBe(true);
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i + 11));
   });
