@@ -12,7 +12,7 @@
  * Malformed input throws; the caller closes the link.
  */
 import { packr } from './packr.js';
-import { skip } from './walk.js';
+import { isStrHead, skip } from './walk.js';
 
 const utf8 = new TextDecoder();
 
@@ -41,7 +41,7 @@ export function readFrame(bytes: Uint8Array): unknown[] {
 
 function delivery(c: Cursor, fields: number): unknown[] {
   c.pos++;
-  const ref = isStr(c.b[c.pos]!) ? str(c) : int(c);
+  const ref = isStrHead(c.b[c.pos]!) ? str(c) : int(c);
   const seq = int(c);
   const kind = int(c);
   const ts = int(c);
@@ -51,10 +51,6 @@ function delivery(c: Cursor, fields: number): unknown[] {
   if (fields >= 7) m.push(c.b[c.pos] === 0xc0 ? (c.pos++, undefined) : str(c));
   if (fields >= 8) m.push(int(c));
   return m;
-}
-
-function isStr(h: number): boolean {
-  return (h >= 0xa0 && h <= 0xbf) || h === 0xd9 || h === 0xda || h === 0xdb;
 }
 
 function arrayLength(c: Cursor): number {
@@ -181,7 +177,7 @@ function value(c: Cursor): unknown {
   if (h === 0xc0) return (c.pos++, null);
   if (h === 0xc2 || h === 0xc3) return (c.pos++, h === 0xc3);
   if (h < 0x80 || h >= 0xe0) return int(c);
-  if (isStr(h)) return str(c);
+  if (isStrHead(h)) return str(c);
   const start = c.pos;
   c.pos = skip(b, c.view, start);
   return packr.unpack(b.subarray(start, c.pos));

@@ -36,10 +36,9 @@ export function walkValue(b: Uint8Array, view: DataView, p: number, depth: numbe
   for (let i = 0; i < items; i++) p = walkValue(b, view, p, depth + 1, walk);
   for (let i = 0; i < pairs; i++) {
     const k = b[p]!;
-    const str = (k >= 0xa0 && k <= 0xbf) || k === 0xd9 || k === 0xda || k === 0xdb;
-    const int = k < 0x80 || k >= 0xe0 || (k >= 0xcc && k <= 0xd3);
+    const str = isStrHead(k);
     if (!str) walk.keysAsIs = false;
-    if (!str && !int) walk.keysPlain = false;
+    if (!str && !isIntHead(k)) walk.keysPlain = false;
     if (protoAt(b, p)) walk.keysPlain = walk.keysAsIs = false;
     p = skip(b, view, p);
     p = walkValue(b, view, p, depth + 1, walk);
@@ -114,6 +113,16 @@ function scalarEnd(b: Uint8Array, view: DataView, p: number, v: number): number 
   }
 }
 
+/** Whether a value whose first byte is `v` is a string (fixstr, str8, str16, str32). */
+export function isStrHead(v: number): boolean {
+  return (v >= 0xa0 && v <= 0xbf) || v === 0xd9 || v === 0xda || v === 0xdb;
+}
+
+/** Whether a value whose first byte is `v` is an integer (fixints, uint8–64, int8–64). */
+function isIntHead(v: number): boolean {
+  return v < 0x80 || v >= 0xe0 || (v >= 0xcc && v <= 0xd3);
+}
+
 /** Whether the string at `p` is `__proto__`, in any of the four string forms (fixstr, str8, str16, str32). */
 function protoAt(b: Uint8Array, p: number): boolean {
   const v = b[p];
@@ -153,9 +162,7 @@ export function checkValue(b: Uint8Array, view: DataView, depthMax: number): Val
     if (p >= end) return 'malformed';
     const v = b[p]!;
     if (key) {
-      const str = (v >= 0xa0 && v <= 0xbf) || v === 0xd9 || v === 0xda || v === 0xdb;
-      const int = v < 0x80 || v >= 0xe0 || (v >= 0xcc && v <= 0xd3);
-      if (!str && !int) return 'bad-value';
+      if (!isStrHead(v) && !isIntHead(v)) return 'bad-value';
       if (protoAt(b, p)) return 'bad-value';
     }
     let items = -1;
