@@ -164,6 +164,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         if (!draining) gateway.closeAll(CloseCode.NotReady, 'this broker rejoins the group as a new incarnation: reconnect and resume');
       },
       onView: (view) => views.add(view, Date.now()),
+      onPerformed: () => gateway.flushSoon(),
       onResync: (reason) => {
         if (!draining) gateway.closeAll(CloseCode.NotReady, reason);
       },

@@ -70,6 +70,12 @@ export interface ClusterNodeOptions {
   /** Copies this broker served its clients from were taken back: close every client session so they resume. */
   onResync?(reason: string): void;
   onRefused?(reason: string): void;
+  /**
+   * After every perform, once its link frames are queued: what it delivered to this broker's
+   * clients is written in this pass of the event loop (gateway `flushSoon`), not after the next
+   * pass's reads — a setImmediate queued inside one runs only in the next pass.
+   */
+  onPerformed?(): void;
   log?(event: string, fields: Record<string, unknown>): void;
 }
 
@@ -251,6 +257,11 @@ export class ClusterNode {
 
   /** Does what the node asks, in order. */
   private perform(): void {
+    this.performActions();
+    this.options.onPerformed?.();
+  }
+
+  private performActions(): void {
     for (const action of this.options.node.drain()) {
       switch (action.kind) {
         case 'send':

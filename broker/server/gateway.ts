@@ -53,6 +53,7 @@ export class Gateway implements SessionHost {
   private readonly sessions = new Set<Session>();
   private readonly dirty = new Set<Session>();
   private flushScheduled = false;
+  private flushQueued = false;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly pending = new Set<WebSocket>();
   private readonly perIp = new Map<string, number>();
@@ -257,7 +258,10 @@ export class Gateway implements SessionHost {
     this.dirty.add(session);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flushDirty());
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushDirty();
+    });
   }
 
   closing(session: Session, code: number): void {
@@ -316,8 +320,23 @@ export class Gateway implements SessionHost {
     return session;
   }
 
+  /**
+   * Writes what the sessions hold in a microtask — after the current callback and the link
+   * frames it queued (links.ts writes those in a microtask too, queued first) — rather than at
+   * the `setImmediate` of `schedule`: the mesh delivers inside a `setImmediate` (cluster-node.ts
+   * `perform`), and one queued from there would write only after the next pass's reads. The
+   * scheduled flush still runs, and finds nothing left.
+   */
+  flushSoon(): void {
+    if (this.dirty.size === 0 || this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flushDirty();
+    });
+  }
+
   private flushDirty(): void {
-    this.flushScheduled = false;
     const now = performance.now();
     const dirty = [...this.dirty];
     this.dirty.clear();
