@@ -262,10 +262,14 @@ export class ClusterNode {
   }
 
   private performActions(): void {
+    // A message the core sends to several peers (a sequenced batch to its audience, a heartbeat to
+    // all) is one object: encoded once per perform. The actions are all made before the first is
+    // performed, so none changes between its sends.
+    const frames = new Map<unknown, Uint8Array>();
     for (const action of this.options.node.drain()) {
       switch (action.kind) {
         case 'send':
-          this.links.send(action.to, action.message);
+          this.links.send(action.to, action.message, frames);
           break;
         case 'incarnation':
           this.links.setSelf(action.id);

@@ -104,12 +104,21 @@ export class Links {
     return this.port;
   }
 
-  /** Sends a value to a member id or an address; dials if there is no link yet. */
-  send(to: string, value: unknown): void {
+  /**
+   * Sends a value to a member id or an address; dials if there is no link yet. With `frames`, a
+   * value sent before through the same map is not encoded again (the caller keeps the map only
+   * while its values cannot change).
+   */
+  send(to: string, value: unknown, frames?: Map<unknown, Uint8Array>): void {
     if (this.closed) return;
     let queue = this.queues.get(to);
     if (queue === undefined) this.queues.set(to, (queue = []));
-    queue.push(encodeLinkFrame(value));
+    let frame = frames?.get(value);
+    if (frame === undefined) {
+      frame = encodeLinkFrame(value);
+      frames?.set(value, frame);
+    }
+    queue.push(frame);
     if (queue.length > (this.options.queueMax ?? 10_000)) queue.shift();
     if (!this.flushScheduled) {
       this.flushScheduled = true;

@@ -1,8 +1,8 @@
 // Proves broker links over real loopback TCP: two brokers authenticate with the cluster secret
-// and exchange values both ways (reaching a peer first by address, then by member id), a peer
-// with a wrong secret is refused and counted on both sides, and a link that drops is dialed
-// again when the peer comes back on its port; a broker of another peer protocol is refused
-// whether it dials or listens.
+// and exchange values both ways (reaching a peer first by address, then by member id), a value
+// sent to several peers is encoded once, a peer with a wrong secret is refused and counted on
+// both sides, and a link that drops is dialed again when the peer comes back on its port; a
+// broker of another peer protocol is refused whether it dials or listens.
 import { createConnection, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameDecoder, Links, encodeLinkFrame, peerProtocol, proof } from '../../broker/transport/index.js';
@@ -45,6 +45,36 @@ describe('broker links', () => {
     await b.changed.wait(() => b.got.length === 101, 5000, 'b to hear 100 more');
     expect(a.got[0]).toEqual(['b#1', { reply: 'by id' }]);
     expect(b.got.slice(1).map(([, v]) => v)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('encodes a value sent to several peers through one frame map once, and each peer gets it', async () => {
+    const a = node('a#1', 's3cret');
+    const b = node('b#1', 's3cret');
+    const c = node('c#1', 's3cret');
+    await a.links.listen();
+    const portB = await b.links.listen();
+    const portC = await c.links.listen();
+    // Every encoding reads the getter: the count is the number of encodings.
+    let reads = 0;
+    const batch = {
+      get commands() {
+        reads++;
+        return [1, 2, 3];
+      },
+    };
+    const frames = new Map<unknown, Uint8Array>();
+    a.links.send(`127.0.0.1:${portB}`, batch, frames);
+    a.links.send(`127.0.0.1:${portC}`, batch, frames);
+    expect(reads).toBe(1);
+    a.links.send(`127.0.0.1:${portB}`, batch);
+    expect(reads).toBe(2); // without the map, encoded again
+    await b.changed.wait(() => b.got.length === 2, 5000, 'b to hear a twice');
+    await c.changed.wait(() => c.got.length === 1, 5000, 'c to hear a');
+    expect(b.got).toEqual([
+      ['a#1', { commands: [1, 2, 3] }],
+      ['a#1', { commands: [1, 2, 3] }],
+    ]);
+    expect(c.got).toEqual([['a#1', { commands: [1, 2, 3] }]]);
   });
 
   it('refuses a peer with the wrong secret, on both sides, and delivers nothing', async () => {
