@@ -262,9 +262,11 @@ export class ClusterNode {
   }
 
   private performActions(): void {
-    // A message the core sends to several peers (a sequenced batch to its audience, a heartbeat to
-    // all) is one object: encoded once per perform. The actions are all made before the first is
-    // performed, so none changes between its sends.
+    // A message the core sends to several peers (a sequenced data message to its audience, a
+    // heartbeat to all) is one object: encoded once per perform. The core never changes a message
+    // once it has made its send action — code that runs between two sends (a callback below
+    // closing sessions, which multicasts) makes new ones — and the simulators freeze every message
+    // sent, so a change would throw there (test/sim/network.ts).
     const frames = new Map<unknown, Uint8Array>();
     for (const action of this.options.node.drain()) {
       switch (action.kind) {

@@ -321,14 +321,15 @@ export class Gateway implements SessionHost {
   }
 
   /**
-   * Writes what the sessions hold in a microtask — after the current callback and the link
-   * frames it queued (links.ts writes those in a microtask too, queued first) — rather than at
-   * the `setImmediate` of `schedule`: the mesh delivers inside a `setImmediate` (cluster-node.ts
-   * `perform`), and one queued from there would write only after the next pass's reads. The
-   * scheduled flush still runs, and finds nothing left.
+   * Writes what the sessions hold in a microtask — after the current callback, the link frames it
+   * queued (links.ts writes those in a microtask too, queued first) and the answers it deferred
+   * (a waiting resume's, `Topics` `defer`) — rather than at the `setImmediate` of `schedule`: the
+   * mesh delivers inside a `setImmediate` (cluster-node.ts `perform`), and one queued from there
+   * would write only after the next pass's reads. The scheduled flush still runs, and finds
+   * nothing left.
    */
   flushSoon(): void {
-    if (this.dirty.size === 0 || this.flushQueued) return;
+    if (this.flushQueued) return;
     this.flushQueued = true;
     queueMicrotask(() => {
       this.flushQueued = false;

@@ -57,6 +57,7 @@ export class SimNetwork {
   }
 
   send(now: number, from: string, to: string, message: WireMessage): void {
+    frozen(message);
     this.sentTotal++;
     for (const item of message.kind === 'batch' ? message.items : [message]) this.sentByKind.set(item.kind, (this.sentByKind.get(item.kind) ?? 0) + 1);
     if (this.cut(from, to)) return;
@@ -106,4 +107,16 @@ export class SimNetwork {
       }
     }
   }
+}
+
+/**
+ * Freezes a sent message to the bottom (bytes aside: a typed array cannot be frozen), so that a
+ * change to it afterwards throws. A broker never changes a message once it is out of the core:
+ * the driver encodes a message sent to several peers once (broker/transport/links.ts), the whole-
+ * broker simulator encodes it only at delivery, and this one hands the object itself over.
+ */
+function frozen(value: unknown): void {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Object.isFrozen(value)) return;
+  for (const v of Object.values(value)) frozen(v);
+  Object.freeze(value);
 }

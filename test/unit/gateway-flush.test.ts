@@ -45,6 +45,19 @@ describe('gateway flush', () => {
     }
   });
 
+  it('also writes what a microtask queued before flushSoon scheduled (an answer deferred during the perform)', async () => {
+    const g = gateway();
+    try {
+      const order = await inPerform((o) => {
+        queueMicrotask(() => g.schedule(recorder(o, 'deferred')));
+        g.flushSoon();
+      });
+      expect(order).toEqual(['deferred', 'next pass']);
+    } finally {
+      g.stop();
+    }
+  });
+
   it('without flushSoon writes at its own setImmediate, one pass later (what flushSoon avoids)', async () => {
     const g = gateway();
     try {
