@@ -73,9 +73,10 @@ export interface ClusterNodeOptions {
   /**
    * After every perform, once its link frames are queued: what it delivered to this broker's
    * clients is written in this pass of the event loop (gateway `flushSoon`), not after the next
-   * pass's reads — a setImmediate queued inside one runs only in the next pass.
+   * pass's reads — a setImmediate queued inside one runs only in the next pass. Required: a
+   * driver that forgot it would deliver a pass late without any test noticing.
    */
-  onPerformed?(): void;
+  onPerformed(): void;
   log?(event: string, fields: Record<string, unknown>): void;
 }
 
@@ -258,7 +259,7 @@ export class ClusterNode {
   /** Does what the node asks, in order. */
   private perform(): void {
     this.performActions();
-    this.options.onPerformed?.();
+    this.options.onPerformed();
   }
 
   private performActions(): void {
