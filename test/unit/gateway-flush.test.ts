@@ -15,9 +15,13 @@ function recorder(order: string[], name: string): Session {
   return { flush: () => void order.push(name) } as unknown as Session;
 }
 
-/** Runs `body` inside a setImmediate, as the cluster node's perform runs; resolves with the order after the next pass. */
-function inPerform(body: (order: string[]) => void): Promise<string[]> {
-  return new Promise((resolve) =>
+/**
+ * Runs `body` with a new gateway inside a setImmediate, as the cluster node's perform runs;
+ * resolves with the order of the flushes and of the next pass, once that pass is over.
+ */
+function inPerform(body: (g: Gateway, order: string[]) => void): Promise<string[]> {
+  const g = gateway();
+  return new Promise<string[]>((resolve) =>
     setImmediate(() => {
       const order: string[] = [];
       // Queued before the delivery: it runs in the next pass, as that pass's reads would.
@@ -25,68 +29,42 @@ function inPerform(body: (order: string[]) => void): Promise<string[]> {
         order.push('next pass');
         setImmediate(() => resolve(order));
       });
-      body(order);
+      body(g, order);
     }),
-  );
+  ).finally(() => g.stop());
 }
 
 describe('gateway flush', () => {
   it('writes sessions scheduled during a perform before the next pass when asked to flush soon', async () => {
-    const g = gateway();
-    try {
-      const order = await inPerform((o) => {
-        g.schedule(recorder(o, 'a'));
-        g.schedule(recorder(o, 'b'));
-        g.flushSoon();
-      });
-      expect(order).toEqual(['a', 'b', 'next pass']);
-    } finally {
-      g.stop();
-    }
+    const order = await inPerform((g, o) => {
+      g.schedule(recorder(o, 'a'));
+      g.schedule(recorder(o, 'b'));
+      g.flushSoon();
+    });
+    expect(order).toEqual(['a', 'b', 'next pass']);
   });
 
   it('also writes what a microtask queued before flushSoon scheduled (an answer deferred during the perform)', async () => {
-    const g = gateway();
-    try {
-      const order = await inPerform((o) => {
-        queueMicrotask(() => g.schedule(recorder(o, 'deferred')));
-        g.flushSoon();
-      });
-      expect(order).toEqual(['deferred', 'next pass']);
-    } finally {
-      g.stop();
-    }
+    const order = await inPerform((g, o) => {
+      queueMicrotask(() => g.schedule(recorder(o, 'deferred')));
+      g.flushSoon();
+    });
+    expect(order).toEqual(['deferred', 'next pass']);
   });
 
   it('without flushSoon writes at its own setImmediate, one pass later (what flushSoon avoids)', async () => {
-    const g = gateway();
-    try {
-      const order = await inPerform((o) => g.schedule(recorder(o, 'a')));
-      expect(order).toEqual(['next pass', 'a']);
-    } finally {
-      g.stop();
-    }
+    expect(await inPerform((g, o) => g.schedule(recorder(o, 'a')))).toEqual(['next pass', 'a']);
   });
 
   it('flushes each session once when both the microtask and the scheduled setImmediate run', async () => {
-    const g = gateway();
-    try {
-      const order = await inPerform((o) => {
-        g.schedule(recorder(o, 'a'));
-        g.flushSoon();
-      });
-      expect(order.filter((x) => x === 'a')).toHaveLength(1);
-    } finally {
-      g.stop();
-    }
+    const order = await inPerform((g, o) => {
+      g.schedule(recorder(o, 'a'));
+      g.flushSoon();
+    });
+    expect(order.filter((x) => x === 'a')).toHaveLength(1);
   });
 
   it('does nothing when no session is waiting', async () => {
-    const g = gateway();
-    try {
-      expect(await inPerform(() => g.flushSoon())).toEqual(['next pass']);
-    } finally {
-      g.stop();
-    }
+    expect(await inPerform((g) => g.flushSoon())).toEqual(['next pass']);
   });
 });
