@@ -164,7 +164,7 @@ export class Replicas implements TopicInterest {
   private applyNow(d: Delivery): ApplyResult | undefined {
     const command = commandOf(d);
     if (command === undefined) return undefined;
-    const result = this.topicTable.apply({ ...command, id: d.key });
+    const result = this.topicTable.apply(command, d.key);
     const me = this.host.self();
     if (d.origin === me && this.table.isReady(this.lwgOf(command.topic), me)) this.host.answer(d.key, result);
     return result;
