@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { encode } from '../dist/client/protocol/index.js';
 import { TopicTable, topicLimitsDefault } from '../dist/broker/topics/index.js';
+import { cpuRounds } from './lib/rounds.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, count: { type: 'string', default: '200000' }, spread: { type: 'boolean', default: false } } });
 const rounds = Math.max(1, Math.min(50, Number(values.rounds) || 7));
@@ -29,15 +30,8 @@ function run(n) {
     else table.apply(command, id);
   }
 }
-run(count); // warm-up: compiled, and the publish-id table full (4,096 ids per client)
-const ns = [];
-for (let r = 0; r < rounds; r++) {
-  const before = process.cpuUsage();
-  run(count);
-  const used = process.cpuUsage(before);
-  ns.push(((used.user + used.system) * 1000) / count);
-}
-ns.sort((a, b) => a - b);
-const figures = { bench: 'chorus-apply', node: process.version, count, rounds, spread: values.spread, nsPerApply: { min: Math.round(ns[0]), median: Math.round(ns[Math.floor(rounds / 2)]) } };
+// The warm-up also fills the publish-id table (4,096 ids per client).
+const nsPerApply = cpuRounds(run, { rounds, count });
+const figures = { bench: 'chorus-apply', node: process.version, count, rounds, spread: values.spread, nsPerApply };
 console.log(`TopicTable.apply of a mesh publish${values.spread ? ' (spread with its id)' : ''}: median ${figures.nsPerApply.median} ns, min ${figures.nsPerApply.min} ns (${rounds} rounds of ${count})`);
 console.log(JSON.stringify(figures));

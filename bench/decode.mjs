@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { decodeFrame, encode, encodeFrame } from '../dist/client/protocol/index.js';
 import { FrameDecoder, encodeLinkFrame } from '../dist/broker/transport/framing.js';
+import { cpuRounds } from './lib/rounds.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, count: { type: 'string', default: '20000' } } });
 const rounds = Math.max(1, Math.min(50, Number(values.rounds) || 7));
@@ -18,17 +19,11 @@ const data = { kind: 'data', view: 3, sender: 'b2#mx6c7j9y08d1', seq: 5, order: 
 const linkFrame = encodeLinkFrame({ kind: 'batch', items: [data] });
 const decoder = new FrameDecoder(1 << 28);
 
+/** A frame of 50, `count` times a round: nanoseconds a publish or a command. */
 function time(f) {
-  for (let i = 0; i < count; i++) f(); // warm-up: compiled
-  const ns = [];
-  for (let r = 0; r < rounds; r++) {
-    const before = process.cpuUsage();
-    for (let i = 0; i < count; i++) f();
-    const used = process.cpuUsage(before);
-    ns.push(((used.user + used.system) * 1000) / count / 50);
-  }
-  ns.sort((a, b) => a - b);
-  return { min: Math.round(ns[0]), median: Math.round(ns[Math.floor(rounds / 2)]) };
+  return cpuRounds((n) => {
+    for (let i = 0; i < n; i++) f();
+  }, { rounds, count, per: 50 });
 }
 
 const client = time(() => decodeFrame(clientFrame));

@@ -5,6 +5,7 @@
 //   node bench/stubs.mjs [--rounds 7] [--count 200000] [--spread]
 import { parseArgs } from 'node:util';
 import { stubOf } from '../dist/broker/core/audience.js';
+import { cpuRounds } from './lib/rounds.mjs';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, count: { type: 'string', default: '200000' }, spread: { type: 'boolean', default: false } } });
 const rounds = Math.max(1, Math.min(50, Number(values.rounds) || 7));
@@ -21,15 +22,7 @@ let sink = 0;
 function run(n) {
   for (let i = 0; i < n; i++) sink += make(messages[i % messages.length]).seq;
 }
-run(count);
-const ns = [];
-for (let r = 0; r < rounds; r++) {
-  const before = process.cpuUsage();
-  run(count);
-  const used = process.cpuUsage(before);
-  ns.push(((used.user + used.system) * 1000) / count);
-}
-ns.sort((a, b) => a - b);
-const figures = { bench: 'chorus-stubs', node: process.version, count, rounds, spread: values.spread, nsPerStub: { min: Math.round(ns[0]), median: Math.round(ns[Math.floor(rounds / 2)]) }, sink: sink > 0 };
+const nsPerStub = cpuRounds(run, { rounds, count });
+const figures = { bench: 'chorus-stubs', node: process.version, count, rounds, spread: values.spread, nsPerStub, sink: sink > 0 };
 console.log(`a stub${values.spread ? ' (rest and spread)' : ''}: median ${figures.nsPerStub.median} ns, min ${figures.nsPerStub.min} ns (${rounds} rounds of ${count})`);
 console.log(JSON.stringify(figures));
