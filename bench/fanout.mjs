@@ -6,6 +6,7 @@
  *   npm run bench                                   # 100 subscribers, 10 s, 128-byte payloads
  *   node bench/fanout.mjs --seconds 5 --rate 2000   # paced instead of flow-controlled
  *   npm run bench -- --mesh --seconds 5             # single broker, then A -> B in a mesh
+ *   npm run bench -- --mesh --pairs 5 --seconds 5   # five such pairs, interleaved: the ratios' spread
  *
  * Layout (sized for a 2-core machine: the broker gets one core, the clients the other):
  *   - main thread (this file): parses the options, starts the broker(s) (lib/brokers.mjs,
@@ -46,7 +47,7 @@ import { BROKER_CLI, BrokerSet, startSingleBroker } from './lib/brokers.mjs';
 import { CLIENT_URL, TOPIC, round } from './lib/common.mjs';
 import { measureRun } from './lib/measure.mjs';
 import { MESH_SIZE, startMesh } from './lib/mesh.mjs';
-import { bottleneckVerdict, cpuPerPublish, printComparison, printSummary } from './lib/report.mjs';
+import { bottleneckVerdict, cpuPerPublish, pairsSummary, printComparison, printPairs, printSummary } from './lib/report.mjs';
 
 class UsageError extends Error {}
 
@@ -83,6 +84,9 @@ function usage() {
                       library: a cheaper load generator, to find the broker's ceiling
   --mesh              also run across a ${MESH_SIZE}-broker mesh: publisher on broker A,
                       subscribers on broker B; prints both runs side by side
+  --pairs N           with --mesh: N single/mesh pairs, one after the other, then the
+                      ratios of every pair, their median and how many pairs met the
+                      targets (on a shared machine one pair can mislead)     [default 1]
   --mesh-brokers N    brokers in that mesh (3–7; with more than 3, some keep nothing of
                       the topic's lightweight group and get its messages as stubs)  [default ${MESH_SIZE}]
   --cpu-prof-dir DIR  run the broker(s) under node --cpu-prof, profiles written to DIR
@@ -110,6 +114,7 @@ function parseOptions(argv) {
       'raw-subscribers': { type: 'boolean', default: false },
       mesh: { type: 'boolean', default: false },
       'mesh-brokers': { type: 'string', default: String(MESH_SIZE) },
+      pairs: { type: 'string', default: '1' },
       'cpu-prof-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -118,6 +123,9 @@ function parseOptions(argv) {
     process.stdout.write(usage() + '\n');
     process.exit(0);
   }
+  const usageError = (message) => {
+    throw new UsageError(message);
+  };
   const num = (name, { int = false, min = 0, max = Infinity } = {}) => {
     const raw = values[name];
     const n = Number(raw);
@@ -140,6 +148,7 @@ function parseOptions(argv) {
     rawSubscribers: values['raw-subscribers'],
     mesh: values.mesh,
     meshBrokers: num('mesh-brokers', { int: true, min: 3, max: 7 }),
+    pairs: values.pairs !== '1' && !values.mesh ? usageError('--pairs needs --mesh') : num('pairs', { int: true, min: 1, max: 20 }),
     cpuProfDir: values['cpu-prof-dir'] ?? null,
   };
 }
@@ -184,7 +193,7 @@ async function main() {
   process.on('unhandledRejection', (err) => void fail(`unhandled rejection: ${err?.stack ?? err}`));
 
   // Everything — start-up, warm-up, measurement, drain, shutdown — is bounded.
-  const runs = opts.mesh ? 2 : 1;
+  const runs = opts.mesh ? 2 * opts.pairs : 1;
   const watchdogMs = runs * ((opts.warmup + opts.seconds) * 1000 + 90_000);
   const watchdog = setTimeout(() => void fail(`watchdog: the run took longer than ${Math.round(watchdogMs / 1000)} s`), watchdogMs);
 
@@ -219,12 +228,9 @@ async function main() {
   };
   const withVerdict = (run) => ({ ...run, bottleneck: bottleneckVerdict({ ...header, ...run }, opts.rate) });
 
-  // ---- run 1: publisher and subscribers on one broker ------------------------------------
-  const broker = await startSingleBroker(brokers, opts).catch((err) => fail(`cannot start the broker: ${err.message}`));
-  const single = withVerdict(await measureRun({ opts, publisherUrl: broker.url, subscriberUrl: broker.url, brokers: [broker], ctx }));
-  await brokers.stop([broker]);
-
+  // ---- single broker only ----------------------------------------------------------------------
   if (!opts.mesh) {
+    const single = await runSingle();
     finished = true;
     clearTimeout(watchdog);
     const figures = { ...header, ...single };
@@ -232,42 +238,65 @@ async function main() {
     process.stdout.write(JSON.stringify(figures) + '\n');
     process.exit(figures.lost > 0 || figures.duplicated > 0 ? 3 : 0);
   }
-  printSummary({ ...header, ...single }, 'Chorus fan-out benchmark, run 1 of 2: single broker');
 
-  // ---- run 2: publisher on broker A, subscribers on broker B of a mesh ------------------------
-  const cluster = await startMesh(brokers, opts).catch((err) => fail(`cannot start the mesh: ${err.message}`));
-  const [a, b] = cluster.brokers;
-  const meshRun = await measureRun({ opts, publisherUrl: a.url, subscriberUrl: b.url, brokers: cluster.brokers, ctx });
-  await brokers.stop(cluster.brokers);
+  // ---- --mesh: each pair is a single-broker run, then a mesh run of the same load ----------------
+  const pairs = [];
+  for (let i = 1; i <= opts.pairs; i++) {
+    const of = opts.pairs === 1 ? '' : `pair ${i} of ${opts.pairs}, `;
+    const single = await runSingle();
+    printSummary({ ...header, ...single }, `Chorus fan-out benchmark, ${of}run 1 of 2: single broker`);
+    const mesh = await runMesh();
+    printSummary({ ...header, ...mesh }, `Chorus fan-out benchmark, ${of}run 2 of 2: ${opts.meshBrokers}-broker mesh`);
+    printComparison(header, single, mesh);
+    pairs.push({ single, mesh, meshVsSingle: meshVsSingle(single, mesh) });
+  }
   finished = true;
   clearTimeout(watchdog);
-
-  const mesh = withVerdict({
-    ...meshRun,
-    cluster: {
-      formMs: cluster.formMs,
-      view: cluster.brokers[0].view,
-      coordinator: cluster.coordinator,
-      topicStream: cluster.topicStream,
-      topicSequencer: cluster.topicSequencer,
-      topicOwners: cluster.topicOwners,
-    },
-  });
-  printSummary({ ...header, ...mesh }, `Chorus fan-out benchmark, run 2 of 2: ${opts.meshBrokers}-broker mesh`);
-  printComparison(header, single, mesh);
-  const ratio = (m, s) => (m === null || s === null || s === 0 ? null : round(m / s, 3));
-  const figures = {
-    ...header,
-    single,
-    mesh,
-    meshVsSingle: {
-      deliveredPerSec: ratio(mesh.deliveredPerSec, single.deliveredPerSec),
-      latencyP50: ratio(mesh.latencyMs.p50, single.latencyMs.p50),
-      latencyP99: ratio(mesh.latencyMs.p99, single.latencyMs.p99),
-      cpuPerPublishUs: cpuPerPublish(single, mesh),
-    },
-  };
-  process.stdout.write(JSON.stringify(figures) + '\n');
-  const bad = [single, mesh].some((f) => f.lost > 0 || f.duplicated > 0);
+  const bad = pairs.some((p) => [p.single, p.mesh].some((f) => f.lost > 0 || f.duplicated > 0));
+  if (opts.pairs === 1) {
+    process.stdout.write(JSON.stringify({ ...header, ...pairs[0] }) + '\n');
+  } else {
+    const summary = pairsSummary(pairs);
+    printPairs(header, pairs, summary);
+    process.stdout.write(JSON.stringify({ ...header, pairs, summary }) + '\n');
+  }
   process.exit(bad ? 3 : 0);
+
+  /** Publisher and subscribers on one broker. */
+  async function runSingle() {
+    const broker = await startSingleBroker(brokers, opts).catch((err) => fail(`cannot start the broker: ${err.message}`));
+    const single = withVerdict(await measureRun({ opts, publisherUrl: broker.url, subscriberUrl: broker.url, brokers: [broker], ctx }));
+    await brokers.stop([broker]);
+    return single;
+  }
+
+  /** Publisher on broker A, subscribers on broker B of a mesh. */
+  async function runMesh() {
+    const cluster = await startMesh(brokers, opts).catch((err) => fail(`cannot start the mesh: ${err.message}`));
+    const [a, b] = cluster.brokers;
+    const meshRun = await measureRun({ opts, publisherUrl: a.url, subscriberUrl: b.url, brokers: cluster.brokers, ctx });
+    await brokers.stop(cluster.brokers);
+    return withVerdict({
+      ...meshRun,
+      cluster: {
+        formMs: cluster.formMs,
+        view: cluster.brokers[0].view,
+        coordinator: cluster.coordinator,
+        topicStream: cluster.topicStream,
+        topicSequencer: cluster.topicSequencer,
+        topicOwners: cluster.topicOwners,
+      },
+    });
+  }
+}
+
+/** The mesh's figures relative to the single broker's in one pair. */
+function meshVsSingle(single, mesh) {
+  const ratio = (m, s) => (m === null || s === null || s === 0 ? null : round(m / s, 3));
+  return {
+    deliveredPerSec: ratio(mesh.deliveredPerSec, single.deliveredPerSec),
+    latencyP50: ratio(mesh.latencyMs.p50, single.latencyMs.p50),
+    latencyP99: ratio(mesh.latencyMs.p99, single.latencyMs.p99),
+    cpuPerPublishUs: cpuPerPublish(single, mesh),
+  };
 }

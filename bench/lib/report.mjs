@@ -157,3 +157,65 @@ export function printComparison(header, single, mesh) {
   out.push('');
   process.stdout.write(out.join('\n') + '\n');
 }
+
+/** The targets of the mesh comparison (docs/mesh.md, "Measured"): deliveries at least, p50 at most, of the single broker's. */
+export const MESH_TARGETS = { deliveredPerSec: 0.9, latencyP50: 2 };
+
+/**
+ * --pairs: each ratio's lowest, median and highest over the pairs, and how many pairs met each
+ * target and both. Pairs with a figure missing are left out of that figure.
+ */
+export function pairsSummary(pairs) {
+  const spread = (values) => {
+    const xs = values.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
+    if (xs.length === 0) return null;
+    const mid = xs.length >> 1;
+    const median = xs.length % 2 === 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+    return { min: xs[0], median: Math.round(median * 1000) / 1000, max: xs[xs.length - 1], n: xs.length };
+  };
+  const r = pairs.map((p) => p.meshVsSingle);
+  const deliveries = (x) => x.deliveredPerSec !== null && x.deliveredPerSec >= MESH_TARGETS.deliveredPerSec;
+  const p50 = (x) => x.latencyP50 !== null && x.latencyP50 <= MESH_TARGETS.latencyP50;
+  return {
+    pairs: pairs.length,
+    targets: MESH_TARGETS,
+    deliveredPerSec: spread(r.map((x) => x.deliveredPerSec)),
+    latencyP50: spread(r.map((x) => x.latencyP50)),
+    latencyP99: spread(r.map((x) => x.latencyP99)),
+    ceiling: spread(r.map((x) => x.cpuPerPublishUs.ceiling)),
+    singleBrokerUs: spread(r.map((x) => x.cpuPerPublishUs.singleBroker)),
+    meshBrokersUs: spread(r.map((x) => x.cpuPerPublishUs.meshBrokers)),
+    met: { deliveredPerSec: r.filter(deliveries).length, latencyP50: r.filter(p50).length, both: r.filter((x) => deliveries(x) && p50(x)).length },
+  };
+}
+
+/** --pairs: one line per pair, then the spread of each ratio and how many pairs met the targets. */
+export function printPairs(header, pairs, summary) {
+  const x = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)}x`);
+  const us = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(1));
+  const rows = [
+    ['pair', 'delivered', 'p50', 'p99', 'ceiling', 'single us', 'mesh us'],
+    ...pairs.map((p, i) => {
+      const r = p.meshVsSingle;
+      return [String(i + 1), x(r.deliveredPerSec), x(r.latencyP50), x(r.latencyP99), x(r.cpuPerPublishUs.ceiling), us(r.cpuPerPublishUs.singleBroker), us(r.cpuPerPublishUs.meshBrokers)];
+    }),
+  ];
+  const s = summary;
+  const m = (f, fmt) => (f === null ? ['n/a', 'n/a', 'n/a'] : [fmt(f.min), fmt(f.median), fmt(f.max)]);
+  const cols = [s.deliveredPerSec, s.latencyP50, s.latencyP99, s.ceiling].map((f) => m(f, x));
+  const cpu = [s.singleBrokerUs, s.meshBrokersUs].map((f) => m(f, us));
+  ['lowest', 'median', 'highest'].forEach((name, k) => rows.push([name, ...cols.map((c) => c[k]), ...cpu.map((c) => c[k])]));
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+  const line = (r) => ('  ' + r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join('   ')).trimEnd();
+  const t = s.targets;
+  process.stdout.write(
+    [
+      '',
+      `Mesh / single over ${s.pairs} pairs, run one after the other (${header.config.meshBrokers}-broker mesh, ${header.config.seconds} s measured each; brokers' CPU per publish in us)`,
+      line(rows[0]),
+      ...rows.slice(1).map(line),
+      `  targets met: delivered >= ${t.deliveredPerSec}x in ${s.met.deliveredPerSec} of ${s.pairs} pairs, p50 <= ${t.latencyP50}x in ${s.met.latencyP50}, both in ${s.met.both}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
