@@ -17,6 +17,7 @@ import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCom
 import { historyLimitsFor, type TopicLimits } from './config.js';
 import { PublishDedup, type DedupEntry } from './dedup.js';
 import { History, type HistoryEntry } from './history.js';
+import { IdleTopics } from './idle-topics.js';
 import { Topic } from './topic.js';
 
 export interface DeliverySink {
@@ -31,8 +32,11 @@ export interface DeliverySink {
 export interface TopicTableOptions {
   limits: TopicLimits;
   sink: DeliverySink;
-  /** A fresh epoch for a topic created now, by this command (replicas must agree: derive it from the command). */
-  newEpoch: (command: TopicCommand | undefined) => string;
+  /**
+   * A fresh epoch for a topic created now, by this command, whose stream id is `id` (replicas must
+   * agree: derive it from them).
+   */
+  newEpoch: (command: TopicCommand | undefined, id: string | undefined) => string;
   /** The ordering stream of a topic (the mesh's lightweight group); default: one stream. */
   streamOf?: (topic: string) => number;
   /** Whether a topic must not be dropped to make room (it has local subscribers). */
@@ -42,7 +46,7 @@ export interface TopicTableOptions {
 export class TopicTable {
   private readonly topics = new Map<string, Topic>();
   /** Topics without local subscribers, least recently used first: the eviction candidates. */
-  private readonly idle = new Map<string, Topic>();
+  private readonly idle = new IdleTopics<Topic>();
   /**
    * One publish-id table per ordering stream, changed only in that stream's order: streams are
    * interleaved differently at different replicas, so a shared table would evict differently.
@@ -184,15 +188,13 @@ export class TopicTable {
   private topicFor(name: string): Topic {
     const topic = this.topics.get(name);
     if (topic !== undefined) {
-      if (this.idle.delete(name)) this.idle.set(name, topic);
+      this.idle.touch(name);
       return topic;
     }
     const { lengthMax, bytesMax } = historyLimitsFor(this.options.limits, name);
-    // Only here, when a command creates a topic, is the command copied with its id.
-    const applying = this.applying !== undefined && this.applyingId !== undefined ? { ...this.applying, id: this.applyingId } : this.applying;
-    const created = new Topic(name, this.options.newEpoch(applying), new History(lengthMax, bytesMax));
+    const created = new Topic(name, this.options.newEpoch(this.applying, this.applyingId ?? this.applying?.id), new History(lengthMax, bytesMax));
     this.topics.set(name, created);
-    if (!this.options.isPinned(name)) this.idle.set(name, created);
+    if (!this.options.isPinned(name)) this.idle.add(name, created);
     this.evict(created);
     return created;
   }
@@ -285,7 +287,7 @@ export class TopicTable {
       for (const [session, entry] of t.presence) topic.presence.set(session, entry);
       for (const [seq, encoded] of t.history) topic.history.push({ seq, encoded });
       this.topics.set(t.name, topic);
-      if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
+      if (!this.options.isPinned(t.name)) this.idle.add(t.name, topic);
     }
     for (const t of topics) this.options.sink.loaded?.(t.name);
   }
@@ -310,8 +312,7 @@ export class TopicTable {
   unpin(name: string): void {
     const topic = this.topics.get(name);
     if (topic === undefined || this.options.isPinned(name)) return;
-    this.idle.delete(name);
-    this.idle.set(name, topic);
+    this.idle.add(name, topic);
   }
 
   /**
@@ -325,13 +326,12 @@ export class TopicTable {
   private evict(created: Topic): void {
     let skips = 16;
     while (this.topics.size > this.options.limits.topicsMax) {
-      const first = this.idle.entries().next();
-      if (first.done === true) return;
-      const [name, topic] = first.value;
+      const oldest = this.idle.oldest();
+      if (oldest === undefined) return;
+      const { name, value: topic } = oldest;
       if (topic === created || topic.presence.size > 0) {
         if (--skips === 0 || this.idle.size === 1) return;
-        this.idle.delete(name);
-        this.idle.set(name, topic);
+        this.idle.touch(name);
         continue;
       }
       this.idle.delete(name);

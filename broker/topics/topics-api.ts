@@ -22,7 +22,8 @@ export interface TopicsOptions {
   subscriptionsMax: number;
   /** Builds the ordered stream over the table; default: this broker sequences (LocalStream). */
   stream?: (table: TopicTable) => CommandStream;
-  newEpoch: (command: import('./commands.js').TopicCommand | undefined) => string;
+  /** A created topic's epoch, from the command that creates it and its stream id (TopicTableOptions). */
+  newEpoch: (command: import('./commands.js').TopicCommand | undefined, id: string | undefined) => string;
   /**
    * Whether an exact subscribe creates the topic (so its reply carries an
    * epoch). True on one broker; false in the mesh, where topics are created
