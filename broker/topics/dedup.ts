@@ -13,6 +13,8 @@
  * remembered here), so this only happens to a client that breaks that rule.
  */
 
+import { RecencyMap } from './recency-map.js';
+
 export interface DedupHit {
   topic: string;
   seq: number;
@@ -135,7 +137,8 @@ function clientPids(entries: Iterable<readonly [number, string, number, string?]
 export type DedupLookup = { kind: 'new' } | { kind: 'dup'; hit: DedupHit } | { kind: 'stale' };
 
 export class PublishDedup {
-  private readonly clients = new Map<string, ClientPids>();
+  /** Least recently recorded first: the order clients are forgotten in, and snapshots list them in. */
+  private readonly clients = new RecencyMap<string, ClientPids>();
   private entries = 0;
   /** The client recorded last: the newest in `clients`' order, so recording it again moves nothing. */
   private latest: string | undefined;
@@ -159,9 +162,7 @@ export class PublishDedup {
       known = new ClientPids(0);
       this.clients.set(client, known);
     } else if (client !== this.latest) {
-      // Re-inserted: Map order is our LRU order (the most recent client is already last).
-      this.clients.delete(client);
-      this.clients.set(client, known);
+      this.clients.touch(client);
     }
     this.latest = client;
     if (known.set(pid, hit)) this.entries++;
@@ -170,13 +171,13 @@ export class PublishDedup {
       this.entries--;
     }
     while (this.entries > this.entriesMax) {
-      const next = this.clients.entries().next();
+      const oldest = this.clients.oldest();
       // Only a count made too high by a snapshot listing a client twice gets here (never one of ours).
-      if (next.done === true) {
+      if (oldest === undefined) {
         this.entries = 0;
         break;
       }
-      const [lru, pids] = next.value;
+      const { key: lru, value: pids } = oldest;
       this.clients.delete(lru);
       if (lru === this.latest) this.latest = undefined;
       this.entries -= pids.size;
@@ -189,13 +190,13 @@ export class PublishDedup {
 
   /** Plain data for a state snapshot: [client, floor, [pid, topic, seq, digest?]…] in LRU order. */
   snapshot(): Array<[string, number, DedupEntry[]]> {
-    return [...this.clients].map(([client, known]) => [client, known.floor, [...known.entries()].map(([pid, hit]) => entryOf(pid, hit))]);
+    return [...this.clients.entries()].map(([client, known]) => [client, known.floor, [...known.entries()].map(([pid, hit]) => entryOf(pid, hit))]);
   }
 
   /** The entries of the topics `keep` selects (a snapshot of part of a stream), floors kept. */
   snapshotWhere(keep: (topic: string) => boolean): Array<[string, number, DedupEntry[]]> {
     const out: Array<[string, number, DedupEntry[]]> = [];
-    for (const [client, known] of this.clients) {
+    for (const [client, known] of this.clients.entries()) {
       const pids = [...known.entries()].filter(([, hit]) => keep(hit.topic)).map(([pid, hit]) => entryOf(pid, hit));
       if (pids.length > 0) out.push([client, known.floor, pids]);
     }

@@ -17,7 +17,7 @@ import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCom
 import { historyLimitsFor, type TopicLimits } from './config.js';
 import { PublishDedup, type DedupEntry } from './dedup.js';
 import { History, type HistoryEntry } from './history.js';
-import { IdleTopics } from './idle-topics.js';
+import { RecencyMap } from './recency-map.js';
 import { Topic } from './topic.js';
 
 export interface DeliverySink {
@@ -46,7 +46,7 @@ export interface TopicTableOptions {
 export class TopicTable {
   private readonly topics = new Map<string, Topic>();
   /** Topics without local subscribers, least recently used first: the eviction candidates. */
-  private readonly idle = new IdleTopics<Topic>();
+  private readonly idle = new RecencyMap<string, Topic>();
   /**
    * One publish-id table per ordering stream, changed only in that stream's order: streams are
    * interleaved differently at different replicas, so a shared table would evict differently.
@@ -328,7 +328,7 @@ export class TopicTable {
     while (this.topics.size > this.options.limits.topicsMax) {
       const oldest = this.idle.oldest();
       if (oldest === undefined) return;
-      const { name, value: topic } = oldest;
+      const { key: name, value: topic } = oldest;
       if (topic === created || topic.presence.size > 0) {
         if (--skips === 0 || this.idle.size === 1) return;
         this.idle.touch(name);
