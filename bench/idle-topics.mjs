@@ -2,7 +2,7 @@
 // default): each step publishes to three topics it keeps (each a use, which moves it to the recent
 // end) and to one new topic, which evicts the least recently used idle topic. Before 2026-12-02
 // the idle topics were a Map kept in use order, whose oldest entry is found by stepping over every
-// entry deleted since the Map last rehashed; they are now a linked list (broker/topics/idle-topics.ts).
+// entry deleted since the Map last rehashed; they are now a linked list (broker/topics/recency-map.ts).
 // To see the difference, run this file against a build from before that change (a worktree).
 // Needs a built dist/.
 //   node bench/idle-topics.mjs [--rounds 7] [--count 20000] [--topics 100000]
