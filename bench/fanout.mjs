@@ -148,7 +148,7 @@ function parseOptions(argv) {
     rawSubscribers: values['raw-subscribers'],
     mesh: values.mesh,
     meshBrokers: num('mesh-brokers', { int: true, min: 3, max: 7 }),
-    pairs: values.pairs !== '1' && !values.mesh ? usageError('--pairs needs --mesh') : num('pairs', { int: true, min: 1, max: 20 }),
+    pairs: num('pairs', { int: true, min: 1, max: 20 }) !== 1 && !values.mesh ? usageError('--pairs needs --mesh') : num('pairs', { int: true, min: 1, max: 20 }),
     cpuProfDir: values['cpu-prof-dir'] ?? null,
   };
 }

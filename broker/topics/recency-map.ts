@@ -8,7 +8,8 @@
  * 100,000 topics, and 20–160 µs a publish at a million clients (`node bench/idle-topics.mjs`,
  * `node bench/dedup.mjs`; bench/README.md). Here the oldest is the head, and a use moves one node.
  *
- * `set` keeps an entry's place, as `Map.set` does; `add` makes it the most recently used.
+ * `set` keeps an entry's place, as `Map.set` does; `add` makes it the most recently used. Unlike a
+ * `Map`, it must not be changed while `entries()` or `keys()` is being iterated.
  */
 
 interface Node<K, V> {
@@ -69,8 +70,8 @@ export class RecencyMap<K, V> {
   }
 
   /** The least recently used entry, if any. */
-  oldest(): { readonly key: K; readonly value: V } | undefined {
-    return this.head;
+  oldest(): { key: K; value: V } | undefined {
+    return this.head === undefined ? undefined : { key: this.head.key, value: this.head.value };
   }
 
   /** The entries, least recently used first. */

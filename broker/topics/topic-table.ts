@@ -287,7 +287,7 @@ export class TopicTable {
       for (const [session, entry] of t.presence) topic.presence.set(session, entry);
       for (const [seq, encoded] of t.history) topic.history.push({ seq, encoded });
       this.topics.set(t.name, topic);
-      if (!this.options.isPinned(t.name)) this.idle.add(t.name, topic);
+      if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
     }
     for (const t of topics) this.options.sink.loaded?.(t.name);
   }

@@ -42,7 +42,7 @@ export class ReplicaBroker {
     this.table = new TopicTable({
       limits: { historyLengthMax: 1000, historyBytesMax: 1e9, historyRules: [], stateBytesMax: 1e6, topicsMax: 1e6 },
       sink: { message: (t, s) => void this.emitted.push([t, s]), presence: () => {} },
-      newEpoch: (c) => String(c?.id ?? 'x'),
+      newEpoch: (c, id) => String(id ?? c?.id ?? 'x'),
       streamOf: (t) => lwgOf(t, net.lwgCount),
       isPinned: () => true,
     });
