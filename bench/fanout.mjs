@@ -46,7 +46,7 @@ import { parseArgs } from 'node:util';
 import { BROKER_CLI, BrokerSet, startSingleBroker } from './lib/brokers.mjs';
 import { CLIENT_URL, TOPIC, round } from './lib/common.mjs';
 import { measureRun } from './lib/measure.mjs';
-import { MESH_SIZE, startMesh } from './lib/mesh.mjs';
+import { MESH_SIZE, clusterInfo, startMesh } from './lib/mesh.mjs';
 import { bottleneckVerdict, cpuPerPublish, pairsSummary, printComparison, printPairs, printSummary } from './lib/report.mjs';
 
 class UsageError extends Error {}
@@ -275,6 +275,7 @@ async function main() {
     const cluster = await startMesh(brokers, opts).catch((err) => fail(`cannot start the mesh: ${err.message}`));
     const [a, b] = cluster.brokers;
     const meshRun = await measureRun({ opts, publisherUrl: a.url, subscriberUrl: b.url, brokers: cluster.brokers, ctx });
+    const after = await clusterInfo(a);
     await brokers.stop(cluster.brokers);
     return withVerdict({
       ...meshRun,
@@ -284,6 +285,7 @@ async function main() {
         coordinator: cluster.coordinator,
         topicStream: cluster.topicStream,
         topicSequencer: cluster.topicSequencer,
+        topicSequencerAfter: after.topicSequencer,
         topicOwners: cluster.topicOwners,
       },
     });

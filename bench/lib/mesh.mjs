@@ -79,8 +79,12 @@ export async function startMesh(set, opts) {
   return { brokers, formMs: Date.now() - t0, ...cluster };
 }
 
-/** From broker A's GET /api/v1/cluster: the coordinator, and the sequencer and owners of the bench topic's group. */
-async function clusterInfo(broker) {
+/**
+ * From broker A's GET /api/v1/cluster: the coordinator, and the sequencer and owners of the bench
+ * topic's group (the sequencer where the view placed it at formation; after a run, where it is now:
+ * the publisher's broker takes it over, docs/mesh.md).
+ */
+export async function clusterInfo(broker) {
   try {
     const res = await fetch(`http://127.0.0.1:${broker.port}/api/v1/cluster`, { signal: AbortSignal.timeout(3000) });
     const info = await res.json();

@@ -40,7 +40,8 @@ export function printSummary(f, title = 'Chorus fan-out benchmark') {
         (b, i) =>
           `  ${i === 0 ? 'brokers:    ' : '            '} ${b.name} (${b.role}) pid ${b.pid}, ${b.url}, CPU ${fmt(b.cpuPct, '%')} of one core [/metrics ${fmt(b.cpuPctFromMetrics, '%')}], links in ${fmt(b.linkInMBPerSec)} MB/s` +
           (sameBroker(f.cluster?.coordinator, b) ? ', coordinator' : '') +
-          (sameBroker(f.cluster?.topicSequencer, b) ? `, sequences the topic's stream (lwg ${f.cluster.topicStream})` : '') +
+          (sameBroker(f.cluster?.topicSequencer, b) ? `, placed to sequence the topic's stream (lwg ${f.cluster.topicStream})` : '') +
+          (sameBroker(f.cluster?.topicSequencerAfter, b) ? ', sequences it at the end' : '') +
           ((f.cluster?.topicOwners ?? []).some((o) => sameBroker(o, b)) ? ", owns the topic's group" : ''),
       )
     : [`  broker:      pid ${f.broker.pid}, ${f.broker.url}`];
