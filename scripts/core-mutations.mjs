@@ -33,6 +33,24 @@ const mutations = [
       return;`,
   },
   {
+    name: 'the old sequencer goes on sequencing a stream it handed over',
+    file: 'broker/core/member.ts',
+    original: '      if (this.takeovers.sequenced(request)) return;',
+    replacement: '      this.takeovers.sequenced(request);',
+  },
+  {
+    name: 'a new sequencer counts a stream from 1 again',
+    file: 'broker/core/sequencer.ts',
+    original: '    this.positions.set(stream, position);',
+    replacement: '    void position;',
+  },
+  {
+    name: 'the new sequencer\'s messages are delivered before the take-over',
+    file: 'broker/core/ordering.ts',
+    original: "if (m.order === 'total') return m.stream === undefined || this.sequencerOf === undefined || this.sequencerOf(m.stream) === m.sender;",
+    replacement: "if (m.order === 'total') return true;",
+  },
+  {
     name: 'the audience stamp is off by one',
     file: 'broker/core/audience.ts',
     original: 'if (audience !== undefined) members.forEach((m, i) => audience.has(m) && stamp.push(i));',
@@ -236,7 +254,7 @@ try {
       const r = await run(m);
       const caughtBy = r.caught && r.property !== 'THROWS';
       if (!caughtBy) exitCode = 1;
-      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.leaves ? ', leaves' : ''}${r.batching ? ', batching' : ''}${r.whole ? ', whole brokers' : ''})`;
+      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.moves ? ', moves' : ''}${r.leaves ? ', leaves' : ''}${r.batching ? ', batching' : ''}${r.whole ? ', whole brokers' : ''})`;
       const where = r.caught ? `${r.property} at ${what}; run ${r.runs} of ${r.of}` : r.broken ?? `all ${r.runs} runs passed`;
       rows.push({ name: m.name, file: m.file, verdict: caughtBy ? 'caught' : r.property === 'THROWS' ? 'threw' : 'MISSED', where, seconds: r.seconds });
       console.log(`${caughtBy ? 'caught' : 'MISSED'}  ${m.name} — ${where}`);

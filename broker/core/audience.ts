@@ -41,6 +41,13 @@ export class StreamAudiences {
     if (m.audienceChange !== undefined && m.stream !== undefined) change(this.committed, m.stream, m.origin, m.audienceChange);
   }
 
+  /** This member takes over sequencing `stream`: from the audience delivered so far (everything sequenced before is). */
+  resume(stream: number): void {
+    const audience = this.committed.get(stream);
+    if (audience === undefined) this.sequencing.delete(stream);
+    else this.sequencing.set(stream, new Set(audience));
+  }
+
   /** A new view: members gone leave every audience; sequencing starts from what was delivered. */
   onInstall(members: readonly MemberId[]): void {
     this.sequencing.clear();

@@ -23,9 +23,10 @@ export class Deliverer {
 
   constructor(private readonly host: DelivererHost) {}
 
-  data(m: DataMessage): void {
+  /** Delivers `m` unless it was delivered already (an abcast sequenced twice); says whether it did. */
+  data(m: DataMessage): boolean {
     if (m.order === 'total') {
-      if (this.keys.has(m.key)) return;
+      if (this.keys.has(m.key)) return false;
       this.keys.add(m.key);
       if (m.origin === this.host.id) this.host.outgoing.delivered(m.key);
     }
@@ -33,6 +34,7 @@ export class Deliverer {
     if (m.stream !== undefined) delivery.stream = m.stream;
     if (m.stub === true) delivery.stub = true;
     this.record(delivery, m.originSeq, m);
+    return true;
   }
 
   /** The gbcasts of a view change, in the agreed order, once each. */

@@ -27,6 +27,7 @@ import { Deliverer } from './deliverer.js';
 import { AbcastLanes, sequencedFields } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
 import { unreachable } from './assert.js';
+import { StreamTakeovers } from './takeovers.js';
 import { isPrimarySuccessor, sequencerOf } from './view.js';
 import { StreamAudiences, copyFor, stubOf } from './audience.js';
 import { CoreFigures } from './figures.js';
@@ -61,6 +62,7 @@ export class Member implements CoordinatorHost {
   readonly lanes: AbcastLanes;
   readonly audiences = new StreamAudiences();
   private readonly placeSequencer: MemberOptions['sequencerOf'];
+  private readonly takeovers = new StreamTakeovers(this);
 
   readonly coordinator: FlushCoordinator;
   private readonly joins = new Joins(this);
@@ -132,7 +134,10 @@ export class Member implements CoordinatorHost {
   multicast(payload: unknown, options: MulticastOptions): MessageKey {
     // A programmer error: stop rather than run on with a broken invariant.
     if (!['fifo', 'causal', 'total', 'group'].includes(options.order)) throw new Error(`assertion failed: unknown multicast order ${String(options.order)}`);
-    return this.outgoing.add(payload, options.order, options.safe === true, options.stream ?? 0, options.elide === true, options.audience);
+    // A take-over is always safe: a member that delivered the new sequencer's messages must find
+    // the take-over before them at every survivor (takeovers.ts).
+    const takeOver = options.order === 'total' && options.takeOver === true;
+    return this.outgoing.add(payload, options.order, options.safe === true || takeOver, options.stream ?? 0, options.elide === true, options.audience, takeOver);
   }
 
   /** The application's snapshot, asked for by a `get-state` action. */
@@ -233,7 +238,8 @@ export class Member implements CoordinatorHost {
     this.figures.views++;
     this.channel = new ViewChannel(next.members, this.id, this.sizeOf);
     this.heartbeats.onInstall();
-    this.ordering = new ViewOrdering(next.members);
+    this.takeovers.onInstall();
+    this.ordering = new ViewOrdering(next.members, (stream) => this.sequencerOf(stream));
     this.detector.onInstall(next.members, this.now);
     for (const m of [...this.leaving]) if (!next.members.includes(m)) this.leaving.delete(m);
     this.joins.onInstall(previous, next);
@@ -323,6 +329,7 @@ export class Member implements CoordinatorHost {
   private deliverAndCollect(): void {
     if (!this.frozen) {
       this.ordering.deliverReady((s) => this.channel.stableOf(s), false, (m) => this.deliverData(m));
+      this.takeovers.afterDeliveries();
     }
     this.channel.collect((s) => this.ordering.deliveredUpTo.get(s) ?? 0);
     this.outgoing.sendQueued();
@@ -332,10 +339,16 @@ export class Member implements CoordinatorHost {
     if (m.order === 'total' && m.streamSeq !== undefined) this.lanes.onDelivered(m.origin, m.stream ?? 0, m.streamSeq);
     this.audiences.delivered(m);
     if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);
-    this.deliverer.data(m);
+    if (this.deliverer.data(m)) this.takeovers.delivered(m);
   }
 
+  /** The stream's sequencer now: where the view places it, or where a take-over moved it. */
   sequencerOf(stream: number): MemberId {
+    return this.takeovers.sequencerOf(stream);
+  }
+
+  /** Where this view places the stream's sequencer (takeovers.ts keeps it for the view). */
+  placeOf(stream: number): MemberId {
     return this.placeSequencer?.(stream, this.view!.members) ?? sequencerOf(this.view!, stream);
   }
 
@@ -354,10 +367,13 @@ export class Member implements CoordinatorHost {
       if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
       return;
     }
-    if (this.frozen || this.sequencerOf(r.stream) !== this.id) return;
+    if (this.frozen) return;
+    if (this.sequencerOf(r.stream) !== this.id) return this.takeovers.notMine(r);
+    if (!this.takeovers.sequencing(r.stream)) return;
     // Each origin's abcasts on a stream go out in the order it sent them (FIFO, O1).
     for (const { request, position } of this.lanes.admit(r)) {
       this.multicastData(sequencedFields(request, position, this.audiences.sequenced(request, this.view!.members)));
+      if (this.takeovers.sequenced(request)) return;
     }
   }
 

@@ -37,6 +37,8 @@ export interface DataMessage {
   stub?: true;
   /** abcast: from here on, `origin` is in (or out of) the stream's audience. */
   audienceChange?: AudienceChange;
+  /** abcast: after this message, `origin` sequences the stream in this view (member.ts, "Taking a stream over"). */
+  takeOver?: true;
   payload: unknown;
 }
 
@@ -56,6 +58,8 @@ export interface OrderRequest {
   elide?: true;
   /** abcast: from this message on, the origin is in (or out of) the stream's audience. */
   audience?: AudienceChange;
+  /** abcast: after this message, the origin sequences the stream in this view. */
+  takeOver?: true;
   payload: unknown;
 }
 

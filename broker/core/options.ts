@@ -13,6 +13,12 @@ export interface MulticastOptions {
   elide?: boolean;
   /** abcast: from this message's position on, this member is in (`add`) or out of (`remove`) the stream's audience. */
   audience?: 'add' | 'remove';
+  /**
+   * abcast: after this message, this member sequences the stream (until the view changes, or
+   * another member takes it over the same way). A stream sequenced where its messages come from
+   * saves them a hop (`sequencerOf` places it again at every view change).
+   */
+  takeOver?: boolean;
 }
 
 export interface MemberOptions {

@@ -3,6 +3,8 @@
  * - every flavor keeps per-sender FIFO order (a message waits for the one before it);
  * - cbcast waits until the vector timestamp says every causally prior message is delivered;
  * - abcast travels on its stream sequencer's channel, so that channel's order is the stream's order;
+ *   after a take-over (takeovers.ts) the stream goes on on another channel, whose messages wait
+ *   until the take-over, on the old one, is delivered (`sequencerOf` names the sender then);
  * - `safe` waits until the message is stable (every member has it).
  * gbcast is not delivered here: the view change delivers it (see member.ts).
  */
@@ -17,7 +19,11 @@ export class ViewOrdering {
   /** Causal messages delivered per origin (the vector clock). */
   readonly causal = new Map<MemberId, number>();
 
-  constructor(members: readonly MemberId[]) {
+  constructor(
+    members: readonly MemberId[],
+    /** The stream's sequencer now (after the take-overs delivered so far): its channel carries the stream. */
+    private readonly sequencerOf?: (stream: number) => MemberId,
+  ) {
     for (const m of members) {
       this.queues.set(m, []);
       this.deliveredUpTo.set(m, 0);
@@ -78,6 +84,7 @@ export class ViewOrdering {
 
   private ready(m: DataMessage, stableOf: (sender: MemberId) => number, ignoreStability: boolean): boolean {
     if (m.safe && !ignoreStability && stableOf(m.sender) < m.seq) return false;
+    if (m.order === 'total') return m.stream === undefined || this.sequencerOf === undefined || this.sequencerOf(m.stream) === m.sender;
     if (m.order !== 'causal' || m.vt === undefined) return true;
     for (const [member, count] of Object.entries(m.vt)) {
       const have = this.causal.get(member) ?? 0;

@@ -28,6 +28,7 @@ interface Queued {
   stream: number;
   elide: boolean;
   audience: AudienceChange | undefined;
+  takeOver: boolean;
   payload: unknown;
 }
 
@@ -48,10 +49,10 @@ export class Outgoing {
   }
 
   /** Numbers a multicast and sends it as soon as it may go; returns its key. */
-  add(payload: unknown, order: OrderFlavor, safe: boolean, stream: number, elide = false, audience?: AudienceChange): MessageKey {
+  add(payload: unknown, order: OrderFlavor, safe: boolean, stream: number, elide = false, audience?: AudienceChange, takeOver = false): MessageKey {
     const originSeq = ++this.originSeqLast;
     const key = `${this.host.id}/${originSeq}`;
-    this.queued.push({ key, originSeq, order, safe, stream, elide, audience, payload });
+    this.queued.push({ key, originSeq, order, safe, stream, elide, audience, takeOver: takeOver && order === 'total', payload });
     this.sendQueued();
     return key;
   }
@@ -78,6 +79,7 @@ export class Outgoing {
       const request: OrderRequest = { kind: 'order-request', view: view.id, order: next.order, stream: next.stream, key: next.key, origin: h.id, originSeq: next.originSeq, streamSeq, safe: next.safe, payload: next.payload };
       if (next.order === 'total' && next.elide) request.elide = true;
       if (next.order === 'total' && next.audience !== undefined) request.audience = next.audience;
+      if (next.takeOver) request.takeOver = true;
       this.pending.set(next.key, { request, sentAt: h.now, firstAt: h.now, sends: 0 });
       this.sendRequest(request);
     }
@@ -99,6 +101,27 @@ export class Outgoing {
       this.sendRequest(p.request);
     }
     this.sendQueued();
+  }
+
+  /**
+   * `stream` is sequenced elsewhere from now on (a take-over was delivered): own requests on it not
+   * delivered yet go to the new sequencer, in order (the old one sequences none after the take-over).
+   */
+  resend(stream: number): void {
+    const viewId = this.host.view?.id;
+    for (const p of this.pending.values()) {
+      if (p.request.order !== 'total' || p.request.stream !== stream || p.request.view !== viewId) continue;
+      p.firstAt = this.host.now;
+      p.sends = 0;
+      delete p.sequenced;
+      this.sendRequest(p.request);
+    }
+  }
+
+  /** Is an own take-over of `stream` on its way (handed to its sequencer, not delivered)? */
+  takingOver(stream: number): boolean {
+    for (const p of this.pending.values()) if (p.request.takeOver === true && p.request.stream === stream && p.request.view === this.host.view?.id) return true;
+    return false;
   }
 
   delivered(key: MessageKey): void {

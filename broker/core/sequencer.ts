@@ -48,6 +48,19 @@ export class AbcastLanes {
     this.delivered.set(lane, Math.max(this.delivered.get(lane) ?? 0, streamSeq));
   }
 
+  /**
+   * This member takes over sequencing `stream` after the message at `position` (delivered here,
+   * with everything sequenced before it): it counts on from there, and forgets what it forwarded or
+   * kept waiting for the stream when it sequenced it before (each origin hands its requests not yet
+   * delivered to it again).
+   */
+  resume(stream: number, position: number): void {
+    this.positions.set(stream, position);
+    const suffix = `|${stream}`;
+    for (const lane of [...this.forwarded.keys()]) if (lane.endsWith(suffix)) this.forwarded.delete(lane);
+    for (const lane of [...this.waiting.keys()]) if (lane.endsWith(suffix)) this.waiting.delete(lane);
+  }
+
   /** A new view: sequencing restarts from what was delivered; lanes of members gone are forgotten. */
   onInstall(members: readonly MemberId[]): void {
     this.forwarded.clear();
@@ -80,5 +93,6 @@ export function sequencedFields(r: OrderRequest, position: number, audience: num
   };
   if (audience !== undefined) fields.audience = audience;
   if (r.audience !== undefined) fields.audienceChange = r.audience;
+  if (r.takeOver === true) fields.takeOver = true;
   return fields;
 }

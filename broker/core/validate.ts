@@ -45,7 +45,8 @@ export function isDataMessage(v: unknown): boolean {
     (m['vt'] === undefined || isCountMap(m['vt'])) &&
     (m['audience'] === undefined || (Array.isArray(m['audience']) && m['audience'].length <= 4096 && m['audience'].every(isCount))) &&
     (m['stub'] === undefined || m['stub'] === true) &&
-    (m['audienceChange'] === undefined || m['audienceChange'] === 'add' || m['audienceChange'] === 'remove')
+    (m['audienceChange'] === undefined || m['audienceChange'] === 'add' || m['audienceChange'] === 'remove') &&
+    (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total'))
   );
 }
 
@@ -59,7 +60,8 @@ function isOrderRequest(m: Record<string, unknown>): boolean {
     isCount(m['streamSeq']) &&
     typeof m['safe'] === 'boolean' &&
     (m['elide'] === undefined || m['elide'] === true) &&
-    (m['audience'] === undefined || m['audience'] === 'add' || m['audience'] === 'remove')
+    (m['audience'] === undefined || m['audience'] === 'add' || m['audience'] === 'remove') &&
+    (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total'))
   );
 }
 

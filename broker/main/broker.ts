@@ -84,6 +84,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         core: meshCoreDefaults,
         lwg: { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
         groupWaitMs: config.lwgWaitSeconds * 1000,
+        takeover: { messagesMin: config.takeoverMessages === 0 ? Infinity : config.takeoverMessages },
         topics: topicSettings,
         now: Date.now,
         defer: queueMicrotask,
@@ -126,7 +127,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     internalOperations: config.internalPort >= 0,
     httpRequestsPerSecond: config.rateHttp,
     ...(tls === undefined ? {} : { tls }),
-    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, brokerNode!.replicas, primary, topics) } : {}),
+    ...(mesh ? { sessionPrefix: () => `${brokerIdNow()}/`, cluster: () => clusterInfo(node, brokerNode!, primary, topics) } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
   let internalPort: number | undefined;
@@ -190,6 +191,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       viewId: node?.view?.id ?? 0,
       members: node?.view?.members.length ?? 0,
       lwg: brokerNode!.replicas.figures.counts,
+      streamTakeovers: brokerNode!.stream.takeovers.askedTotal,
       takeLoadTimes: () => brokerNode!.replicas.figures.takeLoadTimes().map((ms) => ms / 1000),
       linkBytes: node!.links.bytes,
       core: {
@@ -236,7 +238,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
     ...(brokerNode === undefined
       ? {}
       : {
-          lwg: { count: config.lwgCount, replicas: config.lwgReplicas, lwgOf: (topic) => brokerNode.replicas.lwgOf(topic), table: () => brokerNode.replicas.table.all() },
+          lwg: { count: config.lwgCount, replicas: config.lwgReplicas, lwgOf: (topic) => brokerNode.replicas.lwgOf(topic), table: () => brokerNode.groups() },
           tellPeers: () => brokerNode.watchSys(),
         }),
     ...(hooks.log === undefined ? {} : { log: hooks.log }),
@@ -269,8 +271,9 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
 }
 
 /** `GET /api/v1/cluster` in a mesh: the view, roles, and each lightweight group's owners, holders and members. */
-function clusterInfo(node: ClusterNode | undefined, replicas: Replicas, primary: boolean, topics: Topics): unknown {
+function clusterInfo(node: ClusterNode | undefined, brokerNode: BrokerNode, primary: boolean, topics: Topics): unknown {
   const view = node?.view;
+  const replicas = brokerNode.replicas;
   const lwgCount = replicas.table.config.lwgCount;
   const topicCounts = new Array<number>(lwgCount).fill(0);
   for (const name of topics.table.names()) topicCounts[replicas.lwgOf(name)]!++;
@@ -284,7 +287,9 @@ function clusterInfo(node: ClusterNode | undefined, replicas: Replicas, primary:
     replicas: replicas.table.config.replicas,
     kept: { ...replicas.figures.counts, topics: topicCounts.reduce((a, b) => a + b, 0) },
     // `topics`: how many of the group's topics this broker keeps now.
-    lwgs: view === undefined ? [] : replicas.table.all().map((info) => ({ ...info, topics: topicCounts[info.lwg] })),
+    // `sequencer`: the broker sequencing the group's stream now (a broker that takes most of its
+    // publishes takes it over, docs/mesh.md).
+    lwgs: view === undefined ? [] : brokerNode.groups().map((info) => ({ ...info, topics: topicCounts[info.lwg] })),
   };
 }
 

@@ -77,6 +77,8 @@ export interface BrokerConfig {
   lwgReplicas: number;
   /** Seconds a lightweight group whose every copy left at once waits for one to come back before it starts again empty. Default 300. */
   lwgWaitSeconds: number;
+  /** Messages a second on a group's stream from which a broker taking three quarters of them orders the stream itself; 0: never. Default 20. */
+  takeoverMessages: number;
   /** File the core group's log (views, sends, deliveries) is appended to, one JSON line each, for the checker. Default: none. */
   coreLog: string;
   /** Client authentication: `none` (anonymous local mode, the default) or `jwt`. */
@@ -162,6 +164,7 @@ export const configDefaults: BrokerConfig = {
   lwgCount: 32,
   lwgReplicas: 2,
   lwgWaitSeconds: 300,
+  takeoverMessages: 20,
   coreLog: '',
   auth: 'none',
   jwtSecret: '',
@@ -249,6 +252,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'origins', flag: '--origins', env: 'CHORUS_ORIGINS', kind: 'origins', help: 'browser origins allowed to open WebSockets and to read /client.js and the HTTP API (CORS); comma-separated, or *; default * in anonymous mode, none with --auth', shown: '* anonymous, none with --auth' },
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
   { key: 'lwgWaitSeconds', flag: '--lwg-wait', env: 'CHORUS_LWG_WAIT', kind: 'int', min: 1, max: 604_800, help: 'seconds a lightweight group whose every copy left at once waits (publishes refused) for one to come back before it starts again empty' },
+  { key: 'takeoverMessages', flag: '--takeover-messages', env: 'CHORUS_TAKEOVER_MESSAGES', kind: 'int', min: 0, max: 1_000_000, help: "messages a second on a lightweight group's stream from which a broker that takes three quarters of its publishes orders the stream itself (0: never)" },
 ];
 
 /**

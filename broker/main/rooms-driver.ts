@@ -3,8 +3,8 @@
  * applied here (and for each room loaded from a snapshot), and every `tickMs` publishes what the
  * rooms this broker leads changed — merge patches of the lobby `$rooms`, each within the payload
  * limit, and a `null` state for each room that expired. A patch that is refused (the lobby at its
- * state limit, say) goes again with the next tick. Leadership is asked of the mesh (the topic's
- * sequencer) or is this broker's alone; a new view makes every room be announced again by whoever
+ * state limit, say) goes again with the next tick. Leadership is asked of the mesh (the first owner of the
+ * topic's group, where the view places its sequencer) or is this broker's alone; a new view makes every room be announced again by whoever
  * leads it now.
  */
 import { Rooms, lobbyTopic, type RoomsConfig, type RoomsTick, type Topics } from '../topics/index.js';
@@ -14,7 +14,7 @@ export interface RoomsDriverOptions {
   config: RoomsConfig;
   /** Largest publish payload (a lobby patch is split to stay under it). */
   payloadBytesMax: number;
-  /** Whether this broker announces `topic` (its stream's sequencer now). */
+  /** Whether this broker announces `topic` (its group's first owner now). */
   leads: (topic: string) => boolean;
   /** Changes when leadership may have moved (the view's id); undefined alone. */
   viewId: () => number | undefined;

@@ -7,7 +7,7 @@
  * its view so with a peer note each second (BrokerNode.watchSys); a broker told so publishes for
  * `watchTtlMs` after the last note. Nobody watching, nothing is published or sampled.
  *
- * The broker that leads `$sys`'s stream (its sequencer; the broker itself when alone) also sends
+ * The broker that leads `$sys`'s stream (its group's first owner; the broker itself when alone) also sends
  * the lightweight-group table, and removes the entries of brokers that are no longer in the view
  * (a broker killed says nothing): its patch sets them to null.
  */

@@ -22,8 +22,9 @@ import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
 import type { Replicas } from './replicas.js';
 import { commandSize } from './sizes.js';
+import { TakeoverPolicy, type TakeoverGroup, type TakeoverSettings } from './takeover-policy.js';
 
-export interface GroupSender {
+export interface GroupSender extends TakeoverGroup {
   multicast(payload: unknown, options: MulticastOptions): MessageKey;
 }
 
@@ -43,6 +44,10 @@ export interface MeshStreamOptions {
   lwgOf: (topic: string) => number;
   /** The clock, ms: command timestamps and answer deadlines. */
   now: () => number;
+  /** This broker's member id (whose deliveries are its own). */
+  self: () => string | undefined;
+  /** When this broker takes a stream over (takeover-policy.ts; the defaults unless given). */
+  takeover?: Partial<TakeoverSettings>;
 }
 
 export class MeshStream implements CommandStream {
@@ -53,13 +58,17 @@ export class MeshStream implements CommandStream {
   private readonly deferred: Array<{ command: UnstampedCommand; done: (result: ApplyResult) => void }> = [];
   /** Commands applied from the group, for the metrics. */
   appliedTotal = 0;
+  /** Whether this broker should sequence a group's stream itself (takeover-policy.ts). */
+  readonly takeovers: TakeoverPolicy;
   /** Commands taken in this pass, per group, not multicast yet (`flush`). */
   private readonly batches = new Map<number, Array<{ command: TopicCommand; done: (result: ApplyResult) => void; bytes: number }>>();
   private batchedCount = 0;
   /** Own batches multicast and not delivered yet: key → commands (a stub of one answers each). */
   private readonly batchSizes = new Map<MessageKey, number>();
 
-  constructor(private readonly options: MeshStreamOptions) {}
+  constructor(private readonly options: MeshStreamOptions) {
+    this.takeovers = new TakeoverPolicy(options.takeover);
+  }
 
   bind(table: TopicTable, replicas: Replicas): this {
     this.replicas = replicas.bind(table);
@@ -120,6 +129,7 @@ export class MeshStream implements CommandStream {
     // Every delivery of a group's stream counts: the position a copy is complete to. Only topic
     // commands are elided, so a stub is one.
     if (delivery.stream !== undefined) this.replicas?.table.advance(delivery.stream, delivery.stub === true || payload?.command !== undefined || payload?.commands !== undefined);
+    if (delivery.stream !== undefined) this.takeovers.delivered(delivery.stream, delivery.origin === this.options.self());
     if (payload?.command !== undefined) this.appliedTotal++;
     const commands = payload?.commands;
     if (Array.isArray(commands)) {
@@ -154,6 +164,7 @@ export class MeshStream implements CommandStream {
 
   /** Answers that did not come (their server died with them): the client publishes again (de-duplicated). */
   tick(now: number): void {
+    this.takeovers.tick(now, this.options.group());
     for (const [key, until] of this.awaiting) {
       if (until > now) continue;
       this.answer(key, { ok: false, code: ErrorCode.NotReady, message: 'no answer from the replicas of this topic in time; publish again (it is not applied twice)' });

@@ -22,11 +22,12 @@ import { ErrorCode } from '../../client/protocol/index.js';
 import { payloadSize } from './sizes.js';
 import { CoreFigures, Member, type CoreConfig, type LogEntry, type MemberId, type ViewRecord } from '../core/index.js';
 import { Topics, type TopicLimits, type TopicTable } from '../topics/index.js';
-import { lwgOf, ownersOf, type LwgConfig, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
+import { lwgOf, ownersOf, type LwgConfig, type LwgInfo, type LwgTableSnapshot } from '../../lightweight-groups/index.js';
 import { MeshStream } from './mesh-stream.js';
 import { epochFor } from './epochs.js';
 import { Replicas } from './replicas.js';
 import { peerNote, type PeerNote } from './peer-notes.js';
+import type { TakeoverSettings } from './takeover-policy.js';
 
 /** How long a resume ahead of this broker's copy of its topic waits for the copy to catch up, ms (docs/protocol.md §8.4). */
 const resumeWaitMs = 5_000;
@@ -54,6 +55,8 @@ export interface BrokerNodeOptions {
   groupWaitMs?: number;
   /** The core group's own log (views, sends, deliveries), for the property checker. */
   coreLog?: (entry: LogEntry) => void;
+  /** When this broker takes a group's stream over (takeover-policy.ts). */
+  takeover?: Partial<TakeoverSettings>;
 }
 
 /** What the driver must do. */
@@ -101,7 +104,7 @@ export class BrokerNode {
 
   constructor(private readonly options: BrokerNodeOptions) {
     const { lwgCount } = options.lwg;
-    this.stream = new MeshStream({ group: () => (this.primary && this.member.status === 'member' ? (this.pending(), this.member) : undefined), lwgOf: (topic) => lwgOf(topic, lwgCount), now: options.now });
+    this.stream = new MeshStream({ group: () => (this.primary && this.member.status === 'member' ? (this.pending(), this.member) : undefined), lwgOf: (topic) => lwgOf(topic, lwgCount), now: options.now, self: () => this.member.id, ...(options.takeover === undefined ? {} : { takeover: options.takeover }) });
     this.replicas = new Replicas(options.lwg, {
       self: () => (this.member.status === 'member' ? this.member.id : undefined),
       // Controls go out whenever this broker is a member: the core holds them while it is blocked.
@@ -155,10 +158,17 @@ export class BrokerNode {
     return this.primary;
   }
 
+  /** The lightweight groups as the table has them, each with the broker sequencing its stream now. */
+  groups(): LwgInfo[] {
+    const member = this.view === undefined ? undefined : this.member;
+    return this.replicas.table.all().map((info) => (member === undefined ? info : { ...info, sequencer: member.sequencerOf(info.lwg) }));
+  }
+
   /**
-   * Whether this broker sequences `topic`'s stream now (its lightweight group's first owner in the
-   * primary view): the one broker that announces what the topic's order decides, such as a room's
-   * players (broker/topics/rooms.ts).
+   * Whether this broker leads `topic`'s group (its first owner in the primary view, where the view
+   * places the group's sequencer; a broker that takes the stream over for its publishes does not
+   * take this role, which changes only with the view): the one broker that announces what the
+   * topic's order decides, such as a room's players (broker/topics/rooms.ts).
    */
   leads(topic: string): boolean {
     const view = this.view;

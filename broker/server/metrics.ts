@@ -39,6 +39,8 @@ export interface ClusterFigures {
   members: number;
   /** Monotone counts of the lightweight-group layer (broker/mesh/replicas.ts). */
   lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number; waits: number; refused: number; snapshotBytesSent: number; snapshotBytesLoaded: number };
+  /** Take-overs of a group's stream this broker asked for so far (broker/node/takeover-policy.ts). */
+  streamTakeovers: number;
   /** How long each lightweight-group or topic load took since the last read, seconds. */
   takeLoadTimes(): number[];
   /** Bytes on broker links so far. */
@@ -188,6 +190,12 @@ export class BrokerMetrics {
     help: 'Topic commands refused because their lightweight group was waiting for a copy (the publisher is told Unavailable and publishes again).',
     registers: [this.registry],
     collect: (): void => this.lwgDelta('refused', this.lwgRefused),
+  });
+  readonly lwgTakeovers: Counter = new Counter({
+    name: 'chorus_lwg_takeovers_total',
+    help: 'Times this broker took a lightweight group\'s stream over to order it itself, as it was taking nearly all of its publishes (docs/mesh.md, "Sequenced where published").',
+    registers: [this.registry],
+    collect: (): void => this.follow(this.lwgTakeovers, 'lwg.takeovers', this.cluster?.().streamTakeovers),
   });
   readonly clusterPrimary: Gauge = new Gauge({
     name: 'chorus_cluster_primary',

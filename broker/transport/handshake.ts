@@ -22,8 +22,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  *   1: one topic command per multicast
  *   2: commands taken in one pass travel as one batch (`{ commands }`)
  *   3: a publish's payload travels as its encoded bytes (`encoded`), an event's without its value
+ *   4: a broker takes over the stream of a group it publishes most of (`takeOver`, core.md), which
+ *      a broker before 4 would not follow: it would go on ordering the stream elsewhere
  */
-export const peerProtocol = 3;
+export const peerProtocol = 4;
 
 /** Why a peer's `pv` is refused, or undefined when it speaks ours. */
 export function peerProtocolRefusal(pv: unknown): string | undefined {

@@ -138,6 +138,43 @@ describe('lightweight groups', () => {
     expect(holders.map((h) => nameOf(h.broker)).sort()).toEqual(['b0', 'b2']);
   });
 
+  it('a broker taking nearly all of a group\'s publishes orders its stream; the others follow in one order, and the stream goes back when it dies', async () => {
+    // Three messages a second suffice here (20 by default), so that a loaded machine still asks.
+    const brokers = await mesh.start(3, { CHORUS_TAKEOVER_MESSAGES: '3' });
+    const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+    const { topic, lwg } = await topicOwnedBy(b0, 'lwg.moved', ['b0', 'b1']);
+    const placed = (await info(b0)).lwgs[lwg]!.sequencer;
+    expect(['b0', 'b1']).toContain(nameOf(placed));
+    const got: Message[] = [];
+    const arrived = new Condition();
+    const watcher = await mesh.client(b0.url);
+    const sub = await watcher.subscribe(topic, (m) => (got.push(m), arrived.notify()), { state: true });
+    // b2 (no owner) publishes one at a time until it orders the stream itself.
+    const publisher = await mesh.client(b2.url);
+    let sent = 0;
+    while (sent < 2000 && nameOf((await info(b2)).lwgs[lwg]!.sequencer) !== 'b2') {
+      for (let k = 0; k < 10; k++) await within(publisher.publish(topic, { from: 'b2', n: sent++ }), 20_000, 'a publish');
+    }
+    const mover = await mesh.memberOf(2);
+    for (const b of brokers) expect((await info(b)).lwgs[lwg]!.sequencer).toBe(mover);
+    const scrape = await (await fetch(`${b2.httpUrl}/metrics`)).text();
+    expect(Number(/^chorus_lwg_takeovers_total (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThanOrEqual(1);
+    // An owner's publishes are now ordered at b2: both publishers' reach the subscriber in one order.
+    const other = await mesh.client(b1.url);
+    const acks = await within(Promise.all(Array.from({ length: 40 }, (_, n) => (n % 2 === 0 ? publisher : other).publish(topic, { n: sent + n }))), 20_000, 'mixed acks');
+    sent += 40;
+    expect(new Set(acks.map((a) => a.seq)).size).toBe(40);
+    // b2 dies: the next view places the stream where it was, and b1's publishes go on.
+    await mesh.kill(2);
+    const after = await within(Promise.all(Array.from({ length: 20 }, (_, n) => other.publish(topic, { n: sent + n }))), 30_000, 'acks after b2 died');
+    sent += 20;
+    expect(after.map((a) => a.seq)).toEqual(Array.from({ length: 20 }, (_, i) => sent - 19 + i));
+    expect((await info(b0)).lwgs[lwg]!.sequencer).toBe(placed);
+    await arrived.wait(() => sub.seq === sent, 20_000, `the subscriber to reach seq ${sent}`);
+    expect(got.map((m) => m.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+    expect(new Set(got.map((m) => JSON.stringify(m.data))).size).toBe(sent);
+  });
+
   it('a wildcard subscriber makes its broker keep every group', async () => {
     const brokers = await mesh.start(3);
     const [b0, , b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];

@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--leaves] [--batching] [--cut-owners] [--replicas R] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--leaves] [--batching] [--cut-owners] [--replicas R] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
  * draw, no product traffic); `--star` makes every view heartbeat in a star (as views larger than
@@ -25,6 +25,7 @@ const faults = !process.argv.includes('--no-faults');
 const harsh = process.argv.includes('--harsh');
 const classic = process.argv.includes('--classic');
 const star = process.argv.includes('--star');
+const moves = process.argv.includes('--moves');
 const leaves = process.argv.includes('--leaves');
 const batching = process.argv.includes('--batching');
 const cutOwners = process.argv.includes('--cut-owners');
@@ -38,22 +39,24 @@ if (process.argv.includes('--whole')) {
   let failed = 0;
   let salvaged = 0;
   let behind = 0;
+  let takeovers = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, ...(replicas === undefined ? {} : { replicas: Number(replicas) }) });
+    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, ...(replicas === undefined ? {} : { replicas: Number(replicas) }) });
     if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
     salvaged += result.stats.salvaged;
     behind += result.stats.behind;
+    takeovers += result.stats.takeovers;
     if (result.ok) continue;
     failed++;
-    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${cutOwners ? ' --cut-owners' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
+    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${cutOwners ? ' --cut-owners' : ''}${moves ? ' --moves' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
-  const waits = cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '';
+  const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '');
   console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}${waits}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 } else if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50, 100]));
 } else if (flag('--seed') !== undefined) {
-  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic, star });
+  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic, star, moves });
   console.log(result.events.join('\n'));
   console.log(`ticks ${result.ticks}, converged ${result.converged}, ${JSON.stringify(result.stats)}`);
   console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations, 50));
@@ -64,11 +67,11 @@ if (process.argv.includes('--whole')) {
   const started = Date.now();
   let failed = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runSimulation({ seed, members, faults, harsh, classic, star });
+    const result = runSimulation({ seed, members, faults, harsh, classic, star, moves });
     if (result.violations.length === 0) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);
   }
-  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}${moves ? ', take-overs' : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 }

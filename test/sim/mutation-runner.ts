@@ -18,7 +18,7 @@ interface Run {
 }
 
 const runs: Run[] = [
-  ...ciRuns().map((o) => ({ describe: { seed: o.seed, members: o.members, harsh: o.harsh === true, classic: o.classic === true, star: o.star === true }, violations: () => runSimulation(o).violations })),
+  ...ciRuns().map((o) => ({ describe: { seed: o.seed, members: o.members, harsh: o.harsh === true, classic: o.classic === true, star: o.star === true, moves: o.moves === true }, violations: () => runSimulation(o).violations })),
   ...scenarioRuns().map(({ name, script, config }) => ({
     describe: { seed: 1, members: 0, scenario: name },
     violations: () => {
@@ -31,10 +31,10 @@ const runs: Run[] = [
     describe: { seed, members: brokers, whole: true, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true },
     violations: () => runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).violations,
   })),
-  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners }) =>
+  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners, moves }) =>
     Array.from({ length: seeds }, (_, i) => ({
-      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true },
-      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, ...(replicas === undefined ? {} : { replicas }) }).violations,
+      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true },
+      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }) }).violations,
     })),
   ),
 ];

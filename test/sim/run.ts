@@ -35,6 +35,8 @@ export interface RunOptions {
   classic?: boolean;
   /** Every view heartbeats in a star (core `heartbeatAllMax` 0), whatever its size. */
   star?: boolean;
+  /** Some abcasts take their stream over (core `takeOver`): sequencers move within views. */
+  moves?: boolean;
 }
 
 /** What a seed drew for its run besides the fault schedule (swarm testing); undefined knobs keep the classic mix. */
@@ -107,6 +109,11 @@ export function runSimulation(options: RunOptions): RunResult {
   // Audiences draw from their own stream so that the fault and workload schedule of a seed is
   // the same with them as without (the regression seeds replay the runs they were found in).
   const audienceRandom = prng(options.seed ^ 0x5bd1e995);
+  // Take-overs too (with `moves`), so that a seed runs the same schedule with them as without.
+  const moveRandom = prng(options.seed ^ 0x27d4eb2f);
+  const maybeMove = (opts: MulticastOptions): void => {
+    if (options.moves === true && moveRandom() < 0.05) opts.takeOver = true;
+  };
   const workload = (): void => {
     for (const sim of cluster.running()) {
       if (sim.member.status !== 'member' || random() >= pMulticast) continue;
@@ -117,6 +124,7 @@ export function runSimulation(options: RunOptions): RunResult {
         const roll = audienceRandom();
         if (roll < 0.2) opts.audience = 'add';
         else if (roll < 0.3) opts.audience = 'remove';
+        maybeMove(opts);
         cluster.multicast(sim.name, { n: ++multicasts, e: 1 }, opts);
         continue;
       }
@@ -128,6 +136,7 @@ export function runSimulation(options: RunOptions): RunResult {
         if (roll < 0.15) opts.audience = 'add';
         else if (roll < 0.25) opts.audience = 'remove';
         else if (roll < 0.75) opts.elide = true;
+        maybeMove(opts);
       }
       cluster.multicast(sim.name, opts.elide === true ? { n: ++multicasts, e: 1 } : { n: ++multicasts }, opts);
     }
@@ -256,7 +265,7 @@ export function runSimulation(options: RunOptions): RunResult {
     converged,
     ticks: cluster.now,
     events,
-    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}${options.star === true ? ' --star' : ''}`,
+    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}${options.star === true ? ' --star' : ''}${options.moves === true ? ' --moves' : ''}`,
     stats: { peerMessages: cluster.network.sentTotal, multicasts, installs },
     ...(swarm === undefined ? {} : { swarm }),
   };

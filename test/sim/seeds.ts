@@ -5,16 +5,19 @@
 import type { RunOptions } from './run.js';
 
 /**
- * The fixed list CI runs: 460 runs over four group sizes (one on a lossy network only, one harsher,
- * one with every view heartbeating in a star as views larger than `heartbeatAllMax` do).
+ * The fixed list CI runs: 580 runs over four group sizes (one on a lossy network only, one harsher,
+ * one with every view heartbeating in a star as views larger than `heartbeatAllMax` do, two with
+ * streams taken over within views).
  */
-export const suites: Array<{ members: number; seeds: number; faults: boolean; harsh?: boolean; star?: boolean }> = [
+export const suites: Array<{ members: number; seeds: number; faults: boolean; harsh?: boolean; star?: boolean; moves?: boolean }> = [
   { members: 5, seeds: 60, faults: true, harsh: true },
   { members: 5, seeds: 250, faults: true },
   { members: 5, seeds: 60, faults: true, star: true },
   { members: 3, seeds: 50, faults: true },
   { members: 7, seeds: 25, faults: true },
   { members: 4, seeds: 15, faults: false },
+  { members: 5, seeds: 80, faults: true, moves: true },
+  { members: 4, seeds: 40, faults: true, harsh: true, moves: true },
 ];
 
 /**
@@ -54,7 +57,7 @@ export const regressions: Array<{ seed: number; members: number; harsh?: boolean
 export function ciRuns(): RunOptions[] {
   const runs: RunOptions[] = regressions.map(({ seed, members, harsh, classic }) => ({ seed, members, harsh: harsh === true, classic: classic !== false }));
   for (const suite of suites) {
-    for (let seed = 1; seed <= suite.seeds; seed++) runs.push({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true, star: suite.star === true });
+    for (let seed = 1; seed <= suite.seeds; seed++) runs.push({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true, star: suite.star === true, moves: suite.moves === true });
   }
   return runs;
 }
@@ -88,8 +91,8 @@ export const wholeRegressions: Array<{ seed: number; brokers: number; harsh?: bo
   { seed: 138, brokers: 5, cutOwners: true, caught: 'waiting group: a survivor taking its own released copy kept its newer publish ids, and did not resync its own subscribers' },
 ];
 
-/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 400 in all. */
-export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean }> = [
+/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 900 in all. */
+export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean }> = [
   { brokers: 5, seeds: 250 },
   { brokers: 3, seeds: 100 },
   { brokers: 7, seeds: 50 },
@@ -106,4 +109,7 @@ export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean
   // Partitions that cut off every owner of a group at once: the group waits for their copies and
   // comes back to the longest (docs/mesh.md, "Waiting groups"); before, it started again empty.
   { brokers: 5, seeds: 100, cutOwners: true },
+  // Brokers taking a group's stream over as soon as they publish most of it (broker/node/takeover-policy.ts),
+  // so that take-overs meet the faults and the flush.
+  { brokers: 5, seeds: 100, batching: true, moves: true },
 ];

@@ -22,8 +22,8 @@ describe('core group under seeded faults', () => {
   if (knownFailures.length > 0) it.fails.each(knownFailures)('known core bug, still failing: seed $seed with $members members ($caught)', ({ seed, members, harsh }) => check({ seed, members, harsh: harsh === true }));
 
   for (const suite of suites) {
-    it(`${suite.seeds} runs of ${suite.members} members${suite.faults ? (suite.harsh === true ? ' with harsher faults' : ' with faults') : ' on a lossy network only'}${suite.star === true ? ', heartbeats in a star' : ''}`, () => {
-      for (let seed = 1; seed <= suite.seeds; seed++) check({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true, star: suite.star === true });
+    it(`${suite.seeds} runs of ${suite.members} members${suite.faults ? (suite.harsh === true ? ' with harsher faults' : ' with faults') : ' on a lossy network only'}${suite.star === true ? ', heartbeats in a star' : ''}${suite.moves === true ? ', streams taken over' : ''}`, () => {
+      for (let seed = 1; seed <= suite.seeds; seed++) check({ seed, members: suite.members, faults: suite.faults, harsh: suite.harsh === true, star: suite.star === true, moves: suite.moves === true });
     }, 180_000);
   }
 });

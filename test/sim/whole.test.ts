@@ -76,24 +76,28 @@ describe('topic predicates catch their bugs', () => {
 });
 
 describe('whole brokers under seeded faults', () => {
-  // 400 runs in all (about 50 s on an idle 2-core machine).
+  // 900 runs in all (about 150 s on an idle 2-core machine).
   it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', ({ seed, brokers, harsh, star, batching, cutOwners }) => {
     expect(runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).report).toBe('');
   });
 
-  for (const { brokers, seeds, star, replicas, leaves, batching, cutOwners } of wholeSuites) {
-    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${batching === true ? ' --batching' : ''}${cutOwners === true ? ' --cut-owners' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
-    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
+  for (const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves } of wholeSuites) {
+    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${batching === true ? ' --batching' : ''}${cutOwners === true ? ' --cut-owners' : ''}${moves === true ? ' --moves' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
+    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
       const failed: string[] = [];
       let salvaged = 0;
+      let takeovers = 0;
       for (let seed = 1; seed <= seeds; seed++) {
-        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, ...(replicas === undefined ? {} : { replicas }) });
+        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }) });
         salvaged += result.stats.salvaged;
+        takeovers += result.stats.takeovers;
         if (!result.ok) failed.push(`seed ${seed} (npm run sim -- --whole --seed ${seed} --members ${brokers}${flags}):\n${result.report.split('\n').slice(0, 6).join('\n')}`);
       }
       expect(failed.join('\n\n')).toBe('');
       // The mode does what it says: groups did wait and come back to kept copies.
       if (cutOwners === true) expect(salvaged).toBeGreaterThan(seeds / 2);
+      // Streams were taken over, several times a run.
+      if (moves === true) expect(takeovers).toBeGreaterThan(seeds * 3);
     }, 600_000);
   }
 

@@ -10,6 +10,7 @@ import { ViewChannel } from '../../broker/core/channel.js';
 import type { DataMessage } from '../../broker/core/messages.js';
 import { ViewOrdering } from '../../broker/core/ordering.js';
 import { FailureDetector } from '../../broker/core/failure-detector.js';
+import { isPeerMessage } from '../../broker/core/validate.js';
 import { runSimulation } from '../sim/run.js';
 
 const members = ['a#1', 'b#1', 'c#1'];
@@ -177,6 +178,19 @@ describe('Member', () => {
     for (const g of garbage) expect(() => m.receive('b#1', g as never)).not.toThrow();
     expect(m.malformedTotal).toBe(garbage.length);
     expect(m.view).toEqual({ id: 1, members: ['a#1'], primary: true });
+  });
+
+  it('takes a take-over flag only as `true` and only on an abcast (a hostile peer cannot move a stream with another value)', () => {
+    const request = { kind: 'order-request', view: 1, order: 'total', stream: 2, key: 'b#1/3', origin: 'b#1', originSeq: 3, streamSeq: 1, safe: true, payload: null };
+    const data = { kind: 'data', view: 1, sender: 'a#1', seq: 4, order: 'total', safe: true, origin: 'b#1', key: 'b#1/3', originSeq: 3, stream: 2, streamPos: 9, streamSeq: 1, payload: null };
+    expect(isPeerMessage({ ...request, takeOver: true })).toBe(true);
+    expect(isPeerMessage({ ...data, takeOver: true })).toBe(true);
+    for (const bad of ['yes', 1, false, null]) {
+      expect(isPeerMessage({ ...request, takeOver: bad })).toBe(false);
+      expect(isPeerMessage({ ...data, takeOver: bad })).toBe(false);
+    }
+    expect(isPeerMessage({ ...request, order: 'group', takeOver: true })).toBe(false);
+    expect(isPeerMessage({ ...data, order: 'fifo', takeOver: true })).toBe(false);
   });
 
   it('refuses an unknown multicast order as a programmer error', () => {

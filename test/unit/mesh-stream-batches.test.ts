@@ -15,13 +15,15 @@ function setUp() {
   const sent: Array<{ key: string; payload: { command?: unknown; commands?: unknown[] }; options: MulticastOptions }> = [];
   const delivered: Delivery[] = [];
   const group = {
+    id: 'me#1',
+    sequencerOf: () => 'other#1',
     multicast(payload: unknown, options: MulticastOptions): string {
       const key = `me#1/${sent.length + 1}`;
       sent.push({ key, payload: payload as never, options });
       return key;
     },
   };
-  const stream = new MeshStream({ group: () => group, lwgOf: (topic) => lwgOf(topic, 32), now: () => 1000 });
+  const stream = new MeshStream({ group: () => group, lwgOf: (topic) => lwgOf(topic, 32), now: () => 1000, self: () => 'me#1' });
   const replicas = { bind: () => replicas, deliver: (d: Delivery) => void delivered.push(d), table: { advance: () => {} } };
   stream.bind({} as TopicTable, replicas as unknown as Replicas);
   return { stream, sent, delivered };

@@ -40,6 +40,12 @@ export interface WholeOptions {
    */
   batching?: boolean;
   /**
+   * Brokers take a group's stream over as soon as they publish most of it (broker/node/takeover-policy.ts,
+   * looking every 100 ms for 3 messages rather than every second for 20), so take-overs meet
+   * the faults. Off by default, so that every other seed replays.
+   */
+  moves?: boolean;
+  /**
    * Among the faults, a partition that cuts off every owner of one group at once (a minority, so
    * the rest goes on): the group's every ready copy leaves the primary view alive. The group must
    * wait for them and come back to their copy — nothing acknowledged lost, no group started again
@@ -52,7 +58,7 @@ export interface WholeResult {
   ok: boolean;
   violations: TopicViolation[];
   report: string;
-  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number };
+  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number; takeovers: number };
   log: string[];
 }
 
@@ -65,7 +71,7 @@ export function runWhole(options: WholeOptions): WholeResult {
   const faults = options.faults ?? true;
   const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
   const names = Array.from({ length: n }, (_, i) => `b${i}`);
-  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, options.star === true ? { heartbeatAllMax: 0 } : {}, options.batching === true);
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, options.star === true ? { heartbeatAllMax: 0 } : {}, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined);
   // Bursts draw from a stream of their own (the workload's draws stay as they are).
   const burstRandom = prng(options.seed ^ 0x1b873593);
   const log: string[] = [];
@@ -249,6 +255,7 @@ export function runWhole(options: WholeOptions): WholeResult {
       // Groups that came back to a copy kept through an exclusion, and of them those behind.
       salvaged: world.events.filter((l) => l.includes('lwg-salvaged')).length,
       behind: world.events.filter((l) => l.includes('lwg-salvaged') && l.includes('"behind":true')).length,
+      takeovers: world.takeovers,
     },
     log,
   };

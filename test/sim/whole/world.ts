@@ -11,6 +11,7 @@ import { decodeFrame, frameFromEncoded, type ServerMessage } from '../../../clie
 import { FrameDecoder, encodeLinkFrame } from '../../../broker/transport/index.js';
 import type { LogEntry, MemberId } from '../../../broker/core/index.js';
 import { BrokerNode } from '../../../broker/node/node.js';
+import type { TakeoverSettings } from '../../../broker/node/takeover-policy.js';
 import { topicLimitsDefault, type Subscriber } from '../../../broker/topics/index.js';
 import { SimNetwork, type FaultKnobs, type Partition } from '../network.js';
 
@@ -82,6 +83,8 @@ export class World {
     private readonly core: Partial<typeof coreConfig & { heartbeatAllMax: number }> = {},
     /** Clients' requests of a tick are performed together, at `performRequests` (else each at once). */
     private readonly batching = false,
+    /** When brokers take a group's stream over (the product's defaults unless given). */
+    private readonly takeover?: Partial<TakeoverSettings>,
   ) {
     this.network = new SimNetwork(random, knobs, (id) => id.split('#')[0]!);
   }
@@ -90,9 +93,20 @@ export class World {
     this.network.partition = p;
   }
 
+  /** Take-overs asked by brokers no longer running (`takeovers`). */
+  private takeoversEarlier = 0;
+
+  /** Take-overs of a group's stream the brokers asked for, in the whole run. */
+  get takeovers(): number {
+    let asked = this.takeoversEarlier;
+    for (const b of this.brokers.values()) asked += b.node.stream.takeovers.askedTotal;
+    return asked;
+  }
+
   /** Starts broker `name` (a new incarnation if it ran before); `found`: it founds the group alone. */
   start(name: string, found: boolean): SimBroker {
     const previous = this.brokers.get(name);
+    if (previous !== undefined) this.takeoversEarlier += previous.node.stream.takeovers.askedTotal;
     let incarnation = previous?.incarnation ?? 0;
     const node = new BrokerNode({
       newId: () => {
@@ -108,6 +122,7 @@ export class World {
       defer: (fn) => this.deferred.push(fn),
       coreLog: (entry) => this.coreLogs.get(entry.member)?.push(entry),
       log: (event, fields) => void this.events.push(`t${this.now} ${name} ${event} ${JSON.stringify(fields)}`),
+      ...(this.takeover === undefined ? {} : { takeover: this.takeover }),
     });
     const broker: SimBroker = {
       name,
