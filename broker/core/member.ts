@@ -301,6 +301,9 @@ export class Member implements CoordinatorHost {
         this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();
       case 'order-request':
+        // Only an origin hands on its own requests (outgoing.ts): one in another member's name (a
+        // take-over for a member that does not exist, a key that would shadow another's) is refused.
+        if (m.origin !== from || m.key !== `${from}/${m.originSeq}`) return;
         return this.onOrderRequest(m);
       case 'leave':
         this.leaving.add(from);
@@ -416,6 +419,10 @@ export class Member implements CoordinatorHost {
     this.channel.markSent(message.seq, this.now);
     for (const m of this.view!.members) if (m !== this.id) this.send(m, message);
     this.onData(message);
+  }
+
+  isMember(id: MemberId): boolean {
+    return this.view?.members.includes(id) === true;
   }
 
   isOlder(a: MemberId, b: MemberId): boolean {

@@ -27,6 +27,8 @@ export interface TakeoversHost {
   readonly audiences: { resume(stream: number): void };
   readonly outgoing: { resend(stream: number): void; takingOver(stream: number): boolean };
   onOrderRequest(r: OrderRequest): void;
+  /** Whether `id` is a member of the installed view. */
+  isMember(id: MemberId): boolean;
   /** Where the view places the stream's sequencer (`MemberOptions.sequencerOf`). */
   placeOf(stream: number): MemberId;
 }
@@ -41,7 +43,8 @@ export class StreamTakeovers {
   private readonly placed = new Map<number, MemberId>();
   /** Streams this member sequenced a take-over of, to another member, in this view. */
   private readonly handedOff = new Set<number>();
-  private early: OrderRequest[] = [];
+  /** Requests that reached this member before it delivered its own take-over of their stream, by key (a retry replaces). */
+  private early = new Map<string, OrderRequest>();
   /** Streams whose take-over was delivered in the current delivery pass (`afterDeliveries`). */
   private due: number[] = [];
 
@@ -70,7 +73,7 @@ export class StreamTakeovers {
 
   /** A request for a stream this member does not sequence: kept if this member is taking it over. */
   notMine(r: OrderRequest): void {
-    if (this.early.length < earlyMax && this.host.outgoing.takingOver(r.stream)) this.early.push(r);
+    if ((this.early.size < earlyMax || this.early.has(r.key)) && this.host.outgoing.takingOver(r.stream)) this.early.set(r.key, r);
   }
 
   /**
@@ -80,6 +83,8 @@ export class StreamTakeovers {
    */
   delivered(m: DataMessage): void {
     if (m.takeOver !== true || m.stream === undefined || m.streamPos === undefined || m.sender === m.origin) return;
+    // Requests come only from their origins (member.ts), so this is a member; checked all the same.
+    if (!this.host.isMember(m.origin)) return;
     const stream = m.stream;
     this.moved.set(stream, m.origin);
     this.handedOff.delete(stream);
@@ -96,8 +101,12 @@ export class StreamTakeovers {
     const due = this.due;
     this.due = [];
     for (const stream of due) {
-      const waiting = this.early.filter((r) => r.stream === stream);
-      if (waiting.length > 0) this.early = this.early.filter((r) => r.stream !== stream);
+      const waiting: OrderRequest[] = [];
+      for (const [key, r] of this.early) {
+        if (r.stream !== stream) continue;
+        waiting.push(r);
+        this.early.delete(key);
+      }
       this.host.outgoing.resend(stream);
       if (this.moved.get(stream) === this.host.id) for (const r of waiting) this.host.onOrderRequest(r);
     }
@@ -108,7 +117,7 @@ export class StreamTakeovers {
     this.moved.clear();
     this.placed.clear();
     this.handedOff.clear();
-    this.early = [];
+    this.early.clear();
     this.due = [];
   }
 }

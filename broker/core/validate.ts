@@ -42,11 +42,15 @@ export function isDataMessage(v: unknown): boolean {
     isId(m['origin']) &&
     isId(m['key']) &&
     isCount(m['originSeq']) &&
+    // An abcast's stream and positions: a take-over's position is where its new sequencer counts on from.
+    (m['stream'] == null || isCount(m['stream'])) &&
+    (m['streamPos'] == null || isCount(m['streamPos'])) &&
+    (m['streamSeq'] == null || isCount(m['streamSeq'])) &&
     (m['vt'] === undefined || isCountMap(m['vt'])) &&
     (m['audience'] === undefined || (Array.isArray(m['audience']) && m['audience'].length <= 4096 && m['audience'].every(isCount))) &&
     (m['stub'] === undefined || m['stub'] === true) &&
     (m['audienceChange'] === undefined || m['audienceChange'] === 'add' || m['audienceChange'] === 'remove') &&
-    (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total'))
+    (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total' && m['safe'] === true))
   );
 }
 
@@ -61,7 +65,7 @@ function isOrderRequest(m: Record<string, unknown>): boolean {
     typeof m['safe'] === 'boolean' &&
     (m['elide'] === undefined || m['elide'] === true) &&
     (m['audience'] === undefined || m['audience'] === 'add' || m['audience'] === 'remove') &&
-    (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total'))
+    (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total' && m['safe'] === true))
   );
 }
 

@@ -8,10 +8,12 @@
  *
  * Each broker counts, per stream, the messages delivered and its own among them, and looks every
  * `lookMs`: with at least `messagesMin` messages since its last look and at least `shareMin` of
- * them its own, and the stream sequenced elsewhere, it asks. At most one broker can hold three
- * quarters of a stream, so two never pull it back and forth; a stream with publishers spread
- * over brokers stays where the view placed it. A view change puts every stream back, and the
- * broker asks again after its next look.
+ * them its own, and the stream sequenced elsewhere, it asks. Over the same second at most one
+ * broker holds three quarters of a stream, so two publishing steadily never pull it back and
+ * forth; a stream with publishers spread over brokers stays where the view placed it. (Looks are
+ * not aligned between brokers: publishers taking turns in bursts of a second can move a stream
+ * each second — a delay of about a round of stability each time, nothing lost.) A view change
+ * puts every stream back, and the broker asks again after its next look.
  */
 import type { MessageKey, MulticastOptions } from '../core/index.js';
 

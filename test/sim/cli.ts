@@ -66,12 +66,14 @@ if (process.argv.includes('--whole')) {
   const from = Number(flag('--from') ?? 1);
   const started = Date.now();
   let failed = 0;
+  let moved = 0;
   for (let seed = from; seed < from + seeds; seed++) {
     const result = runSimulation({ seed, members, faults, harsh, classic, star, moves });
+    moved += result.stats.moved;
     if (result.violations.length === 0) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);
   }
-  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}${moves ? ', take-overs' : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}${moves ? `, take-overs (${moved} streams moved at the end)` : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 }

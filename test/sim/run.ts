@@ -74,7 +74,8 @@ export interface RunResult {
   ticks: number;
   events: string[];
   replay: string;
-  stats: { peerMessages: number; multicasts: number; installs: number };
+  /** `moved`: with `moves`, streams sequenced away from their place at the end of the calm phase (`calmMoves`). */
+  stats: { peerMessages: number; multicasts: number; installs: number; moved: number };
   /** The seed's swarm draw (absent in a classic run). */
   swarm?: Swarm;
 }
@@ -246,6 +247,7 @@ export function runSimulation(options: RunOptions): RunResult {
       quietTicks = 0;
     }
   }
+  const calm = converged && options.moves === true ? calmMoves(cluster, options.seed, livenessTicksMax) : undefined;
   const finalLive = cluster.live().map((s) => s.member.id);
   cluster.logFinalStates();
   if (process.env['SIM_DUMP'] !== undefined) {
@@ -257,6 +259,7 @@ export function runSimulation(options: RunOptions): RunResult {
   }
   const violations = checkRun({ logs: cluster.logs, finalLive });
   if (!converged) violations.unshift({ property: 'LIVENESS', message: `no convergence within ${livenessTicksMax} ticks of the liveness phase: ${describe(cluster)}` });
+  if (calm !== undefined) violations.unshift(...calm.violations);
   let installs = 0;
   for (const entries of cluster.logs.values()) installs += entries.filter((e) => e.kind === 'install').length;
   return {
@@ -266,7 +269,7 @@ export function runSimulation(options: RunOptions): RunResult {
     ticks: cluster.now,
     events,
     replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}${options.star === true ? ' --star' : ''}${options.moves === true ? ' --moves' : ''}`,
-    stats: { peerMessages: cluster.network.sentTotal, multicasts, installs },
+    stats: { peerMessages: cluster.network.sentTotal, multicasts, installs, moved: calm?.moved ?? 0 },
     ...(swarm === undefined ? {} : { swarm }),
   };
 }
@@ -285,6 +288,46 @@ function majoritySurvives(cluster: SimCluster, victim: string): boolean {
 }
 
 /** Every live member is in one view of exactly the live members, unblocked, with nothing pending. */
+/**
+ * With `moves`, after the liveness phase: abcasts with one take-over in five, in the one view and
+ * without faults, then quiet. A stream stalled inside a view shows here as a LIVENESS violation —
+ * during the faults the next view change would put every stream back and hide it; and a view
+ * change now, with nothing failing, is a violation too (a stall taken for a cut link, say). At the
+ * end every member must name the same sequencer for each stream; `moved` counts the streams
+ * sequenced away from where the view placed them (take-overs that took effect).
+ */
+function calmMoves(cluster: SimCluster, seed: number, ticksMax: number): { violations: Violation[]; moved: number } {
+  const random = prng(seed ^ 0x68e31da4);
+  const streams = 4;
+  const viewOf = (): number | undefined => cluster.live()[0]?.member.view?.id;
+  const view = viewOf();
+  const violations: Violation[] = [];
+  for (let t = 0; t < 300; t++) {
+    for (const sim of cluster.running()) {
+      if (sim.member.status !== 'member' || random() >= 0.1) continue;
+      const opts: MulticastOptions = { order: 'total', safe: random() < 0.5, stream: Math.floor(random() * streams) };
+      if (random() < 0.2) opts.takeOver = true;
+      cluster.multicast(sim.name, { calm: t }, opts);
+    }
+    cluster.step();
+  }
+  let quietTicks = 0;
+  for (let t = 0; t < ticksMax && quietTicks < 50; t++) {
+    cluster.step();
+    quietTicks = isSettled(cluster) ? quietTicks + 1 : 0;
+  }
+  if (quietTicks < 50) violations.push({ property: 'LIVENESS', message: `the calm phase with take-overs did not settle within ${ticksMax} ticks: ${describe(cluster)}` });
+  if (viewOf() !== view) violations.push({ property: 'LIVENESS', message: `the view changed from ${view} to ${viewOf()} in the calm phase, with nothing failing` });
+  let moved = 0;
+  for (let stream = 0; stream < streams; stream++) {
+    const named = new Set(cluster.live().map((s) => s.member.sequencerOf(stream)));
+    if (named.size !== 1) violations.push({ property: 'LIVENESS', message: `members name ${named.size} sequencers for stream ${stream}: ${[...named].join(', ')}` });
+    const first = cluster.live()[0]?.member;
+    if (first !== undefined && first.sequencerOf(stream) !== first.placeOf(stream)) moved++;
+  }
+  return { violations, moved };
+}
+
 function isSettled(cluster: SimCluster): boolean {
   const live = cluster.live();
   if (live.length === 0) return true;

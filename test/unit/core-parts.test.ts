@@ -193,6 +193,38 @@ describe('Member', () => {
     expect(isPeerMessage({ ...data, order: 'fifo', takeOver: true })).toBe(false);
   });
 
+  it('refuses a take-over that is not safe (a take-over must be found at every survivor before the new sequencer\'s messages)', () => {
+    const request = { kind: 'order-request', view: 1, order: 'total', stream: 2, key: 'b#1/3', origin: 'b#1', originSeq: 3, streamSeq: 1, safe: false, payload: null, takeOver: true };
+    expect(isPeerMessage(request)).toBe(false);
+    expect(isPeerMessage({ kind: 'data', view: 1, sender: 'a#1', seq: 4, order: 'total', safe: false, origin: 'b#1', key: 'b#1/3', originSeq: 3, stream: 2, streamPos: 9, streamSeq: 1, payload: null, takeOver: true })).toBe(false);
+    // Positions are counts: a take-over's is where its new sequencer counts on from.
+    for (const bad of [-1, 1.5, 'x']) expect(isPeerMessage({ kind: 'data', view: 1, sender: 'a#1', seq: 4, order: 'total', safe: true, origin: 'b#1', key: 'b#1/3', originSeq: 3, stream: 2, streamPos: bad, streamSeq: 1, payload: null })).toBe(false);
+  });
+
+  it('sequences only requests a member hands on in its own name (no take-over for a member that does not exist)', () => {
+    const a = new Member({ id: 'a#1' });
+    const b = new Member({ id: 'b#1' });
+    a.found();
+    b.join(['a#1']);
+    a.receive('b#1', (b.drain().find((x) => x.kind === 'send') as { message: never }).message);
+    a.tick();
+    a.drain();
+    a.stateReady(null);
+    b.receive('a#1', (a.drain().find((x) => x.kind === 'send' && x.to === 'b#1') as { message: never }).message);
+    b.drain();
+    const view = a.view!.id;
+    const stream = [0, 1, 2, 3, 4, 5].find((s) => a.sequencerOf(s) === 'a#1')!;
+    const request = (fields: Record<string, unknown>): never => ({ kind: 'order-request', view, order: 'total', stream, streamSeq: 1, safe: true, payload: null, ...fields }) as never;
+    const sequenced = (): number => a.drain().filter((x) => x.kind === 'send' && JSON.stringify((x as { message: unknown }).message).includes('"kind":"data"')).length;
+    a.receive('b#1', request({ key: 'ghost#1/1', origin: 'ghost#1', originSeq: 1, takeOver: true }));
+    expect(sequenced()).toBe(0);
+    expect(a.sequencerOf(stream)).toBe('a#1');
+    a.receive('b#1', request({ key: 'a#1/7', origin: 'b#1', originSeq: 1 })); // a key in another member's name
+    expect(sequenced()).toBe(0);
+    a.receive('b#1', request({ key: 'b#1/1', origin: 'b#1', originSeq: 1 }));
+    expect(sequenced()).toBe(1);
+  });
+
   it('refuses an unknown multicast order as a programmer error', () => {
     const m = new Member({ id: 'a#1' });
     m.found();
