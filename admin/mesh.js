@@ -26,7 +26,7 @@ export function meshModel(brokers, seen, now, self) {
     if (i === 0 && view !== null) roles.push('coordinator');
     if (snapshot !== null && nameOf(id) === self) roles.push('this broker');
     if (table !== null && table.from === id) roles.push('$sys leader');
-    const sequences = table === null ? 0 : table.groups.filter((g) => g.owners[0] === id).length;
+    const sequences = table === null ? 0 : table.groups.filter((g) => g.sequencer === id).length;
     const owns = table === null ? 0 : table.groups.filter((g) => g.owners.includes(id)).length;
     return { id, name: nameOf(id), snapshot, roles, sequences, owns, fresh: fresh(id), age: seen.has(id) ? now - seen.get(id) : null };
   });
@@ -76,7 +76,8 @@ function groupTable(entries, fresh) {
   }
   const groups = snapshot.groups
     .filter(Array.isArray)
-    .map(([lwg, owners, ready, loading, wanters]) => ({ lwg, owners: list(owners), ready: list(ready), loading: list(loading), wanters: list(wanters), topics: topics.get(lwg) ?? 0 }));
+    // The sixth field, the broker sequencing the stream now, is absent from brokers before it: the first owner then.
+    .map(([lwg, owners, ready, loading, wanters, sequencer]) => ({ lwg, owners: list(owners), ready: list(ready), loading: list(loading), wanters: list(wanters), sequencer: typeof sequencer === 'string' ? sequencer : list(owners)[0], topics: topics.get(lwg) ?? 0 }));
   return { from, count: snapshot.lwg?.count ?? groups.length, replicas: snapshot.lwg?.replicas ?? null, partial: snapshot.groupsPartial === true, groups };
 }
 

@@ -91,7 +91,13 @@ function renderGroups({ groups }) {
         'tr',
         { 'data-lwg': g.lwg },
         el('td', { class: 'num' }, String(g.lwg)),
-        el('td', {}, g.owners.map((o, i) => el('span', { class: i === 0 ? 'broker sequencer' : 'broker', title: i === 0 ? 'sequencer' : 'owner' }, nameOf(o)))),
+        el(
+          'td',
+          {},
+          g.owners.map((o) => el('span', { class: o === g.sequencer ? 'broker sequencer' : 'broker', title: o === g.sequencer ? 'sequencer' : 'owner' }, nameOf(o))),
+          // A broker that took the stream over for its publishes sequences it without owning the group.
+          g.sequencer !== undefined && !g.owners.includes(g.sequencer) ? [el('span', { class: 'broker sequencer', title: 'sequencer (took the stream over)' }, `${nameOf(g.sequencer)} (sequences)`)] : [],
+        ),
         el('td', {}, g.ready.map((h) => el('span', { class: 'broker' }, nameOf(h))), g.loading.map((h) => el('span', { class: 'broker loading', title: 'loading' }, `${nameOf(h)} (loading)`))),
         el('td', {}, g.wanters.map((w) => el('span', { class: 'broker' }, nameOf(w)))),
         el('td', { class: 'num' }, String(g.topics)),

@@ -190,7 +190,7 @@ function groupRows(table: LwgInfo[]): { rows: NonNullable<SysSnapshot['groups']>
     const wanters = info.members.filter((m) => !holders.has(m));
     const settled = loading.length === 0 && wanters.length === 0 && ready.length === info.owners.length && info.owners.every((o) => holders.has(o));
     if (table.length > groupsShownMax && settled) continue;
-    rows.push([info.lwg, [...info.owners], ready, loading, wanters]);
+    rows.push([info.lwg, [...info.owners], ready, loading, wanters, info.sequencer]);
   }
   return { rows, partial: rows.length < table.length };
 }

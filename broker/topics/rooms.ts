@@ -6,7 +6,7 @@
  * come starts a fresh room (its history stays until the topic is evicted).
  *
  * Every broker that keeps a room's topic sees its presence change in the topic's order; only the
- * broker that leads the topic's stream (its sequencer; the broker itself when alone) announces,
+ * broker that leads the topic's group (its first owner in the view; the broker itself when alone) announces,
  * so each change is published once. Announcements are absolute counts (a patch sent twice does no
  * harm), batched per `tick`; one that could not be published is handed back (`retry`) and goes
  * with the next. A broker that becomes leader announces again the rooms it knows to be listed

@@ -58,10 +58,12 @@ export interface SysSnapshot {
   lwg: { count: number; replicas: number; topics: Array<[lwg: number, topics: number]> } | null;
   /**
    * The replicated lightweight-group table, sent by one broker only (the one that leads `$sys`'s
-   * stream): per group its owners (the first sequences it), ready holders, loading holders and the
-   * brokers that want one of its topics. Beyond `groupsShownMax` groups only the unsettled ones.
+   * stream): per group its owners (the view places its sequencer at the first), ready holders,
+   * loading holders, the brokers that want one of its topics, and the broker sequencing its stream
+   * now (an owner, or a broker that took the stream over: docs/mesh.md). Beyond `groupsShownMax`
+   * groups only the unsettled ones.
    */
-  groups: Array<[lwg: number, owners: string[], ready: string[], loading: string[], wanters: string[]]> | null;
+  groups: Array<[lwg: number, owners: string[], ready: string[], loading: string[], wanters: string[], sequencer: string]> | null;
   /** More groups than shown (settled ones left out). */
   groupsPartial: boolean;
 }

@@ -100,6 +100,9 @@ describe.skipIf(!canRun)('the admin page over a three-broker mesh', { timeout: 6
     await until(page, (self) => document.querySelector(`#members tr[data-member="${self}"] .role.self`) !== null, ids[1]!, 'this broker marked');
     const groups = await page.$$eval('#groups tr[data-lwg]', (rows) => rows.map((r) => r.querySelectorAll('td')[1]!.querySelectorAll('.broker').length));
     expect(groups.every((owners) => owners === 2)).toBe(true);
+    // One broker in bold per group: the one sequencing its stream (its first owner, nobody publishing).
+    const sequencers = await page.$$eval('#groups tr[data-lwg]', (rows) => rows.map((r) => r.querySelectorAll('td')[1]!.querySelectorAll('.broker.sequencer').length));
+    expect(sequencers.every((n) => n === 1)).toBe(true);
     const coordinator = await page.$$eval('#members tr[data-member]', (rows) => rows.filter((r) => r.textContent!.includes('coordinator')).length);
     expect(coordinator).toBe(1);
     await page.screenshot({ path: `${artifacts}/1-mesh.png`, fullPage: true });

@@ -111,9 +111,11 @@ describe('$sys on a three-broker mesh', () => {
     const withTable = Object.values(sys.brokers()).filter((s) => s.groups !== undefined && s.groups !== null);
     expect(withTable).toHaveLength(1);
     expect(withTable[0]!.groups).toHaveLength(32);
-    for (const [, owners, ready] of withTable[0]!.groups!) {
+    for (const [, owners, ready, , , sequencer] of withTable[0]!.groups!) {
       expect(owners).toHaveLength(2);
       expect(ready.length).toBeGreaterThanOrEqual(1);
+      // Nobody publishes: every stream is sequenced where the view placed it, at its first owner.
+      expect(sequencer).toBe(owners[0]);
     }
     await mesh.kill(0);
     await sys.until((b) => b[ids[0]!] === undefined && [ids[1]!, ids[2]!].every((id) => b[id]?.view?.members.length === 2), 'the killed broker gone', 20_000);

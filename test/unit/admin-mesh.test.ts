@@ -22,7 +22,9 @@ describe('the admin page model', () => {
     const brokers = {
       'b0#1': snapshot('b0#1', { top: [['room.1', 5, 50], ['room.2', 1, 9]], lwg: { count: 2, replicas: 2, topics: [[0, 3]] } }),
       'b1#1': snapshot('b1#1', {
-        groups: [[0, ['b1#1', 'b0#1'], ['b1#1'], ['b0#1'], []], [1, ['b2#1', 'b1#1'], ['b2#1', 'b1#1'], [], ['b0#1']]],
+        // Group 0 as a broker before the sequencer field sends it (its first owner sequences it);
+        // group 1's stream taken over by b0, which owns nothing of it.
+        groups: [[0, ['b1#1', 'b0#1'], ['b1#1'], ['b0#1'], []], [1, ['b2#1', 'b1#1'], ['b2#1', 'b1#1'], [], ['b0#1'], 'b0#1']],
         top: [['room.1', 6, 52]], lwg: { count: 2, replicas: 2, topics: [[0, 2], [1, 7]] },
       }),
       'b2#1': snapshot('b2#1', { latency: { p50: 0.002, p99: 0.02, count: 5 } }),
@@ -36,10 +38,10 @@ describe('the admin page model', () => {
       ['b1#1', ['this broker', '$sys leader'], true],
       ['b2#1', [], false],
     ]);
-    expect(m.members.map((x) => [x.sequences, x.owns])).toEqual([[0, 1], [1, 2], [1, 1]]);
+    expect(m.members.map((x) => [x.sequences, x.owns])).toEqual([[1, 1], [1, 2], [0, 1]]);
     expect(m.groups!.groups).toEqual([
-      { lwg: 0, owners: ['b1#1', 'b0#1'], ready: ['b1#1'], loading: ['b0#1'], wanters: [], topics: 3 },
-      { lwg: 1, owners: ['b2#1', 'b1#1'], ready: ['b2#1', 'b1#1'], loading: [], wanters: ['b0#1'], topics: 7 },
+      { lwg: 0, owners: ['b1#1', 'b0#1'], ready: ['b1#1'], loading: ['b0#1'], wanters: [], sequencer: 'b1#1', topics: 3 },
+      { lwg: 1, owners: ['b2#1', 'b1#1'], ready: ['b2#1', 'b1#1'], loading: [], wanters: ['b0#1'], sequencer: 'b0#1', topics: 7 },
     ]);
     expect(m.top).toEqual([
       { topic: 'room.1', rate: 6, seq: 52, brokers: ['b0', 'b1'] },
