@@ -20,6 +20,15 @@ export interface OutgoingHost extends MemberBasics {
   sequencerOf(stream: number): MemberId;
 }
 
+/** A request handed to its orderer and not delivered yet. */
+interface Pending {
+  request: OrderRequest;
+  sentAt: number;
+  firstAt: number;
+  sends: number;
+  sequenced?: true;
+}
+
 interface Queued {
   key: MessageKey;
   originSeq: number;
@@ -40,7 +49,7 @@ export class Outgoing {
   /** Own abcasts per stream so far (their FIFO position on the stream). */
   private readonly streamSeqs = new Map<number, number>();
   /** Own abcasts and gbcasts not yet delivered. */
-  readonly pending = new Map<MessageKey, { request: OrderRequest; sentAt: number; firstAt: number; sends: number; sequenced?: true }>();
+  readonly pending = new Map<MessageKey, Pending>();
 
   constructor(private readonly host: OutgoingHost) {}
 
@@ -48,11 +57,11 @@ export class Outgoing {
     return this.queued.length;
   }
 
-  /** Numbers a multicast and sends it as soon as it may go; returns its key. */
+  /** Numbers a multicast and sends it as soon as it may go; returns its key (`takeOver` only on an abcast: member.ts). */
   add(payload: unknown, order: OrderFlavor, safe: boolean, stream: number, elide = false, audience?: AudienceChange, takeOver = false): MessageKey {
     const originSeq = ++this.originSeqLast;
     const key = `${this.host.id}/${originSeq}`;
-    this.queued.push({ key, originSeq, order, safe, stream, elide, audience, takeOver: takeOver && order === 'total', payload });
+    this.queued.push({ key, originSeq, order, safe, stream, elide, audience, takeOver, payload });
     this.sendQueued();
     return key;
   }
@@ -95,10 +104,7 @@ export class Outgoing {
     this.causalSent = 0;
     for (const p of this.pending.values()) {
       p.request = { ...p.request, view: viewId };
-      p.firstAt = this.host.now;
-      p.sends = 0;
-      delete p.sequenced;
-      this.sendRequest(p.request);
+      this.handAgain(p);
     }
     this.sendQueued();
   }
@@ -110,12 +116,16 @@ export class Outgoing {
   resend(stream: number): void {
     const viewId = this.host.view?.id;
     for (const p of this.pending.values()) {
-      if (p.request.order !== 'total' || p.request.stream !== stream || p.request.view !== viewId) continue;
-      p.firstAt = this.host.now;
-      p.sends = 0;
-      delete p.sequenced;
-      this.sendRequest(p.request);
+      if (p.request.order === 'total' && p.request.stream === stream && p.request.view === viewId) this.handAgain(p);
     }
+  }
+
+  /** A request handed to a new orderer: its clock and count of sends start again, as for a new one. */
+  private handAgain(p: Pending): void {
+    p.firstAt = this.host.now;
+    p.sends = 0;
+    delete p.sequenced;
+    this.sendRequest(p.request);
   }
 
   /** Is an own take-over of `stream` on its way (handed to its sequencer, not delivered)? */
