@@ -1,20 +1,58 @@
 /**
- * A topic's history: the last messages, bounded by count and by bytes, kept
- * as their encoded wire form so a replay copies bytes and encodes nothing.
- * Seqs in the history are consecutive: `firstSeq … lastSeq`.
+ * A topic's history: the last messages, bounded by count and by bytes. Seqs in
+ * the history are consecutive: `firstSeq … lastSeq`.
  */
-import type { MessageParts } from '../../client/protocol/index.js';
+import { encodeMessageV1, messageV1Bytes, Writer, type MessageParts } from '../../client/protocol/index.js';
 
-export interface HistoryEntry {
-  seq: number;
-  /** The encoded `msg` wire message (protocol v1). */
-  encoded: Uint8Array;
+/**
+ * One message of a history. A message ordered here keeps its parts and writes its v1 wire form
+ * (`encoded`) the first time something asks for it — a v1 subscriber, a snapshot, the HTTP
+ * history. Most copies never do: a group's owners without subscribers, and brokers whose
+ * subscribers speak v2, which is written from the parts (wire.ts). An entry loaded from another
+ * broker's snapshot has only its v1 bytes; its parts are decoded from them when first needed.
+ * `bytes` is the v1 size either way, so every copy bounds a topic's history alike.
+ */
+export class HistoryEntry {
+  private v1: Uint8Array | undefined;
+
+  private constructor(
+    readonly seq: number,
+    readonly bytes: number,
+    public parts: MessageParts | undefined,
+    v1: Uint8Array | undefined,
+  ) {
+    this.v1 = v1;
+  }
+
   /**
-   * The message's fields, its payload a view into `encoded` — set when the message was ordered
-   * here; for an entry loaded from another broker's snapshot, derived when first needed (wire.ts).
+   * A message ordered here. Its payload is copied into a shared slab: what it came in (a client's
+   * frame, a link's batch) is not kept alive by the history.
    */
-  parts?: MessageParts;
+  static ordered(parts: MessageParts): HistoryEntry {
+    parts.data = payloads.raw(parts.data).finish();
+    return new HistoryEntry(parts.seq, messageV1Bytes(parts), parts, undefined);
+  }
+
+  /** A message from a snapshot: its v1 bytes (`parts` may be given by the caller, e.g. a test). */
+  static loaded(seq: number, encoded: Uint8Array, parts?: MessageParts): HistoryEntry {
+    return new HistoryEntry(seq, encoded.byteLength, parts, encoded);
+  }
+
+  /** The `msg` wire message of protocol v1, written now if it was not yet. */
+  get encoded(): Uint8Array {
+    if (this.v1 === undefined) {
+      const parts = this.parts!;
+      const { encoded, dataOffset } = encodeMessageV1(parts);
+      this.v1 = encoded;
+      // The payload now lives in the v1 form: the parts point into it, so it is kept once.
+      parts.data = encoded.subarray(dataOffset, dataOffset + parts.data.byteLength);
+    }
+    return this.v1;
+  }
 }
+
+/** Slabs that ordered payloads are copied into (8 KiB each; a larger payload gets its own). */
+const payloads = new Writer();
 
 export class History {
   private entries: HistoryEntry[] = [];
@@ -43,15 +81,15 @@ export class History {
   }
 
   push(entry: HistoryEntry): void {
-    if (this.lengthMax === 0 || entry.encoded.byteLength > this.bytesMax) {
+    if (this.lengthMax === 0 || entry.bytes > this.bytesMax) {
       // Keeping nothing (or not even this one) still moves the window: clear.
       this.clear();
       return;
     }
     this.entries.push(entry);
-    this.bytes += entry.encoded.byteLength;
+    this.bytes += entry.bytes;
     while (this.length > this.lengthMax || this.bytes > this.bytesMax) {
-      this.bytes -= this.entries[this.head]!.encoded.byteLength;
+      this.bytes -= this.entries[this.head]!.bytes;
       this.entries[this.head] = undefined as unknown as HistoryEntry;
       this.head++;
     }

@@ -5,7 +5,7 @@
  * it orders it hands to a `DeliverySink` (the local subscribers) as encoded
  * wire messages, encoded once whatever the number of subscribers.
  */
-import { ErrorCode, encode, encodeMessageV1, type MessageParts, type PresenceEntry, type PresenceMessage } from '../../client/protocol/index.js';
+import { ErrorCode, encode, type PresenceEntry, type PresenceMessage } from '../../client/protocol/index.js';
 
 /** What replicas share, as plain data (see TopicTable.snapshot). */
 export interface TableSnapshot {
@@ -16,7 +16,7 @@ export interface TableSnapshot {
 import type { ApplyResult, PresenceJoinCommand, PresenceLeaveCommand, PublishCommand, TopicCommand } from './commands.js';
 import { historyLimitsFor, type TopicLimits } from './config.js';
 import { PublishDedup, type DedupEntry } from './dedup.js';
-import { History, type HistoryEntry } from './history.js';
+import { History, HistoryEntry } from './history.js';
 import { RecencyMap } from './recency-map.js';
 import { Topic } from './topic.js';
 
@@ -144,10 +144,7 @@ export class TopicTable {
     topic.seq = seq;
     // The first message names the topic's epoch: a subscriber that joined before the topic
     // existed (epoch "") learns it, and can tell this topic from a later re-creation on resume.
-    const parts: MessageParts = { topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: command.encoded ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined };
-    const { encoded, dataOffset } = encodeMessageV1(parts);
-    parts.data = encoded.subarray(dataOffset, dataOffset + parts.data.byteLength);
-    const entry: HistoryEntry = { seq, encoded, parts };
+    const entry = HistoryEntry.ordered({ topic: topic.name, seq, kind: command.msgKind, ts: command.ts, data: command.encoded ?? encode(command.data), client, epoch: seq === 1 ? topic.epoch : undefined });
     topic.history.push(entry);
     if (dedupClient !== undefined && pid !== undefined) {
       const digest = key === undefined ? undefined : (command.digest ?? undefined);
@@ -285,7 +282,7 @@ export class TopicTable {
       topic.seq = t.seq;
       topic.stateHolder.prepare('state', t.state).commit();
       for (const [session, entry] of t.presence) topic.presence.set(session, entry);
-      for (const [seq, encoded] of t.history) topic.history.push({ seq, encoded });
+      for (const [seq, encoded] of t.history) topic.history.push(HistoryEntry.loaded(seq, encoded));
       this.topics.set(t.name, topic);
       if (!this.options.isPinned(t.name)) this.idle.set(t.name, topic);
     }

@@ -4,11 +4,11 @@
 import { expect, it, onTestFinished, vi } from 'vitest';
 import { encode, encodeMessageV1, readFrame } from '../../client/protocol/index.js';
 import { Session, type SessionHost } from '../../broker/server/session.js';
-import type { HistoryEntry } from '../../broker/topics/index.js';
+import { HistoryEntry } from '../../broker/topics/index.js';
 
 function entry(seq: number, client: string): HistoryEntry {
   const parts = { topic: 'game.1.pos', seq, kind: 'event' as const, ts: 0, data: encode({ x: seq }), client };
-  return { seq, encoded: encodeMessageV1(parts).encoded, parts };
+  return HistoryEntry.loaded(seq, encodeMessageV1(parts).encoded, parts);
 }
 
 it('a leave ordered after a held event reaches the subscriber after it', () => {

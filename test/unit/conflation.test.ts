@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageKind } from '../../client/protocol/index.js';
 import { Conflation } from '../../broker/server/conflation.js';
-import type { HistoryEntry } from '../../broker/topics/index.js';
+import { HistoryEntry } from '../../broker/topics/index.js';
 
 function entry(seq: number, client: string | undefined, kind: MessageKind = 'event'): HistoryEntry {
-  return { seq, encoded: new Uint8Array(0), parts: { topic: 'game.1.pos', seq, kind, ts: 0, data: new Uint8Array([seq]), client } };
+  return HistoryEntry.loaded(seq, new Uint8Array(0), { topic: 'game.1.pos', seq, kind, ts: 0, data: new Uint8Array([seq]), client });
 }
 const released = (c: Conflation, sid: number): Array<[number, number | undefined]> => c.releaseTopic(sid).map((r) => [r.entry.seq, r.prev]);
 

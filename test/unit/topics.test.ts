@@ -2,8 +2,8 @@
 // state, bounded history and resume, publish de-duplication, presence ordering, limits and eviction.
 import { describe, expect, it } from 'vitest';
 import { FakeSubscriber } from '../helpers/fake-subscriber.js';
-import { ErrorCode } from '../../client/protocol/index.js';
-import { History, Topics, topicLimitsDefault, type ApplyResult, type SubscribeOutcome, type TopicLimits } from '../../broker/topics/index.js';
+import { ErrorCode, encode, encodeMessageV1 } from '../../client/protocol/index.js';
+import { History, HistoryEntry, Topics, topicLimitsDefault, type ApplyResult, type SubscribeOutcome, type TopicLimits } from '../../broker/topics/index.js';
 
 function makeTopics(limits: Partial<TopicLimits> = {}, extra: { payloadBytesMax?: number; subscriptionsMax?: number } = {}): Topics {
   let epoch = 0;
@@ -79,11 +79,30 @@ describe('topics', () => {
 
   it('bounds history by bytes as well as by count', () => {
     const history = new History(100, 250);
-    for (let seq = 1; seq <= 10; seq++) history.push({ seq, encoded: new Uint8Array(100) });
+    for (let seq = 1; seq <= 10; seq++) history.push(HistoryEntry.loaded(seq, new Uint8Array(100)));
     expect(history.length).toBe(2);
     expect(history.firstSeq).toBe(9);
     expect(history.after(8, 10)?.map((e) => e.seq)).toEqual([9, 10]);
     expect(history.after(7, 10)).toBeUndefined();
+  });
+
+  it('keeps an ordered message as its parts, copied out of what it came in, and writes its v1 form once, when asked', () => {
+    const frame = new Uint8Array(4096);
+    const payload = encode({ x: 1, name: 'p1' });
+    frame.set(payload, 100);
+    const parts = { topic: 'room.1', seq: 1, kind: 'event' as const, ts: 1_764_600_000_000, data: frame.subarray(100, 100 + payload.byteLength), client: 'c-1', epoch: 'e1' };
+    const expected = encodeMessageV1({ ...parts, data: payload }).encoded;
+    const entry = HistoryEntry.ordered(parts);
+    frame.fill(0); // the frame is reused: the history's copy must not change
+    expect(entry.parts!.data.buffer).not.toBe(frame.buffer);
+    expect(Array.from(entry.parts!.data)).toEqual(Array.from(payload));
+    expect(entry.bytes).toBe(expected.byteLength);
+    const v1 = entry.encoded;
+    expect(Array.from(v1)).toEqual(Array.from(expected));
+    expect(entry.encoded).toBe(v1);
+    // The payload is then kept once, inside the v1 form.
+    expect(entry.parts!.data.buffer).toBe(v1.buffer);
+    expect(Array.from(entry.parts!.data)).toEqual(Array.from(payload));
   });
 
   it('applies a retried publish id once and answers with the original seq', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
-import { Writer, encode, encodeMessageV1, encodeMessageV2, decodeFrame, frameFromEncoded } from '../../client/protocol/index.js';
+import { Writer, encode, encodeMessageV1, encodeMessageV2, decodeFrame, frameFromEncoded, messageV1Bytes, type MessageKind } from '../../client/protocol/index.js';
 
 // A decoder that keeps 64-bit integers exact, to see what went on the wire.
 const exact = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' } as ConstructorParameters<typeof Packr>[0]);
@@ -41,6 +41,22 @@ describe('the hot-path msgpack writer', () => {
     // Trailing fields that are absent are left out; a missing client before an epoch is nil.
     expect(exact.unpack(encodeMessageV2('room.1', { ...parts, seq: 3, client: undefined, epoch: undefined }))).toEqual(['room.1', 3, 2, BigInt(1_764_600_000_000), { x: 1, name: 'p1', list: [1, 2, 3] }]);
     expect(exact.unpack(encodeMessageV2(1, { ...parts, seq: 1, client: undefined }))).toEqual([1, 1, 2, BigInt(1_764_600_000_000), { x: 1, name: 'p1', list: [1, 2, 3] }, null, 'e1']);
+  });
+
+  it('knows a v1 message\'s size without writing it, for every string, number and field present', () => {
+    const strings = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(70_000), 'é'.repeat(15), 'é'.repeat(16), 'ü'.repeat(200), '日本'.repeat(40), '🎲'.repeat(9), 'a\ud800b', '\udc00'];
+    const numbers = [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, 1.5, 1_764_600_000_000];
+    const kinds: MessageKind[] = ['event', 'state', 'patch'];
+    let checked = 0;
+    for (const [i, text] of strings.entries()) {
+      for (const [j, n] of numbers.entries()) {
+        const data = encode(i % 2 === 0 ? { n } : 'x'.repeat(j * 40));
+        const parts = { topic: text, seq: n, kind: kinds[j % 3]!, ts: numbers[(i + j) % numbers.length]!, data, client: j % 3 === 0 ? undefined : text, epoch: j % 2 === 0 ? strings[j % strings.length] : undefined };
+        expect(messageV1Bytes(parts)).toBe(encodeMessageV1(parts).encoded.byteLength);
+        checked++;
+      }
+    }
+    expect(checked).toBe(strings.length * numbers.length);
   });
 });
 
