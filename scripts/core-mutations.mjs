@@ -15,22 +15,17 @@ import { build } from 'esbuild';
 const mutations = [
   {
     name: 'a joiner installs the view before its state is set',
-    file: 'broker/core/member.ts',
-    original: `      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
-      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      this.lanes.restore(m.lanes);
-      this.audiences.restore(m.audiences ?? []);
-      this.status = 'member';
-      this.notices.stopJoining();
-      return this.installView(m.next);`,
-    replacement: `      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      this.lanes.restore(m.lanes);
-      this.audiences.restore(m.audiences ?? []);
-      this.status = 'member';
-      this.notices.stopJoining();
-      this.installView(m.next);
-      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
-      return;`,
+    file: 'broker/core/joins.ts',
+    original: `    if (m.state !== undefined) h.emit({ kind: 'set-state', state: m.state.value });
+    for (const key of m.groupKeys ?? []) h.deliverer.keys.add(key);
+    h.lanes.restore(m.lanes);
+    h.audiences.restore(m.audiences ?? []);
+    h.becomeMember(m.next);`,
+    replacement: `    for (const key of m.groupKeys ?? []) h.deliverer.keys.add(key);
+    h.lanes.restore(m.lanes);
+    h.audiences.restore(m.audiences ?? []);
+    h.becomeMember(m.next);
+    if (m.state !== undefined) h.emit({ kind: 'set-state', state: m.state.value });`,
   },
   {
     name: 'the old sequencer goes on sequencing a stream it handed over',
@@ -161,8 +156,8 @@ const mutations = [
   },
   {
     name: 'a joiner drops the state its install carries',
-    file: 'broker/core/member.ts',
-    original: "if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });",
+    file: 'broker/core/joins.ts',
+    original: "if (m.state !== undefined) h.emit({ kind: 'set-state', state: m.state.value });",
     replacement: '// (state dropped)',
   },
   // The broker above the core (broker/node): caught by the whole-broker runs.

@@ -46,6 +46,8 @@ export interface HeartbeatHost {
   readonly channel: ViewChannel;
   readonly participant: { readonly frozenAcks: Record<MemberId, number> | undefined; readonly wantsFlush: boolean };
   readonly detector: FailureDetector;
+  /** The flush coordinator's side: asked for a view change, and the members of the one it runs. */
+  readonly coordinator: { wanted: boolean; readonly participants: readonly MemberId[] | undefined };
   coordinatorOf(): MemberId;
   /** Own abcasts and gbcasts on their way (outgoing.ts): which sequencers have not sequenced one. */
   readonly outgoing: { unsequenced(ticks: number): MemberId[] };
@@ -85,7 +87,7 @@ export class Heartbeats {
    * Acks arrived: if this member's own stability moved, it is announced at the next round — in a
    * view that acknowledges to all, nobody needs the announcement (each member hears every ack).
    */
-  acksArrived(): void {
+  private acksArrived(): void {
     if (this.allAck()) return;
     if (this.h.channel.stableOf(this.h.id) > this.announced) this.dirty = true;
   }
@@ -96,19 +98,28 @@ export class Heartbeats {
   }
 
   /**
-   * A heartbeat arrived (its acks already taken): answered at once if it asks; in a star, the
-   * coordinator's vouches, and those it does not vouch for asked directly — a coordinator that
-   * cannot hear them (or anyone) must not make the members suspect each other.
+   * A heartbeat of this view arrived: its acks and the sender's announced stability are taken; it
+   * is answered at once if it asks; in a star, the coordinator's vouches, and those it does not
+   * vouch for asked directly — a coordinator that cannot hear them (or anyone) must not make the
+   * members suspect each other; then its wish for a flush and its suspicions.
    */
   onHeartbeat(from: MemberId, hb: Heartbeat): void {
     const h = this.h;
+    if (h.view === undefined) return;
+    h.channel.onAcks(from, hb.acks, h.now);
+    if (hb.stable !== undefined) h.channel.onStable(from, hb.stable);
+    this.acksArrived();
     if (hb.reply === true) {
       this.replyTo.add(from);
       this.dirty = true;
     }
-    if (h.view === undefined || !this.star() || from !== h.coordinatorOf()) return;
-    h.detector.vouch(h.view.members, hb.suspects, h.id, h.now);
-    this.direct = hb.suspects ?? [];
+    if (this.star() && from === h.coordinatorOf()) {
+      h.detector.vouch(h.view.members, hb.suspects, h.id, h.now);
+      this.direct = hb.suspects ?? [];
+    }
+    const coordinating = h.coordinatorOf() === h.id;
+    if (hb.flushWanted === true && coordinating) h.coordinator.wanted = true;
+    h.detector.onSuspects(from, hb.suspects, h.id, coordinating, h.coordinator.participants ?? h.view.members, h.now);
   }
 
   /** Periodic heartbeats go in a star (see the header). */

@@ -8,8 +8,11 @@
  * suspected once more (a chaos run saw that three views in a row).
  */
 import { BoundedSet } from './bounded-set.js';
-import type { MemberId, ViewRecord } from './log.js';
-import type { PeerMessage } from './messages.js';
+import type { Action } from './actions.js';
+import type { AbcastLanes } from './sequencer.js';
+import type { StreamAudiences } from './audience.js';
+import type { MemberId, MessageKey, ViewRecord } from './log.js';
+import type { Install, PeerMessage } from './messages.js';
 import { memberName } from './view.js';
 
 export interface JoinsHost {
@@ -22,6 +25,13 @@ export interface JoinsHost {
   send(to: MemberId, message: PeerMessage): void;
   /** Tells `to` it was excluded (rate-limited, notices.ts). */
   tellExcluded(to: MemberId): void;
+  emit(action: Action): void;
+  /** What a joiner takes over from its install: keys delivered, abcast lanes, stream audiences. */
+  readonly deliverer: { readonly keys: { add(key: MessageKey): void } };
+  readonly lanes: Pick<AbcastLanes, 'restore'>;
+  readonly audiences: Pick<StreamAudiences, 'restore'>;
+  /** Joined: a member from this view on. */
+  becomeMember(view: ViewRecord): void;
 }
 
 /** How many departed member ids a member remembers (a few per view change; ids are never reused). */
@@ -45,6 +55,23 @@ export class Joins {
     this.pending.add(joiner);
     // A newer incarnation asking in means the old one is gone.
     for (const m of h.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) h.detector.replaced.add(m);
+  }
+
+  /**
+   * At a joiner, an install that names it. The coordinator's install for joiners carries what a
+   * joiner takes over: the application's state (set before anything of the view is delivered),
+   * the gbcast keys already delivered, the abcast lanes and the streams' audiences. A member's
+   * resend of its own install (participant.ts) is bare: taking that one would start this member
+   * with no lanes, and it would sequence nobody's abcasts but its own.
+   */
+  takeInstall(m: Install): void {
+    const h = this.host;
+    if (m.lanes === undefined) return;
+    if (m.state !== undefined) h.emit({ kind: 'set-state', state: m.state.value });
+    for (const key of m.groupKeys ?? []) h.deliverer.keys.add(key);
+    h.lanes.restore(m.lanes);
+    h.audiences.restore(m.audiences ?? []);
+    h.becomeMember(m.next);
   }
 
   /** A view was installed: its joiners are in, and those that left it are gone for good. */

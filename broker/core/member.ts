@@ -105,9 +105,14 @@ export class Member implements CoordinatorHost {
    */
   found(viewId = 1): void {
     if (this.status !== 'idle' && this.status !== 'joining') return;
+    this.becomeMember({ id: viewId, members: [this.id], primary: true }, true);
+  }
+
+  /** Founded, or admitted by an install (joins.ts): a member from `view` on. */
+  becomeMember(view: ViewRecord, founded = false): void {
     this.notices.stopJoining();
     this.status = 'member';
-    this.installView({ id: viewId, members: [this.id], primary: true }, true);
+    this.installView(view, founded);
   }
 
   /** Asks to join through any of `contacts` (member ids or addresses); retried until installed. */
@@ -293,12 +298,7 @@ export class Member implements CoordinatorHost {
       case 'data':
         return this.onData(m);
       case 'hb':
-        this.channel.onAcks(from, m.acks, this.now);
-        if (m.stable !== undefined) this.channel.onStable(from, m.stable);
-        this.heartbeats.acksArrived();
         this.heartbeats.onHeartbeat(from, m);
-        if (m.flushWanted === true && this.coordinatorOf() === this.id) this.coordinator.wanted = true;
-        this.detector.onSuspects(from, m.suspects, this.id, this.coordinatorOf() === this.id, this.coordinator.participants ?? this.view.members, this.now);
         return this.deliverAndCollect();
       case 'order-request':
         // Only an origin hands on its own requests (outgoing.ts): one in another member's name (a
@@ -355,6 +355,10 @@ export class Member implements CoordinatorHost {
     return this.placeSequencer?.(stream, this.view!.members) ?? sequencerOf(this.view!, stream);
   }
 
+  payloadBytes(payload: unknown): number {
+    return this.sizeOf?.(payload) ?? 0;
+  }
+
   /** May this member send multicasts now (a member, not blocked, not frozen)? */
   canSend(): boolean {
     return this.status === 'member' && this.view !== undefined && !this.blocked && !this.frozen;
@@ -382,19 +386,7 @@ export class Member implements CoordinatorHost {
 
   private onInstall(m: Install): void {
     if (!m.next.members.includes(this.id)) return;
-    if (this.status === 'joining') {
-      // Only the coordinator's install for joiners carries what a joiner needs (lanes, audiences,
-      // state); a member's resend of its own install (participant.ts) is bare. Taking that one
-      // would start this member with no lanes: it would sequence nobody's abcasts but its own.
-      if (m.lanes === undefined) return;
-      if (m.state !== undefined) this.emit({ kind: 'set-state', state: m.state.value });
-      for (const key of m.groupKeys ?? []) this.deliverer.keys.add(key);
-      this.lanes.restore(m.lanes);
-      this.audiences.restore(m.audiences ?? []);
-      this.status = 'member';
-      this.notices.stopJoining();
-      return this.installView(m.next);
-    }
+    if (this.status === 'joining') return this.joins.takeInstall(m);
     if (this.status === 'member') this.participant.onInstall(m);
   }
 

@@ -31,10 +31,16 @@ export interface TakeoversHost {
   isMember(id: MemberId): boolean;
   /** Where the view places the stream's sequencer (`MemberOptions.sequencerOf`). */
   placeOf(stream: number): MemberId;
+  /** A payload's size in bytes (`MemberOptions.sizeOf`; 0 without it). */
+  payloadBytes(payload: unknown): number;
 }
 
-/** Requests kept at most while waiting for an own take-over to be delivered (more are handed again later). */
-const earlyMax = 10_000;
+/**
+ * Requests kept at most while waiting for an own take-over to be delivered, and their payload
+ * bytes at most. More are not kept: their origins hand them again (outgoing.ts `retry`).
+ */
+export const earlyMax = 10_000;
+export const earlyBytesMax = 64 * 1024 * 1024;
 
 export class StreamTakeovers {
   /** Per stream, who sequences it after the take-overs delivered in this view. */
@@ -44,7 +50,8 @@ export class StreamTakeovers {
   /** Streams this member sequenced a take-over of, to another member, in this view. */
   private readonly handedOff = new Set<number>();
   /** Requests that reached this member before it delivered its own take-over of their stream, by key (a retry replaces). */
-  private early = new Map<string, OrderRequest>();
+  private early = new Map<string, { request: OrderRequest; bytes: number }>();
+  private earlyBytes = 0;
   /** Streams whose take-over was delivered in the current delivery pass (`afterDeliveries`). */
   private due: number[] = [];
 
@@ -73,7 +80,18 @@ export class StreamTakeovers {
 
   /** A request for a stream this member does not sequence: kept if this member is taking it over. */
   notMine(r: OrderRequest): void {
-    if ((this.early.size < earlyMax || this.early.has(r.key)) && this.host.outgoing.takingOver(r.stream)) this.early.set(r.key, r);
+    if (!this.host.outgoing.takingOver(r.stream)) return;
+    const bytes = this.host.payloadBytes(r.payload);
+    const kept = this.early.get(r.key);
+    const after = this.earlyBytes + bytes - (kept?.bytes ?? 0);
+    if ((kept === undefined && this.early.size >= earlyMax) || after > earlyBytesMax) return;
+    this.early.set(r.key, { request: r, bytes });
+    this.earlyBytes = after;
+  }
+
+  /** Requests waiting for this member's take-over, and their payload bytes (for tests and diagnostics). */
+  get waiting(): { requests: number; bytes: number } {
+    return { requests: this.early.size, bytes: this.earlyBytes };
   }
 
   /**
@@ -102,10 +120,11 @@ export class StreamTakeovers {
     this.due = [];
     for (const stream of due) {
       const waiting: OrderRequest[] = [];
-      for (const [key, r] of this.early) {
-        if (r.stream !== stream) continue;
-        waiting.push(r);
+      for (const [key, { request, bytes }] of this.early) {
+        if (request.stream !== stream) continue;
+        waiting.push(request);
         this.early.delete(key);
+        this.earlyBytes -= bytes;
       }
       this.host.outgoing.resend(stream);
       if (this.moved.get(stream) === this.host.id) for (const r of waiting) this.host.onOrderRequest(r);
@@ -118,6 +137,7 @@ export class StreamTakeovers {
     this.placed.clear();
     this.handedOff.clear();
     this.early.clear();
+    this.earlyBytes = 0;
     this.due = [];
   }
 }

@@ -11,6 +11,8 @@ import type { DataMessage } from '../../broker/core/messages.js';
 import { ViewOrdering } from '../../broker/core/ordering.js';
 import { FailureDetector } from '../../broker/core/failure-detector.js';
 import { isPeerMessage } from '../../broker/core/validate.js';
+import { StreamTakeovers, earlyBytesMax, earlyMax } from '../../broker/core/takeovers.js';
+import type { OrderRequest } from '../../broker/core/messages.js';
 import { runSimulation } from '../sim/run.js';
 
 const members = ['a#1', 'b#1', 'c#1'];
@@ -166,6 +168,45 @@ describe('FailureDetector, cut links', () => {
     detector.onInstall(view, 10);
     for (let t = 0; t <= 75; t++) detector.onSuspects('b1#1', t % 2 === 0 ? ['b3#1'] : ['b3#1', 'b4#1'], 'b0#1', true, view, 10 + t);
     expect(detector.cutOff.size).toBeGreaterThan(0);
+  });
+});
+
+describe('StreamTakeovers, requests that come before an own take-over', () => {
+  function takeovers(): { t: StreamTakeovers; sequenced: OrderRequest[] } {
+    const sequenced: OrderRequest[] = [];
+    const t: StreamTakeovers = new StreamTakeovers({
+      id: 'a#1',
+      lanes: { resume: () => {} },
+      audiences: { resume: () => {} },
+      outgoing: { resend: () => {}, takingOver: (stream) => stream === 2 },
+      onOrderRequest: (r) => void sequenced.push(r),
+      isMember: () => true,
+      placeOf: () => 'b#1',
+      payloadBytes: (payload) => (payload as { bytes: number }).bytes,
+    });
+    return { t, sequenced };
+  }
+  const request = (n: number, bytes: number, stream = 2): OrderRequest => ({ kind: 'order-request', view: 1, order: 'total', stream, key: `c#1/${n}`, origin: 'c#1', originSeq: n, streamSeq: n, safe: true, payload: { bytes } });
+
+  it('keeps them by count and by payload bytes, and hands them to itself once its take-over is delivered', () => {
+    const { t, sequenced } = takeovers();
+    const big = Math.floor(earlyBytesMax / 4);
+    for (let n = 1; n <= 5; n++) t.notMine(request(n, big));
+    // The fifth would pass the byte bound: not kept (its origin hands it again).
+    expect(t.waiting).toEqual({ requests: 4, bytes: 4 * big });
+    t.notMine(request(2, big)); // a retry replaces, it does not add
+    t.notMine(request(9, 1, 3)); // a stream this member is not taking over
+    expect(t.waiting).toEqual({ requests: 4, bytes: 4 * big });
+    t.delivered({ kind: 'data', view: 1, sender: 'b#1', seq: 7, order: 'total', safe: true, origin: 'a#1', key: 'a#1/1', originSeq: 1, stream: 2, streamPos: 7, streamSeq: 1, payload: null, takeOver: true });
+    t.afterDeliveries();
+    expect(sequenced.map((r) => r.originSeq)).toEqual([1, 2, 3, 4]);
+    expect(t.waiting).toEqual({ requests: 0, bytes: 0 });
+  });
+
+  it('keeps at most earlyMax requests however small', () => {
+    const { t } = takeovers();
+    for (let n = 1; n <= earlyMax + 5; n++) t.notMine(request(n, 0));
+    expect(t.waiting.requests).toBe(earlyMax);
   });
 });
 
