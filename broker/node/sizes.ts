@@ -1,14 +1,14 @@
 /**
- * About how many bytes a value takes on a link (msgpack-like sizes, without encoding it), for the
- * figures operators read: the core's unstable bytes and the bytes of state transfers. Counting
- * decides nothing.
+ * About how many bytes a value takes on a link (msgpack-like sizes, without encoding it): the
+ * figures operators read (the core's unstable bytes, the bytes of state transfers), the mesh's
+ * batches (mesh-stream.ts), and the bound on requests a new sequencer keeps (the core's
+ * `sizeOf`, takeovers.ts). A publish is counted by its encoded payload, exactly, however large.
  */
 
 /**
- * A payload of the core group: a topic command's topic, data and encoded payload (at most 64
- * values walked, so a large document costs no more than a small one to count) and a fixed part for
- * the rest — each command's, for a batch (mesh-stream.ts); stubs count nothing. Counted when a
- * message is held and again when it is freed: the same answer twice.
+ * A payload of the core group: each topic command's size (`commandSize`), summed for a batch
+ * (mesh-stream.ts); stubs count nothing. Counted when a message is held and again when it is
+ * freed: the same answer twice.
  */
 export function payloadSize(payload: unknown): number {
   if (payload === null || payload === undefined) return 0;
@@ -17,11 +17,19 @@ export function payloadSize(payload: unknown): number {
   return command === undefined ? 64 : commandSize(command);
 }
 
-/** A topic command's size: its topic, data and encoded payload (at most `values` values walked) and a fixed part. */
+/**
+ * A topic command's size: a fixed part, its topic, and its payload. A publish carries its payload
+ * encoded (`encoded`), counted exactly — twice when the decoded value travels beside it (a state
+ * or a patch: mesh-stream.ts `stampedCommand`), which is about what that costs. A command without
+ * it (a presence change) has its `data` walked, at most `values` values, so that a large document
+ * costs no more than a small one to count.
+ */
 export function commandSize(command: unknown, values = 64): number {
   const c = command as { topic?: unknown; data?: unknown; encoded?: unknown } | null;
-  const budget = { left: values };
-  return 64 + approxSize(c?.topic, budget) + approxSize(c?.data, budget) + approxSize(c?.encoded, budget);
+  const topic = typeof c?.topic === 'string' ? c.topic.length + 2 : 0;
+  const encoded = c?.encoded;
+  if (encoded instanceof Uint8Array) return 64 + topic + (encoded.byteLength + 3) * (c?.data === undefined ? 1 : 2);
+  return 64 + topic + approxSize(c?.data, { left: values });
 }
 
 /** The size of `value`, walking at most `budget.left` values (what lies beyond counts nothing). */

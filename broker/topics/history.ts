@@ -51,7 +51,11 @@ export class HistoryEntry {
   }
 }
 
-/** Slabs that ordered payloads are copied into (8 KiB each; a larger payload gets its own). */
+/**
+ * Slabs that ordered payloads are copied into, one after another (writer.ts): 8 KiB, or for a
+ * larger payload the next power of two that holds it, which the payloads after it then share.
+ * An entry keeps its slab alive, as a v1 form written into the message writer's slabs does.
+ */
 const payloads = new Writer();
 
 export class History {

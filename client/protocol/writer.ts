@@ -5,12 +5,13 @@
  * stay integers — a safe integer of 2^32 or more is written as a msgpack
  * uint 64 / int 64, never as a float (msgpackr writes those as float64).
  *
- * It writes into a slab (8 KiB, or a buffer of its own for a large message)
- * and `finish()` hands out a view of what was written: no buffer per message,
- * which for small messages costs more than the writing (an ArrayBuffer each,
- * and the collector's work for it). A view keeps its slab alive, as Node's
- * pooled Buffers do; slabs are small so that a message kept long (in a
- * topic's history) pins at most 8 KiB.
+ * It writes into a slab and `finish()` hands out a view of what was written:
+ * no buffer per message, which for small messages costs more than the writing
+ * (an ArrayBuffer each, and the collector's work for it). A view keeps its slab
+ * alive, as Node's pooled Buffers do. Slabs are 8 KiB, so that a small message
+ * kept long (in a topic's history) pins at most that; a message that does not
+ * fit starts a slab of the next power of two that holds it, which the messages
+ * after it share — it pins at most about twice its size.
  */
 const utf8 = new TextEncoder();
 const slabBytes = 8 * 1024;

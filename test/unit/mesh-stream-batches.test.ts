@@ -8,6 +8,7 @@ import type { Delivery, MulticastOptions } from '../../broker/core/index.js';
 import { ErrorCode, encode } from '../../client/protocol/index.js';
 import { MeshStream, backlogMax, batchBytesMax, batchMax } from '../../broker/node/mesh-stream.js';
 import type { Replicas } from '../../broker/node/replicas.js';
+import { commandSize, payloadSize } from '../../broker/node/sizes.js';
 import { TopicTable, topicLimitsDefault, type UnstampedCommand } from '../../broker/topics/index.js';
 import { lwgOf } from '../../lightweight-groups/index.js';
 
@@ -109,6 +110,20 @@ describe('commands in batches', () => {
     stream.submit(publish(a, 1), (r) => answers.push(r));
     stream.failPending('stopping');
     expect(answers).toEqual([expect.objectContaining({ ok: false, message: 'stopping' })]);
+  });
+
+  it('counts a publish by its encoded payload, however large its value (a new sequencer bounds what it keeps by this)', () => {
+    const value = Array.from({ length: 6000 }, (_, i) => i * 1000);
+    const encoded = encode(value);
+    const state = { kind: 'publish', topic: a, msgKind: 'state', data: value, encoded, ts: 1 };
+    const event = { kind: 'publish', topic: a, msgKind: 'event', encoded, ts: 1 };
+    expect(commandSize(event)).toBeGreaterThanOrEqual(encoded.byteLength);
+    // A state travels with its decoded value beside its bytes: counted twice, not cut off after 64 values.
+    expect(commandSize(state)).toBeGreaterThanOrEqual(2 * encoded.byteLength);
+    expect(payloadSize({ commands: [state, event] })).toBe(commandSize(state) + commandSize(event));
+    expect(payloadSize({ command: event })).toBe(commandSize(event));
+    // A command without encoded bytes has its data walked, at most 64 values.
+    expect(commandSize({ kind: 'publish', topic: a, msgKind: 'state', data: value })).toBeLessThan(1000);
   });
 
   it('carries a payload as the publisher\'s broker encoded it: an event without its value, a state with both', () => {
