@@ -89,6 +89,10 @@ function usage() {
                       targets (on a shared machine one pair can mislead)     [default 1]
   --mesh-brokers N    brokers in that mesh (3–7; with more than 3, some keep nothing of
                       the topic's lightweight group and get its messages as stubs)  [default ${MESH_SIZE}]
+  --subscribers-at W  the subscribers' broker: b1, or \`owner\` — an owner of the topic's
+                      group other than the publisher's broker, so the mesh keeps two copies
+                      of the topic instead of three (b1 is not an owner of the default
+                      topic's group: it keeps a third copy for its subscribers)  [default b1]
   --cpu-prof-dir DIR  run the broker(s) under node --cpu-prof, profiles written to DIR
   --peers             instead: Chorus side by side with raw ws relays, NATS and Mosquitto
                       (bench/peers/; \`--peers --help\` lists its own options)
@@ -114,6 +118,7 @@ function parseOptions(argv) {
       'raw-subscribers': { type: 'boolean', default: false },
       mesh: { type: 'boolean', default: false },
       'mesh-brokers': { type: 'string', default: String(MESH_SIZE) },
+      'subscribers-at': { type: 'string', default: 'b1' },
       pairs: { type: 'string', default: '1' },
       'cpu-prof-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -148,6 +153,7 @@ function parseOptions(argv) {
     rawSubscribers: values['raw-subscribers'],
     mesh: values.mesh,
     meshBrokers: num('mesh-brokers', { int: true, min: 3, max: 7 }),
+    subscribersAt: ['b1', 'owner'].includes(values['subscribers-at']) ? (values['subscribers-at'] !== 'b1' && !values.mesh ? usageError('--subscribers-at needs --mesh') : values['subscribers-at']) : usageError(`--subscribers-at: ${JSON.stringify(values['subscribers-at'])} is not b1 or owner`),
     pairs: num('pairs', { int: true, min: 1, max: 20 }) !== 1 && !values.mesh ? usageError('--pairs needs --mesh') : num('pairs', { int: true, min: 1, max: 20 }),
     cpuProfDir: values['cpu-prof-dir'] ?? null,
   };
@@ -223,7 +229,7 @@ async function main() {
       burst: opts.burst,
       subscriberClient: opts.rawSubscribers ? 'raw ws + frame scanner' : 'chorus client library',
       topic: TOPIC,
-      ...(opts.mesh ? { meshBrokers: opts.meshBrokers } : {}),
+      ...(opts.mesh ? { meshBrokers: opts.meshBrokers, subscribersAt: opts.subscribersAt } : {}),
     },
   };
   const withVerdict = (run) => ({ ...run, bottleneck: bottleneckVerdict({ ...header, ...run }, opts.rate) });
@@ -273,7 +279,13 @@ async function main() {
   /** Publisher on broker A, subscribers on broker B of a mesh. */
   async function runMesh() {
     const cluster = await startMesh(brokers, opts).catch((err) => fail(`cannot start the mesh: ${err.message}`));
-    const [a, b] = cluster.brokers;
+    const a = cluster.brokers[0];
+    let b = cluster.brokers[1];
+    if (opts.subscribersAt === 'owner') {
+      const owns = (x) => cluster.topicOwners.some((id) => typeof id === 'string' && id.startsWith(`${x.name}#`));
+      b = cluster.brokers.find((x) => x !== a && owns(x)) ?? (await fail(`no owner of the topic's group besides ${a.name} (owners: ${cluster.topicOwners.join(', ')})`));
+      for (const x of cluster.brokers) x.role = x === a ? 'publisher' : x === b ? 'subscribers' : 'relay';
+    }
     const meshRun = await measureRun({ opts, publisherUrl: a.url, subscriberUrl: b.url, brokers: cluster.brokers, ctx });
     const after = await clusterInfo(a);
     await brokers.stop(cluster.brokers);
