@@ -355,6 +355,7 @@ export class Member implements CoordinatorHost {
     return this.placeSequencer?.(stream, this.view!.members) ?? sequencerOf(this.view!, stream);
   }
 
+  /** A payload's size in bytes, as `MemberOptions.sizeOf` counts it (0 without one). */
   payloadBytes(payload: unknown): number {
     return this.sizeOf?.(payload) ?? 0;
   }
