@@ -139,6 +139,11 @@ function parseOptions(argv) {
     }
     return n;
   };
+  const subscribersAt = (at, mesh) => {
+    if (at !== 'b1' && at !== 'owner') usageError(`--subscribers-at: ${JSON.stringify(at)} is not b1 or owner`);
+    if (at !== 'b1' && !mesh) usageError('--subscribers-at needs --mesh');
+    return at;
+  };
   return {
     subscribers: num('subscribers', { int: true, min: 1, max: 10_000 }),
     seconds: num('seconds', { min: 0.1, max: 3600 }),
@@ -153,7 +158,7 @@ function parseOptions(argv) {
     rawSubscribers: values['raw-subscribers'],
     mesh: values.mesh,
     meshBrokers: num('mesh-brokers', { int: true, min: 3, max: 7 }),
-    subscribersAt: ['b1', 'owner'].includes(values['subscribers-at']) ? (values['subscribers-at'] !== 'b1' && !values.mesh ? usageError('--subscribers-at needs --mesh') : values['subscribers-at']) : usageError(`--subscribers-at: ${JSON.stringify(values['subscribers-at'])} is not b1 or owner`),
+    subscribersAt: subscribersAt(values['subscribers-at'], values.mesh),
     pairs: num('pairs', { int: true, min: 1, max: 20 }) !== 1 && !values.mesh ? usageError('--pairs needs --mesh') : num('pairs', { int: true, min: 1, max: 20 }),
     cpuProfDir: values['cpu-prof-dir'] ?? null,
   };

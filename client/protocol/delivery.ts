@@ -12,7 +12,7 @@
  * on one broker gets the same `sid`, so a fan-out encodes a message once.
  */
 import type { MessageKind } from './messages.js';
-import { Writer } from './writer.js';
+import { Writer, numberV1Size, stringSize } from './writer.js';
 
 /** What a topic message is made of; `data` is its payload, already msgpack-encoded. */
 export interface MessageParts {
@@ -70,31 +70,11 @@ export function encodeMessageV1(m: MessageParts): { encoded: Uint8Array; dataOff
  * messages by their v1 size whether or not that form was written (broker/topics/history.ts).
  */
 export function messageV1Bytes(m: MessageParts): number {
-  let n = 1 + typeMsgTopic.byteLength + stringBytes(m.topic);
-  n += keySeq.byteLength + numberV1Bytes(m.seq) + keyKind.byteLength + kindValues[m.kind].byteLength + keyTs.byteLength + numberV1Bytes(m.ts);
-  if (m.client !== undefined) n += keyClient.byteLength + stringBytes(m.client);
-  if (m.epoch !== undefined) n += keyEpoch.byteLength + stringBytes(m.epoch);
+  let n = 1 + typeMsgTopic.byteLength + stringSize(m.topic);
+  n += keySeq.byteLength + numberV1Size(m.seq) + keyKind.byteLength + kindValues[m.kind].byteLength + keyTs.byteLength + numberV1Size(m.ts);
+  if (m.client !== undefined) n += keyClient.byteLength + stringSize(m.client);
+  if (m.epoch !== undefined) n += keyEpoch.byteLength + stringSize(m.epoch);
   return n + keyData.byteLength + m.data.byteLength;
-}
-
-/** A msgpack string's size as `Writer.string` writes it: header and UTF-8 bytes. */
-function stringBytes(value: string): number {
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) (n += 4), i++;
-    else n += 3; // the rest of the BMP, and a lone surrogate (written as U+FFFD, three bytes)
-  }
-  return (n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n;
-}
-
-/** A number's size as `Writer.numberV1` writes it. */
-function numberV1Bytes(value: number): number {
-  if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) return 9;
-  if (value >= 0) return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5;
-  return value >= -32 ? 1 : value >= -0x80 ? 2 : value >= -0x8000 ? 3 : 5;
 }
 
 /**

@@ -148,7 +148,7 @@ export class Writer {
     } else {
       n = utf8.encodeInto(value, this.buf.subarray(start + head)).written;
     }
-    const need = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+    const need = stringHeaderBytes(n);
     if (need !== head) this.buf.copyWithin(start + need, start + head, start + head + n);
     const b = this.buf;
     if (need === 1) b[start] = 0xa0 | n;
@@ -208,6 +208,31 @@ export class Writer {
     this.start = shift;
     this.pos = shift + begun;
   }
+}
+
+/** The header of a msgpack string of `n` UTF-8 bytes: fixstr, str 8, str 16 or str 32. */
+function stringHeaderBytes(n: number): number {
+  return n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** How many bytes `string(value)` writes, header included, without writing them. */
+export function stringSize(value: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) (n += 4), i++;
+    else n += 3; // the rest of the BMP, and a lone surrogate (written as U+FFFD, three bytes)
+  }
+  return stringHeaderBytes(n) + n;
+}
+
+/** How many bytes `numberV1(value)` writes, without writing them. */
+export function numberV1Size(value: number): number {
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) return 9;
+  if (value >= 0) return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5;
+  return value >= -32 ? 1 : value >= -0x80 ? 2 : value >= -0x8000 ? 3 : 5;
 }
 
 function isAscii(value: string): boolean {
