@@ -100,11 +100,21 @@ export function stubOf(m: DataMessage): DataMessage {
 const stubFields = { payload: null, stub: true } as const;
 
 /**
- * The copy of a peer message for `to`: data and flush finals lose the payloads
- * `to` is not in the audience of (`indexOf` finds a member's index in the view).
+ * The stub its sender sends: it says how many bytes of payload it stands for (messages.ts `size`),
+ * so that its receiver acknowledges a bulk of data elsewhere as promptly as the data's receivers.
  */
-export function copyFor(message: PeerMessage, toIndex: number): PeerMessage {
-  if (message.kind === 'data') return inAudience(message, toIndex) ? message : stubOf(message);
+function sentStubOf(m: DataMessage, sizeOf: (payload: unknown) => number): DataMessage {
+  if (m.stub === true) return m;
+  return Object.assign({}, m, { payload: null, stub: true, size: sizeOf(m.payload) });
+}
+
+/**
+ * The copy of a peer message for `to`: data and flush finals lose the payloads
+ * `to` is not in the audience of (`indexOf` finds a member's index in the view). A data message's
+ * stub says its payload's size when `sizeOf` is given.
+ */
+export function copyFor(message: PeerMessage, toIndex: number, sizeOf?: (payload: unknown) => number): PeerMessage {
+  if (message.kind === 'data') return inAudience(message, toIndex) ? message : sizeOf === undefined ? stubOf(message) : sentStubOf(message, sizeOf);
   if (message.kind === 'flush-final' && message.union.some((m) => !inAudience(m, toIndex))) {
     return { ...message, union: message.union.map((m) => (inAudience(m, toIndex) ? m : stubOf(m))) };
   }

@@ -32,6 +32,11 @@ export class ViewChannel {
   heldBytes = 0;
   /** Messages held. */
   heldCount = 0;
+  /**
+   * Payload bytes that arrived, ever: a new message's, or for a stub the payload it stands for
+   * (messages.ts `size`). Its growth over a turn is what counts towards a prompt ack (heartbeats.ts).
+   */
+  arrivedBytes = 0;
 
   constructor(
     readonly members: readonly MemberId[],
@@ -70,7 +75,9 @@ export class ViewChannel {
     if (message.seq <= received || held.has(message.seq)) return [];
     held.set(message.seq, message);
     this.heldCount++;
-    this.heldBytes += this.sizeOf(message.payload);
+    const size = this.sizeOf(message.payload);
+    this.heldBytes += size;
+    this.arrivedBytes += message.stub === true ? (message.size ?? 0) : size;
     // Its sender holds it, and every earlier message of its own: as good as the sender's ack, which
     // it would otherwise have to send before its own message could become stable here.
     if (message.sender !== this.me) {

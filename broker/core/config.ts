@@ -9,8 +9,8 @@ export interface CoreConfig {
   ackTicks: number;
   /**
    * With `ackTicks` 0: a turn acknowledges again within a tick once this many bytes of data
-   * (payload, `MemberOptions.sizeOf`) arrived since the last round (heartbeats.ts `endOfTurn`).
-   * Default Infinity: once a tick.
+   * (payload, `MemberOptions.sizeOf`) arrived since the last round (heartbeats.ts `endOfTurn`) —
+   * a stub counting the payload it stands for (messages.ts `size`). Default Infinity: once a tick.
    */
   ackBytes: number;
   /**

@@ -59,7 +59,7 @@ export class Heartbeats {
   private lastAckAt = -Infinity;
   /** Something to acknowledge or announce since the last round. */
   private dirty = false;
-  /** Payload bytes of other members' data received since the last ack round (`endOfTurn`). */
+  /** Payload bytes of other members' data received (or stood for by stubs) since the last ack round (`endOfTurn`). */
   private bytesSinceAck = 0;
   /** Senders whose messages arrived since the last acknowledgement. */
   private readonly ackTo = new Set<MemberId>();
@@ -74,7 +74,7 @@ export class Heartbeats {
 
   constructor(private readonly h: HeartbeatHost) {}
 
-  /** A data message of `sender` arrived, holding `bytes` of payload (`sizeOf`). */
+  /** A data message of `sender` arrived, with `bytes` of payload, or standing for them (channel.ts `arrivedBytes`). */
   received(sender: MemberId, bytes = 0): void {
     if (sender !== this.h.id) {
       this.ackTo.add(sender);

@@ -202,7 +202,7 @@ export class Member implements CoordinatorHost {
   send(to: MemberId, message: PeerMessage): void {
     // Elided payloads go only to their audience (audience.ts).
     const index = this.view?.members.indexOf(to) ?? -1;
-    this.wire.send(to, index < 0 || this.status !== 'member' ? message : copyFor(message, index));
+    this.wire.send(to, index < 0 || this.status !== 'member' ? message : copyFor(message, index, this.sizeOf));
   }
 
   tellExcluded(to: MemberId): void {
@@ -323,9 +323,9 @@ export class Member implements CoordinatorHost {
 
   private onData(m: DataMessage): void {
     if (m.origin === this.id && m.order === 'total') this.outgoing.sequenced(m.key);
-    const held = this.channel.heldBytes;
+    const arrived = this.channel.arrivedBytes;
     for (const ready of this.channel.receive(m)) this.ordering.push(ready);
-    this.heartbeats.received(m.sender, this.channel.heldBytes - held);
+    this.heartbeats.received(m.sender, this.channel.arrivedBytes - arrived);
     this.deliverAndCollect();
   }
 

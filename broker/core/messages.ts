@@ -35,6 +35,12 @@ export interface DataMessage {
   audience?: number[];
   /** This copy carries no payload: its receiver is not in the audience. */
   stub?: true;
+  /**
+   * A stub's: the bytes of the payload it stands for (`MemberOptions.sizeOf` at its sender). Its
+   * receiver counts them towards `ackBytes` as if the payload had come (heartbeats.ts): the audience
+   * waits for this member's ack of a stub as for anyone's ack of the data.
+   */
+  size?: number;
   /** abcast: from here on, `origin` is in (or out of) the stream's audience. */
   audienceChange?: AudienceChange;
   /** abcast: after this message, `origin` sequences the stream in this view (member.ts, "Taking a stream over"). */
@@ -204,6 +210,8 @@ export interface StubRun {
   stamps: number[][];
   /** Per stub: safe (0/1), stream, streamPos, origin index, originSeq, streamSeq, stamp index. */
   at: number[];
+  /** Per stub, its `size` — only in a run of stubs that each had one. */
+  sizes?: number[];
 }
 
 /** What travels: consecutive stubs of one sender folded into runs (stub-runs.ts), expanded on arrival. */

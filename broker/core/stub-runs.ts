@@ -8,7 +8,8 @@
  *
  * Consecutive stubs of one sender to one destination in one batch therefore travel as one run:
  * the fields they share once (view, sender, first seq), the ids and audience stamps in small
- * tables, and seven numbers per stub. The receiver's wire expands the run back into the very
+ * tables, and seven numbers per stub — plus, in a list beside them, the size of the payload each
+ * stands for where its sender gave one (messages.ts `size`). The receiver's wire expands the run back into the very
  * stubs that were folded — the member never sees a run, and nothing above the wire changes (a
  * unit test folds and expands random batches and compares). Only stubs whose every field can be
  * rebuilt exactly are folded (an abcast stub with the usual `origin/originSeq` key, no audience
@@ -32,12 +33,13 @@ function foldable(m: PeerMessage): m is DataMessage & { stream: number; streamPo
   if (m.kind !== 'data' || m.stub !== true || m.order !== 'total' || m.payload !== null) return false;
   if (!isCount(m.stream) || !isCount(m.streamPos) || !isCount(m.streamSeq) || !isCount(m.originSeq) || !isCount(m.seq) || m.audience === undefined) return false;
   if (m.key !== `${m.origin}/${m.originSeq}`) return false;
+  if (m.size !== undefined && !isCount(m.size)) return false;
   let n = 0;
   for (const k in m) {
-    if (!stubKeys.has(k)) return false;
+    if (!stubKeys.has(k) && k !== 'size') return false;
     n++;
   }
-  return n === stubKeys.size;
+  return n === stubKeys.size + (m.size === undefined ? 0 : 1);
 }
 
 /** `messages` (to one destination, in order) with consecutive stubs of one sender folded into runs. */
@@ -55,8 +57,10 @@ export function foldStubs(messages: readonly PeerMessage[]): Array<PeerMessage |
       out.push(m);
       continue;
     }
-    if (run === undefined || m.view !== run.view || m.sender !== run.sender || m.seq !== run.seq + count || count >= stubRunMax || origins.size >= stubRunMax) {
+    const sized = m.size !== undefined;
+    if (run === undefined || m.view !== run.view || m.sender !== run.sender || m.seq !== run.seq + count || count >= stubRunMax || origins.size >= stubRunMax || sized !== (run.sizes !== undefined)) {
       run = { kind: 'stubs', view: m.view, sender: m.sender, seq: m.seq, origins: [], stamps: [], at: [] };
+      if (sized) run.sizes = [];
       origins = new Map();
       stamps = new Map();
       count = 0;
@@ -75,6 +79,7 @@ export function foldStubs(messages: readonly PeerMessage[]): Array<PeerMessage |
       run.stamps.push(m.audience);
     }
     run.at.push(m.safe ? 1 : 0, m.stream, m.streamPos, origin, m.originSeq, m.streamSeq, stamp);
+    if (sized) run.sizes!.push(m.size!);
     count++;
   }
   // Nothing to fold: the batch as it was. A run of one stub is no smaller than the stub: it goes as it is.
@@ -99,13 +104,15 @@ export function expandRun(value: unknown): DataMessage[] | undefined {
   const at = r.at;
   if (!Array.isArray(at) || at.length === 0 || at.length % width !== 0 || at.length > width * stubRunMax || !at.every(isCount)) return undefined;
   if (!Number.isSafeInteger(r.seq + at.length / width)) return undefined;
+  const sizes = r.sizes;
+  if (sizes !== undefined && (!Array.isArray(sizes) || sizes.length !== at.length / width || !sizes.every(isCount))) return undefined;
   const out: DataMessage[] = [];
   for (let i = 0; i < at.length; i += width) {
     const origin = r.origins[at[i + 3]!];
     const audience = r.stamps[at[i + 6]!];
     if (at[i]! > 1 || origin === undefined || audience === undefined) return undefined;
     const originSeq = at[i + 4]!;
-    out.push({
+    const stub: DataMessage = {
       kind: 'data',
       view: r.view,
       sender: r.sender,
@@ -121,7 +128,9 @@ export function expandRun(value: unknown): DataMessage[] | undefined {
       audience,
       stub: true,
       payload: null,
-    });
+    };
+    if (sizes !== undefined) stub.size = sizes[i / width]!;
+    out.push(stub);
   }
   return out;
 }

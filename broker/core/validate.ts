@@ -49,6 +49,7 @@ export function isDataMessage(v: unknown): boolean {
     (m['vt'] === undefined || isCountMap(m['vt'])) &&
     (m['audience'] === undefined || (Array.isArray(m['audience']) && m['audience'].length <= 4096 && m['audience'].every(isCount))) &&
     (m['stub'] === undefined || m['stub'] === true) &&
+    (m['size'] === undefined || (m['stub'] === true && isCount(m['size']))) &&
     (m['audienceChange'] === undefined || m['audienceChange'] === 'add' || m['audienceChange'] === 'remove') &&
     (m['takeOver'] === undefined || (m['takeOver'] === true && m['order'] === 'total' && m['safe'] === true))
   );

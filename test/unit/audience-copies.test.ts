@@ -20,6 +20,14 @@ describe('audience copies', () => {
     expect(m).not.toHaveProperty('stub');
   });
 
+  it("says in a sender's stub how many bytes of payload it stands for, when the sender can count them", () => {
+    const m = data(7, [0, 2]);
+    const { payload: _payload, ...rest } = m;
+    expect(copyFor(m, 1, () => 4321)).toEqual({ ...rest, payload: null, stub: true, size: 4321 });
+    expect(copyFor(m, 0, () => 4321)).toBe(m);
+    expect(m).not.toHaveProperty('size');
+  });
+
   it('sends members of the audience, and every member of a message without one, the message itself', () => {
     const m = data(2, [0, 2]);
     expect(copyFor(m, 0)).toBe(m);

@@ -13,6 +13,7 @@ import { FailureDetector } from '../../broker/core/failure-detector.js';
 import { isPeerMessage } from '../../broker/core/validate.js';
 import { StreamTakeovers, earlyBytesMax, earlyMax } from '../../broker/core/takeovers.js';
 import type { OrderRequest } from '../../broker/core/messages.js';
+import type { Action } from '../../broker/core/actions.js';
 import { runSimulation } from '../sim/run.js';
 
 const members = ['a#1', 'b#1', 'c#1'];
@@ -242,6 +243,13 @@ describe('Member', () => {
     for (const bad of [-1, 1.5, 'x']) expect(isPeerMessage({ kind: 'data', view: 1, sender: 'a#1', seq: 4, order: 'total', safe: true, origin: 'b#1', key: 'b#1/3', originSeq: 3, stream: 2, streamPos: bad, streamSeq: 1, payload: null })).toBe(false);
   });
 
+  it("takes a stub's size only as a count, and only on a stub", () => {
+    const stub = { kind: 'data', view: 1, sender: 'a#1', seq: 4, order: 'total', safe: true, origin: 'b#1', key: 'b#1/3', originSeq: 3, stream: 2, streamPos: 9, streamSeq: 1, audience: [0], stub: true, payload: null };
+    expect(isPeerMessage({ ...stub, size: 4096 })).toBe(true);
+    for (const bad of [-1, 1.5, 'x', null]) expect(isPeerMessage({ ...stub, size: bad })).toBe(false);
+    expect(isPeerMessage({ ...stub, stub: undefined, payload: 'x', size: 4096 })).toBe(false);
+  });
+
   it('sequences only requests a member hands on in its own name (no take-over for a member that does not exist)', () => {
     const a = new Member({ id: 'a#1' });
     const b = new Member({ id: 'b#1' });
@@ -335,6 +343,42 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
   it('acknowledges once a tick without ackBytes', () => {
     const { turn } = pair(Infinity);
     expect([turn(), turn(), turn(), turn()]).toEqual([true, false, false, false]);
+  });
+
+  it('counts the payload a stub stands for: a member outside the audience acknowledges bulk data elsewhere as promptly', () => {
+    /** b sequences stream 1 and a is outside its audience: a gets a stub of each of its own abcasts. */
+    const stubTurns = (ackBytes: number): boolean[] => {
+      const config = { ackTicks: 0, ackBytes, heartbeatTicks: 1000 };
+      const sizeOf = (payload: unknown): number => (payload === null ? 0 : 60);
+      const a = new Member({ id: 'a#1', config, sizeOf });
+      const b = new Member({ id: 'b#1', config, sizeOf });
+      a.found();
+      b.join(['a#1']);
+      const relay = (from: Member, to: Member): Action[] => {
+        const sent = from.drain().filter((x): x is Extract<Action, { kind: 'send' }> => x.kind === 'send' && x.to === to.id);
+        for (const x of sent) to.receive(from.id, x.message as never);
+        return sent;
+      };
+      relay(b, a);
+      a.tick();
+      a.drain();
+      a.stateReady(null);
+      relay(a, b);
+      b.drain();
+      b.tick();
+      a.tick();
+      const acked: boolean[] = [];
+      for (let i = 0; i < 5; i++) {
+        a.multicast('x', { order: 'total', safe: true, elide: true, stream: 1 });
+        relay(a, b);
+        const [stub] = relay(b, a).filter((x) => JSON.stringify(x.message).includes('"stub":true'));
+        expect(JSON.stringify(stub?.message)).toContain('"size":60');
+        acked.push(relay(a, b).some((x) => JSON.stringify(x.message).includes('"hb"')));
+      }
+      return acked;
+    };
+    expect(stubTurns(100)).toEqual([true, false, true, false, true]);
+    expect(stubTurns(Infinity)).toEqual([true, false, false, false, false]);
   });
 
   it("counts a sender's own message as its ack: stable once the other members acknowledged it", () => {

@@ -43,7 +43,7 @@ describe('stub runs', () => {
         const origin = pick(ids);
         const originSeq = Math.floor(r() * 1e9);
         const kind = r();
-        if (kind < 0.7) messages.push(stub(sender, seq, origin, originSeq, Math.floor(r() * 40), Math.floor(r() * 1e7), { safe: r() < 0.8, audience: pick([[0], [1, 3], [0, 2]]) }));
+        if (kind < 0.7) messages.push(stub(sender, seq, origin, originSeq, Math.floor(r() * 40), Math.floor(r() * 1e7), { safe: r() < 0.8, audience: pick([[0], [1, 3], [0, 2]]), ...(r() < 0.6 ? { size: Math.floor(r() * 1e6) } : {}) }));
         else if (kind < 0.8) messages.push({ ...stub(sender, seq, origin, originSeq, 3, seq), stub: undefined, payload: { command: seq } } as unknown as DataMessage);
         else if (kind < 0.85) messages.push(stub(sender, seq, origin, originSeq, 3, seq, { audienceChange: 'add' }));
         else if (kind < 0.9) messages.push(stub(sender, seq, origin, originSeq, 3, seq, { key: `${origin}/other` }));
@@ -66,6 +66,18 @@ describe('stub runs', () => {
     const plain = encode({ kind: 'batch', items: stubs }).byteLength;
     // About 190 bytes a stub as objects; about 20 in a run.
     expect(folded).toBeLessThan(plain / 8);
+  });
+
+  it('carry the sizes of the payloads stubs stand for, and keep a run of stubs with sizes apart from one without', () => {
+    const sized = Array.from({ length: 4 }, (_, i) => stub(ids[1]!, 10 + i, ids[0]!, 20 + i, 1, 30 + i, { size: 1000 * i }));
+    const bare = Array.from({ length: 3 }, (_, i) => stub(ids[1]!, 14 + i, ids[0]!, 24 + i, 1, 34 + i));
+    const folded = foldStubs([...sized, ...bare]);
+    expect(folded.map((x) => x.kind)).toEqual(['stubs', 'stubs']);
+    expect((folded[0] as { sizes?: number[] }).sizes).toEqual([0, 1000, 2000, 3000]);
+    expect(folded[1]).not.toHaveProperty('sizes');
+    expect(roundTrip([...sized, ...bare]).received).toEqual([...sized, ...bare]);
+    const odd = [stub(ids[1]!, 5, ids[0]!, 9, 1, 4, { size: -1 }), stub(ids[1]!, 6, ids[0]!, 10, 1, 5, { size: -1 })];
+    expect(foldStubs(odd)).toEqual(odd);
   });
 
   it('leave a lone stub, and a stub breaking the sequence, as they are', () => {
@@ -100,6 +112,9 @@ describe('stub runs', () => {
       { ...good, stamps: [['x']] },
       { ...good, sender: 5 },
       { ...good, at: 'no' },
+      { ...good, sizes: [1] },
+      { ...good, sizes: [1, -2] },
+      { ...good, sizes: 'no' },
     ];
     for (const h of hostile) {
       const wire = new Wire();
