@@ -89,7 +89,7 @@ export function inAudience(m: DataMessage, index: number): boolean {
 /**
  * The copy of `m` for a member outside its audience: no payload. `Object.assign`, not a rest and
  * a spread: V8 takes a spread copy that gains a property (`stub`) off its fast path — 4.5 µs a
- * stub against 0.3 (`node bench/stubs.mjs [--spread]`), for every member outside the audience of
+ * stub against 0.3 (`node bench/stubs.mjs --bare`, against `--spread`), for every member outside the audience of
  * every message.
  */
 export function stubOf(m: DataMessage): DataMessage {
@@ -105,7 +105,10 @@ const stubFields = { payload: null, stub: true } as const;
  */
 function sentStubOf(m: DataMessage, sizeOf: (payload: unknown) => number): DataMessage {
   if (m.stub === true) return m;
-  return Object.assign({}, m, { payload: null, stub: true, size: sizeOf(m.payload) });
+  const size = sizeOf(m.payload);
+  // Only a count travels (a receiver drops a stub with anything else as malformed).
+  if (!Number.isSafeInteger(size) || size < 0) return stubOf(m);
+  return Object.assign({}, m, { payload: null, stub: true, size });
 }
 
 /**

@@ -33,10 +33,10 @@ export class ViewChannel {
   /** Messages held. */
   heldCount = 0;
   /**
-   * Payload bytes that arrived, ever: a new message's, or for a stub the payload it stands for
-   * (messages.ts `size`). Its growth over a turn is what counts towards a prompt ack (heartbeats.ts).
+   * Payload bytes that arrived since `takeArrived`: a new message's, or for a stub the payload it
+   * stands for (messages.ts `size`) — what counts towards a prompt ack (heartbeats.ts).
    */
-  arrivedBytes = 0;
+  private arrived = 0;
 
   constructor(
     readonly members: readonly MemberId[],
@@ -61,6 +61,13 @@ export class ViewChannel {
     this.sentAt.set(seq, now);
   }
 
+  /** The payload bytes that arrived since the last call (`arrived`). */
+  takeArrived(): number {
+    const bytes = this.arrived;
+    this.arrived = 0;
+    return bytes;
+  }
+
   /**
    * Takes a data message; returns the messages that became contiguous, in
    * channel order (possibly none; duplicates and unknown senders are ignored).
@@ -77,7 +84,7 @@ export class ViewChannel {
     this.heldCount++;
     const size = this.sizeOf(message.payload);
     this.heldBytes += size;
-    this.arrivedBytes += message.stub === true ? (message.size ?? 0) : size;
+    this.arrived += message.stub === true ? (message.size ?? 0) : size;
     // Its sender holds it, and every earlier message of its own: as good as the sender's ack, which
     // it would otherwise have to send before its own message could become stable here.
     if (message.sender !== this.me) {

@@ -74,7 +74,7 @@ export class Heartbeats {
 
   constructor(private readonly h: HeartbeatHost) {}
 
-  /** A data message of `sender` arrived, with `bytes` of payload, or standing for them (channel.ts `arrivedBytes`). */
+  /** A data message of `sender` arrived, with `bytes` of payload, or standing for them (channel.ts `takeArrived`). */
   received(sender: MemberId, bytes = 0): void {
     if (sender !== this.h.id) {
       this.ackTo.add(sender);

@@ -323,9 +323,8 @@ export class Member implements CoordinatorHost {
 
   private onData(m: DataMessage): void {
     if (m.origin === this.id && m.order === 'total') this.outgoing.sequenced(m.key);
-    const arrived = this.channel.arrivedBytes;
     for (const ready of this.channel.receive(m)) this.ordering.push(ready);
-    this.heartbeats.received(m.sender, this.channel.arrivedBytes - arrived);
+    this.heartbeats.received(m.sender, this.channel.takeArrived());
     this.deliverAndCollect();
   }
 

@@ -31,7 +31,11 @@ export interface MemberOptions {
    * (every member must compute the same). Default: streams spread over the members in view order.
    */
   sequencerOf?: (stream: number, members: readonly MemberId[]) => MemberId;
-  /** A payload's size in bytes, for the unstable-bytes figure (stubs carry `null`). Default: 0. */
+  /**
+   * A payload's size in bytes (stubs carry `null`): the unstable-bytes figure, the acknowledgement
+   * threshold `ackBytes`, the bound on a new sequencer's early requests, and the `size` a stub says
+   * it stands for (sent only when it is a count, a non-negative integer). Default: 0.
+   */
   sizeOf?: (payload: unknown) => number;
   /** Where this member counts for operators; pass the same one to each incarnation to keep counts monotone. */
   figures?: CoreFigures;

@@ -26,6 +26,8 @@ describe('audience copies', () => {
     expect(copyFor(m, 1, () => 4321)).toEqual({ ...rest, payload: null, stub: true, size: 4321 });
     expect(copyFor(m, 0, () => 4321)).toBe(m);
     expect(m).not.toHaveProperty('size');
+    // Only a count travels: a receiver would drop anything else as malformed.
+    for (const bad of [1.5, -3, Number.NaN, 2 ** 60, undefined as unknown as number]) expect(copyFor(m, 1, () => bad)).toEqual({ ...rest, payload: null, stub: true });
   });
 
   it('sends members of the audience, and every member of a message without one, the message itself', () => {
