@@ -123,6 +123,18 @@ export class ViewChannel {
     return this.members.map((m) => this.received.get(m) ?? 0);
   }
 
+  /** Payload bytes of `sender`'s messages `after`+1 … `upTo` still held (`sizeOf` each). */
+  heldBytesOf(sender: MemberId, after: number, upTo: number): number {
+    const held = this.held.get(sender);
+    let bytes = 0;
+    if (held === undefined) return 0;
+    for (let seq = after + 1; seq <= upTo; seq++) {
+      const m = held.get(seq);
+      if (m !== undefined) bytes += this.sizeOf(m.payload);
+    }
+    return bytes;
+  }
+
   /**
    * Highest seq of `sender` received by every member (my own receipt counts for me): from the acks
    * this member received, or as the sender announced it — members acknowledge to the sender, which

@@ -65,6 +65,8 @@ export class Heartbeats {
   private readonly ackTo = new Set<MemberId>();
   /** This member's own stability as last announced to all. */
   private announced = 0;
+  /** This member's own stability up to which the bytes that became stable were counted (`acksArrived`). */
+  private stableCounted = 0;
   /** Star: members that asked for an answer since the last periodic heartbeat. */
   private readonly replyTo = new Set<MemberId>();
   /** Star: each sender's stability as seen at the last periodic heartbeat. */
@@ -89,7 +91,14 @@ export class Heartbeats {
    */
   private acksArrived(): void {
     if (this.allAck()) return;
-    if (this.h.channel.stableOf(this.h.id) > this.announced) this.dirty = true;
+    const stable = this.h.channel.stableOf(this.h.id);
+    if (stable > this.announced) this.dirty = true;
+    // The others deliver these safely once they hear it: bytes that became stable are worth a
+    // prompt round as much as bytes that arrived (`endOfTurn`).
+    if (stable > this.stableCounted) {
+      this.bytesSinceAck += this.h.channel.heldBytesOf(this.h.id, this.stableCounted, stable);
+      this.stableCounted = stable;
+    }
   }
 
   /** Views of at most `ackAllMax` members acknowledge to every member (see the header). */
@@ -150,6 +159,7 @@ export class Heartbeats {
     this.ackTo.clear();
     this.bytesSinceAck = 0;
     this.announced = 0;
+    this.stableCounted = 0;
     this.replyTo.clear();
     this.stableSeen.clear();
     this.direct = [];

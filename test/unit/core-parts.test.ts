@@ -14,6 +14,9 @@ import { isPeerMessage } from '../../broker/core/validate.js';
 import { StreamTakeovers, earlyBytesMax, earlyMax } from '../../broker/core/takeovers.js';
 import type { OrderRequest } from '../../broker/core/messages.js';
 import type { Action } from '../../broker/core/actions.js';
+import { coreConfigDefault } from '../../broker/core/config.js';
+import { Heartbeats, type HeartbeatHost } from '../../broker/core/heartbeats.js';
+import type { PeerMessage } from '../../broker/core/messages.js';
 import { runSimulation } from '../sim/run.js';
 
 const members = ['a#1', 'b#1', 'c#1'];
@@ -379,6 +382,42 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
     };
     expect(stubTurns(100)).toEqual([true, false, true, false, true]);
     expect(stubTurns(Infinity)).toEqual([true, false, false, false, false]);
+  });
+
+  it('announces stability as promptly as it acknowledges: once a tick, and again once ackBytes of its own data became stable', () => {
+    // Five members: above ackAllMax, the others acknowledge to the sender only and wait for its
+    // announcement to deliver safely.
+    const five = ['a#1', 'b#1', 'c#1', 'd#1', 'e#1'];
+    const announced = (ackBytes: number): boolean[] => {
+      const config = { ...coreConfigDefault, ackTicks: 0, ackBytes, ackAllMax: 4 };
+      const channel = new ViewChannel(five, 'a#1', (payload) => (payload === null ? 0 : 60));
+      const sent: Array<{ to: string; message: PeerMessage }> = [];
+      const host: HeartbeatHost = {
+        id: 'a#1',
+        now: 1,
+        config,
+        view: { id: 1, members: five, primary: true },
+        channel,
+        participant: { frozenAcks: undefined, wantsFlush: false },
+        detector: new FailureDetector(config.suspectTicks),
+        coordinator: { wanted: false, participants: undefined },
+        coordinatorOf: () => 'a#1',
+        outgoing: { unsequenced: () => [] },
+        send: (to, message) => sent.push({ to, message }),
+      };
+      const hb = new Heartbeats(host);
+      const rounds: boolean[] = [];
+      for (let seq = 1; seq <= 5; seq++) {
+        channel.receive(data('a#1', seq));
+        for (const m of five.slice(1)) hb.onHeartbeat(m, { kind: 'hb', view: 1, acks: five.map((x) => (x === 'a#1' ? seq : 0)) });
+        sent.length = 0;
+        hb.endOfTurn();
+        rounds.push(sent.some((x) => x.message.kind === 'hb' && x.message.stable === seq));
+      }
+      return rounds;
+    };
+    expect(announced(100)).toEqual([true, false, true, false, true]);
+    expect(announced(Infinity)).toEqual([true, false, false, false, false]);
   });
 
   it("counts a sender's own message as its ack: stable once the other members acknowledged it", () => {
