@@ -10,7 +10,8 @@ export interface CoreConfig {
   /**
    * With `ackTicks` 0: a turn acknowledges again within a tick once this many bytes of data
    * (payload, `MemberOptions.sizeOf`) arrived since the last round (heartbeats.ts `endOfTurn`) —
-   * a stub counting the payload it stands for (messages.ts `size`). Default Infinity: once a tick.
+   * a stub counting the payload it stands for (messages.ts `size`), and a member that announces
+   * its stability counting its own data that became stable. Default Infinity: once a tick.
    */
   ackBytes: number;
   /**

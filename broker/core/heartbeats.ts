@@ -59,7 +59,10 @@ export class Heartbeats {
   private lastAckAt = -Infinity;
   /** Something to acknowledge or announce since the last round. */
   private dirty = false;
-  /** Payload bytes of other members' data received (or stood for by stubs) since the last ack round (`endOfTurn`). */
+  /**
+   * Bytes the others wait on, since the last round (`endOfTurn`): other members' data received (or
+   * stood for by stubs), and this member's own data that became stable (when it announces).
+   */
   private bytesSinceAck = 0;
   /** Senders whose messages arrived since the last acknowledgement. */
   private readonly ackTo = new Set<MemberId>();
@@ -143,8 +146,8 @@ export class Heartbeats {
 
   /**
    * The end of a turn: with `ackTicks` 0, what arrived in it is acknowledged now, in the batch with
-   * the rest — once per tick, or again within the tick once `ackBytes` of data arrived since the
-   * last round. Under load turns are many and short: a round each for a few small messages would
+   * the rest — once per tick, or again within the tick once `ackBytes` of data arrived (or of its
+   * own became stable, to announce) since the last round. Under load turns are many and short: a round each for a few small messages would
    * cost more than the messages (game rooms), while data in bulk is worth a prompt ack, which the
    * others wait for to deliver it safely (a three-broker mesh's publish waited half its path for
    * acks that went once a tick).
@@ -208,6 +211,8 @@ export class Heartbeats {
     }
     // Senders whose data arrived and are not among them are acknowledged at the next round.
     if (this.ackTo.size > 0) this.dirty = true;
+    // A star's heartbeat reaches few members: an announcement the others wait on goes to all now.
+    if (h.channel.stableOf(h.id) > this.announced) this.sendAll();
   }
 
   sendAll(reply = false): void {

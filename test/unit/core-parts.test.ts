@@ -384,40 +384,105 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
     expect(stubTurns(Infinity)).toEqual([true, false, false, false, false]);
   });
 
+  /**
+   * A member `me` of `members` that announces its stability (views above ackAllMax) over a real
+   * channel: it multicasts, the others' acks arrive, and what it sends is recorded.
+   */
+  function announcer(members: string[], me: string, ackBytes: number) {
+    const config = { ...coreConfigDefault, ackTicks: 0, ackBytes, ackAllMax: 4 };
+    const channel = new ViewChannel(members, me, (payload) => (payload === null ? 0 : 60));
+    const sent: Array<{ to: string; message: PeerMessage }> = [];
+    const host = {
+      id: me,
+      now: 1,
+      config,
+      view: { id: 1, members, primary: true },
+      channel,
+      participant: { frozenAcks: undefined, wantsFlush: false },
+      detector: new FailureDetector(config.suspectTicks),
+      coordinator: { wanted: false, participants: undefined },
+      coordinatorOf: () => members[0]!,
+      outgoing: { unsequenced: () => [] },
+      send: (to: string, message: PeerMessage) => sent.push({ to, message }),
+    } satisfies HeartbeatHost;
+    const hb = new Heartbeats(host);
+    let last = 0;
+    return {
+      host,
+      hb,
+      send: () => channel.receive(data(me, ++last)),
+      /** `from` acknowledges this member's messages up to `upTo`. */
+      ack: (from: string, upTo: number) => hb.onHeartbeat(from, { kind: 'hb', view: 1, acks: members.map((x) => (x === me ? upTo : 0)) }),
+      /** The stability each member was told since the last call (undefined: none told). */
+      told: (): Map<string, number | undefined> => {
+        const told = new Map<string, number | undefined>();
+        for (const x of sent.splice(0)) if (x.message.kind === 'hb') told.set(x.to, x.message.stable);
+        return told;
+      },
+    };
+  }
+
   it('announces stability as promptly as it acknowledges: once a tick, and again once ackBytes of its own data became stable', () => {
     // Five members: above ackAllMax, the others acknowledge to the sender only and wait for its
     // announcement to deliver safely.
     const five = ['a#1', 'b#1', 'c#1', 'd#1', 'e#1'];
-    const announced = (ackBytes: number): boolean[] => {
-      const config = { ...coreConfigDefault, ackTicks: 0, ackBytes, ackAllMax: 4 };
-      const channel = new ViewChannel(five, 'a#1', (payload) => (payload === null ? 0 : 60));
-      const sent: Array<{ to: string; message: PeerMessage }> = [];
-      const host: HeartbeatHost = {
-        id: 'a#1',
-        now: 1,
-        config,
-        view: { id: 1, members: five, primary: true },
-        channel,
-        participant: { frozenAcks: undefined, wantsFlush: false },
-        detector: new FailureDetector(config.suspectTicks),
-        coordinator: { wanted: false, participants: undefined },
-        coordinatorOf: () => 'a#1',
-        outgoing: { unsequenced: () => [] },
-        send: (to, message) => sent.push({ to, message }),
-      };
-      const hb = new Heartbeats(host);
-      const rounds: boolean[] = [];
+    const rounds = (ackBytes: number): boolean[] => {
+      const a = announcer(five, 'a#1', ackBytes);
+      const out: boolean[] = [];
       for (let seq = 1; seq <= 5; seq++) {
-        channel.receive(data('a#1', seq));
-        for (const m of five.slice(1)) hb.onHeartbeat(m, { kind: 'hb', view: 1, acks: five.map((x) => (x === 'a#1' ? seq : 0)) });
-        sent.length = 0;
-        hb.endOfTurn();
-        rounds.push(sent.some((x) => x.message.kind === 'hb' && x.message.stable === seq));
+        a.send();
+        for (const m of five.slice(1)) a.ack(m, seq);
+        a.hb.endOfTurn();
+        out.push([...a.told().values()].includes(seq));
       }
-      return rounds;
+      return out;
     };
-    expect(announced(100)).toEqual([true, false, true, false, true]);
-    expect(announced(Infinity)).toEqual([true, false, false, false, false]);
+    expect(rounds(100)).toEqual([true, false, true, false, true]);
+    expect(rounds(Infinity)).toEqual([true, false, false, false, false]);
+  });
+
+  it('counts each byte that became stable once, when it became stable — not when sent, not again for acks that repeat', () => {
+    const five = ['a#1', 'b#1', 'c#1', 'd#1', 'e#1'];
+    const a = announcer(five, 'a#1', 150);
+    const turn = (): number | undefined => {
+      a.hb.endOfTurn();
+      return a.told().get('b#1');
+    };
+    a.send();
+    for (const m of five.slice(1)) a.ack(m, 1);
+    expect(turn()).toBe(1); // the tick's first round
+    a.send();
+    a.send();
+    a.send(); // 180 bytes sent, none stable yet
+    expect(turn()).toBeUndefined();
+    for (const m of five.slice(1, 4)) a.ack(m, 4); // three of four: nothing stable
+    expect(turn()).toBeUndefined();
+    a.ack('e#1', 2); // 60 bytes stable
+    a.ack('e#1', 2); // the same ack again
+    expect(turn()).toBeUndefined();
+    a.ack('e#1', 3); // 120
+    expect(turn()).toBeUndefined();
+    a.ack('e#1', 4); // 180: announced
+    expect(turn()).toBe(4);
+  });
+
+  it("sends a pending announcement to all with a star's periodic heartbeat, which reaches only the coordinator", () => {
+    const ten = Array.from({ length: 10 }, (_, i) => `m${i}#1`);
+    const a = announcer(ten, 'm5#1', Infinity);
+    const others = ten.filter((m) => m !== 'm5#1');
+    a.send();
+    for (const m of others) a.ack(m, 1);
+    a.hb.endOfTurn();
+    expect([...a.told().values()].filter((s) => s === 1)).toHaveLength(9);
+    a.send();
+    for (const m of others) a.ack(m, 2);
+    a.hb.endOfTurn(); // not again within the tick
+    expect(a.told().size).toBe(0);
+    (a.host as { now: number }).now = 1 + coreConfigDefault.heartbeatTicks;
+    for (const m of others) a.host.detector.heard(m, a.host.now); // the coordinator is not lost
+    a.hb.tick();
+    const told = a.told();
+    expect(others.every((m) => told.get(m) === 2)).toBe(true);
   });
 
   it("counts a sender's own message as its ack: stable once the other members acknowledged it", () => {
