@@ -308,15 +308,17 @@ describe('Member', () => {
 });
 
 describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
-  /** a founds, b joins; b acknowledges at the end of each turn, at once for `ackBytes` of data. */
-  function pair(ackBytes: number): { a: Member; b: Member; turn: () => boolean } {
+  /** a founds and b joins, both at a new tick; `relay` hands what one sent to the other, and returns it. */
+  function joined(ackBytes: number, sizeOf: (payload: unknown) => number) {
     const config = { ackTicks: 0, ackBytes, heartbeatTicks: 1000 };
-    const a = new Member({ id: 'a#1', config, sizeOf: () => 60 });
-    const b = new Member({ id: 'b#1', config, sizeOf: () => 60 });
+    const a = new Member({ id: 'a#1', config, sizeOf });
+    const b = new Member({ id: 'b#1', config, sizeOf });
     a.found();
     b.join(['a#1']);
-    const relay = (from: Member, to: Member): void => {
-      for (const x of from.drain()) if (x.kind === 'send' && x.to === to.id) to.receive(from.id, x.message as never);
+    const relay = (from: Member, to: Member): Array<Extract<Action, { kind: 'send' }>> => {
+      const sent = from.drain().filter((x): x is Extract<Action, { kind: 'send' }> => x.kind === 'send' && x.to === to.id);
+      for (const x of sent) to.receive(from.id, x.message as never);
+      return sent;
     };
     relay(b, a);
     a.tick();
@@ -325,14 +327,22 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
     relay(a, b);
     b.drain();
     b.tick(); // a new tick: nothing acknowledged in it yet
+    a.tick();
+    return { a, b, relay };
+  }
+
+  /** b acknowledges at the end of each turn, at once for `ackBytes` of data. */
+  function pair(ackBytes: number): { turn: () => boolean } {
+    const { a, b } = joined(ackBytes, () => 60);
+    a.drain();
     /** a multicasts one message, b receives it in a turn of its own: did b acknowledge it in that turn? */
     const turn = (): boolean => {
       a.multicast('x', { order: 'fifo' });
-      relay(a, b);
+      for (const x of a.drain()) if (x.kind === 'send' && x.to === 'b#1') b.receive('a#1', x.message as never);
       const sent = b.drain().filter((x) => x.kind === 'send' && x.to === 'a#1');
       return sent.some((x) => JSON.stringify((x as { message: unknown }).message).includes('"hb"'));
     };
-    return { a, b, turn };
+    return { turn };
   }
 
   it('acknowledges once a tick, and again within the tick once ackBytes of data arrived', () => {
@@ -351,25 +361,7 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
   it('counts the payload a stub stands for: a member outside the audience acknowledges bulk data elsewhere as promptly', () => {
     /** b sequences stream 1 and a is outside its audience: a gets a stub of each of its own abcasts. */
     const stubTurns = (ackBytes: number): boolean[] => {
-      const config = { ackTicks: 0, ackBytes, heartbeatTicks: 1000 };
-      const sizeOf = (payload: unknown): number => (payload === null ? 0 : 60);
-      const a = new Member({ id: 'a#1', config, sizeOf });
-      const b = new Member({ id: 'b#1', config, sizeOf });
-      a.found();
-      b.join(['a#1']);
-      const relay = (from: Member, to: Member): Action[] => {
-        const sent = from.drain().filter((x): x is Extract<Action, { kind: 'send' }> => x.kind === 'send' && x.to === to.id);
-        for (const x of sent) to.receive(from.id, x.message as never);
-        return sent;
-      };
-      relay(b, a);
-      a.tick();
-      a.drain();
-      a.stateReady(null);
-      relay(a, b);
-      b.drain();
-      b.tick();
-      a.tick();
+      const { a, b, relay } = joined(ackBytes, (payload) => (payload === null ? 0 : 60));
       const acked: boolean[] = [];
       for (let i = 0; i < 5; i++) {
         a.multicast('x', { order: 'total', safe: true, elide: true, stream: 1 });
