@@ -15,6 +15,13 @@ export interface CoreConfig {
    */
   ackBytes: number;
   /**
+   * With `ackTicks` 0, in a view that acknowledges to all (at most `ackAllMax` members): the first
+   * this many turns of a tick that have something to acknowledge each send a round at their end,
+   * whatever their size; later turns of the tick wait for `ackBytes` or the next tick
+   * (heartbeats.ts `endOfTurn`). Larger views send one. Default 1.
+   */
+  ackRoundsPerTick: number;
+  /**
    * Views of at most this many members acknowledge to every member (each learns stability first
    * hand, one hop sooner); larger ones to the senders only, which announce their stability
    * (heartbeats.ts). Default 4.
@@ -48,6 +55,7 @@ export const coreConfigDefault: CoreConfig = {
   heartbeatTicks: 5,
   ackTicks: 2,
   ackBytes: Infinity,
+  ackRoundsPerTick: 1,
   ackAllMax: 4,
   heartbeatAllMax: 8,
   suspectTicks: 60,

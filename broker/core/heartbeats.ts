@@ -57,6 +57,8 @@ export interface HeartbeatHost {
 export class Heartbeats {
   private lastAt = -Infinity;
   private lastAckAt = -Infinity;
+  /** Rounds sent within the tick `lastAckAt` (`endOfTurn`). */
+  private roundsInTick = 0;
   /** Something to acknowledge or announce since the last round. */
   private dirty = false;
   /**
@@ -146,15 +148,21 @@ export class Heartbeats {
 
   /**
    * The end of a turn: with `ackTicks` 0, what arrived in it is acknowledged now, in the batch with
-   * the rest — once per tick, or again within the tick once `ackBytes` of data arrived (or of its
-   * own became stable, to announce) since the last round. Under load turns are many and short: a round each for a few small messages would
-   * cost more than the messages (game rooms), while data in bulk is worth a prompt ack, which the
-   * others wait for to deliver it safely (a three-broker mesh's publish waited half its path for
-   * acks that went once a tick).
+   * the rest — in the first `ackRoundsPerTick` rounds of a tick (a round the tick itself sent
+   * counts; one in a view that announces), or again within the tick once `ackBytes` of data
+   * arrived (or of its own became stable, to announce) since the last round. The others wait for
+   * the acks to deliver safely, so a round a turn keeps a publish's path short when traffic is
+   * light (a three-broker mesh's publish at 500 a second waited 5–9 ms for acks that went once a
+   * tick); the count bounds what many short turns of a few small messages cost under load, where
+   * data in bulk still earns its prompt round. A view that announces pays a round to every member
+   * and its announcements too: there more rounds cost more latency than they saved, on a loaded
+   * machine (docs/mesh.md, "Acknowledgements").
    */
   endOfTurn(): void {
     if (!this.dirty || this.h.config.ackTicks !== 0) return;
-    if (this.lastAckAt < this.h.now || this.bytesSinceAck >= this.h.config.ackBytes) this.sendAcks();
+    const rounds = this.lastAckAt < this.h.now ? 0 : this.roundsInTick;
+    const budget = this.allAck() ? this.h.config.ackRoundsPerTick : 1;
+    if (rounds < budget || this.bytesSinceAck >= this.h.config.ackBytes) this.sendAcks();
   }
 
   /** A new view: a new channel, nothing acknowledged or announced in it yet. */
@@ -240,6 +248,7 @@ export class Heartbeats {
 
   /** An ack round goes out now: nothing left to acknowledge, announce or answer but what comes next. */
   private roundSent(): void {
+    this.roundsInTick = this.lastAckAt < this.h.now ? 1 : this.roundsInTick + 1;
     this.lastAckAt = this.h.now;
     this.dirty = false;
     this.bytesSinceAck = 0;

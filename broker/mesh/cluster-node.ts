@@ -27,13 +27,15 @@ import type { BrokerNode } from '../node/index.js';
 /**
  * Core timing over real links, in 10 ms ticks: heartbeats every 100 ms, suspicion after 1.5 s of
  * silence (a loaded event loop or a GC pause must not look like a crash), no giving up an
- * incarnation on a timer; acks at the end of a turn, once a tick or again at 4 KiB of data
- * (measured against game rooms' CPU and a mesh publish's latency: docs/mesh.md).
+ * incarnation on a timer; acks at the end of a turn, in up to 5 turns a tick or again at 4 KiB of
+ * data (measured against game rooms' CPU and a mesh publish's latency: docs/mesh.md,
+ * "Acknowledgements").
  */
 export const meshCoreDefaults: Partial<CoreConfig> = {
   heartbeatTicks: 10,
   ackTicks: 0,
   ackBytes: 4096,
+  ackRoundsPerTick: 5,
   suspectTicks: 150,
   retransmitTicks: 20,
   retryTicks: 50,

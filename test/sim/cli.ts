@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--leaves] [--batching] [--cut-owners] [--replicas R] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--leaves] [--batching] [--cut-owners] [--ack-rounds N] [--replicas R] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
  * draw, no product traffic); `--star` makes every view heartbeat in a star (as views larger than
@@ -8,7 +8,8 @@
  * clients, and checks the topic promises as well as the core's (`--members` is the broker count,
  * `--replicas` the owners per group, `--leaves` adds graceful leaves, two close together with R ≥ 3,
  * `--batching` performs a tick's client requests together, so that commands travel in batches,
- * `--cut-owners` adds partitions that cut off every owner of a group at once).
+ * `--cut-owners` adds partitions that cut off every owner of a group at once, `--ack-rounds N` lets
+ * a broker send N ack rounds a tick at the end of its turns, as the mesh does with 5).
  */
 import { formatViolations } from './checker.js';
 import { runSimulation } from './run.js';
@@ -30,6 +31,7 @@ const leaves = process.argv.includes('--leaves');
 const batching = process.argv.includes('--batching');
 const cutOwners = process.argv.includes('--cut-owners');
 const replicas = flag('--replicas');
+const ackRounds = flag('--ack-rounds');
 
 if (process.argv.includes('--whole')) {
   const one = flag('--seed');
@@ -41,14 +43,14 @@ if (process.argv.includes('--whole')) {
   let behind = 0;
   let takeovers = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, ...(replicas === undefined ? {} : { replicas: Number(replicas) }) });
+    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, ...(replicas === undefined ? {} : { replicas: Number(replicas) }), ...(ackRounds === undefined ? {} : { ackRounds: Number(ackRounds) }) });
     if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
     salvaged += result.stats.salvaged;
     behind += result.stats.behind;
     takeovers += result.stats.takeovers;
     if (result.ok) continue;
     failed++;
-    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${cutOwners ? ' --cut-owners' : ''}${moves ? ' --moves' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
+    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${cutOwners ? ' --cut-owners' : ''}${moves ? ' --moves' : ''}${ackRounds === undefined ? '' : ` --ack-rounds ${ackRounds}`}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
   const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '');
   console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}${waits}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -94,8 +94,8 @@ export const wholeRegressions: Array<{ seed: number; brokers: number; harsh?: bo
   { seed: 138, brokers: 5, cutOwners: true, caught: 'waiting group: a survivor taking its own released copy kept its newer publish ids, and did not resync its own subscribers' },
 ];
 
-/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 900 in all. */
-export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean }> = [
+/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 980 in all. */
+export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean; ackRounds?: number }> = [
   { brokers: 5, seeds: 250 },
   { brokers: 3, seeds: 100 },
   { brokers: 7, seeds: 50 },
@@ -109,6 +109,9 @@ export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean
   // A tick's client requests performed together, publishers sometimes publishing a few at once:
   // commands to one group travel as one batch (broker/node/mesh-stream.ts).
   { brokers: 5, seeds: 100, batching: true },
+  // The same over three brokers with acks as the mesh sends them there: up to 5 rounds a tick,
+  // one at the end of each turn (views of at most four acknowledge to all).
+  { brokers: 3, seeds: 80, batching: true, ackRounds: 5 },
   // Partitions that cut off every owner of a group at once: the group waits for their copies and
   // comes back to the longest (docs/mesh.md, "Waiting groups"); before, it started again empty.
   { brokers: 5, seeds: 100, cutOwners: true },

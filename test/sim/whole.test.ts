@@ -76,19 +76,19 @@ describe('topic predicates catch their bugs', () => {
 });
 
 describe('whole brokers under seeded faults', () => {
-  // 900 runs in all (about 150 s on an idle 2-core machine).
+  // 980 runs in all (about 160 s on an idle 2-core machine).
   it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', ({ seed, brokers, harsh, star, batching, cutOwners }) => {
     expect(runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).report).toBe('');
   });
 
-  for (const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves } of wholeSuites) {
-    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${batching === true ? ' --batching' : ''}${cutOwners === true ? ' --cut-owners' : ''}${moves === true ? ' --moves' : ''}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
-    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
+  for (const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds } of wholeSuites) {
+    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${batching === true ? ' --batching' : ''}${cutOwners === true ? ' --cut-owners' : ''}${moves === true ? ' --moves' : ''}${ackRounds === undefined ? '' : ` --ack-rounds ${ackRounds}`}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
+    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${ackRounds === undefined ? '' : `, ${ackRounds} ack rounds a tick`}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
       const failed: string[] = [];
       let salvaged = 0;
       let takeovers = 0;
       for (let seed = 1; seed <= seeds; seed++) {
-        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }) });
+        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }), ...(ackRounds === undefined ? {} : { ackRounds }) });
         salvaged += result.stats.salvaged;
         takeovers += result.stats.takeovers;
         if (!result.ok) failed.push(`seed ${seed} (npm run sim -- --whole --seed ${seed} --members ${brokers}${flags}):\n${result.report.split('\n').slice(0, 6).join('\n')}`);

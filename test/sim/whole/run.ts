@@ -52,6 +52,12 @@ export interface WholeOptions {
    * empty — once they return as new incarnations. Off by default, so that every other seed replays.
    */
   cutOwners?: boolean;
+  /**
+   * Ack rounds a broker may send at the end of its turns within one tick, whatever they carry
+   * (core `ackRoundsPerTick`; the mesh runs 5). Unset: the simulator's 1, so that every other
+   * seed replays its run.
+   */
+  ackRounds?: number;
 }
 
 export interface WholeResult {
@@ -71,7 +77,7 @@ export function runWhole(options: WholeOptions): WholeResult {
   const faults = options.faults ?? true;
   const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
   const names = Array.from({ length: n }, (_, i) => `b${i}`);
-  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, options.star === true ? { heartbeatAllMax: 0 } : {}, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined);
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, { ...(options.star === true ? { heartbeatAllMax: 0 } : {}), ...(options.ackRounds === undefined ? {} : { ackRoundsPerTick: options.ackRounds }) }, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined);
   // Bursts draw from a stream of their own (the workload's draws stay as they are).
   const burstRandom = prng(options.seed ^ 0x1b873593);
   const log: string[] = [];

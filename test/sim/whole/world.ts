@@ -80,7 +80,7 @@ export class World {
     readonly names: readonly string[],
     readonly lwg = { lwgCount: 4, replicas: 2 },
     /** Core settings over the mesh's (e.g. `heartbeatAllMax: 0`: every view heartbeats in a star). */
-    private readonly core: Partial<typeof coreConfig & { heartbeatAllMax: number }> = {},
+    private readonly core: Partial<typeof coreConfig & { heartbeatAllMax: number; ackRoundsPerTick: number }> = {},
     /** Clients' requests of a tick are performed together, at `performRequests` (else each at once). */
     private readonly batching = false,
     /** When brokers take a group's stream over (the product's defaults unless given). */
