@@ -11,14 +11,15 @@ export interface CoreConfig {
    * With `ackTicks` 0: a turn acknowledges again within a tick once this many bytes of data
    * (payload, `MemberOptions.sizeOf`) arrived since the last round (heartbeats.ts `endOfTurn`) —
    * a stub counting the payload it stands for (messages.ts `size`), and a member that announces
-   * its stability counting its own data that became stable. Default Infinity: once a tick.
+   * its stability counting its own data that became stable. Default Infinity: never for bytes.
    */
   ackBytes: number;
   /**
-   * With `ackTicks` 0, in a view that acknowledges to all (at most `ackAllMax` members): the first
-   * this many turns of a tick that have something to acknowledge each send a round at their end,
-   * whatever their size; later turns of the tick wait for `ackBytes` or the next tick
-   * (heartbeats.ts `endOfTurn`). Larger views send one. Default 1.
+   * With `ackTicks` 0, in a view that acknowledges to all (at most `ackAllMax` members): a turn
+   * that received others' data sends a round at its end while fewer than this many rounds went in
+   * the tick (every round counts, the tick's own too), whatever the data's size; past that, the
+   * turn waits for `ackBytes` or the next tick (heartbeats.ts `endOfTurn`). Larger views send one
+   * round a tick this way. At least 1; default 1.
    */
   ackRoundsPerTick: number;
   /**

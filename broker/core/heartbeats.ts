@@ -148,12 +148,13 @@ export class Heartbeats {
 
   /**
    * The end of a turn: with `ackTicks` 0, what arrived in it is acknowledged now, in the batch with
-   * the rest — in the first `ackRoundsPerTick` rounds of a tick (a round the tick itself sent
-   * counts; one in a view that announces), or again within the tick once `ackBytes` of data
-   * arrived (or of its own became stable, to announce) since the last round. The others wait for
-   * the acks to deliver safely, so a round a turn keeps a publish's path short when traffic is
-   * light (a three-broker mesh's publish at 500 a second waited 5–9 ms for acks that went once a
-   * tick); the count bounds what many short turns of a few small messages cost under load, where
+   * the rest — while fewer than `ackRoundsPerTick` rounds went in this tick (every round counts,
+   * the tick's own too; past the first, only for what others sent: a member's own data is its
+   * ack already; one round a tick in a view that announces), or again within the tick once
+   * `ackBytes` of data arrived (or of its own became stable, to announce) since the last round.
+   * The others wait for the acks to deliver safely, so a round a turn keeps a publish's path short
+   * when traffic is light (a three-broker mesh's publish at 500 a second waited 8.6–9.5 ms for
+   * acks that went once a tick); the count bounds what many short turns of a few small messages cost under load, where
    * data in bulk still earns its prompt round. A view that announces pays a round to every member
    * and its announcements too: there more rounds cost more latency than they saved, on a loaded
    * machine (docs/mesh.md, "Acknowledgements").
@@ -162,7 +163,10 @@ export class Heartbeats {
     if (!this.dirty || this.h.config.ackTicks !== 0) return;
     const rounds = this.lastAckAt < this.h.now ? 0 : this.roundsInTick;
     const budget = this.allAck() ? this.h.config.ackRoundsPerTick : 1;
-    if (rounds < budget || this.bytesSinceAck >= this.h.config.ackBytes) this.sendAcks();
+    // The tick's first round goes for anything owed, as it always did; further ones only for
+    // others' data or a question — a turn that only multicast must not spend them.
+    const owed = rounds === 0 || this.ackTo.size > 0 || this.replyTo.size > 0;
+    if ((rounds < budget && owed) || this.bytesSinceAck >= this.h.config.ackBytes) this.sendAcks();
   }
 
   /** A new view: a new channel, nothing acknowledged or announced in it yet. */

@@ -31,10 +31,10 @@ const runs: Run[] = [
     describe: { seed, members: brokers, whole: true, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true },
     violations: () => runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).violations,
   })),
-  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners, moves }) =>
+  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds }) =>
     Array.from({ length: seeds }, (_, i) => ({
-      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true },
-      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }) }).violations,
+      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(ackRounds === undefined ? {} : { ackRounds }) },
+      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }), ...(ackRounds === undefined ? {} : { ackRounds }) }).violations,
     })),
   ),
 ];

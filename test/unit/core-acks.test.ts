@@ -42,7 +42,7 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
   }
 
   /** b acknowledges at the end of each turn, at once for `ackBytes` of data. */
-  function pair(ackBytes: number, ackRoundsPerTick = 1): { turn: () => boolean; tick: () => void } {
+  function pair(ackBytes: number, ackRoundsPerTick = 1): { turn: () => boolean; tick: () => void; own: () => boolean } {
     const { a, b } = joined(ackBytes, () => 60, ackRoundsPerTick);
     a.drain();
     /** a multicasts one message, b receives it in a turn of its own: did b acknowledge it in that turn? */
@@ -59,7 +59,12 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
       b.drain();
       a.drain();
     };
-    return { turn, tick };
+    /** b multicasts in a turn of its own, receiving nothing: did it send a round? */
+    const own = (): boolean => {
+      b.multicast('y', { order: 'fifo' });
+      return b.drain().some((x) => x.kind === 'send' && x.to === 'a#1' && JSON.stringify((x as { message: unknown }).message).includes('"hb"'));
+    };
+    return { turn, tick, own };
   }
 
   it('acknowledges once a tick, and again within the tick once ackBytes of data arrived', () => {
@@ -77,6 +82,12 @@ describe('Member, acknowledgements at the end of a turn (ackTicks 0)', () => {
     expect([turn(), turn(), turn()]).toEqual([true, true, false]);
     const bytes = pair(100, 2);
     expect([bytes.turn(), bytes.turn(), bytes.turn(), bytes.turn(), bytes.turn()]).toEqual([true, true, false, true, false]);
+  });
+
+  it('spends no round past the first on a turn that only multicast: its own data is its ack already', () => {
+    const { turn, own } = pair(Infinity, 3);
+    expect([own(), own(), own()]).toEqual([true, false, false]); // the tick's first round, as always
+    expect([turn(), turn(), turn()]).toEqual([true, true, false]); // the others' data still gets two
   });
 
   it('acknowledges once a tick without ackBytes', () => {
