@@ -154,8 +154,8 @@ export class Heartbeats {
    * `ackBytes` of data arrived (or of its own became stable, to announce) since the last round.
    * The others wait for the acks to deliver safely, so a round a turn keeps a publish's path short
    * when traffic is light (a three-broker mesh's publish at 500 a second waited 8.6–9.5 ms for
-   * acks that went once a tick); the count bounds what many short turns of a few small messages cost under load, where
-   * data in bulk still earns its prompt round. A view that announces pays a round to every member
+   * acks that went once a tick); the count bounds what many short turns of a few small messages
+   * cost under load, where data in bulk still earns its prompt round. A view that announces pays a round to every member
    * and its announcements too: there more rounds cost more latency than they saved, on a loaded
    * machine (docs/mesh.md, "Acknowledgements").
    */

@@ -109,8 +109,8 @@ export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean
   // A tick's client requests performed together, publishers sometimes publishing a few at once:
   // commands to one group travel as one batch (broker/node/mesh-stream.ts).
   { brokers: 5, seeds: 100, batching: true },
-  // The same over three brokers with acks as the mesh sends them there: up to 5 rounds a tick,
-  // one at the end of each turn (views of at most four acknowledge to all).
+  // The same over three brokers with acks as the mesh sends them there: a turn with others' data
+  // sends a round while fewer than 5 went in its tick (views of at most four acknowledge to all).
   { brokers: 3, seeds: 80, batching: true, ackRounds: 5 },
   // Partitions that cut off every owner of a group at once: the group waits for their copies and
   // comes back to the longest (docs/mesh.md, "Waiting groups"); before, it started again empty.
