@@ -161,12 +161,17 @@ export class Heartbeats {
    */
   endOfTurn(): void {
     if (!this.dirty || this.h.config.ackTicks !== 0) return;
-    const rounds = this.lastAckAt < this.h.now ? 0 : this.roundsInTick;
+    const rounds = this.roundsThisTick();
     const budget = this.allAck() ? this.h.config.ackRoundsPerTick : 1;
     // The tick's first round goes for anything owed, as it always did; further ones only for
     // others' data or a question — a turn that only multicast must not spend them.
     const owed = rounds === 0 || this.ackTo.size > 0 || this.replyTo.size > 0;
     if ((rounds < budget && owed) || this.bytesSinceAck >= this.h.config.ackBytes) this.sendAcks();
+  }
+
+  /** Rounds sent in the current tick. */
+  private roundsThisTick(): number {
+    return this.lastAckAt < this.h.now ? 0 : this.roundsInTick;
   }
 
   /** A new view: a new channel, nothing acknowledged or announced in it yet. */
@@ -252,7 +257,7 @@ export class Heartbeats {
 
   /** An ack round goes out now: nothing left to acknowledge, announce or answer but what comes next. */
   private roundSent(): void {
-    this.roundsInTick = this.lastAckAt < this.h.now ? 1 : this.roundsInTick + 1;
+    this.roundsInTick = this.roundsThisTick() + 1;
     this.lastAckAt = this.h.now;
     this.dirty = false;
     this.bytesSinceAck = 0;

@@ -14,7 +14,7 @@
 import { formatViolations } from './checker.js';
 import { runSimulation } from './run.js';
 import { scaleTable } from './scale.js';
-import { runWhole } from './whole/run.js';
+import { replayFlags, runWhole } from './whole/run.js';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -43,14 +43,15 @@ if (process.argv.includes('--whole')) {
   let behind = 0;
   let takeovers = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runWhole({ seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, ...(replicas === undefined ? {} : { replicas: Number(replicas) }), ...(ackRounds === undefined ? {} : { ackRounds: Number(ackRounds) }) });
+    const options = { seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, ...(replicas === undefined ? {} : { replicas: Number(replicas) }), ...(ackRounds === undefined ? {} : { ackRounds: Number(ackRounds) }) };
+    const result = runWhole(options);
     if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
     salvaged += result.stats.salvaged;
     behind += result.stats.behind;
     takeovers += result.stats.takeovers;
     if (result.ok) continue;
     failed++;
-    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed} --members ${members}${harsh ? ' --harsh' : ''}${faults ? '' : ' --no-faults'}${star ? ' --star' : ''}${leaves ? ' --leaves' : ''}${batching ? ' --batching' : ''}${cutOwners ? ' --cut-owners' : ''}${moves ? ' --moves' : ''}${ackRounds === undefined ? '' : ` --ack-rounds ${ackRounds}`}${replicas === undefined ? '' : ` --replicas ${replicas}`}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
+    console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed}${replayFlags(options)}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
   const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '');
   console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}${waits}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Subscription } from '../../client/subscription.js';
 import { checkTopics, type TopicRun } from './whole/checker.js';
 import type { Ack, SubscriptionRecord } from './whole/clients.js';
-import { runWhole } from './whole/run.js';
+import { replayFlags, runWhole } from './whole/run.js';
 import { wholeRegressions, wholeSuites } from './seeds.js';
 
 function record(topic: string, firstSeq: number, delivered: Array<[number, unknown, string?]>, extra: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
@@ -82,16 +82,16 @@ describe('whole brokers under seeded faults', () => {
   });
 
   for (const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds } of wholeSuites) {
-    const flags = `${star === true ? ' --star' : ''}${leaves === true ? ' --leaves' : ''}${batching === true ? ' --batching' : ''}${cutOwners === true ? ' --cut-owners' : ''}${moves === true ? ' --moves' : ''}${ackRounds === undefined ? '' : ` --ack-rounds ${ackRounds}`}${replicas === undefined ? '' : ` --replicas ${replicas}`}`;
     it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${ackRounds === undefined ? '' : `, ${ackRounds} ack rounds a tick`}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
       const failed: string[] = [];
       let salvaged = 0;
       let takeovers = 0;
       for (let seed = 1; seed <= seeds; seed++) {
-        const result = runWhole({ seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }), ...(ackRounds === undefined ? {} : { ackRounds }) });
+        const options = { seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }), ...(ackRounds === undefined ? {} : { ackRounds }) };
+        const result = runWhole(options);
         salvaged += result.stats.salvaged;
         takeovers += result.stats.takeovers;
-        if (!result.ok) failed.push(`seed ${seed} (npm run sim -- --whole --seed ${seed} --members ${brokers}${flags}):\n${result.report.split('\n').slice(0, 6).join('\n')}`);
+        if (!result.ok) failed.push(`seed ${seed} (npm run sim -- --whole --seed ${seed}${replayFlags(options)}):\n${result.report.split('\n').slice(0, 6).join('\n')}`);
       }
       expect(failed.join('\n\n')).toBe('');
       // The mode does what it says: groups did wait and come back to kept copies.

@@ -70,6 +70,23 @@ export interface WholeResult {
 
 const topics = ['room.a', 'room.b', 'room.c', 'feed.x', 'feed.y', 'game.1'];
 
+/** The `npm run sim -- --whole` flags that replay a run of `options` (after `--seed`). */
+export function replayFlags(options: WholeOptions): string {
+  const o = options;
+  return [
+    o.brokers === undefined ? '' : ` --members ${o.brokers}`,
+    o.harsh === true ? ' --harsh' : '',
+    o.faults === false ? ' --no-faults' : '',
+    o.star === true ? ' --star' : '',
+    o.leaves === true ? ' --leaves' : '',
+    o.batching === true ? ' --batching' : '',
+    o.cutOwners === true ? ' --cut-owners' : '',
+    o.moves === true ? ' --moves' : '',
+    o.ackRounds === undefined ? '' : ` --ack-rounds ${o.ackRounds}`,
+    o.replicas === undefined ? '' : ` --replicas ${o.replicas}`,
+  ].join('');
+}
+
 export function runWhole(options: WholeOptions): WholeResult {
   const random = prng(options.seed);
   const n = options.brokers ?? 5;
