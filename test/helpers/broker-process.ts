@@ -95,7 +95,7 @@ export async function startBrokerProcess(args: string[] = [], options: { timeout
       return new Promise((resolveEvent, reject) => {
         const timer = setTimeout(() => {
           watchers.delete(watcher);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr: ${stderr}`));
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last cluster events: ${clusterTail(events)}; stderr: ${stderr}`));
         }, timeoutMs);
         const watcher = (event: Record<string, unknown>): void => {
           if (!match(event)) return;
@@ -116,4 +116,10 @@ export async function startBrokerProcess(args: string[] = [], options: { timeout
       return code;
     },
   };
+}
+
+/** The broker's last few `cluster-*` log events, for a timeout's message (what it was doing instead). */
+function clusterTail(events: readonly Record<string, unknown>[]): string {
+  const tail = events.filter((e) => typeof e['event'] === 'string' && (e['event'] as string).startsWith('cluster-')).slice(-6);
+  return tail.length === 0 ? 'none' : tail.map((e) => JSON.stringify(e)).join(' ');
 }

@@ -23,13 +23,15 @@ describe('the mesh', () => {
     const brokers = await startMesh(3);
     const arrived = new Condition();
     const got: Message[][] = [[], [], []];
+    // Each client talks to its own broker, with the others as fallbacks: a broker that falls out of
+    // the primary view for a moment under load refuses a subscribe (NotReady) and sends its clients
+    // elsewhere, and a client with one URL would take the refusal for an answer.
+    const urlsFrom = (i: number) => [brokers[i]!.url, ...brokers.filter((_, j) => j !== i).map((o) => o.url)];
     for (let i = 0; i < 3; i++) {
-      const c = await client(brokers[i]!.url);
+      const c = await client(urlsFrom(i));
       await c.subscribe('mesh.room', (m) => (got[i]!.push(m), arrived.notify()), { state: true });
     }
-    // Each publisher talks to its own broker, with the others as fallbacks (a broker that falls
-    // out of the primary view for a moment under load sends its clients elsewhere).
-    const publishers = await Promise.all(brokers.map((b, i) => client([b.url, ...brokers.filter((_, j) => j !== i).map((o) => o.url)])));
+    const publishers = await Promise.all(brokers.map((_, i) => client(urlsFrom(i))));
     const total = 300;
     const acks = Array.from({ length: total }, (_, n) => publishers[n % 3]!.publish('mesh.room', { [`k${n % 7}`]: n }, { kind: n % 4 === 0 ? 'patch' : 'event' }));
     const seqs = (await within(Promise.all(acks), 20_000, 'acks')).map((a) => a.seq);
@@ -51,7 +53,7 @@ describe('the mesh', () => {
     expect(metrics).toMatch(/^chorus_cluster_link_bytes_total\{direction="out"\} [1-9]/m);
     // A late subscriber with state, on another broker, while more is published.
     const more = Array.from({ length: 50 }, (_, n) => publishers[0]!.publish('mesh.room', { late: n }, { kind: 'patch' }));
-    const late = await client(brokers[2]!.url);
+    const late = await client(urlsFrom(2));
     const lateGot: Message[] = [];
     const sub = await late.subscribe('mesh.room', (m) => (lateGot.push(m), arrived.notify()), { state: true });
     await Promise.all(more);
