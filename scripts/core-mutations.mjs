@@ -29,9 +29,9 @@ const mutations = [
   },
   {
     name: 'the old sequencer goes on sequencing a stream it handed over',
-    file: 'broker/core/member.ts',
-    original: '      if (this.takeovers.sequenced(request)) return;',
-    replacement: '      this.takeovers.sequenced(request);',
+    file: 'broker/core/data-path.ts',
+    original: '      if (takeovers.sequenced(request)) return;',
+    replacement: '      takeovers.sequenced(request);',
   },
   {
     name: 'a sequencer that handed a stream over never sequences it again when it comes back',
@@ -126,9 +126,9 @@ const mutations = [
   },
   {
     name: 'a member outside the audience is handed the payload (no stub on delivery)',
-    file: 'broker/core/member.ts',
-    original: 'if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);',
-    replacement: 'if (m.audience !== undefined && m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);',
+    file: 'broker/core/data-path.ts',
+    original: 'if (m.audience !== undefined && !m.audience.includes(h.view!.members.indexOf(h.id))) m = stubOf(m);',
+    replacement: 'if (m.audience !== undefined && m.audience.includes(h.view!.members.indexOf(h.id))) m = stubOf(m);',
   },
   {
     name: 'a causal message waits for one too few of another member’s messages',

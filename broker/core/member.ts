@@ -6,7 +6,7 @@
  * `tick()` calls, so the same inputs give the same outputs.
  *
  * This file is the glue: inputs, the dispatch of peer messages, views. The
- * parts are named for their concern (channel, ordering, outgoing, deliverer,
+ * parts are named for their concern (data-path, channel, ordering, outgoing, deliverer,
  * sequencer, audience, failure-detector, flush, participant, joins, notices, wire);
  * docs/core.md tells the whole story.
  */
@@ -24,15 +24,16 @@ import { Outgoing } from './outgoing.js';
 import { FlushParticipant } from './participant.js';
 import { Notices } from './notices.js';
 import { Deliverer } from './deliverer.js';
-import { AbcastLanes, sequencedFields } from './sequencer.js';
+import { AbcastLanes } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
 import { unreachable } from './assert.js';
 import { StreamTakeovers } from './takeovers.js';
 import { isPrimarySuccessor, sequencerOf } from './view.js';
-import { StreamAudiences, copyFor, stubOf } from './audience.js';
+import { StreamAudiences, copyFor } from './audience.js';
 import { CoreFigures } from './figures.js';
 import { Heartbeats } from './heartbeats.js';
 import { Joins } from './joins.js';
+import { DataPath } from './data-path.js';
 
 type Status = 'idle' | 'joining' | 'member' | 'stopped';
 
@@ -63,6 +64,7 @@ export class Member implements CoordinatorHost {
   readonly audiences = new StreamAudiences();
   private readonly placeSequencer: MemberOptions['sequencerOf'];
   private readonly takeovers = new StreamTakeovers(this);
+  private readonly data = new DataPath(this, { heartbeats: this.heartbeats, takeovers: this.takeovers });
 
   readonly coordinator: FlushCoordinator;
   private readonly joins = new Joins(this);
@@ -296,15 +298,15 @@ export class Member implements CoordinatorHost {
     this.coordinator.joinerArrived(from);
     switch (m.kind) {
       case 'data':
-        return this.onData(m);
+        return this.data.receive(m);
       case 'hb':
         this.heartbeats.onHeartbeat(from, m);
-        return this.deliverAndCollect();
+        return this.data.deliverAndCollect();
       case 'order-request':
         // Only an origin hands on its own requests (outgoing.ts): one in another member's name (a
         // take-over for a member that does not exist, a key that would shadow another's) is refused.
         if (m.origin !== from || m.key !== `${from}/${m.originSeq}`) return;
-        return this.onOrderRequest(m);
+        return this.data.onOrderRequest(m);
       case 'leave':
         this.leaving.add(from);
         return;
@@ -321,27 +323,9 @@ export class Member implements CoordinatorHost {
     }
   }
 
-  private onData(m: DataMessage): void {
-    if (m.origin === this.id && m.order === 'total') this.outgoing.sequenced(m.key);
-    for (const ready of this.channel.receive(m)) this.ordering.push(ready);
-    this.heartbeats.received(m.sender, this.channel.takeArrived());
-    this.deliverAndCollect();
-  }
-
-  private deliverAndCollect(): void {
-    if (!this.frozen) {
-      this.ordering.deliverReady((s) => this.channel.stableOf(s), false, (m) => this.deliverData(m));
-      this.takeovers.afterDeliveries();
-    }
-    this.channel.collect((s) => this.ordering.deliveredUpTo.get(s) ?? 0);
-    this.outgoing.sendQueued();
-  }
-
+  /** A delivery of the flush's (participant.ts); data-path.ts. */
   deliverData(m: DataMessage): void {
-    if (m.order === 'total' && m.streamSeq !== undefined) this.lanes.onDelivered(m.origin, m.stream ?? 0, m.streamSeq);
-    this.audiences.delivered(m);
-    if (m.audience !== undefined && !m.audience.includes(this.view!.members.indexOf(this.id))) m = stubOf(m);
-    if (this.deliverer.data(m)) this.takeovers.delivered(m);
+    this.data.deliver(m);
   }
 
   /** The stream's sequencer now: where the view places it, or where a take-over moved it. */
@@ -368,20 +352,9 @@ export class Member implements CoordinatorHost {
     this.onLog(entry);
   }
 
+  /** An own order request (outgoing.ts) or one handed on after a take-over (takeovers.ts); data-path.ts. */
   onOrderRequest(r: OrderRequest): void {
-    if (this.deliverer.keys.has(r.key)) return;
-    if (r.order === 'group') {
-      if (this.coordinatorOf() === this.id) this.groupRequests.set(r.key, r);
-      return;
-    }
-    if (this.frozen) return;
-    if (this.sequencerOf(r.stream) !== this.id) return this.takeovers.notMine(r);
-    if (!this.takeovers.sequencing(r.stream)) return;
-    // Each origin's abcasts on a stream go out in the order it sent them (FIFO, O1).
-    for (const { request, position } of this.lanes.admit(r)) {
-      this.multicastData(sequencedFields(request, position, this.audiences.sequenced(request, this.view!.members)));
-      if (this.takeovers.sequenced(request)) return;
-    }
+    this.data.onOrderRequest(r);
   }
 
   private onInstall(m: Install): void {
@@ -405,12 +378,9 @@ export class Member implements CoordinatorHost {
     this.emit({ kind: 'stopped', reason });
   }
 
-  /** Multicasts on this member's channel of the current view (own fifo/causal, or abcasts it sequences). */
+  /** Multicasts on this member's channel of the current view (outgoing.ts); data-path.ts. */
   multicastData(fields: Omit<DataMessage, 'kind' | 'view' | 'sender' | 'seq'>): void {
-    const message: DataMessage = { kind: 'data', view: this.view!.id, sender: this.id, seq: this.channel.nextSeq(), ...fields };
-    this.channel.markSent(message.seq, this.now);
-    for (const m of this.view!.members) if (m !== this.id) this.send(m, message);
-    this.onData(message);
+    this.data.multicast(fields);
   }
 
   isMember(id: MemberId): boolean {
