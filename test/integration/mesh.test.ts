@@ -7,7 +7,7 @@
 // test/helpers/link-proxy.ts) heal with a rejoin. After each test the property checker reads every
 // broker's core log.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Message } from '../../client/index.js';
+import { ErrorCode, RequestError, type Client, type Message, type MessageHandler, type SubscribeOptions, type Subscription } from '../../client/index.js';
 import { applyMergePatch } from '../../client/protocol/index.js';
 import type { BrokerProcess } from '../helpers/broker-process.js';
 import { MeshHarness, since } from '../helpers/mesh.js';
@@ -18,20 +18,34 @@ afterEach((context) => mesh.finish(context.task.name));
 const startMesh = (size: number) => mesh.start(size);
 const client = (urls: string | string[]) => mesh.client(urls);
 
+/**
+ * Subscribes through the client's one broker. A broker that falls out of the primary view for a
+ * moment under load refuses with NotReady (a client with one URL takes that for the answer): the
+ * subscribe goes again once that broker has installed a view since, three times at most — so the
+ * subscriber stays on the broker the test placed it on.
+ */
+async function subscribeOn(broker: BrokerProcess, c: Client, topic: string, handler: MessageHandler, options: SubscribeOptions): Promise<Subscription> {
+  for (let attempt = 1; ; attempt++) {
+    const asked = since();
+    try {
+      return await c.subscribe(topic, handler, options);
+    } catch (err) {
+      if (!(err instanceof RequestError) || err.code !== ErrorCode.NotReady || attempt >= 3) throw err;
+      await broker.waitForEvent((e) => e['event'] === 'cluster-view' && asked(e), 20_000, 'a view after a NotReady subscribe');
+    }
+  }
+}
+
 describe('the mesh', () => {
   it('orders each topic once for subscribers on every broker, and a late subscriber follows the state', async () => {
     const brokers = await startMesh(3);
     const arrived = new Condition();
     const got: Message[][] = [[], [], []];
-    // Each client talks to its own broker, with the others as fallbacks: a broker that falls out of
-    // the primary view for a moment under load refuses a subscribe (NotReady) and sends its clients
-    // elsewhere, and a client with one URL would take the refusal for an answer.
-    const urlsFrom = (i: number) => [brokers[i]!.url, ...brokers.filter((_, j) => j !== i).map((o) => o.url)];
-    for (let i = 0; i < 3; i++) {
-      const c = await client(urlsFrom(i));
-      await c.subscribe('mesh.room', (m) => (got[i]!.push(m), arrived.notify()), { state: true });
-    }
-    const publishers = await Promise.all(brokers.map((_, i) => client(urlsFrom(i))));
+    // A subscriber on every broker.
+    for (let i = 0; i < 3; i++) await subscribeOn(brokers[i]!, await client(brokers[i]!.url), 'mesh.room', (m) => (got[i]!.push(m), arrived.notify()), { state: true });
+    // Each publisher talks to its own broker, with the others as fallbacks (a broker that falls
+    // out of the primary view for a moment under load sends its clients elsewhere).
+    const publishers = await Promise.all(brokers.map((b, i) => client([b.url, ...brokers.filter((_, j) => j !== i).map((o) => o.url)])));
     const total = 300;
     const acks = Array.from({ length: total }, (_, n) => publishers[n % 3]!.publish('mesh.room', { [`k${n % 7}`]: n }, { kind: n % 4 === 0 ? 'patch' : 'event' }));
     const seqs = (await within(Promise.all(acks), 20_000, 'acks')).map((a) => a.seq);
@@ -53,9 +67,9 @@ describe('the mesh', () => {
     expect(metrics).toMatch(/^chorus_cluster_link_bytes_total\{direction="out"\} [1-9]/m);
     // A late subscriber with state, on another broker, while more is published.
     const more = Array.from({ length: 50 }, (_, n) => publishers[0]!.publish('mesh.room', { late: n }, { kind: 'patch' }));
-    const late = await client(urlsFrom(2));
+    const late = await client(brokers[2]!.url);
     const lateGot: Message[] = [];
-    const sub = await late.subscribe('mesh.room', (m) => (lateGot.push(m), arrived.notify()), { state: true });
+    const sub = await subscribeOn(brokers[2]!, late, 'mesh.room', (m) => (lateGot.push(m), arrived.notify()), { state: true });
     await Promise.all(more);
     await arrived.wait(() => sub.seq === total + 50 && got[0]!.length === total + 50, 20_000, 'the late subscriber to catch up');
     let state = sub.snapshot!.state;
