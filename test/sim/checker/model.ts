@@ -44,6 +44,8 @@ export interface Run {
   views: Map<number, ViewRecord>;
   /** Ids of views founded anew (a group started again after a total loss): no predecessor to check. */
   founded: Set<number>;
+  /** The logs end where the processes were killed, not after the run drained (`RunLogs.cut`). */
+  cut: boolean;
 }
 
 export function violation(property: string, message: string): Violation {
@@ -81,7 +83,7 @@ export function indexMember(member: MemberId, entries: readonly LogEntry[]): Mem
   return log;
 }
 
-export function indexRun(logs: ReadonlyMap<MemberId, readonly LogEntry[]>): Run {
+export function indexRun(logs: ReadonlyMap<MemberId, readonly LogEntry[]>, cut = false): Run {
   const members = [...logs.keys()].sort().map((id) => indexMember(id, logs.get(id) ?? []));
   const sends = new Map<MessageKey, At<SendEntry>>();
   const views = new Map<number, ViewRecord>();
@@ -93,7 +95,7 @@ export function indexRun(logs: ReadonlyMap<MemberId, readonly LogEntry[]>): Run 
       if (i.entry.founded === true) founded.add(i.entry.view.id);
     }
   }
-  return { members, byId: new Map(members.map((m) => [m.member, m])), sends, views, founded };
+  return { members, byId: new Map(members.map((m) => [m.member, m])), sends, views, founded, cut };
 }
 
 /** Every (V, W) with W = next(p, V): the member's consecutive installs. */
