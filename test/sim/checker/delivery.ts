@@ -101,7 +101,8 @@ export function checkVirtualSynchrony(run: Run): Violation[] {
  * D5: a member that sends m in V and installs a later view without crashing in between delivered
  * m: in V itself for fifo/causal; in V or a later view for total/group, which a new sequencer
  * may take over and deliver after the view change (unless the member stopped before that, or its
- * log was cut in the view right after V: `Run.cut`, the re-sequenced copy may have been on its way).
+ * log was cut soon after it installed the view right after V: `Run.cut`, the copy sent again there
+ * may have been on its way).
  */
 export function checkSelfDelivery(run: Run): Violation[] {
   const out: Violation[] = [];
@@ -116,7 +117,7 @@ export function checkSelfDelivery(run: Run): Violation[] {
       const resubmittable = s.order === 'total' || s.order === 'group';
       const ok = m.deliveries.some((d) => d.entry.msg === s.msg && (resubmittable ? d.entry.view >= s.view : d.entry.view === s.view));
       // A re-sequenced copy comes back after the view change; a member stopped before then is excused.
-      const pendingAtCut = run.cut && resubmittable && nextInstall === m.installs.at(-1);
+      const pendingAtCut = run.cut.has(m.member) && resubmittable && nextInstall === m.installs.at(-1);
       if (!ok && !(resubmittable && (m.stopped || pendingAtCut))) {
         const where = resubmittable ? `in view ${s.view} or later` : `in view ${s.view}`;
         out.push(violation('D5', `${m.member} sent ${s.order} ${s.msg} in view ${s.view}, installed view ${nextInstall.entry.view.id}, never delivered it ${where}`));

@@ -44,8 +44,8 @@ export interface Run {
   views: Map<number, ViewRecord>;
   /** Ids of views founded anew (a group started again after a total loss): no predecessor to check. */
   founded: Set<number>;
-  /** The logs end where the processes were killed, not after the run drained (`RunLogs.cut`). */
-  cut: boolean;
+  /** Members whose logs were cut soon after their last view change (`RunLogs.cut`). */
+  cut: ReadonlySet<MemberId>;
 }
 
 export function violation(property: string, message: string): Violation {
@@ -83,7 +83,7 @@ export function indexMember(member: MemberId, entries: readonly LogEntry[]): Mem
   return log;
 }
 
-export function indexRun(logs: ReadonlyMap<MemberId, readonly LogEntry[]>, cut = false): Run {
+export function indexRun(logs: ReadonlyMap<MemberId, readonly LogEntry[]>, cut: ReadonlySet<MemberId> = new Set()): Run {
   const members = [...logs.keys()].sort().map((id) => indexMember(id, logs.get(id) ?? []));
   const sends = new Map<MessageKey, At<SendEntry>>();
   const views = new Map<number, ViewRecord>();
