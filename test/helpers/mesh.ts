@@ -133,9 +133,9 @@ export class MeshHarness {
   /**
    * The brokers about to be killed whose last view is younger than `viewSettleMs`: a total or group
    * message each sent before that view change may still be on its way in it (the core hands such a
-   * request to the new view's sequencer at the install, and again every 2 × `retransmitTicks`, 400 ms
-   * in a mesh, until it is sequenced), so the checker
-   * does not ask for its delivery there (RunLogs.cut). Older views have had that time: D5 whole.
+   * request to the new view's sequencer at the install, and again every 2 × `retransmitTicks`, 400
+   * ms in a mesh, until it is sequenced), so the checker does not ask for its delivery there
+   * (RunLogs.cut). Older views have had that time: D5 whole.
    */
   private cutSoonAfterView(): Set<string> {
     const cut = new Set<string>();
