@@ -155,9 +155,9 @@ export class Heartbeats {
    * The others wait for the acks to deliver safely, so a round a turn keeps a publish's path short
    * when traffic is light (a three-broker mesh's publish at 500 a second waited 8.6–9.5 ms for
    * acks that went once a tick); the count bounds what many short turns of a few small messages
-   * cost under load, where data in bulk still earns its prompt round. A view that announces pays a round to every member
-   * and its announcements too: there more rounds cost more latency than they saved, on a loaded
-   * machine (docs/mesh.md, "Acknowledgements").
+   * cost under load, where data in bulk still earns its prompt round. A view that announces pays
+   * a round to every member and its announcements too: there more rounds cost more latency than
+   * they saved, on a loaded machine (docs/mesh.md, "Acknowledgements").
    */
   endOfTurn(): void {
     if (!this.dirty || this.h.config.ackTicks !== 0) return;

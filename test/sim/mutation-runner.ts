@@ -8,7 +8,7 @@
 import { runSimulation } from './run.js';
 import { runScenario } from './scenario.js';
 import { scenarioRuns } from './scenario-scripts.js';
-import { ciRuns, wholeRegressions, wholeSuites } from './seeds.js';
+import { ciRuns, wholeRegressions, wholeRun, wholeSuites } from './seeds.js';
 import { runWhole } from './whole/run.js';
 
 /** One run of CI's list: what it was (for the report), and its violations' properties. */
@@ -27,16 +27,10 @@ const runs: Run[] = [
     },
   })),
   // The regression seeds CI runs too (each once caught a bug no suite seed did).
-  ...wholeRegressions.map(({ seed, brokers, harsh, star, batching, cutOwners }) => ({
-    describe: { seed, members: brokers, whole: true, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true },
-    violations: () => runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).violations,
+  ...[...wholeRegressions.map((r) => wholeRun(r)), ...wholeSuites.flatMap((s) => Array.from({ length: s.seeds }, (_, i) => wholeRun(s, i + 1)))].map((options) => ({
+    describe: { ...options, members: options.brokers, whole: true },
+    violations: () => runWhole(options).violations,
   })),
-  ...wholeSuites.flatMap(({ brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds }) =>
-    Array.from({ length: seeds }, (_, i) => ({
-      describe: { seed: i + 1, members: brokers, whole: true, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(ackRounds === undefined ? {} : { ackRounds }) },
-      violations: () => runWhole({ seed: i + 1, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }), ...(ackRounds === undefined ? {} : { ackRounds }) }).violations,
-    })),
-  ),
 ];
 let done = 0;
 let verdict: Record<string, unknown> = { caught: false };

@@ -3,6 +3,7 @@
  * (scripts/core-mutations.mjs) runs exactly the same list.
  */
 import type { RunOptions } from './run.js';
+import type { WholeOptions } from './whole/run.js';
 
 /**
  * The fixed list CI runs: 580 runs over four group sizes (one on a lossy network only, one harsher,
@@ -93,6 +94,15 @@ export const wholeRegressions: Array<{ seed: number; brokers: number; harsh?: bo
   { seed: 122, brokers: 5, cutOwners: true, caught: 'waiting group: subscribers of a topic not created yet (seq 0) were not told their copy was taken back' },
   { seed: 138, brokers: 5, cutOwners: true, caught: 'waiting group: a survivor taking its own released copy kept its newer publish ids, and did not resync its own subscribers' },
 ];
+
+/**
+ * The `runWhole` options of one run of a `wholeSuites` entry (at `seed`) or of a `wholeRegressions`
+ * one (at its own seed): what CI's test and the mutation runner run alike.
+ */
+export function wholeRun(entry: Omit<WholeOptions, 'seed'> & { seed?: number; seeds?: number; caught?: string }, seed = entry.seed ?? 1): WholeOptions {
+  const { seeds: _seeds, caught: _caught, ...flags } = entry;
+  return { ...flags, seed };
+}
 
 /** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 980 in all. */
 export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean; ackRounds?: number }> = [

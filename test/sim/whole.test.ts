@@ -8,7 +8,7 @@ import { Subscription } from '../../client/subscription.js';
 import { checkTopics, type TopicRun } from './whole/checker.js';
 import type { Ack, SubscriptionRecord } from './whole/clients.js';
 import { replayFlags, runWhole } from './whole/run.js';
-import { wholeRegressions, wholeSuites } from './seeds.js';
+import { wholeRegressions, wholeRun, wholeSuites } from './seeds.js';
 
 function record(topic: string, firstSeq: number, delivered: Array<[number, unknown, string?]>, extra: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
   const sub = new Subscription(topic, false, () => {}, { state: true }, () => Promise.resolve());
@@ -77,17 +77,18 @@ describe('topic predicates catch their bugs', () => {
 
 describe('whole brokers under seeded faults', () => {
   // 980 runs in all (about 160 s on an idle 2-core machine).
-  it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', ({ seed, brokers, harsh, star, batching, cutOwners }) => {
-    expect(runWhole({ seed, brokers, harsh: harsh === true, star: star === true, batching: batching === true, cutOwners: cutOwners === true }).report).toBe('');
+  it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', (regression) => {
+    expect(runWhole(wholeRun(regression)).report).toBe('');
   });
 
-  for (const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds } of wholeSuites) {
+  for (const suite of wholeSuites) {
+    const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds } = suite;
     it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${ackRounds === undefined ? '' : `, ${ackRounds} ack rounds a tick`}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
       const failed: string[] = [];
       let salvaged = 0;
       let takeovers = 0;
       for (let seed = 1; seed <= seeds; seed++) {
-        const options = { seed, brokers, star: star === true, leaves: leaves === true, batching: batching === true, cutOwners: cutOwners === true, moves: moves === true, ...(replicas === undefined ? {} : { replicas }), ...(ackRounds === undefined ? {} : { ackRounds }) };
+        const options = wholeRun(suite, seed);
         const result = runWhole(options);
         salvaged += result.stats.salvaged;
         takeovers += result.stats.takeovers;
