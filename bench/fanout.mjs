@@ -304,6 +304,7 @@ async function main() {
         topicSequencer: cluster.topicSequencer,
         topicSequencerAfter: after.topicSequencer,
         topicOwners: cluster.topicOwners,
+        topicOwnersAfter: after.topicOwners,
       },
     });
   }

@@ -1,7 +1,10 @@
 /**
  * The lightweight-group table every broker keeps identically. For each group:
- * - its *owners*: the R brokers of the view with the highest rendezvous score
- *   (the first sequences the group's stream) — where its state should live;
+ * - its *owners*: where its state should live — the brokers that *claim* the
+ *   group (in the order their claims were delivered: brokers where most of
+ *   its traffic is taken or delivered, broker/node/claim-policy.ts), then the
+ *   brokers of the view with the highest rendezvous score, R in all. Claims
+ *   outlive views; a claim leaves with its broker;
  * - its *holders*: the brokers that keep the state and history of all its
  *   topics, each *ready* once its copy is complete. An owner becomes a holder
  *   by an ordered `hold`, gets a snapshot at that position from a ready holder
@@ -55,6 +58,9 @@ export type LwgControl =
   | { op: 'unhold'; lwg: number }
   | { op: 'want'; lwg: number; topic: string; n?: number }
   | { op: 'unwant'; lwg: number; topic: string }
+  /** The broker asks to be one of the group's owners (most of the group's traffic is its own lately); `unclaim` withdraws. */
+  | { op: 'claim'; lwg: number }
+  | { op: 'unclaim'; lwg: number }
   /** The broker keeps nothing of the group any more: changes no table, carries it out of the stream's audience. */
   | { op: 'idle'; lwg: number }
   /** A broker the waiting group (`wait`: which wait) waits for: its copy is complete to stream position `pos`, or it has none. */
@@ -85,7 +91,10 @@ export interface LwgWait {
 export interface LwgInfo {
   lwg: number;
   owners: string[];
+  /** Where the view places the group's stream (its highest rendezvous score; claims do not move it). */
   sequencer: string;
+  /** Brokers that claim the group, in the order their claims were delivered. */
+  claims: string[];
   holders: Array<{ broker: string; ready: boolean }>;
   /** Holders, then brokers that want some topic of the group, in view order. */
   members: string[];
@@ -97,6 +106,8 @@ interface Group {
   holders: string[];
   ready: Set<string>;
   wants: Map<string, Set<string>>;
+  /** Brokers that claim the group (owners first), in the order their claims were delivered. */
+  claims: string[];
   /** Deliveries on the group's stream so far, and the position of the last topic command among them. */
   pos: number;
   last: number;
@@ -113,17 +124,19 @@ interface Group {
 }
 
 /** Per group: holders, ready holders, wants by topic, and the stream's positions and wait. */
-export type LwgTableSnapshot = Array<[number, string[], string[], Array<[string, string[]]>, { pos: number; last: number; waits: number; ended: number; released: string[]; wait?: LwgWait }?]>;
+export type LwgTableSnapshot = Array<[number, string[], string[], Array<[string, string[]]>, { pos: number; last: number; waits: number; ended: number; released: string[]; wait?: LwgWait; claims?: string[] }?]>;
 
 export class LwgTable {
   private view: readonly string[] = [];
   private owners: string[][] = [];
+  /** Per group, the view's rendezvous order of owners (the first sequences the stream). */
+  private placed: string[][] = [];
   private readonly groups: Group[];
 
   constructor(readonly config: LwgConfig = lwgConfigDefault) {
     if (!Number.isSafeInteger(config.lwgCount) || config.lwgCount < 1) throw new RangeError('lwgCount must be a positive integer');
     if (!Number.isSafeInteger(config.replicas) || config.replicas < 1) throw new RangeError('replicas must be a positive integer');
-    this.groups = Array.from({ length: config.lwgCount }, () => ({ holders: [], ready: new Set(), wants: new Map(), pos: 0, last: 0, waits: 0, ended: 0, released: [] }));
+    this.groups = Array.from({ length: config.lwgCount }, () => ({ holders: [], ready: new Set(), wants: new Map(), claims: [], pos: 0, last: 0, waits: 0, ended: 0, released: [] }));
   }
 
   lwgOf(topic: string): number {
@@ -137,10 +150,11 @@ export class LwgTable {
    */
   installView(members: readonly string[]): number[] {
     this.view = [...members];
-    this.owners = Array.from({ length: this.config.lwgCount }, (_, lwg) => ownersOf(lwg, this.view, this.config.replicas));
+    this.placed = Array.from({ length: this.config.lwgCount }, (_, lwg) => ownersOf(lwg, this.view, this.config.replicas));
     const inView = new Set(members);
     const waiting: number[] = [];
     this.groups.forEach((g, lwg) => {
+      g.claims = g.claims.filter((b) => inView.has(b));
       const gone = [...g.ready].filter((b) => !inView.has(b));
       g.holders = g.holders.filter((b) => inView.has(b));
       for (const b of gone) g.ready.delete(b);
@@ -158,7 +172,22 @@ export class LwgTable {
       }
       g.released = [];
     });
+    this.owners = this.groups.map((_, lwg) => this.chooseOwners(lwg));
     return waiting;
+  }
+
+  /** Claims first (in their order), then the view's rendezvous order: R brokers, or the view. */
+  private chooseOwners(lwg: number): string[] {
+    const claims = this.groups[lwg]!.claims;
+    const placed = this.placed[lwg] ?? [];
+    if (claims.length === 0) return [...placed];
+    const r = Math.max(1, Math.min(this.config.replicas, this.view.length));
+    const owners = claims.slice(0, r);
+    for (const b of ownersOf(lwg, this.view, this.view.length)) {
+      if (owners.length >= r) break;
+      if (!owners.includes(b)) owners.push(b);
+    }
+    return owners;
   }
 
   /** One delivery on the group's stream: a topic command (or its stub), or a control. */
@@ -210,9 +239,10 @@ export class LwgTable {
         if (g.wait !== undefined) return this.settle(control.lwg, g, broker, g.pos);
         return undefined;
       case 'unhold':
-        // Let go only once every owner has a complete copy, and never the last complete copy
-        // (an `unhold` is said on the table as it was; a view change may have come since).
-        if (!this.ownersReady(control.lwg) || (g.ready.has(broker) && g.ready.size === 1)) return undefined;
+        // Let go only once every owner has a complete copy, never the last complete copy, and not
+        // by an owner (an `unhold` is said on the table as it was; a view change or a claim may
+        // have made its broker an owner again since).
+        if (!this.ownersReady(control.lwg) || (g.ready.has(broker) && g.ready.size === 1) || this.ownersOf(control.lwg).includes(broker)) return undefined;
         g.holders = g.holders.filter((b) => b !== broker);
         if (g.ready.delete(broker)) g.released.push(broker);
         return undefined;
@@ -239,6 +269,14 @@ export class LwgTable {
       case 'give-up':
         if (g.wait === undefined || g.wait.id !== control.wait) return undefined;
         return this.settleWithOffers(control.lwg, g, g.wait);
+      case 'claim':
+        if (!g.claims.includes(broker)) g.claims.push(broker);
+        this.owners[control.lwg] = this.chooseOwners(control.lwg);
+        return undefined;
+      case 'unclaim':
+        g.claims = g.claims.filter((b) => b !== broker);
+        this.owners[control.lwg] = this.chooseOwners(control.lwg);
+        return undefined;
       case 'idle':
         return undefined;
     }
@@ -271,6 +309,11 @@ export class LwgTable {
 
   ownersOf(lwg: number): string[] {
     return this.owners[lwg] ?? [];
+  }
+
+  /** Brokers that claim the group, in their claims' order. */
+  claims(lwg: number): readonly string[] {
+    return this.groups[lwg]?.claims ?? [];
   }
 
   holders(lwg: number): readonly string[] {
@@ -312,7 +355,7 @@ export class LwgTable {
     const wanting = new Set<string>();
     for (const set of g.wants.values()) for (const b of set) wanting.add(b);
     const members = [...g.holders, ...this.view.filter((b) => wanting.has(b) && !g.holders.includes(b))];
-    const info: LwgInfo = { lwg, owners, sequencer: owners[0] ?? '', holders: g.holders.map((broker) => ({ broker, ready: g.ready.has(broker) })), members };
+    const info: LwgInfo = { lwg, owners, sequencer: this.placed[lwg]?.[0] ?? '', claims: [...g.claims], holders: g.holders.map((broker) => ({ broker, ready: g.ready.has(broker) })), members };
     if (g.wait !== undefined) info.waiting = copyWait(g.wait);
     return info;
   }
@@ -325,7 +368,7 @@ export class LwgTable {
   snapshot(): LwgTableSnapshot {
     return this.groups.map((g, lwg) => {
       const wants = [...g.wants].map(([topic, set]) => [topic, [...set]] as [string, string[]]);
-      const stream: NonNullable<LwgTableSnapshot[number][4]> = { pos: g.pos, last: g.last, waits: g.waits, ended: g.ended, released: [...g.released] };
+      const stream: NonNullable<LwgTableSnapshot[number][4]> = { pos: g.pos, last: g.last, waits: g.waits, ended: g.ended, released: [...g.released], claims: [...g.claims] };
       if (g.wait !== undefined) stream.wait = copyWait(g.wait);
       return [lwg, [...g.holders], [...g.ready], wants, stream];
     });
@@ -343,10 +386,12 @@ export class LwgTable {
       g.waits = stream?.waits ?? 0;
       g.ended = stream?.ended ?? 0;
       g.released = [...(stream?.released ?? [])];
+      g.claims = [...(stream?.claims ?? [])];
       const wait = stream?.wait;
       if (wait === undefined) delete g.wait;
       else g.wait = copyWait(wait);
     }
+    if (this.view.length > 0) this.owners = this.groups.map((_, lwg) => this.chooseOwners(lwg));
   }
 }
 

@@ -29,6 +29,15 @@ const sameBroker = (id, b) => id !== null && id !== undefined && (id === b.id ||
 
 const fmt = (x, unit = '') => (x === null || x === undefined ? 'n/a' : `${typeof x === 'number' ? x.toLocaleString('en-US') : x}${unit}`);
 
+/** Whether broker `b` owned the bench topic's group at the start and at the end (a claim moves owners: docs/mesh.md). */
+function ownership(cluster, b) {
+  const atStart = (cluster?.topicOwners ?? []).some((o) => sameBroker(o, b));
+  const atEnd = cluster?.topicOwnersAfter === undefined ? atStart : cluster.topicOwnersAfter.some((o) => sameBroker(o, b));
+  if (atStart && atEnd) return ", owns the topic's group";
+  if (atStart) return ", owned the topic's group at the start, not at the end";
+  return atEnd ? ", owns the topic's group at the end (claimed it)" : '';
+}
+
 /** The summary of one run: f holds the shared header (node, argv, config) and that run's figures. */
 export function printSummary(f, title = 'Chorus fan-out benchmark') {
   const l = f.latencyMs;
@@ -42,7 +51,7 @@ export function printSummary(f, title = 'Chorus fan-out benchmark') {
           (sameBroker(f.cluster?.coordinator, b) ? ', coordinator' : '') +
           (sameBroker(f.cluster?.topicSequencer, b) ? `, placed to sequence the topic's stream (lwg ${f.cluster.topicStream})` : '') +
           (sameBroker(f.cluster?.topicSequencerAfter, b) ? ', sequences it at the end' : '') +
-          ((f.cluster?.topicOwners ?? []).some((o) => sameBroker(o, b)) ? ", owns the topic's group" : ''),
+          ownership(f.cluster, b),
       )
     : [`  broker:      pid ${f.broker.pid}, ${f.broker.url}`];
   const lines = [

@@ -85,6 +85,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         lwg: { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
         groupWaitMs: config.lwgWaitSeconds * 1000,
         takeover: { messagesMin: config.takeoverMessages === 0 ? Infinity : config.takeoverMessages },
+        claim: { messagesMin: config.claimMessages === 0 ? Infinity : config.claimMessages },
         topics: topicSettings,
         now: Date.now,
         defer: queueMicrotask,
@@ -192,6 +193,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
       members: node?.view?.members.length ?? 0,
       lwg: brokerNode!.replicas.figures.counts,
       streamTakeovers: brokerNode!.stream.takeovers.askedTotal,
+      groupClaims: brokerNode!.replicas.claims.claimedTotal,
       takeLoadTimes: () => brokerNode!.replicas.figures.takeLoadTimes().map((ms) => ms / 1000),
       linkBytes: node!.links.bytes,
       core: {

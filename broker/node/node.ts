@@ -28,6 +28,7 @@ import { epochFor } from './epochs.js';
 import { Replicas } from './replicas.js';
 import { peerNote, type PeerNote } from './peer-notes.js';
 import type { TakeoverSettings } from './takeover-policy.js';
+import type { ClaimSettings } from './claim-policy.js';
 
 /** How long a resume ahead of this broker's copy of its topic waits for the copy to catch up, ms (docs/protocol.md §8.4). */
 const resumeWaitMs = 5_000;
@@ -57,6 +58,8 @@ export interface BrokerNodeOptions {
   coreLog?: (entry: LogEntry) => void;
   /** When this broker takes a group's stream over (takeover-policy.ts). */
   takeover?: Partial<TakeoverSettings>;
+  /** When this broker claims a group, to own it (claim-policy.ts). */
+  claim?: Partial<ClaimSettings>;
 }
 
 /** What the driver must do. */
@@ -123,6 +126,7 @@ export class BrokerNode {
         this.out.push({ kind: 'resync', reason });
       },
       ...(options.groupWaitMs === undefined ? {} : { groupWaitMs: options.groupWaitMs }),
+      ...(options.claim === undefined ? {} : { claim: options.claim }),
     });
     this.topics = new Topics({
       ...options.topics,

@@ -6,6 +6,7 @@
 import type { MessageKey, MemberId, MulticastOptions } from '../core/index.js';
 import type { ApplyResult } from '../topics/index.js';
 import type { PeerNote } from './peer-notes.js';
+import type { ClaimSettings } from './claim-policy.js';
 
 export interface ReplicasHost {
   /** This broker's member id now (a new incarnation after an exclusion). */
@@ -27,4 +28,6 @@ export interface ReplicasHost {
   resync?(reason: string): void;
   /** How long a group whose copies all left waits for one to come back, ms (default replicas.ts `groupWaitMs`). */
   groupWaitMs?: number;
+  /** When this broker claims a group (claim-policy.ts; the defaults unless given). */
+  claim?: Partial<ClaimSettings>;
 }

@@ -24,6 +24,8 @@ import { GroupControls } from './group-controls.js';
 import type { ReplicasHost } from './replicas-host.js';
 import { GroupWaits } from './group-waits.js';
 import { ReplicaTransfers } from './replica-transfers.js';
+import { ClaimPolicy } from './claim-policy.js';
+import { OwnControls } from './own-controls.js';
 
 export type { ReplicasHost } from './replicas-host.js';
 
@@ -42,6 +44,9 @@ export class Replicas implements TopicInterest {
   private readonly waiters = new TopicWaiters();
   private readonly controls: GroupControls;
   private readonly waits: GroupWaits;
+  private readonly own: OwnControls;
+  /** Which groups this broker claims (claim-policy.ts): most of their traffic is taken or wanted here. */
+  readonly claims: ClaimPolicy;
   private patternCount = 0;
   /** Tags own `hold`/`want` requests (an older one may still be on its way when a new one starts). */
   private tag = 0;
@@ -54,11 +59,13 @@ export class Replicas implements TopicInterest {
     private readonly host: ReplicasHost,
   ) {
     this.table = new LwgTable(config);
+    this.claims = new ClaimPolicy(host.claim);
     this.kept = new Kept((topic) => this.table.lwgOf(topic));
     // A copy kept for a waiting group (offered, or to be) keeps this broker in the stream's audience:
     // taken, it must have heard every command since its offer.
     this.controls = new GroupControls(host.multicast, (lwg) => this.kept.interested(lwg) || this.waits.offers(lwg, this.host.self()));
-    // What the waits (group-waits.ts) and the snapshot transfers (replica-transfers.ts) may use.
+    // What the waits (group-waits.ts), the snapshot transfers (replica-transfers.ts) and the
+    // handlers of own controls (own-controls.ts) may use.
     const agent = {
       table: this.table,
       kept: this.kept,
@@ -77,6 +84,7 @@ export class Replicas implements TopicInterest {
     };
     this.waits = new GroupWaits(this.table, (c) => this.controls.send(c), host.groupWaitMs ?? groupWaitMs, agent);
     this.transfers = new ReplicaTransfers(agent);
+    this.own = new OwnControls({ ...agent, resolveKept: (g) => this.resolveKept(g), early: (key) => this.transfers.early(key), keepReleased: (g) => this.waits.keepReleased(g) });
   }
 
   bind(table: TopicTable): this {
@@ -125,6 +133,7 @@ export class Replicas implements TopicInterest {
     const me = this.host.self();
     const own = d.origin === me;
     if (d.stub === true) {
+      if (!replay && d.stream !== undefined) this.claims.delivered(d.stream, own);
       this.counts.filtered++;
       this.counts.stubs++;
       if (own) this.host.delivered(d.key);
@@ -135,6 +144,7 @@ export class Replicas implements TopicInterest {
     const command = payload?.command;
     if (command === undefined) return;
     const g = this.lwgOf(command.topic);
+    if (!replay) this.claims.delivered(g, own || this.kept.wanted.has(command.topic));
     // The group waits for a copy of its state: nobody applies (or buffers) its commands meanwhile.
     // (A load's buffer replayed is not refused: it holds only commands taken when delivered.)
     if (!replay && this.table.waiting(g) !== undefined) {
@@ -184,21 +194,23 @@ export class Replicas implements TopicInterest {
     }
     switch (c.op) {
       case 'hold':
-        if (mine) this.ownHold(c.lwg, key, c.n);
+        if (mine) this.own.hold(c.lwg, key, c.n);
         else if (this.table.server(c.lwg, from) === me && this.kept.serves(c.lwg)) this.transfers.send(from, key, c.lwg, undefined);
         break;
       case 'want':
-        if (mine) this.ownWant(c.topic, key, c.n);
+        if (mine) this.own.want(c.topic, key, c.n);
         else if (this.table.server(c.lwg) === me && this.kept.serves(c.lwg) && !this.table.isReady(c.lwg, from)) this.transfers.send(from, key, c.lwg, c.topic);
         break;
       case 'unhold':
-        if (mine) this.ownUnhold(c.lwg);
+        if (mine) this.own.unhold(c.lwg);
         this.reconcile();
         break;
       case 'unwant':
         if (mine) this.controls.quieten(c.lwg);
         break;
       case 'ready':
+      case 'claim':
+      case 'unclaim':
         this.reconcile();
         break;
       case 'idle':
@@ -215,62 +227,6 @@ export class Replicas implements TopicInterest {
     }
     // A snapshot that came before its control and was not used by it will not be.
     if (mine) this.transfers.forget(key);
-  }
-
-  private ownHold(g: number, key: MessageKey, n: number | undefined): void {
-    const h = this.kept.held.get(g);
-    if (h === undefined || h.n !== n || h.phase === 'complete') return;
-    if (this.table.isReady(g, this.host.self()!)) {
-      // No complete copy anywhere to load from (a new group): it starts here, empty.
-      this.complete(g, h);
-      return;
-    }
-    if (h.phase === 'asked') {
-      h.phase = 'loading';
-      h.load = new Load(this.host.now(), new Set(this.kept.activeIn(g)));
-      // The group's snapshot covers its topics: their own loads stop (their commands go to the
-      // group's buffer from here, and a topic snapshot that comes later is not used).
-      this.kept.activate(g, ['loading']);
-    }
-    h.load!.mark(key);
-    this.transfers.early(key);
-  }
-
-  private ownWant(topic: string, key: MessageKey, n: number | undefined): void {
-    const w = this.kept.wanted.get(topic);
-    const g = this.lwgOf(topic);
-    // Not the current request (it was let go, and perhaps asked for again since): nothing to do.
-    if (w === undefined || w.n !== n) return this.controls.quieten(g);
-    if (w.phase === 'active') return;
-    if (w.phase === 'asked') {
-      // Kept here already, or about to be by the group's load.
-      if (this.kept.serves(g) || this.kept.held.get(g)?.phase === 'loading') {
-        this.kept.wanted.set(topic, { phase: 'active', n: w.n });
-        if (this.keeps(topic)) this.resolve(topic);
-        return;
-      }
-      // Loaded from the server — or, while the group has none (its copies were lost, no owner
-      // holds it yet), asked for again until it has one.
-      w.phase = 'loading';
-      w.load = new Load(this.host.now());
-    }
-    w.load!.mark(key);
-    this.transfers.early(key);
-  }
-
-  private ownUnhold(g: number): void {
-    const h = this.kept.held.get(g);
-    if (h !== undefined) h.releasing = false;
-    // Refused (an owner is not ready yet, or this is the last complete copy): it stays.
-    if (h === undefined || this.table.isHolder(g, this.host.self()!)) return;
-    this.waits.keepReleased(g);
-    this.kept.held.delete(g);
-    // The copy is current to here: topics wanted here stay (and are served), the rest go.
-    this.kept.activate(g, ['asked']);
-    this.topicTable.dropWhere((t) => this.lwgOf(t) === g && this.kept.wanted.get(t)?.phase !== 'active');
-    this.host.log?.('lwg-released', { lwg: g });
-    this.resolveKept(g);
-    this.controls.quieten(g);
   }
 
   /** A snapshot from the server (replica-transfers.ts). */
@@ -329,6 +285,12 @@ export class Replicas implements TopicInterest {
     this.askAgain(askAgainMs);
     const me = this.host.self();
     if (me !== undefined) this.waits.tick(me);
+    for (const c of this.claims.look(now, me, this.table)) this.claim(c.lwg, c.op === 'claim');
+  }
+
+  /** Claims group `lwg` to own it, or withdraws the claim (claim-policy.ts decides when). */
+  claim(lwg: number, on: boolean): void {
+    this.controls.send({ op: on ? 'claim' : 'unclaim', lwg });
   }
 
   /** Holds what this broker should hold, lets go of what it need not, as far as the table allows. */
@@ -389,6 +351,7 @@ export class Replicas implements TopicInterest {
    */
   reset(was: MemberId): void {
     this.waits.keepCopies(was);
+    this.claims.reset();
     this.kept.clear();
     this.controls.reset();
     this.transfers.clear();

@@ -41,6 +41,8 @@ export interface ClusterFigures {
   lwg: { filtered: number; stubs: number; snapshotsSent: number; snapshotsLoaded: number; lost: number; waits: number; refused: number; snapshotBytesSent: number; snapshotBytesLoaded: number };
   /** Take-overs of a group's stream this broker asked for so far (broker/node/takeover-policy.ts). */
   streamTakeovers: number;
+  /** Claims of a lightweight group this broker said, to own it (claim-policy.ts). */
+  groupClaims: number;
   /** How long each lightweight-group or topic load took since the last read, seconds. */
   takeLoadTimes(): number[];
   /** Bytes on broker links so far. */
@@ -196,6 +198,12 @@ export class BrokerMetrics {
     help: 'Times this broker took a lightweight group\'s stream over to order it itself, as it was taking nearly all of its publishes (docs/mesh.md, "Sequenced where published").',
     registers: [this.registry],
     collect: (): void => this.follow(this.lwgTakeovers, 'lwg.takeovers', this.cluster?.().streamTakeovers),
+  });
+  readonly lwgClaims: Counter = new Counter({
+    name: 'chorus_lwg_claims_total',
+    help: 'Times this broker claimed a lightweight group to own it, as most of its traffic was taken or subscribed here (docs/mesh.md, "Owners that follow traffic").',
+    registers: [this.registry],
+    collect: (): void => this.follow(this.lwgClaims, 'lwg.claims', this.cluster?.().groupClaims),
   });
   readonly clusterPrimary: Gauge = new Gauge({
     name: 'chorus_cluster_primary',

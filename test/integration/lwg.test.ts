@@ -4,7 +4,8 @@
 // it with no gap and no duplicate; a publish through a broker that keeps nothing is answered by
 // the group's server; when owners change with the view, state moves to the new owner before an
 // old one lets go, so the topic survives the loss of every broker that held it at first, one at
-// a time; a wildcard subscriber makes its broker keep everything. The property checker reads
+// a time; the brokers where a busy group's traffic is claim it, and the owner that served neither
+// lets its copy go; a wildcard subscriber makes its broker keep everything. The property checker reads
 // every core log after each test.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../client/index.js';
@@ -173,6 +174,43 @@ describe('lightweight groups', () => {
     await arrived.wait(() => sub.seq === sent, 20_000, `the subscriber to reach seq ${sent}`);
     expect(got.map((m) => m.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
     expect(new Set(got.map((m) => JSON.stringify(m.data))).size).toBe(sent);
+  });
+
+  it('the brokers where a busy group\'s traffic is claim it: the owner that served neither lets its copy go, and the claimed copy is an owner\'s', async () => {
+    // Three commands a second suffice here (500 by default), so that a loaded machine still claims.
+    const brokers = await mesh.start(3, { CHORUS_CLAIM_MESSAGES: '3' });
+    const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
+    // Owned by b0 and b1; published at b0, subscribed at b2: b1 serves neither.
+    const { topic, lwg } = await topicOwnedBy(b0, 'lwg.claimed', ['b0', 'b1']);
+    const got: Message[] = [];
+    const arrived = new Condition();
+    const watcher = await mesh.client(b2.url);
+    const sub = await watcher.subscribe(topic, (m) => (got.push(m), arrived.notify()), { state: true });
+    const publisher = await mesh.client(b0.url);
+    let sent = 0;
+    const handedOver = async (): Promise<boolean> => {
+      const group = (await info(b1)).lwgs[lwg]!;
+      return group.owners.map(nameOf).sort().join() === 'b0,b2' && group.holders.length === 2 && group.holders.every((h) => h.ready && nameOf(h.broker) !== 'b1');
+    };
+    while (sent < 3000 && !(await handedOver())) {
+      for (let k = 0; k < 10; k++) await within(publisher.publish(topic, { n: sent++ }), 20_000, 'a publish');
+    }
+    expect(await handedOver()).toBe(true);
+    // The tables agree, b1 keeps nothing of the group, and b2 said so in its metrics.
+    for (const b of brokers) expect((await info(b)).lwgs[lwg]!.owners.map(nameOf).sort()).toEqual(['b0', 'b2']);
+    await arrived.wait(() => sub.seq === sent, 20_000, `the subscriber to reach seq ${sent}`);
+    expect((await info(b1)).lwgs[lwg]!.topics).toBe(0);
+    const scrape = await (await fetch(`${b2.httpUrl}/metrics`)).text();
+    expect(Number(/^chorus_lwg_claims_total (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThanOrEqual(1);
+    // b0 dies: b2's copy is complete (an owner's), and b1 loads the group from it again.
+    await mesh.kill(0);
+    const other = await mesh.client(b1.url);
+    const after = await within(Promise.all(Array.from({ length: 20 }, (_, n) => other.publish(topic, { n: sent + n }))), 30_000, 'acks after b0 died');
+    expect(after.map((a) => a.seq)).toEqual(Array.from({ length: 20 }, (_, i) => sent + 1 + i));
+    sent += 20;
+    await arrived.wait(() => sub.seq === sent, 20_000, `the subscriber to reach seq ${sent}`);
+    expect(got.map((m) => m.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+    expect(got.map((m) => (m.data as { n: number }).n)).toEqual(Array.from({ length: sent }, (_, i) => i));
   });
 
   it('a wildcard subscriber makes its broker keep every group', async () => {

@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--leaves] [--batching] [--cut-owners] [--ack-rounds N] [--replicas R] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--claims] [--leaves] [--batching] [--cut-owners] [--ack-rounds N] [--replicas R] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
  * draw, no product traffic); `--star` makes every view heartbeat in a star (as views larger than
@@ -9,7 +9,8 @@
  * `--replicas` the owners per group, `--leaves` adds graceful leaves, two close together with R ≥ 3,
  * `--batching` performs a tick's client requests together, so that commands travel in batches,
  * `--cut-owners` adds partitions that cut off every owner of a group at once, `--ack-rounds N` lets
- * a broker send N ack rounds a tick at the end of its turns, as the mesh does with 5).
+ * a broker send N ack rounds a tick at the end of its turns, as the mesh does with 5, `--claims`
+ * lets brokers claim the groups whose traffic is mostly theirs, soon, so that owners move).
  */
 import { formatViolations } from './checker.js';
 import { runSimulation } from './run.js';
@@ -27,6 +28,7 @@ const harsh = process.argv.includes('--harsh');
 const classic = process.argv.includes('--classic');
 const star = process.argv.includes('--star');
 const moves = process.argv.includes('--moves');
+const claims = process.argv.includes('--claims');
 const leaves = process.argv.includes('--leaves');
 const batching = process.argv.includes('--batching');
 const cutOwners = process.argv.includes('--cut-owners');
@@ -42,18 +44,22 @@ if (process.argv.includes('--whole')) {
   let salvaged = 0;
   let behind = 0;
   let takeovers = 0;
+  let claimsSaid = 0;
+  let released = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const options = { seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, ...(replicas === undefined ? {} : { replicas: Number(replicas) }), ...(ackRounds === undefined ? {} : { ackRounds: Number(ackRounds) }) };
+    const options = { seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, claims, ...(replicas === undefined ? {} : { replicas: Number(replicas) }), ...(ackRounds === undefined ? {} : { ackRounds: Number(ackRounds) }) };
     const result = runWhole(options);
     if (one !== undefined) console.log(`${result.log.join('\n')}\n${JSON.stringify(result.stats)}`);
     salvaged += result.stats.salvaged;
     behind += result.stats.behind;
     takeovers += result.stats.takeovers;
+    claimsSaid += result.stats.claims;
+    released += result.stats.released;
     if (result.ok) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed}${replayFlags(options)}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
-  const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '');
+  const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '') + (claims ? `, ${claimsSaid} claims and withdrawals said` : '') + `, ${released} copies let go`;
   console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}${waits}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 } else if (process.argv.includes('--scale')) {

@@ -105,7 +105,7 @@ export function wholeRun(entry: Omit<WholeOptions, 'seed'> & { seed?: number; se
 }
 
 /** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 980 in all. */
-export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean; ackRounds?: number }> = [
+export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean; claims?: boolean; ackRounds?: number }> = [
   { brokers: 5, seeds: 250 },
   { brokers: 3, seeds: 100 },
   { brokers: 7, seeds: 50 },
@@ -128,4 +128,7 @@ export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean
   // Brokers taking a group's stream over as soon as they publish most of it (broker/node/takeover-policy.ts),
   // so that take-overs meet the faults and the flush.
   { brokers: 5, seeds: 100, batching: true, moves: true },
+  // Brokers claiming the groups whose traffic is mostly theirs (broker/node/claim-policy.ts), soon,
+  // so that owners move — and copies are handed over — between view changes too.
+  { brokers: 5, seeds: 100, batching: true, claims: true },
 ];

@@ -76,22 +76,24 @@ describe('topic predicates catch their bugs', () => {
 });
 
 describe('whole brokers under seeded faults', () => {
-  // 980 runs in all (about 160 s on an idle 2-core machine).
+  // 1,080 runs in all (about 175 s on an idle 2-core machine).
   it.each(wholeRegressions)('regression: seed $seed, $brokers brokers ($caught)', (regression) => {
     expect(runWhole(wholeRun(regression)).report).toBe('');
   });
 
   for (const suite of wholeSuites) {
-    const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, ackRounds } = suite;
-    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${ackRounds === undefined ? '' : `, ${ackRounds} ack rounds a tick`}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
+    const { brokers, seeds, star, replicas, leaves, batching, cutOwners, moves, claims, ackRounds } = suite;
+    it(`${seeds} runs of ${brokers} brokers${star === true ? ', heartbeats in a star' : ''}${leaves === true ? ', graceful leaves' : ''}${batching === true ? ', commands in batches' : ''}${cutOwners === true ? ', every owner of a group cut off' : ''}${moves === true ? ', streams taken over' : ''}${claims === true ? ', groups claimed' : ''}${ackRounds === undefined ? '' : `, ${ackRounds} ack rounds a tick`}${replicas === undefined ? '' : `, ${replicas} owners a group`}`, () => {
       const failed: string[] = [];
       let salvaged = 0;
       let takeovers = 0;
+      let claimsSaid = 0;
       for (let seed = 1; seed <= seeds; seed++) {
         const options = wholeRun(suite, seed);
         const result = runWhole(options);
         salvaged += result.stats.salvaged;
         takeovers += result.stats.takeovers;
+        claimsSaid += result.stats.claims;
         if (!result.ok) failed.push(`seed ${seed} (npm run sim -- --whole --seed ${seed}${replayFlags(options)}):\n${result.report.split('\n').slice(0, 6).join('\n')}`);
       }
       expect(failed.join('\n\n')).toBe('');
@@ -99,6 +101,8 @@ describe('whole brokers under seeded faults', () => {
       if (cutOwners === true) expect(salvaged).toBeGreaterThan(seeds / 2);
       // Streams were taken over, several times a run.
       if (moves === true) expect(takeovers).toBeGreaterThan(seeds * 3);
+      // Groups were claimed and claims withdrawn, several times a run.
+      if (claims === true) expect(claimsSaid).toBeGreaterThan(seeds * 3);
     }, 600_000);
   }
 

@@ -206,6 +206,64 @@ describe('LwgTable', () => {
     });
   });
 
+  describe('claims (owners that follow traffic)', () => {
+    it('puts claiming brokers first among the owners, in their order, R in all; the view places the rest and the sequencer', () => {
+      const table = new LwgTable({ lwgCount: 4, replicas: 2 });
+      table.installView(view);
+      const placed = table.info(2).owners;
+      const others = view.filter((b) => !placed.includes(b));
+      table.apply(others[0]!, { op: 'claim', lwg: 2 });
+      expect(table.ownersOf(2)).toEqual([others[0], placed[0]]);
+      table.apply(others[1]!, { op: 'claim', lwg: 2 });
+      table.apply(others[0]!, { op: 'claim', lwg: 2 }); // said twice: one claim
+      expect(table.ownersOf(2)).toEqual([others[0], others[1]]);
+      expect(table.info(2)).toMatchObject({ claims: [others[0], others[1]], sequencer: placed[0] });
+      // Other groups keep the view's owners.
+      expect(table.ownersOf(1)).toEqual(ownersOf(1, view, 2));
+      table.apply(others[0]!, { op: 'unclaim', lwg: 2 });
+      expect(table.ownersOf(2)).toEqual([others[1], placed[0]]);
+      // A claim from a broker outside the view changes nothing.
+      table.apply('z#1', { op: 'claim', lwg: 2 });
+      expect(table.info(2).claims).toEqual([others[1]]);
+    });
+
+    it('outlive a view change, and leave with their broker', () => {
+      const table = new LwgTable({ lwgCount: 4, replicas: 2 });
+      table.installView(view);
+      const placed = table.info(0).owners;
+      const [x, y] = view.filter((b) => !placed.includes(b));
+      table.apply(x!, { op: 'claim', lwg: 0 });
+      table.apply(y!, { op: 'claim', lwg: 0 });
+      table.installView([...view, 'e#1']);
+      expect(table.ownersOf(0)).toEqual([x, y]);
+      table.installView(view.filter((b) => b !== x));
+      expect(table.info(0).claims).toEqual([y]);
+      expect(table.ownersOf(0)).toEqual([y, ownersOf(0, view.filter((b) => b !== x && b !== y), 1)[0]]);
+    });
+
+    it('hands a group over as a view change does: the displaced owner lets go only once the claimer is ready, and an owner never', () => {
+      const table = new LwgTable({ lwgCount: 1, replicas: 2 });
+      table.installView(view);
+      const [p, q] = table.ownersOf(0);
+      const claimer = view.find((b) => b !== p && b !== q)!;
+      table.apply(p!, { op: 'hold', lwg: 0 });
+      table.apply(q!, { op: 'hold', lwg: 0 });
+      table.apply(q!, { op: 'ready', lwg: 0 });
+      table.apply(claimer, { op: 'claim', lwg: 0 });
+      expect(table.ownersOf(0)).toEqual([claimer, p]);
+      table.apply(claimer, { op: 'hold', lwg: 0 });
+      table.apply(q!, { op: 'unhold', lwg: 0 });
+      expect(table.isHolder(0, q!)).toBe(true); // the claimer is not ready yet
+      // An owner's unhold (said before a claim made it one again) is refused even with every owner ready.
+      table.apply(claimer, { op: 'ready', lwg: 0 });
+      table.apply(p!, { op: 'unhold', lwg: 0 });
+      expect(table.isHolder(0, p!)).toBe(true);
+      table.apply(q!, { op: 'unhold', lwg: 0 });
+      expect(table.holders(0)).toEqual([p, claimer]);
+      expect(table.ownersReady(0)).toBe(true);
+    });
+  });
+
   it('agrees at every broker given the same view and the same controls, and survives a snapshot', () => {
     const controls: Array<[string, LwgControl]> = [
       ['c#1', { op: 'hold', lwg: 1 }],
@@ -213,6 +271,10 @@ describe('LwgTable', () => {
       ['b#1', { op: 'hold', lwg: 1 }],
       ['b#1', { op: 'ready', lwg: 1 }],
       ['c#1', { op: 'unhold', lwg: 1 }],
+      ['c#1', { op: 'claim', lwg: 3 }],
+      ['a#1', { op: 'claim', lwg: 3 }],
+      ['c#1', { op: 'unclaim', lwg: 3 }],
+      ['b#1', { op: 'claim', lwg: 0 }],
     ];
     const tables = [new LwgTable(), new LwgTable()];
     for (const t of tables) {
@@ -224,6 +286,7 @@ describe('LwgTable', () => {
     joiner.restore(tables[0]!.snapshot());
     joiner.installView(['a#1', 'b#1', 'c#1']);
     expect(joiner.all()).toEqual(tables[0]!.all());
+    expect(joiner.info(3).claims).toEqual(['a#1']);
   });
 
   it('refuses a nonsensical configuration', () => {

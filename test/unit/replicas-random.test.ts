@@ -8,7 +8,9 @@
 // subscription saw exactly seq+1 … current; no group was lost; every subscribe was answered;
 // every publish answered (or awaiting its answer, which times out into a retry) with distinct
 // seqs per topic; and a new subscribe anywhere completes. A second mode loses both owners of a
-// group at once: then only agreement and liveness must hold. A failing seed replays.
+// group at once: then only agreement and liveness must hold. A third has brokers claim groups and
+// withdraw their claims at random (owners that follow traffic), so that copies are handed over
+// between views too. A failing seed replays.
 import { describe, expect, it } from 'vitest';
 import { prng } from '../helpers/prng.js';
 import { ReplicaNet, type ReplicaBroker } from '../helpers/replica-net.js';
@@ -21,7 +23,7 @@ interface Sub {
   live: boolean;
 }
 
-function run(seed: number, losses = false): string[] {
+function run(seed: number, losses = false, claims = false): string[] {
   const random = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const names = ['a', 'b', 'c', 'd', 'e'];
@@ -82,7 +84,12 @@ function run(seed: number, losses = false): string[] {
       events.push(`${step} unsub ${s.broker.id} ${s.topic}`);
     } else if (r < 0.49) {
       const b = pick(live());
-      b.replicas.patterns(random() < 0.5 ? 1 : 0);
+      if (claims && random() < 0.7) {
+        const g = Math.floor(random() * 3);
+        const on = random() < 0.6;
+        b.replicas.claim(g, on);
+        events.push(`${step} ${on ? 'claim' : 'unclaim'} ${b.id} ${g}`);
+      } else b.replicas.patterns(random() < 0.5 ? 1 : 0);
     } else if (r < 0.75) {
       if (net.queue.length === 0) continue;
       net.reorder(Math.floor(random() * 8));
@@ -113,7 +120,7 @@ function run(seed: number, losses = false): string[] {
         net.install([...net.view, id]);
         events.push(`${step} join ${id}`);
       } else if (losses && net.view.length > 3 && random() < 0.3) {
-        const victims = net.owners(net.view, Math.floor(random() * 3));
+        const victims = server.ownersOf(Math.floor(random() * 3));
         net.install(net.view.filter((id) => !victims.includes(id)));
         for (const s of subs) if (victims.includes(s.broker.id)) s.live = false;
         lost = true;
@@ -186,6 +193,10 @@ function run(seed: number, losses = false): string[] {
 describe('replicas under random runs', () => {
   it.each(Array.from({ length: 12 }, (_, i) => i * 25 + 1))('25 seeds from %i: every copy equal, every subscriber gap-free, every publish answered', (from) => {
     for (let seed = from; seed < from + 25; seed++) expect(run(seed), `seed ${seed}`).toEqual([]);
+  });
+
+  it.each(Array.from({ length: 4 }, (_, i) => i * 25 + 2001))('25 seeds from %i with claims said and withdrawn at random: every copy equal, every subscriber gap-free', (from) => {
+    for (let seed = from; seed < from + 25; seed++) expect(run(seed, false, true), `seed ${seed}`).toEqual([]);
   });
 
   it.each(Array.from({ length: 4 }, (_, i) => i * 25 + 1001))('25 seeds from %i losing both owners of a group at once: copies still agree, subscribes complete', (from) => {

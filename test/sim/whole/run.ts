@@ -46,6 +46,13 @@ export interface WholeOptions {
    */
   moves?: boolean;
   /**
+   * Brokers claim a group to own it as soon as most of its traffic is theirs (broker/node/claim-policy.ts,
+   * looking every 100 ms for 3 commands and withdrawing after 3 looks, rather than every second
+   * for 500 and after 10), so that owners move under the faults. Off by default, so that every
+   * other seed replays.
+   */
+  claims?: boolean;
+  /**
    * Among the faults, a partition that cuts off every owner of one group at once (a minority, so
    * the rest goes on): the group's every ready copy leaves the primary view alive. The group must
    * wait for them and come back to their copy — nothing acknowledged lost, no group started again
@@ -64,7 +71,7 @@ export interface WholeResult {
   ok: boolean;
   violations: TopicViolation[];
   report: string;
-  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number; takeovers: number };
+  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number; takeovers: number; claims: number; released: number };
   log: string[];
 }
 
@@ -82,6 +89,7 @@ export function replayFlags(options: WholeOptions): string {
     o.batching === true ? ' --batching' : '',
     o.cutOwners === true ? ' --cut-owners' : '',
     o.moves === true ? ' --moves' : '',
+    o.claims === true ? ' --claims' : '',
     o.ackRounds === undefined ? '' : ` --ack-rounds ${o.ackRounds}`,
     o.replicas === undefined ? '' : ` --replicas ${o.replicas}`,
   ].join('');
@@ -94,7 +102,7 @@ export function runWhole(options: WholeOptions): WholeResult {
   const faults = options.faults ?? true;
   const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
   const names = Array.from({ length: n }, (_, i) => `b${i}`);
-  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, { ...(options.star === true ? { heartbeatAllMax: 0 } : {}), ...(options.ackRounds === undefined ? {} : { ackRoundsPerTick: options.ackRounds }) }, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined);
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, { ...(options.star === true ? { heartbeatAllMax: 0 } : {}), ...(options.ackRounds === undefined ? {} : { ackRoundsPerTick: options.ackRounds }) }, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined, options.claims === true ? { lookMs: 100, messagesMin: 3, releaseLooks: 3 } : undefined);
   // Bursts draw from a stream of their own (the workload's draws stay as they are).
   const burstRandom = prng(options.seed ^ 0x1b873593);
   const log: string[] = [];
@@ -256,6 +264,27 @@ export function runWhole(options: WholeOptions): WholeResult {
   // acknowledged publishes with fewer than R owners failed. Listed first: it is the cause of what
   // the topic predicates then find.
   for (const line of world.events.filter((l) => l.includes('lwg-state-lost')).reverse()) violations.unshift({ property: 'LOST', message: `a group was lost although fewer than R owners failed at once: ${line}` });
+  // L1 one table: every broker computes the same lightweight-group table from the same view and
+  // the same controls in the same order (lightweight-groups/table.ts), a joiner from the snapshot it
+  // was given. Settled (one view, nothing unordered), every running broker's must be the same.
+  // (A control in flight may be delivered at one broker a few ticks before another: they must
+  // agree once it is everywhere, within a bound.)
+  const tablesOf = (): Array<{ id: string; table: string }> => [...world.brokers.values()].filter((b) => b.alive).map((b) => ({ id: b.node.id, table: JSON.stringify(b.node.replicas.table.all()) }));
+  for (let t = 0; settled && t < 2000 && new Set(tablesOf().map((x) => x.table)).size > 1; t++) {
+    stepClients();
+    world.step();
+  }
+  if (settled) {
+    const tables = tablesOf();
+    const [first] = tables;
+    for (const t of tables) {
+      if (t.table === first!.table) continue;
+      const mine = JSON.parse(t.table) as unknown[];
+      const theirs = JSON.parse(first!.table) as unknown[];
+      const g = mine.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(theirs[i]));
+      violations.push({ property: 'L1', message: `${t.id}'s lightweight-group table is not ${first!.id}'s: group ${g} is ${JSON.stringify(mine[g])} against ${JSON.stringify(theirs[g])}` });
+    }
+  }
   const core = checkRun({ logs: world.coreLogs });
   for (const c of core) violations.push({ property: `core ${c.property}`, message: c.message });
   let views = 0;
@@ -279,6 +308,9 @@ export function runWhole(options: WholeOptions): WholeResult {
       salvaged: world.events.filter((l) => l.includes('lwg-salvaged')).length,
       behind: world.events.filter((l) => l.includes('lwg-salvaged') && l.includes('"behind":true')).length,
       takeovers: world.takeovers,
+      claims: world.claims,
+      // Copies let go by brokers that were no longer owners (a view change or a claim moved them).
+      released: world.events.filter((l) => l.includes('lwg-released')).length,
     },
     log,
   };

@@ -12,6 +12,7 @@ import { FrameDecoder, encodeLinkFrame } from '../../../broker/transport/index.j
 import type { LogEntry, MemberId } from '../../../broker/core/index.js';
 import { BrokerNode } from '../../../broker/node/node.js';
 import type { TakeoverSettings } from '../../../broker/node/takeover-policy.js';
+import type { ClaimSettings } from '../../../broker/node/claim-policy.js';
 import { topicLimitsDefault, type Subscriber } from '../../../broker/topics/index.js';
 import { SimNetwork, type FaultKnobs, type Partition } from '../network.js';
 
@@ -85,6 +86,8 @@ export class World {
     private readonly batching = false,
     /** When brokers take a group's stream over (the product's defaults unless given). */
     private readonly takeover?: Partial<TakeoverSettings>,
+    /** When brokers claim a group to own it (the product's defaults unless given). */
+    private readonly claim?: Partial<ClaimSettings>,
   ) {
     this.network = new SimNetwork(random, knobs, (id) => id.split('#')[0]!);
   }
@@ -93,8 +96,16 @@ export class World {
     this.network.partition = p;
   }
 
-  /** Take-overs asked by brokers no longer running (`takeovers`). */
+  /** Take-overs asked, and claims and withdrawals said, by brokers no longer running (`takeovers`, `claims`). */
   private takeoversEarlier = 0;
+  private claimsEarlier = 0;
+
+  /** Claims of a group and their withdrawals the brokers said, in the whole run. */
+  get claims(): number {
+    let said = this.claimsEarlier;
+    for (const b of this.brokers.values()) said += b.node.replicas.claims.claimedTotal + b.node.replicas.claims.unclaimedTotal;
+    return said;
+  }
 
   /** Take-overs of a group's stream the brokers asked for, in the whole run. */
   get takeovers(): number {
@@ -106,7 +117,10 @@ export class World {
   /** Starts broker `name` (a new incarnation if it ran before); `found`: it founds the group alone. */
   start(name: string, found: boolean): SimBroker {
     const previous = this.brokers.get(name);
-    if (previous !== undefined) this.takeoversEarlier += previous.node.stream.takeovers.askedTotal;
+    if (previous !== undefined) {
+      this.takeoversEarlier += previous.node.stream.takeovers.askedTotal;
+      this.claimsEarlier += previous.node.replicas.claims.claimedTotal + previous.node.replicas.claims.unclaimedTotal;
+    }
     let incarnation = previous?.incarnation ?? 0;
     const node = new BrokerNode({
       newId: () => {
@@ -123,6 +137,7 @@ export class World {
       coreLog: (entry) => this.coreLogs.get(entry.member)?.push(entry),
       log: (event, fields) => void this.events.push(`t${this.now} ${name} ${event} ${JSON.stringify(fields)}`),
       ...(this.takeover === undefined ? {} : { takeover: this.takeover }),
+      ...(this.claim === undefined ? {} : { claim: this.claim }),
     });
     const broker: SimBroker = {
       name,
