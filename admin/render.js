@@ -95,8 +95,9 @@ function renderGroups({ groups }) {
           'td',
           {},
           g.owners.map((o) => el('span', { class: o === g.sequencer ? 'broker sequencer' : 'broker', title: o === g.sequencer ? 'sequencer' : 'owner' }, nameOf(o))),
-          // A broker that took the stream over for its publishes sequences it without owning the group.
-          g.sequencer !== undefined && !g.owners.includes(g.sequencer) ? [el('span', { class: 'broker sequencer', title: 'sequencer (took the stream over)' }, `${nameOf(g.sequencer)} (sequences)`)] : [],
+          // A broker that took the stream over for its publishes, or the view's placed sequencer of a
+          // group whose owners others claimed, sequences it without owning the group.
+          g.sequencer !== undefined && !g.owners.includes(g.sequencer) ? [el('span', { class: 'broker sequencer', title: 'sequencer (not an owner)' }, `${nameOf(g.sequencer)} (sequences)`)] : [],
         ),
         el('td', {}, g.ready.map((h) => el('span', { class: 'broker' }, nameOf(h))), g.loading.map((h) => el('span', { class: 'broker loading', title: 'loading' }, `${nameOf(h)} (loading)`))),
         el('td', {}, g.wanters.map((w) => el('span', { class: 'broker' }, nameOf(w)))),

@@ -131,6 +131,8 @@ export class LwgTable {
   private owners: string[][] = [];
   /** Per group, the view's rendezvous order of owners (the first sequences the stream). */
   private placed: string[][] = [];
+  /** Changes whenever a group's owners may have (a view, a claim) or a copy became complete: what leads a group may have moved. */
+  leadership = 0;
   private readonly groups: Group[];
 
   constructor(readonly config: LwgConfig = lwgConfigDefault) {
@@ -173,6 +175,7 @@ export class LwgTable {
       g.released = [];
     });
     this.owners = this.groups.map((_, lwg) => this.chooseOwners(lwg));
+    this.leadership++;
     return waiting;
   }
 
@@ -235,6 +238,7 @@ export class LwgTable {
       case 'ready':
         if (!g.holders.includes(broker) || (control.ended !== undefined && control.ended < g.ended)) return undefined;
         g.ready.add(broker);
+        this.leadership++;
         // A load that completed meanwhile is current (the commands it missed were refused).
         if (g.wait !== undefined) return this.settle(control.lwg, g, broker, g.pos);
         return undefined;
@@ -270,12 +274,11 @@ export class LwgTable {
         if (g.wait === undefined || g.wait.id !== control.wait) return undefined;
         return this.settleWithOffers(control.lwg, g, g.wait);
       case 'claim':
-        if (!g.claims.includes(broker)) g.claims.push(broker);
-        this.owners[control.lwg] = this.chooseOwners(control.lwg);
-        return undefined;
       case 'unclaim':
-        g.claims = g.claims.filter((b) => b !== broker);
+        if (control.op === 'claim' && !g.claims.includes(broker)) g.claims.push(broker);
+        if (control.op === 'unclaim') g.claims = g.claims.filter((b) => b !== broker);
         this.owners[control.lwg] = this.chooseOwners(control.lwg);
+        this.leadership++;
         return undefined;
       case 'idle':
         return undefined;

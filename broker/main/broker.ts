@@ -215,7 +215,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
           config: { patterns: config.rooms, emptyMs: config.roomEmptyMs },
           payloadBytesMax: config.payloadBytesMax,
           leads: brokerNode === undefined ? () => true : (topic) => brokerNode.leads(topic),
-          viewId: () => brokerNode?.view?.id,
+          leadership: () => brokerNode?.leadership(),
           ...(hooks.log === undefined ? {} : { log: hooks.log }),
         });
   const httpUrl = `${tls === undefined ? 'http' : 'https'}://${shownHost}:${port}`;

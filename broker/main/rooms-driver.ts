@@ -4,8 +4,9 @@
  * rooms this broker leads changed — merge patches of the lobby `$rooms`, each within the payload
  * limit, and a `null` state for each room that expired. A patch that is refused (the lobby at its
  * state limit, say) goes again with the next tick. Leadership is asked of the mesh (the first owner of the
- * topic's group, where the view places its sequencer) or is this broker's alone; a new view makes every room be announced again by whoever
- * leads it now.
+ * topic's group: the first broker that claims it, or where the view places its sequencer) or is this
+ * broker's alone; when it may have moved (a new view, a claim, a copy complete), every room is counted
+ * and announced again by whoever leads it now.
  */
 import { Rooms, lobbyTopic, type RoomsConfig, type RoomsTick, type Topics } from '../topics/index.js';
 
@@ -16,8 +17,8 @@ export interface RoomsDriverOptions {
   payloadBytesMax: number;
   /** Whether this broker announces `topic` (its group's first owner now). */
   leads: (topic: string) => boolean;
-  /** Changes when leadership may have moved (the view's id); undefined alone. */
-  viewId: () => number | undefined;
+  /** Changes when leadership may have moved (a view, a claim, a copy complete); undefined alone. */
+  leadership: () => string | undefined;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -31,7 +32,7 @@ export function startRooms(options: RoomsDriverOptions): { stop(): void } {
   topics.onPresence = (topic) => {
     if (rooms.isRoom(topic)) count(topic);
   };
-  let viewSeen = options.viewId();
+  let leadershipSeen = options.leadership();
   let failing = false;
   const publishLobby = (entries: RoomsTick['lobby']): void => {
     const data: Record<string, unknown> = {};
@@ -47,9 +48,9 @@ export function startRooms(options: RoomsDriverOptions): { stop(): void } {
     });
   };
   const timer = setInterval(() => {
-    const view = options.viewId();
-    if (view !== viewSeen) {
-      viewSeen = view;
+    const leadership = options.leadership();
+    if (leadership !== leadershipSeen) {
+      leadershipSeen = leadership;
       // This copy's counts may be news to the lobby (a joiner's loaded copies; a dead leader's last change).
       for (const name of topics.table.names()) if (rooms.isRoom(name)) count(name);
       rooms.reannounce();

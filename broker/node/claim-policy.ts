@@ -8,10 +8,13 @@
  * it holds the whole group, and the owner it displaced lets its copy go once every owner is
  * ready — the usual hand-over of a view change, with the same rules (never the last copy).
  *
- * Each broker counts, per group, the commands delivered and its own share of them, and looks
- * every `lookMs`: with at least `messagesMin` commands since its last look and at least
- * `shareMin` of them its own, not claiming and fewer than R claims standing, it claims. It
- * withdraws after `releaseLooks` looks in a row with at least `messagesMin` commands and under
+ * Each broker counts, per group, the multicasts of topic commands delivered (a batch counts once,
+ * as a stub of another broker's batch does not say how many commands it stands for, so every
+ * broker counts alike) and its own share of them (all of one taken here; of another, the share of
+ * its commands whose topics are subscribed here), and looks every `lookMs`: with at least
+ * `messagesMin` multicasts since its last look and at least `shareMin` of them its own, not
+ * claiming and fewer than R claims standing, it claims. It withdraws after `releaseLooks` busy
+ * looks in a row (at least `messagesMin` multicasts; a quiet look neither counts nor resets) under
  * `releaseShare` of them its own. A quiet group keeps its owners (moving state buys nothing
  * there), and claims outlive views, so a view change does not move a group back and forth.
  * What a claim costs is one load of the group's state; `messagesMin` keeps that for groups busy
@@ -22,7 +25,7 @@
 export interface ClaimSettings {
   /** How often the broker looks, ms. */
   lookMs: number;
-  /** Commands of the group since the last look, at least. */
+  /** Multicasts of the group's topic commands since the last look, at least (a batch counts once). */
   messagesMin: number;
   /** This broker's share of them to claim, at least. */
   shareMin: number;
@@ -32,7 +35,7 @@ export interface ClaimSettings {
   releaseLooks: number;
 }
 
-export const claimDefaults: ClaimSettings = { lookMs: 1000, messagesMin: 500, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 10 };
+export const claimDefaults: ClaimSettings = { lookMs: 1000, messagesMin: 100, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 10 };
 
 /** What the policy needs of the broker's table: its claims and owners per group. */
 export interface ClaimTable {
@@ -60,12 +63,15 @@ export class ClaimPolicy {
     if (!(Number.isSafeInteger(releaseLooks) && releaseLooks >= 1 && messagesMin >= 1 && lookMs > 0)) throw new Error('claim releaseLooks, messagesMin and lookMs must be positive');
   }
 
-  /** A topic command of group `lwg` delivered here (a stub too); `own`: taken here, or for a topic subscribed here. */
-  delivered(lwg: number, own: boolean): void {
+  /**
+   * A multicast of topic commands on group `lwg` delivered here (a stub too, a batch as one); `own`:
+   * how much of it is this broker's, 0 to 1 (taken here, or its commands' topics subscribed here).
+   */
+  delivered(lwg: number, own: number): void {
     let s = this.seen.get(lwg);
     if (s === undefined) this.seen.set(lwg, (s = { all: 0, own: 0 }));
     s.all++;
-    if (own) s.own++;
+    s.own += own;
   }
 
   /** Looks, once every `lookMs`: the claims and withdrawals `me` should say now. */

@@ -4,7 +4,7 @@
  * than start again empty; docs/mesh.md, "Waiting groups"). It keeps the
  * complete copies this broker held when it was excluded, across its new
  * incarnation; says `salvage` for each waiting group that waits for it — with
- * the position its copy is complete to, or none; as a group's sequencer, says
+ * the position its copy is complete to, or none; as a group's first owner, says
  * `give-up` once a group has waited `waitMs` (a broker that held it may never
  * come back); and when a wait ends, does what it means here: load the copy
  * kept, drop copies ahead of the one the group came back to, or start empty.
@@ -176,7 +176,7 @@ export class GroupWaits {
     for (const [topic, w] of kept.wantsIn(g)) if (w.phase !== 'asked') kept.wanted.set(topic, { phase: 'loading', load: new Load(this.now()), n: w.n });
   }
 
-  /** The sequencer of a group that waited too long gives the wait up (once per wait). */
+  /** The first owner of a group that waited too long gives the wait up (once per wait). */
   tick(me: MemberId): void {
     const now = this.now();
     for (const [g, s] of this.seen) {

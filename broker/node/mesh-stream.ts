@@ -128,8 +128,10 @@ export class MeshStream implements CommandStream {
     const payload = delivery.payload as { command?: TopicCommand; commands?: unknown } | null;
     // Every delivery of a group's stream counts: the position a copy is complete to. Only topic
     // commands are elided, so a stub is one.
-    if (delivery.stream !== undefined) this.replicas?.table.advance(delivery.stream, delivery.stub === true || payload?.command !== undefined || payload?.commands !== undefined);
+    const command = delivery.stub === true || payload?.command !== undefined || payload?.commands !== undefined;
+    if (delivery.stream !== undefined) this.replicas?.table.advance(delivery.stream, command);
     if (delivery.stream !== undefined) this.takeovers.delivered(delivery.stream, delivery.origin === this.options.self());
+    if (delivery.stream !== undefined && command) this.replicas?.claims.delivered(delivery.stream, this.ownShare(delivery, payload));
     if (payload?.command !== undefined) this.appliedTotal++;
     const commands = payload?.commands;
     if (Array.isArray(commands)) {
@@ -146,6 +148,23 @@ export class MeshStream implements CommandStream {
       return;
     }
     this.replicas?.deliver(delivery);
+  }
+
+  /**
+   * How much of a delivered multicast is this broker's traffic, for the claim policy: all of it
+   * when taken here, else the share of its commands whose topics are wanted here (none of a stub:
+   * a broker that wants a topic of the group is in its audience). Each multicast counts once, a
+   * batch as one, at every broker alike: a stub of another's batch does not say how many commands
+   * it stands for.
+   */
+  private ownShare(delivery: Delivery, payload: { command?: TopicCommand; commands?: unknown } | null): number {
+    if (delivery.origin === this.options.self()) return 1;
+    if (delivery.stub === true || this.replicas === undefined) return 0;
+    if (payload?.command !== undefined) return this.replicas.wants(payload.command.topic) ? 1 : 0;
+    const commands = payload?.commands as Array<{ topic?: unknown }>;
+    let wanted = 0;
+    for (const c of commands) if (typeof c?.topic === 'string' && this.replicas.wants(c.topic)) wanted++;
+    return commands.length === 0 ? 0 : wanted / commands.length;
   }
 
   /** A command submitted here was applied (here, or by the server): answer its client, once. */

@@ -169,15 +169,20 @@ export class BrokerNode {
   }
 
   /**
-   * Whether this broker leads `topic`'s group (its first owner in the primary view, where the view
-   * places the group's sequencer; a broker that takes the stream over for its publishes does not
-   * take this role, which changes only with the view): the one broker that announces what the
-   * topic's order decides, such as a room's players (broker/topics/rooms.ts).
+   * Whether this broker leads `topic`'s group (its first owner in the primary view: the first broker
+   * that claims it, or where the view places its sequencer; a broker that takes the stream over for
+   * its publishes does not take this role): the one broker that announces what the topic's order
+   * decides, such as a room's players (broker/topics/rooms.ts). An owner keeps the group's topics,
+   * so it counts what it announces from its own copy.
    */
   leads(topic: string): boolean {
-    const view = this.view;
-    if (!this.primary || view === undefined) return false;
-    return ownersOf(lwgOf(topic, this.options.lwg.lwgCount), view.members, this.options.lwg.replicas)[0] === this.member.id;
+    if (!this.primary || this.view === undefined) return false;
+    return this.replicas.table.ownersOf(this.replicas.lwgOf(topic))[0] === this.member.id;
+  }
+
+  /** Changes whenever who leads a group may have changed (a view, a claim, a copy complete): leaders announce again. */
+  leadership(): string | undefined {
+    return this.view === undefined ? undefined : `${this.view.id}.${this.replicas.table.leadership}`;
   }
 
   // ---- inputs --------------------------------------------------------------------

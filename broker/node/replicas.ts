@@ -108,6 +108,11 @@ export class Replicas implements TopicInterest {
     else if (!this.kept.wanted.has(topic)) this.want(topic);
   }
 
+  /** Whether a local subscriber wants `topic` (claim-policy.ts counts its traffic as this broker's). */
+  wants(topic: string): boolean {
+    return this.kept.wanted.has(topic);
+  }
+
   pin(topic: string): void {
     if (!this.kept.wanted.has(topic)) this.want(topic);
   }
@@ -133,7 +138,6 @@ export class Replicas implements TopicInterest {
     const me = this.host.self();
     const own = d.origin === me;
     if (d.stub === true) {
-      if (!replay && d.stream !== undefined) this.claims.delivered(d.stream, own);
       this.counts.filtered++;
       this.counts.stubs++;
       if (own) this.host.delivered(d.key);
@@ -144,7 +148,6 @@ export class Replicas implements TopicInterest {
     const command = payload?.command;
     if (command === undefined) return;
     const g = this.lwgOf(command.topic);
-    if (!replay) this.claims.delivered(g, own || this.kept.wanted.has(command.topic));
     // The group waits for a copy of its state: nobody applies (or buffers) its commands meanwhile.
     // (A load's buffer replayed is not refused: it holds only commands taken when delivered.)
     if (!replay && this.table.waiting(g) !== undefined) {

@@ -60,7 +60,8 @@ export interface SysSnapshot {
    * The replicated lightweight-group table, sent by one broker only (the one that leads `$sys`'s
    * stream): per group its owners (the view places its sequencer at the first), ready holders,
    * loading holders, the brokers that want one of its topics, and the broker sequencing its stream
-   * now (an owner, or a broker that took the stream over: docs/mesh.md). Beyond `groupsShownMax`
+   * now (an owner, a broker that took the stream over, or where the view placed it when others
+   * claimed the group: docs/mesh.md). Beyond `groupsShownMax`
    * groups only the unsettled ones.
    */
   groups: Array<[lwg: number, owners: string[], ready: string[], loading: string[], wanters: string[], sequencer: string]> | null;

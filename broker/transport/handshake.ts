@@ -24,8 +24,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  *   3: a publish's payload travels as its encoded bytes (`encoded`), an event's without its value
  *   4: a broker takes over the stream of a group it publishes most of (`takeOver`, core.md), which
  *      a broker before 4 would not follow: it would go on ordering the stream elsewhere
+ *   5: a broker claims a group whose traffic is mostly its own (`claim`/`unclaim` controls, and
+ *      an owner's `unhold` refused), which changes the group's owners: a broker before 5 would
+ *      compute other owners, accept other `unhold`s, and its table would drift from the others'
  */
-export const peerProtocol = 4;
+export const peerProtocol = 5;
 
 /** Why a peer's `pv` is refused, or undefined when it speaks ours. */
 export function peerProtocolRefusal(pv: unknown): string | undefined {

@@ -126,7 +126,7 @@ describe('broker links', () => {
     old.on('error', () => {});
     old.on('connect', () => old.write(encodeLinkFrame({ t: 'hello', id: 'old#1', nonce, addr: '127.0.0.1:1' })));
     await a.changed.wait(() => a.refused.length === 1, 5000, 'the listener to refuse the older dialer');
-    expect(a.refused[0]).toMatch(/no peer protocol .* this broker speaks peer protocol 4/);
+    expect(a.refused[0]).toMatch(/no peer protocol .* this broker speaks peer protocol 5/);
     await oldClosed;
 
     // A broker of peer protocol 2 listens, with the right secret: the dialer refuses it after the
@@ -151,7 +151,7 @@ describe('broker links', () => {
       const port = (server.address() as { port: number }).port;
       a.links.send(`127.0.0.1:${port}`, 'not for you');
       await a.changed.wait(() => a.refused.length === 2, 5000, 'the dialer to refuse the listener of peer protocol 2');
-      expect(a.refused[1]).toMatch(/the peer speaks peer protocol 2; this broker speaks peer protocol 4/);
+      expect(a.refused[1]).toMatch(/the peer speaks peer protocol 2; this broker speaks peer protocol 5/);
       expect(frames[0]).toMatchObject({ t: 'hello', id: 'a#1', pv: peerProtocol });
       expect(frames.map((f) => f['t'])).not.toContain('proof');
       expect(a.got).toEqual([]);

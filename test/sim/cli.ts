@@ -46,6 +46,7 @@ if (process.argv.includes('--whole')) {
   let takeovers = 0;
   let claimsSaid = 0;
   let released = 0;
+  let claimedGroups = 0;
   for (let seed = from; seed < from + seeds; seed++) {
     const options = { seed, brokers: members, faults, harsh, star, leaves, batching, cutOwners, moves, claims, ...(replicas === undefined ? {} : { replicas: Number(replicas) }), ...(ackRounds === undefined ? {} : { ackRounds: Number(ackRounds) }) };
     const result = runWhole(options);
@@ -55,11 +56,12 @@ if (process.argv.includes('--whole')) {
     takeovers += result.stats.takeovers;
     claimsSaid += result.stats.claims;
     released += result.stats.released;
+    claimedGroups += result.stats.claimedGroups;
     if (result.ok) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: npm run sim -- --whole --seed ${seed}${replayFlags(options)}\n${result.report.split('\n').slice(0, 8).join('\n')}\n`);
   }
-  const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '') + (claims ? `, ${claimsSaid} claims and withdrawals said` : '') + `, ${released} copies let go`;
+  const waits = (cutOwners ? `, ${salvaged} groups came back to a kept copy (${behind} of them behind)` : '') + (moves ? `, ${takeovers} take-overs asked` : '') + (claims ? `, ${claimsSaid} claims and withdrawals said, ${claimedGroups} groups owned by claims at the end` : '') + `, ${released} copies let go`;
   console.log(`${seeds - failed} passed, ${failed} failed (whole brokers: ${members}${star ? ', star heartbeats' : ''}, seeds ${from}–${from + seeds - 1}${waits}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 } else if (process.argv.includes('--scale')) {

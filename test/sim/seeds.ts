@@ -104,7 +104,7 @@ export function wholeRun(entry: Omit<WholeOptions, 'seed'> & { seed?: number; se
   return { ...flags, seed };
 }
 
-/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 980 in all. */
+/** The whole-broker runs CI makes (test/sim/whole.test.ts; the mutation script runs them too): 1,080 in all. */
 export const wholeSuites: Array<{ brokers: number; seeds: number; star?: boolean; replicas?: number; leaves?: boolean; batching?: boolean; cutOwners?: boolean; moves?: boolean; claims?: boolean; ackRounds?: number }> = [
   { brokers: 5, seeds: 250 },
   { brokers: 3, seeds: 100 },

@@ -8,7 +8,7 @@ function tableOf(claims: Record<number, string[]> = {}, waiting: number[] = []):
 }
 
 function feed(p: ClaimPolicy, lwg: number, all: number, own: number): void {
-  for (let i = 0; i < all; i++) p.delivered(lwg, i < own);
+  for (let i = 0; i < all; i++) p.delivered(lwg, i < own ? 1 : 0);
 }
 
 describe('ClaimPolicy', () => {
@@ -52,6 +52,13 @@ describe('ClaimPolicy', () => {
     expect(look(200, 10)).toEqual([]);
     expect(look(200, 10)).toEqual([{ op: 'unclaim', lwg: 4 }]);
     expect(p.unclaimedTotal).toBe(1);
+  });
+
+  it('counts a multicast by the share of it that is its own (a batch partly subscribed here)', () => {
+    const p = new ClaimPolicy(settings);
+    for (let i = 0; i < 100; i++) p.delivered(0, 0.5);
+    for (let i = 0; i < 100; i++) p.delivered(1, 0.49);
+    expect(p.look(0, 'a#1', tableOf())).toEqual([{ op: 'claim', lwg: 0 }]);
   });
 
   it('refuses settings that would let claims flap', () => {

@@ -15,6 +15,9 @@ import { lwgOf } from '../../lightweight-groups/index.js';
 function setUp() {
   const sent: Array<{ key: string; payload: { command?: unknown; commands?: unknown[] }; options: MulticastOptions }> = [];
   const delivered: Delivery[] = [];
+  /** What the claim policy was told: a group and the share of a multicast that is this broker's. */
+  const counted: Array<[number, number]> = [];
+  const wanted = new Set<string>();
   const group = {
     id: 'me#1',
     sequencerOf: () => 'other#1',
@@ -25,9 +28,15 @@ function setUp() {
     },
   };
   const stream = new MeshStream({ group: () => group, lwgOf: (topic) => lwgOf(topic, 32), now: () => 1000, self: () => 'me#1' });
-  const replicas = { bind: () => replicas, deliver: (d: Delivery) => void delivered.push(d), table: { advance: () => {} } };
+  const replicas = {
+    bind: () => replicas,
+    deliver: (d: Delivery) => void delivered.push(d),
+    table: { advance: () => {} },
+    claims: { delivered: (lwg: number, own: number) => void counted.push([lwg, own]) },
+    wants: (topic: string) => wanted.has(topic),
+  };
   stream.bind({} as TopicTable, replicas as unknown as Replicas);
-  return { stream, sent, delivered };
+  return { stream, sent, delivered, counted, wanted };
 }
 
 const publish = (topic: string, data: unknown): UnstampedCommand => ({ kind: 'publish', topic, msgKind: 'event', data });
@@ -76,6 +85,26 @@ describe('commands in batches', () => {
       [2, { ok: true, seq: 3 }],
       [1, { ok: true, seq: 2 }],
       [0, { ok: true, seq: 1 }],
+    ]);
+  });
+
+  it('counts each multicast once for the claim policy: an own one whole, another by the share of its commands wanted here, a stub as none', () => {
+    const { stream, counted, wanted } = setUp();
+    const g = lwgOf(a, 32);
+    const other = Array.from({ length: 200 }, (_, i) => `room.c${i}`).find((t) => lwgOf(t, 32) === g)!;
+    wanted.add(a);
+    const command = (topic: string, data: number): unknown => ({ kind: 'publish', topic, msgKind: 'event', data, ts: 1 });
+    stream.deliver({ key: 'me#1/1', origin: 'me#1', stream: g, stub: true, payload: null } as unknown as Delivery);
+    stream.deliver({ key: 'o#1/1', origin: 'o#1', stream: g, payload: { commands: [command(a, 1), command(other, 2), command(a, 3), command(other, 4)] } } as unknown as Delivery);
+    stream.deliver({ key: 'o#1/2', origin: 'o#1', stream: g, payload: { command: command(other, 5) } } as unknown as Delivery);
+    stream.deliver({ key: 'o#1/3', origin: 'o#1', stream: g, stub: true, payload: null } as unknown as Delivery);
+    // A control is not traffic.
+    stream.deliver({ key: 'o#1/4', origin: 'o#1', stream: g, payload: { lwg: { op: 'hold', lwg: g } } } as unknown as Delivery);
+    expect(counted).toEqual([
+      [g, 1],
+      [g, 0.5],
+      [g, 0],
+      [g, 0],
     ]);
   });
 

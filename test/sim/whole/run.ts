@@ -15,6 +15,7 @@ import { calmNetwork, type FaultKnobs } from '../network.js';
 import { checkTopics, type TopicCopy, type TopicViolation } from './checker.js';
 import { SimPublisher, SimSubscriber } from './clients.js';
 import { World } from './world.js';
+import { ownersOf } from '../../../lightweight-groups/index.js';
 
 export interface WholeOptions {
   seed: number;
@@ -71,7 +72,7 @@ export interface WholeResult {
   ok: boolean;
   violations: TopicViolation[];
   report: string;
-  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number; takeovers: number; claims: number; released: number };
+  stats: { acks: number; deliveries: number; faults: number; views: number; ticks: number; salvaged: number; behind: number; takeovers: number; claims: number; released: number; claimedGroups: number };
   log: string[];
 }
 
@@ -268,9 +269,15 @@ export function runWhole(options: WholeOptions): WholeResult {
   // the same controls in the same order (lightweight-groups/table.ts), a joiner from the snapshot it
   // was given. Settled (one view, nothing unordered), every running broker's must be the same.
   // (A control in flight may be delivered at one broker a few ticks before another: they must
-  // agree once it is everywhere, within a bound.)
+  // agree once it is everywhere, within a bound.) L2 groups in place: every group is held by
+  // exactly its owners, each with a complete copy — a new owner (a claim, a view) loaded it, and a
+  // broker that is no longer one let its copy go (no run has a wildcard subscriber).
   const tablesOf = (): Array<{ id: string; table: string }> => [...world.brokers.values()].filter((b) => b.alive).map((b) => ({ id: b.node.id, table: JSON.stringify(b.node.replicas.table.all()) }));
-  for (let t = 0; settled && t < 2000 && new Set(tablesOf().map((x) => x.table)).size > 1; t++) {
+  const misplaced = (): string[] =>
+    (tablesOf().length === 0 ? [] : (JSON.parse(tablesOf()[0]!.table) as Array<{ lwg: number; owners: string[]; holders: Array<{ broker: string; ready: boolean }> }>))
+      .filter((g) => g.holders.length !== g.owners.length || !g.holders.every((h) => h.ready && g.owners.includes(h.broker)))
+      .map((g) => `group ${g.lwg}: owners ${g.owners.join(',')}, holders ${g.holders.map((h) => `${h.broker}${h.ready ? '' : ' (loading)'}`).join(',')}`);
+  for (let t = 0; settled && t < 2000 && (new Set(tablesOf().map((x) => x.table)).size > 1 || misplaced().length > 0); t++) {
     stepClients();
     world.step();
   }
@@ -284,6 +291,7 @@ export function runWhole(options: WholeOptions): WholeResult {
       const g = mine.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(theirs[i]));
       violations.push({ property: 'L1', message: `${t.id}'s lightweight-group table is not ${first!.id}'s: group ${g} is ${JSON.stringify(mine[g])} against ${JSON.stringify(theirs[g])}` });
     }
+    for (const m of misplaced()) violations.push({ property: 'L2', message: `not held by exactly its owners, ready, after 2,000 quiet ticks: ${m}` });
   }
   const core = checkRun({ logs: world.coreLogs });
   for (const c of core) violations.push({ property: `core ${c.property}`, message: c.message });
@@ -311,6 +319,8 @@ export function runWhole(options: WholeOptions): WholeResult {
       claims: world.claims,
       // Copies let go by brokers that were no longer owners (a view change or a claim moved them).
       released: world.events.filter((l) => l.includes('lwg-released')).length,
+      // Groups whose owners at the end are not the ones the view places: claims moved them.
+      claimedGroups: claimedGroups(world),
     },
     log,
   };
@@ -325,6 +335,14 @@ function decodeOne(encoded: Uint8Array): unknown {
   const d = decodeFrame(frameFromEncoded([encoded], encoded.byteLength));
   if (!d.ok) throw new Error('undecodable history entry');
   return d.messages[0];
+}
+
+/** Groups whose owners (at a running broker) are not the view's rendezvous owners. */
+function claimedGroups(world: World): number {
+  const b = [...world.brokers.values()].find((x) => x.alive && x.node.view !== undefined);
+  if (b === undefined) return 0;
+  const table = b.node.replicas.table;
+  return table.all().filter((g) => g.owners.join() !== ownersOf(g.lwg, b.node.view!.members, table.config.replicas).join()).length;
 }
 
 /** One view of all brokers, and in it every group's owners ready. */
