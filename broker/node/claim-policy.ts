@@ -2,7 +2,7 @@
  * Owners that follow traffic. The view places a group's owners by rendezvous hashing, wherever
  * its traffic is: a publisher on one broker and its subscribers on another then pay for a third
  * copy at an owner that serves neither (it receives and applies every payload), where the
- * subscribers' broker keeps a copy of their topic anyway. A broker where most of a group's
+ * subscribers' broker keeps a copy of their topic anyway. A broker where at least half of a group's
  * traffic is lately taken (its clients' publishes) or delivered (topics its clients subscribe
  * to) *claims* the group: claims come first among its owners (lightweight-groups/table.ts), so
  * it holds the whole group, and the owner it displaced lets its copy go once every owner is
@@ -37,7 +37,7 @@ export interface ClaimSettings {
 
 export const claimDefaults: ClaimSettings = { lookMs: 1000, messagesMin: 100, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 10 };
 
-/** What the policy needs of the broker's table: its claims and owners per group. */
+/** What the policy needs of the broker's table: the claims standing per group, R, and which groups wait for a copy. */
 export interface ClaimTable {
   readonly config: { replicas: number };
   claims(lwg: number): readonly string[];
@@ -45,7 +45,7 @@ export interface ClaimTable {
 }
 
 export class ClaimPolicy {
-  /** Per group since the last look: commands delivered, and how many were this broker's. */
+  /** Per group since the last look: multicasts of topic commands delivered, and how much of them was this broker's. */
   private readonly seen = new Map<number, { all: number; own: number }>();
   /** Per claimed group, looks in a row under `releaseShare`. */
   private readonly low = new Map<number, number>();
