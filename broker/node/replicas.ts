@@ -211,9 +211,12 @@ export class Replicas implements TopicInterest {
       case 'unwant':
         if (mine) this.controls.quieten(c.lwg);
         break;
-      case 'ready':
       case 'claim':
       case 'unclaim':
+        if (mine) this.host.log?.(c.op === 'claim' ? 'lwg-claimed' : 'lwg-unclaimed', { lwg: c.lwg, owners: this.table.ownersOf(c.lwg) });
+        this.reconcile();
+        break;
+      case 'ready':
         this.reconcile();
         break;
       case 'idle':
