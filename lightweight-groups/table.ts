@@ -131,7 +131,8 @@ export class LwgTable {
   private owners: string[][] = [];
   /** Per group, the view's rendezvous order of owners (the first sequences the stream). */
   private placed: string[][] = [];
-  /** Changes whenever a group's owners may have (a view, a claim) or a copy became complete: what leads a group may have moved. */
+  /** Per group, its leader (`leader`), and a count that changes whenever any group's leader does. */
+  private leaders: string[] = [];
   leadership = 0;
   private readonly groups: Group[];
 
@@ -175,7 +176,7 @@ export class LwgTable {
       g.released = [];
     });
     this.owners = this.groups.map((_, lwg) => this.chooseOwners(lwg));
-    this.leadership++;
+    this.groups.forEach((_, lwg) => this.noteLeader(lwg));
     return waiting;
   }
 
@@ -227,6 +228,27 @@ export class LwgTable {
    * ended, when this control ended it.
    */
   apply(broker: string, control: LwgControl): LwgSettled | undefined {
+    const settled = this.applyControl(broker, control);
+    this.noteLeader(control.lwg);
+    return settled;
+  }
+
+  /**
+   * The broker that leads the group: its first owner with a complete copy (or its first owner,
+   * while none has one) — the one that announces what the group's order decides (rooms, `$sys`).
+   */
+  leader(lwg: number): string | undefined {
+    return this.leaders[lwg];
+  }
+
+  private noteLeader(lwg: number): void {
+    const owners = this.ownersOf(lwg);
+    const leader = owners.find((b) => this.isReady(lwg, b)) ?? owners[0];
+    if (leader !== undefined && leader !== this.leaders[lwg]) this.leadership++;
+    if (leader !== undefined) this.leaders[lwg] = leader;
+  }
+
+  private applyControl(broker: string, control: LwgControl): LwgSettled | undefined {
     const g = this.groups[control.lwg];
     if (g === undefined || !this.view.includes(broker)) return undefined;
     switch (control.op) {
@@ -238,7 +260,6 @@ export class LwgTable {
       case 'ready':
         if (!g.holders.includes(broker) || (control.ended !== undefined && control.ended < g.ended)) return undefined;
         g.ready.add(broker);
-        this.leadership++;
         // A load that completed meanwhile is current (the commands it missed were refused).
         if (g.wait !== undefined) return this.settle(control.lwg, g, broker, g.pos);
         return undefined;
@@ -278,7 +299,6 @@ export class LwgTable {
         if (control.op === 'claim' && !g.claims.includes(broker)) g.claims.push(broker);
         if (control.op === 'unclaim') g.claims = g.claims.filter((b) => b !== broker);
         this.owners[control.lwg] = this.chooseOwners(control.lwg);
-        this.leadership++;
         return undefined;
       case 'idle':
         return undefined;
@@ -394,7 +414,10 @@ export class LwgTable {
       if (wait === undefined) delete g.wait;
       else g.wait = copyWait(wait);
     }
-    if (this.view.length > 0) this.owners = this.groups.map((_, lwg) => this.chooseOwners(lwg));
+    if (this.view.length > 0) {
+      this.owners = this.groups.map((_, lwg) => this.chooseOwners(lwg));
+      this.groups.forEach((_, lwg) => this.noteLeader(lwg));
+    }
   }
 }
 

@@ -53,7 +53,7 @@ export function startRooms(options: RoomsDriverOptions): { stop(): void } {
       leadershipSeen = leadership;
       // This copy's counts may be news to the lobby (a joiner's loaded copies; a dead leader's last change).
       for (const name of topics.table.names()) if (rooms.isRoom(name)) count(name);
-      rooms.reannounce();
+      rooms.reannounce((room) => topics.table.get(room) !== undefined);
     }
     const { lobby, expired } = rooms.tick(Date.now(), options.leads);
     // Patches within the payload limit: a room's entry is its name and a few bytes.

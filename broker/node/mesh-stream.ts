@@ -160,11 +160,14 @@ export class MeshStream implements CommandStream {
   private ownShare(delivery: Delivery, payload: { command?: TopicCommand; commands?: unknown } | null): number {
     if (delivery.origin === this.options.self()) return 1;
     if (delivery.stub === true || this.replicas === undefined) return 0;
-    if (payload?.command !== undefined) return this.replicas.wants(payload.command.topic) ? 1 : 0;
-    const commands = payload?.commands as Array<{ topic?: unknown }>;
-    let wanted = 0;
-    for (const c of commands) if (typeof c?.topic === 'string' && this.replicas.wants(c.topic)) wanted++;
-    return commands.length === 0 ? 0 : wanted / commands.length;
+    // Another broker's payload is not checked on the way in: a shape it should not have counts as none.
+    const wanted = (c: unknown): boolean => typeof (c as { topic?: unknown } | null)?.topic === 'string' && this.replicas!.wants((c as { topic: string }).topic);
+    if (payload?.command !== undefined) return wanted(payload.command) ? 1 : 0;
+    const commands = payload?.commands;
+    if (!Array.isArray(commands) || commands.length === 0) return 0;
+    let n = 0;
+    for (const c of commands) if (wanted(c)) n++;
+    return n / commands.length;
   }
 
   /** A command submitted here was applied (here, or by the server): answer its client, once. */

@@ -169,18 +169,17 @@ export class BrokerNode {
   }
 
   /**
-   * Whether this broker leads `topic`'s group (its first owner in the primary view: the first broker
-   * that claims it, or where the view places its sequencer; a broker that takes the stream over for
-   * its publishes does not take this role): the one broker that announces what the topic's order
-   * decides, such as a room's players (broker/topics/rooms.ts). An owner keeps the group's topics,
-   * so it counts what it announces from its own copy.
+   * Whether this broker leads `topic`'s group in the primary view (its first owner with a complete
+   * copy: lightweight-groups/table.ts `leader`; a broker that takes the stream over for its
+   * publishes does not take this role): the one broker that announces what the topic's order
+   * decides, such as a room's players (broker/topics/rooms.ts), counted from its own copy.
    */
   leads(topic: string): boolean {
     if (!this.primary || this.view === undefined) return false;
-    return this.replicas.table.ownersOf(this.replicas.lwgOf(topic))[0] === this.member.id;
+    return this.replicas.table.leader(this.replicas.lwgOf(topic)) === this.member.id;
   }
 
-  /** Changes whenever who leads a group may have changed (a view, a claim, a copy complete): leaders announce again. */
+  /** Changes whenever a group's leader changes (or the view does): leaders count and announce again. */
   leadership(): string | undefined {
     return this.view === undefined ? undefined : `${this.view.id}.${this.replicas.table.leadership}`;
   }

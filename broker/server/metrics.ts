@@ -201,7 +201,7 @@ export class BrokerMetrics {
   });
   readonly lwgClaims: Counter = new Counter({
     name: 'chorus_lwg_claims_total',
-    help: 'Times this broker claimed a lightweight group to own it, as most of its traffic was taken or subscribed here (docs/mesh.md, "Owners that follow traffic").',
+    help: 'Claims of a lightweight group this broker said, to own it, as at least half of its traffic was taken or subscribed here (docs/mesh.md, "Owners that follow traffic").',
     registers: [this.registry],
     collect: (): void => this.follow(this.lwgClaims, 'lwg.claims', this.cluster?.().groupClaims),
   });

@@ -71,9 +71,13 @@ export class Rooms {
     if (this.listed.has(room)) this.pending.set(room, { players });
   }
 
-  /** Leadership may have moved (a view change): every listed room is announced again by whoever leads it. */
-  reannounce(): void {
-    for (const room of this.listed) this.pending.set(room, { players: this.players.get(room) ?? 0 });
+  /**
+   * Leadership may have moved (a view change, a claim, a copy complete): every listed room is
+   * announced again by whoever leads it — of those this broker keeps now (`kept`): a count of a room
+   * whose copy it let go is stale.
+   */
+  reannounce(kept: (room: string) => boolean = () => true): void {
+    for (const room of this.listed) if (kept(room)) this.pending.set(room, { players: this.players.get(room) ?? 0 });
   }
 
   /** What to publish now, for the rooms `leads` says this broker announces; the rest is dropped (their leader announces them). */

@@ -58,7 +58,7 @@ export interface SysSnapshot {
   lwg: { count: number; replicas: number; topics: Array<[lwg: number, topics: number]> } | null;
   /**
    * The replicated lightweight-group table, sent by one broker only (the one that leads `$sys`'s
-   * stream): per group its owners (the view places its sequencer at the first), ready holders,
+   * stream): per group its owners (claiming brokers first: docs/mesh.md), ready holders,
    * loading holders, the brokers that want one of its topics, and the broker sequencing its stream
    * now (an owner, a broker that took the stream over, or where the view placed it when others
    * claimed the group: docs/mesh.md). Beyond `groupsShownMax`

@@ -264,6 +264,28 @@ describe('LwgTable', () => {
     });
   });
 
+  it('is led by its first owner with a complete copy; the leader moves to a claimer once it is ready, and only then', () => {
+    const table = new LwgTable({ lwgCount: 1, replicas: 2 });
+    table.installView(view);
+    const [p, q] = table.ownersOf(0);
+    expect(table.leader(0)).toBe(p); // nobody ready yet: the first owner
+    table.apply(q!, { op: 'hold', lwg: 0 }); // starts ready (a new group)
+    expect(table.leader(0)).toBe(q);
+    table.apply(p!, { op: 'hold', lwg: 0 });
+    table.apply(p!, { op: 'ready', lwg: 0 });
+    expect(table.leader(0)).toBe(p);
+    const claimer = view.find((b) => b !== p && b !== q)!;
+    const before = table.leadership;
+    table.apply(claimer, { op: 'claim', lwg: 0 });
+    table.apply(claimer, { op: 'hold', lwg: 0 });
+    table.apply(q!, { op: 'ready', lwg: 0 }); // said again: changes nothing
+    expect(table.leader(0)).toBe(p); // the claimer is first owner but still loading
+    expect(table.leadership).toBe(before);
+    table.apply(claimer, { op: 'ready', lwg: 0 });
+    expect(table.leader(0)).toBe(claimer);
+    expect(table.leadership).toBe(before + 1);
+  });
+
   it('agrees at every broker given the same view and the same controls, and survives a snapshot', () => {
     const controls: Array<[string, LwgControl]> = [
       ['c#1', { op: 'hold', lwg: 1 }],

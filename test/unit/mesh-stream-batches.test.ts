@@ -100,11 +100,16 @@ describe('commands in batches', () => {
     stream.deliver({ key: 'o#1/3', origin: 'o#1', stream: g, stub: true, payload: null } as unknown as Delivery);
     // A control is not traffic.
     stream.deliver({ key: 'o#1/4', origin: 'o#1', stream: g, payload: { lwg: { op: 'hold', lwg: g } } } as unknown as Delivery);
+    // A peer's payload of a shape it should not have counts as none, and throws nothing.
+    for (const odd of [{ commands: {} }, { commands: null }, { commands: 7 }, { commands: 'abc' }, { commands: [null, 3, {}] }, { command: null }, { command: 5 }]) {
+      stream.deliver({ key: 'o#1/5', origin: 'o#1', stream: g, payload: odd } as unknown as Delivery);
+    }
     expect(counted).toEqual([
       [g, 1],
       [g, 0.5],
       [g, 0],
       [g, 0],
+      ...Array.from({ length: 7 }, () => [g, 0]),
     ]);
   });
 
