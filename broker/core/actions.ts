@@ -16,6 +16,8 @@ export interface Delivery {
   payload: unknown;
   /** An elided abcast delivered without its payload (this member is not in the stream's audience). */
   stub?: true;
+  /** A stub's: the bytes of the payload it stands for (its sender's `sizeOf`). */
+  size?: number;
   /** The view it was delivered in. */
   view: number;
 }

@@ -33,6 +33,7 @@ export class Deliverer {
     const delivery: Delivery = { key: m.key, origin: m.origin, order: m.order, safe: m.safe, payload: m.payload, view: this.host.view!.id };
     if (m.stream !== undefined) delivery.stream = m.stream;
     if (m.stub === true) delivery.stub = true;
+    if (m.stub === true && m.size !== undefined) delivery.size = m.size;
     this.record(delivery, m.originSeq, m);
     return true;
   }

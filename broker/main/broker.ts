@@ -85,7 +85,7 @@ export async function startBroker(options: BrokerOptions = {}, hooks: BrokerHook
         lwg: { lwgCount: config.lwgCount, replicas: config.lwgReplicas },
         groupWaitMs: config.lwgWaitSeconds * 1000,
         takeover: { messagesMin: config.takeoverMessages === 0 ? Infinity : config.takeoverMessages },
-        claim: { messagesMin: config.claimMessages === 0 ? Infinity : config.claimMessages },
+        claim: { bytesMin: config.claimBytes === 0 ? Infinity : config.claimBytes },
         topics: topicSettings,
         now: Date.now,
         defer: queueMicrotask,

@@ -79,8 +79,8 @@ export interface BrokerConfig {
   lwgWaitSeconds: number;
   /** Messages a second on a group's stream from which a broker taking three quarters of them orders the stream itself; 0: never. Default 20. */
   takeoverMessages: number;
-  /** Multicasts of topic commands a second on a group (a batch counts once) from which a broker taking or subscribing to half of them claims the group, to own it; 0: never. Default 100. */
-  claimMessages: number;
+  /** Bytes of topic commands a second on a group from which a broker taking or subscribing to half of them claims the group, to own it; 0: never. Default 65,536. */
+  claimBytes: number;
   /** File the core group's log (views, sends, deliveries) is appended to, one JSON line each, for the checker. Default: none. */
   coreLog: string;
   /** Client authentication: `none` (anonymous local mode, the default) or `jwt`. */
@@ -167,7 +167,7 @@ export const configDefaults: BrokerConfig = {
   lwgReplicas: 2,
   lwgWaitSeconds: 300,
   takeoverMessages: 20,
-  claimMessages: 100,
+  claimBytes: 65_536,
   coreLog: '',
   auth: 'none',
   jwtSecret: '',
@@ -256,7 +256,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { key: 'lwgReplicas', flag: '--lwg-replicas', env: 'CHORUS_LWG_REPLICAS', kind: 'int', min: 1, max: 64, help: "brokers that keep each lightweight group's state and history" },
   { key: 'lwgWaitSeconds', flag: '--lwg-wait', env: 'CHORUS_LWG_WAIT', kind: 'int', min: 1, max: 604_800, help: 'seconds a lightweight group whose every copy left at once waits (publishes refused) for one to come back before it starts again empty' },
   { key: 'takeoverMessages', flag: '--takeover-messages', env: 'CHORUS_TAKEOVER_MESSAGES', kind: 'int', min: 0, max: 1_000_000, help: "messages a second on a lightweight group's stream from which a broker that takes three quarters of its publishes orders the stream itself (0: never)" },
-  { key: 'claimMessages', flag: '--claim-messages', env: 'CHORUS_CLAIM_MESSAGES', kind: 'int', min: 0, max: 1_000_000, help: "multicasts of topic commands a second on a lightweight group (a batch counts once) from which a broker that takes or subscribes to half of them claims the group, to keep its state (0: never)" },
+  { key: 'claimBytes', flag: '--claim-bytes', env: 'CHORUS_CLAIM_BYTES', kind: 'int', min: 0, max: 1_073_741_824, help: "bytes of topic commands a second on a lightweight group from which a broker that takes or subscribes to half of them claims the group, to keep its state (0: never)" },
 ];
 
 /**

@@ -8,16 +8,16 @@
  * it holds the whole group, and the owner it displaced lets its copy go once every owner is
  * ready — the usual hand-over of a view change, with the same rules (never the last copy).
  *
- * Each broker counts, per group, the multicasts of topic commands delivered (a batch counts once,
- * as a stub of another broker's batch does not say how many commands it stands for, so every
- * broker counts alike) and its own share of them (all of one taken here; of another, the share of
- * its commands whose topics are subscribed here), and looks every `lookMs`: with at least
- * `messagesMin` multicasts since its last look and at least `shareMin` of them its own, not
- * claiming and fewer than R claims standing, it claims. It withdraws after `releaseLooks` busy
- * looks in a row (at least `messagesMin` multicasts; a quiet look neither counts nor resets) under
+ * Each broker counts, per group, the bytes of topic commands delivered (as the core's `sizeOf`
+ * counts them: a stub says how many bytes of payload it stands for, not how many commands, and
+ * every broker must weigh every multicast alike) and its own share of them (all of a multicast
+ * taken here; of another, its commands whose topics are subscribed here), and looks every
+ * `lookMs`: with at least `bytesMin` since its last look and at least `shareMin` of them its own,
+ * not claiming and fewer than R claims standing, it claims. It withdraws after `releaseLooks`
+ * busy looks in a row (at least `bytesMin`; a quiet look neither counts nor resets) under
  * `releaseShare` of them its own. A quiet group keeps its owners (moving state buys nothing
  * there), and claims outlive views, so a view change does not move a group back and forth.
- * What a claim costs is one load of the group's state; `messagesMin` keeps that for groups busy
+ * What a claim costs is one load of the group's state; `bytesMin` keeps that for groups busy
  * enough for the copy it saves to matter.
  */
 
@@ -25,8 +25,8 @@
 export interface ClaimSettings {
   /** How often the broker looks, ms. */
   lookMs: number;
-  /** Multicasts of the group's topic commands since the last look, at least (a batch counts once). */
-  messagesMin: number;
+  /** Bytes of the group's topic commands since the last look, at least. */
+  bytesMin: number;
   /** This broker's share of them to claim, at least. */
   shareMin: number;
   /** Its share under which a look counts towards withdrawing. */
@@ -35,7 +35,7 @@ export interface ClaimSettings {
   releaseLooks: number;
 }
 
-export const claimDefaults: ClaimSettings = { lookMs: 1000, messagesMin: 100, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 10 };
+export const claimDefaults: ClaimSettings = { lookMs: 1000, bytesMin: 65_536, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 10 };
 
 /** What the policy needs of the broker's table: the claims standing per group, R, and which groups wait for a copy. */
 export interface ClaimTable {
@@ -45,7 +45,7 @@ export interface ClaimTable {
 }
 
 export class ClaimPolicy {
-  /** Per group since the last look: multicasts of topic commands delivered, and how much of them was this broker's. */
+  /** Per group since the last look: bytes of topic commands delivered, and how many of them were this broker's. */
   private readonly seen = new Map<number, { all: number; own: number }>();
   /** Per claimed group, looks in a row under `releaseShare`. */
   private readonly low = new Map<number, number>();
@@ -57,20 +57,20 @@ export class ClaimPolicy {
 
   constructor(settings: Partial<ClaimSettings> = {}) {
     this.settings = { ...claimDefaults, ...settings };
-    const { shareMin, releaseShare, releaseLooks, messagesMin, lookMs } = this.settings;
+    const { shareMin, releaseShare, releaseLooks, bytesMin, lookMs } = this.settings;
     if (!(shareMin > 0 && shareMin <= 1)) throw new Error(`claim shareMin must be in (0, 1], got ${shareMin}`);
     if (!(releaseShare >= 0 && releaseShare < shareMin)) throw new Error(`claim releaseShare must be in [0, shareMin), got ${releaseShare}`);
-    if (!(Number.isSafeInteger(releaseLooks) && releaseLooks >= 1 && messagesMin >= 1 && lookMs > 0)) throw new Error('claim releaseLooks, messagesMin and lookMs must be positive');
+    if (!(Number.isSafeInteger(releaseLooks) && releaseLooks >= 1 && bytesMin >= 1 && lookMs > 0)) throw new Error('claim releaseLooks, bytesMin and lookMs must be positive');
   }
 
   /**
-   * A multicast of topic commands on group `lwg` delivered here (a stub too, a batch as one); `own`:
-   * how much of it is this broker's, 0 to 1 (taken here, or its commands' topics subscribed here).
+   * A multicast of topic commands on group `lwg` delivered here (a stub too): its `bytes`, and `own`
+   * of them this broker's (taken here, or of commands whose topics are subscribed here).
    */
-  delivered(lwg: number, own: number): void {
+  delivered(lwg: number, bytes: number, own: number): void {
     let s = this.seen.get(lwg);
     if (s === undefined) this.seen.set(lwg, (s = { all: 0, own: 0 }));
-    s.all++;
+    s.all += bytes;
     s.own += own;
   }
 
@@ -79,10 +79,10 @@ export class ClaimPolicy {
     if (now - this.lookedAt < this.settings.lookMs) return [];
     this.lookedAt = now;
     const out: Array<{ op: 'claim' | 'unclaim'; lwg: number }> = [];
-    const { messagesMin, shareMin, releaseShare, releaseLooks } = this.settings;
+    const { bytesMin, shareMin, releaseShare, releaseLooks } = this.settings;
     if (me !== undefined) {
       for (const [lwg, { all, own }] of this.seen) {
-        if (all < messagesMin || table.waiting(lwg) !== undefined) continue;
+        if (all < bytesMin || table.waiting(lwg) !== undefined) continue;
         const claims = table.claims(lwg);
         if (!claims.includes(me)) {
           this.low.delete(lwg);

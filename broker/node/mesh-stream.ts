@@ -21,7 +21,7 @@ import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
 import type { Replicas } from './replicas.js';
-import { commandSize } from './sizes.js';
+import { commandSize, payloadSize } from './sizes.js';
 import { TakeoverPolicy, type TakeoverGroup, type TakeoverSettings } from './takeover-policy.js';
 
 export interface GroupSender extends TakeoverGroup {
@@ -131,7 +131,7 @@ export class MeshStream implements CommandStream {
     const command = delivery.stub === true || payload?.command !== undefined || payload?.commands !== undefined;
     if (delivery.stream !== undefined) this.replicas?.table.advance(delivery.stream, command);
     if (delivery.stream !== undefined) this.takeovers.delivered(delivery.stream, delivery.origin === this.options.self());
-    if (delivery.stream !== undefined && command) this.replicas?.claims.delivered(delivery.stream, this.ownShare(delivery, payload));
+    if (delivery.stream !== undefined && command) this.countTraffic(delivery.stream, delivery, payload);
     if (payload?.command !== undefined) this.appliedTotal++;
     const commands = payload?.commands;
     if (Array.isArray(commands)) {
@@ -151,23 +151,23 @@ export class MeshStream implements CommandStream {
   }
 
   /**
-   * How much of a delivered multicast is this broker's traffic, for the claim policy: all of it
-   * when taken here, else the share of its commands whose topics are wanted here (none of a stub:
-   * a broker that wants a topic of the group is in its audience). Each multicast counts once, a
-   * batch as one, at every broker alike: a stub of another's batch does not say how many commands
-   * it stands for.
+   * A delivered multicast of topic commands, for the claim policy: its bytes, and how many of them
+   * are this broker's traffic — all when taken here, else those of its commands whose topics are
+   * wanted here (none of a stub: a broker that wants a topic of the group is in its audience).
+   * Bytes, as the core's `sizeOf` counts them, because a stub says how many bytes it stands for and
+   * not how many commands: every broker weighs every multicast alike, a batch by what it carries.
    */
-  private ownShare(delivery: Delivery, payload: { command?: TopicCommand; commands?: unknown } | null): number {
-    if (delivery.origin === this.options.self()) return 1;
-    if (delivery.stub === true || this.replicas === undefined) return 0;
-    // Another broker's payload is not checked on the way in: a shape it should not have counts as none.
-    const wanted = (c: unknown): boolean => typeof (c as { topic?: unknown } | null)?.topic === 'string' && this.replicas!.wants((c as { topic: string }).topic);
-    if (payload?.command !== undefined) return wanted(payload.command) ? 1 : 0;
-    const commands = payload?.commands;
-    if (!Array.isArray(commands) || commands.length === 0) return 0;
-    let n = 0;
-    for (const c of commands) if (wanted(c)) n++;
-    return n / commands.length;
+  private countTraffic(stream: number, delivery: Delivery, payload: { command?: TopicCommand; commands?: unknown } | null): void {
+    const bytes = delivery.stub === true ? (delivery.size ?? 0) : payloadSize(payload);
+    let own = 0;
+    if (delivery.origin === this.options.self()) own = bytes;
+    else if (delivery.stub !== true && this.replicas !== undefined) {
+      // Another broker's payload is not checked on the way in: a shape it should not have counts as none.
+      const wanted = (c: unknown): boolean => typeof (c as { topic?: unknown } | null)?.topic === 'string' && this.replicas!.wants((c as { topic: string }).topic);
+      if (payload?.command !== undefined) own = wanted(payload.command) ? bytes : 0;
+      else if (Array.isArray(payload?.commands)) for (const c of payload.commands as unknown[]) if (wanted(c)) own += commandSize(c);
+    }
+    this.replicas?.claims.delivered(stream, bytes, own);
   }
 
   /** A command submitted here was applied (here, or by the server): answer its client, once. */

@@ -177,8 +177,8 @@ describe('lightweight groups', () => {
   });
 
   it('the brokers where a busy group\'s traffic is claim it: the owner that served neither lets its copy go, and the claimed copy is an owner\'s', async () => {
-    // Three multicasts a second suffice here (100 by default), so that a loaded machine still claims.
-    const brokers = await mesh.start(3, { CHORUS_CLAIM_MESSAGES: '3' });
+    // 300 bytes a second suffice here (64 KiB by default), so that a loaded machine still claims.
+    const brokers = await mesh.start(3, { CHORUS_CLAIM_BYTES: '300' });
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
     // Owned by b0 and b1; published at b0, subscribed at b2: b1 serves neither.
     const { topic, lwg } = await topicOwnedBy(b0, 'lwg.claimed', ['b0', 'b1']);

@@ -8,11 +8,11 @@ function tableOf(claims: Record<number, string[]> = {}, waiting: number[] = []):
 }
 
 function feed(p: ClaimPolicy, lwg: number, all: number, own: number): void {
-  for (let i = 0; i < all; i++) p.delivered(lwg, i < own ? 1 : 0);
+  for (let i = 0; i < all; i++) p.delivered(lwg, 1, i < own ? 1 : 0);
 }
 
 describe('ClaimPolicy', () => {
-  const settings = { lookMs: 1000, messagesMin: 100, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 3 };
+  const settings = { lookMs: 1000, bytesMin: 100, shareMin: 0.5, releaseShare: 0.2, releaseLooks: 3 };
 
   it('claims a busy group whose traffic is mostly its own, once a look, and not a quiet or shared one', () => {
     const p = new ClaimPolicy(settings);
@@ -54,16 +54,18 @@ describe('ClaimPolicy', () => {
     expect(p.unclaimedTotal).toBe(1);
   });
 
-  it('counts a multicast by the share of it that is its own (a batch partly subscribed here)', () => {
+  it('weighs multicasts by their bytes: many small ones of its own are not half of a group carried in big batches', () => {
     const p = new ClaimPolicy(settings);
-    for (let i = 0; i < 100; i++) p.delivered(0, 0.5);
-    for (let i = 0; i < 100; i++) p.delivered(1, 0.49);
-    expect(p.look(0, 'a#1', tableOf())).toEqual([{ op: 'claim', lwg: 0 }]);
+    for (let i = 0; i < 50; i++) p.delivered(0, 200, 200); // its own lone publishes
+    for (let i = 0; i < 50; i++) p.delivered(0, 20_000, 0); // another broker's batches
+    for (let i = 0; i < 10; i++) p.delivered(1, 1000, 500); // half of each of another's batches subscribed here
+    expect(p.look(0, 'a#1', tableOf())).toEqual([{ op: 'claim', lwg: 1 }]);
   });
 
   it('refuses settings that would let claims flap', () => {
     expect(() => new ClaimPolicy({ shareMin: 0 })).toThrow(/shareMin/);
     expect(() => new ClaimPolicy({ shareMin: 0.5, releaseShare: 0.5 })).toThrow(/releaseShare/);
     expect(() => new ClaimPolicy({ releaseLooks: 0 })).toThrow(/releaseLooks/);
+    expect(() => new ClaimPolicy({ bytesMin: 0 })).toThrow(/bytesMin/);
   });
 });

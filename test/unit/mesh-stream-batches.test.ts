@@ -15,8 +15,8 @@ import { lwgOf } from '../../lightweight-groups/index.js';
 function setUp() {
   const sent: Array<{ key: string; payload: { command?: unknown; commands?: unknown[] }; options: MulticastOptions }> = [];
   const delivered: Delivery[] = [];
-  /** What the claim policy was told: a group and the share of a multicast that is this broker's. */
-  const counted: Array<[number, number]> = [];
+  /** What the claim policy was told: a group, a multicast's bytes, and how many of them are this broker's. */
+  const counted: Array<[number, number, number]> = [];
   const wanted = new Set<string>();
   const group = {
     id: 'me#1',
@@ -32,7 +32,7 @@ function setUp() {
     bind: () => replicas,
     deliver: (d: Delivery) => void delivered.push(d),
     table: { advance: () => {} },
-    claims: { delivered: (lwg: number, own: number) => void counted.push([lwg, own]) },
+    claims: { delivered: (lwg: number, bytes: number, own: number) => void counted.push([lwg, bytes, own]) },
     wants: (topic: string) => wanted.has(topic),
   };
   stream.bind({} as TopicTable, replicas as unknown as Replicas);
@@ -88,29 +88,34 @@ describe('commands in batches', () => {
     ]);
   });
 
-  it('counts each multicast once for the claim policy: an own one whole, another by the share of its commands wanted here, a stub as none', () => {
+  it('weighs each multicast by its bytes for the claim policy: an own one whole, another by its commands wanted here, a stub by the size it stands for, as none', () => {
     const { stream, counted, wanted } = setUp();
     const g = lwgOf(a, 32);
     const other = Array.from({ length: 200 }, (_, i) => `room.c${i}`).find((t) => lwgOf(t, 32) === g)!;
     wanted.add(a);
     const command = (topic: string, data: number): unknown => ({ kind: 'publish', topic, msgKind: 'event', data, ts: 1 });
-    stream.deliver({ key: 'me#1/1', origin: 'me#1', stream: g, stub: true, payload: null } as unknown as Delivery);
-    stream.deliver({ key: 'o#1/1', origin: 'o#1', stream: g, payload: { commands: [command(a, 1), command(other, 2), command(a, 3), command(other, 4)] } } as unknown as Delivery);
-    stream.deliver({ key: 'o#1/2', origin: 'o#1', stream: g, payload: { command: command(other, 5) } } as unknown as Delivery);
-    stream.deliver({ key: 'o#1/3', origin: 'o#1', stream: g, stub: true, payload: null } as unknown as Delivery);
+    const batch = { commands: [command(a, 1), command(other, 2), command(a, 3), command(other, 4)] };
+    const one = { command: command(other, 5) };
+    stream.deliver({ key: 'me#1/1', origin: 'me#1', stream: g, stub: true, size: 700, payload: null } as unknown as Delivery);
+    stream.deliver({ key: 'o#1/1', origin: 'o#1', stream: g, payload: batch } as unknown as Delivery);
+    stream.deliver({ key: 'o#1/2', origin: 'o#1', stream: g, payload: one } as unknown as Delivery);
+    stream.deliver({ key: 'o#1/3', origin: 'o#1', stream: g, stub: true, size: 900, payload: null } as unknown as Delivery);
     // A control is not traffic.
     stream.deliver({ key: 'o#1/4', origin: 'o#1', stream: g, payload: { lwg: { op: 'hold', lwg: g } } } as unknown as Delivery);
     // A peer's payload of a shape it should not have counts as none, and throws nothing.
     for (const odd of [{ commands: {} }, { commands: null }, { commands: 7 }, { commands: 'abc' }, { commands: [null, 3, {}] }, { command: null }, { command: 5 }]) {
       stream.deliver({ key: 'o#1/5', origin: 'o#1', stream: g, payload: odd } as unknown as Delivery);
     }
-    expect(counted).toEqual([
-      [g, 1],
-      [g, 0.5],
-      [g, 0],
-      [g, 0],
-      ...Array.from({ length: 7 }, () => [g, 0]),
+    const wantedBytes = commandSize(batch.commands[0]) + commandSize(batch.commands[2]);
+    expect(counted.slice(0, 4)).toEqual([
+      [g, 700, 700],
+      [g, payloadSize(batch), wantedBytes],
+      [g, payloadSize(one), 0],
+      [g, 900, 0],
     ]);
+    expect(wantedBytes).toBeGreaterThan(0);
+    expect(counted.slice(4)).toHaveLength(7);
+    for (const [lwg, , own] of counted.slice(4)) expect([lwg, own]).toEqual([g, 0]);
   });
 
   it('turns a stub of an own batch into one stub delivery per command', () => {

@@ -48,8 +48,8 @@ export interface WholeOptions {
   moves?: boolean;
   /**
    * Brokers claim a group to own it as soon as most of its traffic is theirs (broker/node/claim-policy.ts,
-   * looking every 100 ms for 3 commands and withdrawing after 3 looks, rather than every second
-   * for 500 and after 10), so that owners move under the faults. Off by default, so that every
+   * looking every 100 ms for 300 bytes and withdrawing after 3 looks, rather than every second for
+   * 64 KiB and after 10), so that owners move under the faults. Off by default, so that every
    * other seed replays.
    */
   claims?: boolean;
@@ -103,7 +103,7 @@ export function runWhole(options: WholeOptions): WholeResult {
   const faults = options.faults ?? true;
   const knobs: FaultKnobs = options.harsh === true ? { delayTicksMin: 1, delayTicksMax: 12, lossProbability: 0.05, duplicateProbability: 0.03 } : { delayTicksMin: 1, delayTicksMax: 4, lossProbability: 0.02, duplicateProbability: 0.01 };
   const names = Array.from({ length: n }, (_, i) => `b${i}`);
-  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, { ...(options.star === true ? { heartbeatAllMax: 0 } : {}), ...(options.ackRounds === undefined ? {} : { ackRoundsPerTick: options.ackRounds }) }, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined, options.claims === true ? { lookMs: 100, messagesMin: 3, releaseLooks: 3 } : undefined);
+  const world = new World(random, knobs, names, { lwgCount: 4, replicas }, { ...(options.star === true ? { heartbeatAllMax: 0 } : {}), ...(options.ackRounds === undefined ? {} : { ackRoundsPerTick: options.ackRounds }) }, options.batching === true, options.moves === true ? { lookMs: 100, messagesMin: 3 } : undefined, options.claims === true ? { lookMs: 100, bytesMin: 300, releaseLooks: 3 } : undefined);
   // Bursts draw from a stream of their own (the workload's draws stay as they are).
   const burstRandom = prng(options.seed ^ 0x1b873593);
   const log: string[] = [];
