@@ -21,7 +21,7 @@ import { ErrorCode } from '../../client/protocol/index.js';
 import type { Delivery, MessageKey, MulticastOptions } from '../core/index.js';
 import type { ApplyResult, CommandStream, TopicCommand, TopicTable, UnstampedCommand } from '../topics/index.js';
 import type { Replicas } from './replicas.js';
-import { commandSize, payloadSize } from './sizes.js';
+import { commandSize } from './sizes.js';
 import { TakeoverPolicy, type TakeoverGroup, type TakeoverSettings } from './takeover-policy.js';
 
 export interface GroupSender extends TakeoverGroup {
@@ -158,16 +158,22 @@ export class MeshStream implements CommandStream {
    * not how many commands: every broker weighs every multicast alike, a batch by what it carries.
    */
   private countTraffic(stream: number, delivery: Delivery, payload: { command?: TopicCommand; commands?: unknown } | null): void {
-    const bytes = delivery.stub === true ? (delivery.size ?? 0) : payloadSize(payload);
+    const claims = this.replicas?.claims;
+    if (claims === undefined) return;
+    const mine = delivery.origin === this.options.self();
+    if (delivery.stub === true) return claims.delivered(stream, delivery.size ?? 0, mine ? (delivery.size ?? 0) : 0);
+    // What the sender's `sizeOf` (payloadSize) sums, command by command. Another broker's payload is
+    // not checked on the way in: a command of a shape it should not have is wanted nowhere.
+    const commands: unknown[] = Array.isArray(payload?.commands) ? payload.commands : [payload?.command];
+    let bytes = 0;
     let own = 0;
-    if (delivery.origin === this.options.self()) own = bytes;
-    else if (delivery.stub !== true && this.replicas !== undefined) {
-      // Another broker's payload is not checked on the way in: a shape it should not have counts as none.
-      const wanted = (c: unknown): boolean => typeof (c as { topic?: unknown } | null)?.topic === 'string' && this.replicas!.wants((c as { topic: string }).topic);
-      if (payload?.command !== undefined) own = wanted(payload.command) ? bytes : 0;
-      else if (Array.isArray(payload?.commands)) for (const c of payload.commands as unknown[]) if (wanted(c)) own += commandSize(c);
+    for (const c of commands) {
+      const n = commandSize(c);
+      bytes += n;
+      const topic = (c as { topic?: unknown } | null | undefined)?.topic;
+      if (mine || (typeof topic === 'string' && this.replicas!.wants(topic))) own += n;
     }
-    this.replicas?.claims.delivered(stream, bytes, own);
+    claims.delivered(stream, bytes, own);
   }
 
   /** A command submitted here was applied (here, or by the server): answer its client, once. */
