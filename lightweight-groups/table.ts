@@ -33,6 +33,9 @@
  */
 import { lwgOf } from './hash.js';
 import { brokerName, ownersOf } from './owners.js';
+import { copyWait, settle, settleWithOffers, type LwgSettled, type LwgWait } from './waits.js';
+
+export type { LwgSettled, LwgWait } from './waits.js';
 
 export interface LwgConfig {
   /** Number of lightweight groups, fixed per deployment. Default 32. */
@@ -67,26 +70,6 @@ export type LwgControl =
   | { op: 'salvage'; lwg: number; wait: number; pos?: number }
   /** The waiting group stops waiting for brokers that did not come back: the best copy offered so far, or empty. */
   | { op: 'give-up'; lwg: number; wait: number };
-
-/** How a group's wait ended (the agent acts on it: load the copy, drop what is behind it, or start empty). */
-export type LwgSettled =
-  /** `server`'s copy, complete to `pos`; `behind`: the others delivered topic commands past it before the wait (at `at`). */
-  | { lwg: number; server: string; pos: number; at: number; behind: boolean }
-  /** No copy came back: the group starts again, empty, at its remaining holders. */
-  | { lwg: number; server: undefined };
-
-/** A group waiting for its copy: `id` tells one wait from the next. */
-export interface LwgWait {
-  id: number;
-  /** The stream position when the last ready holder left (commands since are refused). */
-  at: number;
-  /** The position of the last topic command delivered by then: a copy complete to here lacks nothing. */
-  last: number;
-  /** Names of the brokers whose copies it waits for. */
-  awaiting: string[];
-  /** Copies offered so far: the member and the position its copy is complete to. */
-  offers: Array<[string, number]>;
-}
 
 export interface LwgInfo {
   lwg: number;
@@ -261,7 +244,7 @@ export class LwgTable {
         if (!g.holders.includes(broker) || (control.ended !== undefined && control.ended < g.ended)) return undefined;
         g.ready.add(broker);
         // A load that completed meanwhile is current (the commands it missed were refused).
-        if (g.wait !== undefined) return this.settle(control.lwg, g, broker, g.pos);
+        if (g.wait !== undefined) return settle(control.lwg, g, broker, g.pos);
         return undefined;
       case 'unhold':
         // Let go only once every owner has a complete copy, never the last complete copy, and not
@@ -289,11 +272,11 @@ export class LwgTable {
         if (w === undefined || w.id !== control.wait || !w.awaiting.includes(name)) return undefined;
         w.awaiting = w.awaiting.filter((b) => b !== name);
         if (typeof control.pos === 'number' && Number.isSafeInteger(control.pos) && control.pos >= 0 && control.pos <= w.at) w.offers.push([broker, control.pos]);
-        return w.awaiting.length === 0 ? this.settleWithOffers(control.lwg, g, w) : undefined;
+        return w.awaiting.length === 0 ? settleWithOffers(control.lwg, g, w) : undefined;
       }
       case 'give-up':
         if (g.wait === undefined || g.wait.id !== control.wait) return undefined;
-        return this.settleWithOffers(control.lwg, g, g.wait);
+        return settleWithOffers(control.lwg, g, g.wait);
       case 'claim':
       case 'unclaim':
         if (control.op === 'claim' && !g.claims.includes(broker)) g.claims.push(broker);
@@ -303,31 +286,6 @@ export class LwgTable {
       case 'idle':
         return undefined;
     }
-  }
-
-  /** Every awaited broker answered (or the wait was given up): the longest copy offered, or none. */
-  private settleWithOffers(lwg: number, g: Group, w: LwgWait): LwgSettled {
-    let best: [string, number] | undefined;
-    for (const offer of w.offers) if (best === undefined || offer[1] > best[1]) best = offer;
-    if (best !== undefined) {
-      if (!g.holders.includes(best[0])) g.holders.unshift(best[0]);
-      g.ready.add(best[0]);
-      return this.settle(lwg, g, best[0], best[1]);
-    }
-    // No copy came back: the state is lost; the remaining holders start again, empty.
-    delete g.wait;
-    g.ended++;
-    for (const b of g.holders) g.ready.add(b);
-    return { lwg, server: undefined };
-  }
-
-  private settle(lwg: number, g: Group, server: string, pos: number): LwgSettled {
-    const { at, last } = g.wait!;
-    delete g.wait;
-    g.ended++;
-    // Only the copy the wait ended with is complete: other holders load from it.
-    for (const b of [...g.ready]) if (b !== server) g.ready.delete(b);
-    return { lwg, server, pos, at, behind: pos < last };
   }
 
   ownersOf(lwg: number): string[] {
@@ -419,9 +377,4 @@ export class LwgTable {
       this.groups.forEach((_, lwg) => this.noteLeader(lwg));
     }
   }
-}
-
-/** A wait's own copy (a snapshot for a joiner, the cluster view, a restore). */
-function copyWait(w: LwgWait): LwgWait {
-  return { id: w.id, at: w.at, last: w.last, awaiting: [...w.awaiting], offers: w.offers.map(([m, p]) => [m, p]) };
 }
