@@ -41,6 +41,15 @@ describe('rooms', () => {
     expect(lobbyOf(rooms, 6001)).toEqual({ 'game.a': { players: 1 } });
   });
 
+  it('announces again only the rooms whose copy this broker keeps (a count of a copy let go is stale)', () => {
+    const rooms = new Rooms(config);
+    rooms.counted('game.a', 2, 0);
+    rooms.counted('game.b', 3, 0);
+    rooms.tick(1, always);
+    rooms.reannounce((room) => room === 'game.b');
+    expect(rooms.tick(2, always)).toEqual({ lobby: [['game.b', { players: 3 }]], expired: [] });
+  });
+
   it('a player back before the time is up keeps the room', () => {
     const rooms = new Rooms(config);
     rooms.counted('game.a', 1, 0);
