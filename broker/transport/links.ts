@@ -218,7 +218,14 @@ export class Links {
       }
       this.accept(socket, true, address);
       socket.once('close', () => {
-        if (this.closed || this.byPeerHasAddress(address)) return;
+        if (this.closed) return;
+        // Another link to the peer at this address is up (it dialed too, and that link was kept):
+        // this dial is over. Left on the books with no attempt pending, it would pass for one in
+        // progress, and once that other link dropped the peer could never be dialed again.
+        if (this.byPeerHasAddress(address)) {
+          if (this.dialing.get(address) === state) this.dialing.delete(address);
+          return;
+        }
         state.attempt++;
         const delay = Math.min(5000, 50 * 2 ** Math.min(state.attempt, 7)) * (0.5 + Math.random() / 2);
         state.timer = setTimeout(attempt, delay);

@@ -116,6 +116,51 @@ describe('broker links', () => {
     expect(a.links.connectedPeers()).toContain('b#2');
   });
 
+  it('dials again after a second link to the same peer replaced its own and then dropped', async () => {
+    // Two links to one peer (both dialed at once) leave one: the other closes. When the one that
+    // closes is a link this broker dialed, and the one kept drops later, this broker must still
+    // dial the peer again — before, the dial it had made stayed on the books with no attempt
+    // pending, every later dial to that address was taken for one in progress, and the peer could
+    // never be reached from this side (a three-broker start that never formed, seen in CI).
+    const a = node('a#1', 'k');
+    const b = node('b#1', 'k');
+    const portA = await a.links.listen();
+    const portB = await b.links.listen();
+    const addressB = `127.0.0.1:${portB}`;
+    a.links.send(addressB, 'first');
+    await b.changed.wait(() => b.got.length === 1, 5000, 'b to hear a over the link a dialed');
+
+    // A second link to a, authenticated as b#1 and claiming b's address: a keeps it, and ends the
+    // link it dialed (seen by its sockets closing, at both ends).
+    const socketsOf = (links: Links): Set<Socket> => (links as unknown as { sockets: Set<Socket> }).sockets;
+    for (const s of [...socketsOf(a.links), ...socketsOf(b.links)]) s.once('close', () => a.changed.notify());
+    const nonce = 'n'.repeat(22);
+    const second = createConnection({ host: '127.0.0.1', port: portA });
+    second.on('error', () => {});
+    const decoder = new FrameDecoder(4096);
+    second.on('data', (chunk) => {
+      for (const e of decoder.push(chunk)) {
+        const m = e.ok ? (e.value as Record<string, unknown>) : {};
+        if (m['t'] === 'challenge') second.write(encodeLinkFrame({ t: 'proof', proof: proof('k', 'dialer', nonce, m['nonce'] as string, 'b#1', 'a#1') }));
+      }
+    });
+    second.on('connect', () => second.write(encodeLinkFrame({ t: 'hello', id: 'b#1', nonce, addr: addressB, pv: peerProtocol })));
+    await a.changed.wait(() => b.links.connectedPeers().length === 0 && socketsOf(a.links).size === 1, 5000, 'the link a dialed to close at both ends');
+    expect(a.links.connectedPeers()).toEqual(['b#1']);
+
+    // The link kept drops: a must dial b again.
+    for (const s of socketsOf(a.links)) s.once('close', () => a.changed.notify());
+    second.destroy();
+    await a.changed.wait(() => a.links.connectedPeers().length === 0, 5000, 'a to see the second link go');
+    const resend = setInterval(() => a.links.send('b#1', 'second'), 50);
+    try {
+      await b.changed.wait(() => b.got.length >= 2, 10_000, 'b to hear a over a link dialed again');
+    } finally {
+      clearInterval(resend);
+    }
+    expect(b.got[1]).toEqual(['a#1', 'second']);
+  });
+
   it('refuses a broker of another peer protocol, whether it dials or listens', async () => {
     const a = node('a#1', 'k');
     const portA = await a.links.listen();
