@@ -198,11 +198,17 @@ export class Links {
 
   private dial(to: string): void {
     const address = this.addressOf.get(to) ?? (to.includes(':') && !isMemberIdLike(to) ? to : undefined);
-    if (address === undefined || this.dialing.has(address) || this.closed) return;
+    // An address with no usable port (a peer's claim) would throw in the connect, in a microtask.
+    if (address === undefined || !isDialable(address) || this.dialing.has(address) || this.closed) return;
     const state = { attempt: 0 } as { attempt: number; timer?: NodeJS.Timeout };
     this.dialing.set(address, state);
     const attempt = (): void => {
       if (this.closed) return;
+      // The peer dialed this broker meanwhile, and that link is up: no second one to swap it for.
+      if (this.byPeerHasAddress(address)) {
+        if (this.dialing.get(address) === state) this.dialing.delete(address);
+        return;
+      }
       const [host, port] = splitAddress(address);
       const tls = this.options.tls;
       const from = this.sourceFor(host);
@@ -334,6 +340,12 @@ const preAuthFrameBytesMax = 4096;
 
 function isLoopback(ip: string): boolean {
   return /^127\./.test(ip) || /^::ffff:127\./i.test(ip) || ip === '::1';
+}
+
+/** `host:port` with a host and a port a connect accepts. */
+function isDialable(address: string): boolean {
+  const [host, port] = splitAddress(address);
+  return host.length > 0 && Number.isInteger(port) && port > 0 && port < 65536;
 }
 
 function splitAddress(address: string): [string, number] {

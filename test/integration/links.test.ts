@@ -30,6 +30,24 @@ function node(self: string, secret: string, port = 0): { links: Links; got: Arra
   return { links, got, refused, changed };
 }
 
+/** A peer made by hand that knows the secret 'k': dials a#1 at `port` as `id`, claiming `addr`. */
+function rawPeer(port: number, id: string, addr: string): Socket {
+  const nonce = 'n'.repeat(22);
+  const socket = createConnection({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  const decoder = new FrameDecoder(4096);
+  socket.on('data', (chunk) => {
+    for (const e of decoder.push(chunk)) {
+      const m = e.ok ? (e.value as Record<string, unknown>) : {};
+      if (m['t'] !== 'challenge') continue;
+      socket.write(encodeLinkFrame({ t: 'proof', proof: proof('k', 'dialer', nonce, m['nonce'] as string, id, 'a#1') }));
+      socket.write(encodeLinkFrame(`hello from ${id}`));
+    }
+  });
+  socket.on('connect', () => socket.write(encodeLinkFrame({ t: 'hello', id, nonce, addr, pv: peerProtocol })));
+  return socket;
+}
+
 describe('broker links', () => {
   it('authenticates and carries values both ways', async () => {
     const a = node('a#1', 's3cret');
@@ -134,17 +152,7 @@ describe('broker links', () => {
     // link it dialed (seen by its sockets closing, at both ends).
     const socketsOf = (links: Links): Set<Socket> => (links as unknown as { sockets: Set<Socket> }).sockets;
     for (const s of [...socketsOf(a.links), ...socketsOf(b.links)]) s.once('close', () => a.changed.notify());
-    const nonce = 'n'.repeat(22);
-    const second = createConnection({ host: '127.0.0.1', port: portA });
-    second.on('error', () => {});
-    const decoder = new FrameDecoder(4096);
-    second.on('data', (chunk) => {
-      for (const e of decoder.push(chunk)) {
-        const m = e.ok ? (e.value as Record<string, unknown>) : {};
-        if (m['t'] === 'challenge') second.write(encodeLinkFrame({ t: 'proof', proof: proof('k', 'dialer', nonce, m['nonce'] as string, 'b#1', 'a#1') }));
-      }
-    });
-    second.on('connect', () => second.write(encodeLinkFrame({ t: 'hello', id: 'b#1', nonce, addr: addressB, pv: peerProtocol })));
+    const second = rawPeer(portA, 'b#1', addressB);
     await a.changed.wait(() => b.links.connectedPeers().length === 0 && socketsOf(a.links).size === 1, 5000, 'the link a dialed to close at both ends');
     expect(a.links.connectedPeers()).toEqual(['b#1']);
 
@@ -159,6 +167,25 @@ describe('broker links', () => {
       clearInterval(resend);
     }
     expect(b.got[1]).toEqual(['a#1', 'second']);
+  });
+
+  it('never dials an address with no usable port that a peer claimed, and goes on', async () => {
+    const a = node('a#1', 'k');
+    const portA = await a.links.listen();
+    const peer = rawPeer(portA, 'x#1', 'broker-2');
+    const closed = new Promise<void>((resolve) => peer.on('close', () => resolve()));
+    await a.changed.wait(() => a.got.length === 1, 5000, 'the hand-made peer to authenticate and speak');
+    for (const s of (a.links as unknown as { sockets: Set<Socket> }).sockets) s.once('close', () => a.changed.notify());
+    peer.destroy();
+    await closed;
+    await a.changed.wait(() => a.links.connectedPeers().length === 0, 5000, 'a to see the peer go');
+    // Dialing "broker-2" back would throw (no port) in the microtask that writes.
+    a.links.send('x#1', 'lost');
+    const b = node('b#1', 'k');
+    const portB = await b.links.listen();
+    a.links.send(`127.0.0.1:${portB}`, 'still here');
+    await b.changed.wait(() => b.got.length === 1, 5000, 'b to hear a');
+    expect(b.got[0]).toEqual(['a#1', 'still here']);
   });
 
   it('refuses a broker of another peer protocol, whether it dials or listens', async () => {
