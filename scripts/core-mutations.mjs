@@ -143,6 +143,18 @@ const mutations = [
     replacement: 'for (const message of final.union.slice(1)) for (const ready of h.channel.receive(message)) h.ordering.push(ready);',
   },
   {
+    name: 'a coordinator delivers its final as it sends it, before every participant holds it',
+    file: 'broker/core/flush.ts',
+    original: '    h.participant.onFinal(h.id, final);\n',
+    replacement: '    h.participant.onFinal(h.id, final);\n    h.participant.commit(final);\n',
+  },
+  {
+    name: 'a participant other than the coordinator delivers a final as it arrives',
+    file: 'broker/core/participant.ts',
+    original: '      this.prepared = { final, coordinator: from };\n',
+    replacement: '      this.prepared = { final, coordinator: from };\n      if (from !== h.id) this.commit(final);\n',
+  },
+  {
     name: 'a view change drops the origin’s abcasts not yet delivered',
     file: 'broker/core/outgoing.ts',
     original: '    this.causalSent = 0;\n    for (const p of this.pending.values()) {',

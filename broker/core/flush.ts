@@ -43,7 +43,7 @@ export interface CoordinatorHost {
   emit(action: Action): void;
   block(): void;
   becomeNonPrimary(): void;
-  readonly participant: { onFlushStart(from: MemberId, start: FlushStart): void; onFinal(from: MemberId, final: FlushFinal): void };
+  readonly participant: { onFlushStart(from: MemberId, start: FlushStart): void; onFinal(from: MemberId, final: FlushFinal): void; commit(final: FlushFinal): void };
   deliverGroup(requests: readonly OrderRequest[]): void;
   installView(next: ViewRecord): void;
   stop(reason: 'excluded' | 'left'): void;
@@ -183,6 +183,8 @@ export class FlushCoordinator {
     round.done.add(from);
     if (round.done.size < round.participants.length) return;
     const final = round.final!;
+    // Every participant holds the final now: this coordinator delivers its own copy (participant.ts `commit`).
+    this.host.participant.commit(final);
     this.host.deliverGroup(final.group);
     if (this.joinersOf(final.next).length > 0) {
       round.phase = 'state';

@@ -281,7 +281,11 @@ export class Member implements CoordinatorHost {
     // Taken whatever this member's view (they change or end membership itself).
     if (m.kind === 'join') return this.joins.onJoin(m.joiner);
     if (m.kind === 'excluded') return this.onExcluded(m.view);
-    if (m.kind === 'leave-done') return void (this.notices.leaving && this.stop('left'));
+    if (m.kind === 'leave-done') {
+      if (!this.notices.leaving) return;
+      if (m.view === this.view?.id) this.participant.commitHeld();
+      return this.stop('left');
+    }
     if (m.kind === 'install') return this.onInstall(m);
     if (this.status !== 'member' || this.view === undefined) {
       if (m.view > 0) this.wire.keepForLater(from, m, this.config.futureMax);

@@ -129,21 +129,21 @@ export class FlushParticipant {
     }
   }
 
-  /** Final: deliver exactly the agreed cut of the old view, then say done. */
+  /**
+   * Final: hold the agreed cut of the old view (its union), then say done. It is delivered once
+   * every participant holds it (`commit`): at the install, or at the coordinator once all are done.
+   */
   onFinal(from: MemberId, final: FlushFinal): void {
     const h = this.host;
     // Any round this member reported to may finish, if its coordinator is still the one it
     // follows or its coordinator now: frozen since the report, it delivered nothing the
-    // report does not cover. Once a final is delivered, only the same cut is accepted again.
+    // report does not cover. Once a final is held, only the same cut is accepted again.
     if (!this.reportedTo.has(`${from}/${final.attempt}`)) return;
     if (from !== this.following?.coordinator && from !== h.coordinatorOf()) return;
     if (this.prepared !== undefined && !sameCut(this.prepared.final, final)) return;
     this.following = { coordinator: from, attempt: final.attempt };
     if (this.prepared === undefined || this.prepared.final.attempt !== final.attempt || this.prepared.coordinator !== from) {
       for (const message of final.union) for (const ready of h.channel.receive(message)) h.ordering.push(ready);
-      const stubbed = new Set(final.stubbed);
-      const agreed = (m: DataMessage): DataMessage => (m.stub !== true && stubbed.has(`${m.sender}/${m.seq}`) ? stubOf(m) : m);
-      h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(agreed(m)), (s) => final.targets[s] ?? 0);
       this.prepared = { final, coordinator: from };
       this.preparedById.set(final.next.id, final);
       this.maxViewSeen = Math.max(this.maxViewSeen, final.next.id);
@@ -156,18 +156,41 @@ export class FlushParticipant {
     }
   }
 
+  /**
+   * Delivers a final this member holds — exactly its cut; safe messages no longer wait — once
+   * every participant of its round holds it: the coordinator installs (or tells a leaver it is
+   * done) only then, and delivers its own copy only then. A final delivered on its arrival could be
+   * lost with the members that had it: a coordinator that sent it and was paused or cut off before
+   * anyone received it delivered safe messages that only it and their stopped sender held, while
+   * the others, with no one to report that final, moved on without them (O5; the simulator found
+   * it). Held by every participant — a majority of the view — it is reported by some member of
+   * every later round, which adopts it. Calling it again delivers nothing more.
+   */
+  commit(final: FlushFinal): void {
+    const h = this.host;
+    const stubbed = new Set(final.stubbed);
+    const agreed = (m: DataMessage): DataMessage => (m.stub !== true && stubbed.has(`${m.sender}/${m.seq}`) ? stubOf(m) : m);
+    h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(agreed(m)), (s) => final.targets[s] ?? 0);
+  }
+
+  /** Told it is done leaving: what it holds of the last round is committed (every participant holds it). */
+  commitHeld(): void {
+    if (this.prepared !== undefined) this.commit(this.prepared.final);
+  }
+
   /** An install for a member already in a view (scenario 2). */
   onInstall(m: Install): void {
     const h = this.host;
     if (h.view === undefined || m.next.id <= h.view.id) return;
     const final = this.preparedById.get(m.next.id);
     if (final === undefined) {
-      // Listed in a view whose final it never delivered (a coordinator adopted a final this
+      // Listed in a view whose final it never held (a coordinator adopted a final this
       // member had no part in): it cannot move on with the others, so it starts over.
       h.stop('excluded');
       return;
     }
     if (!sameMembers(final.next.members, m.next.members)) return;
+    this.commit(final);
     h.deliverGroup(final.group);
     h.installView(final.next);
   }

@@ -31,6 +31,8 @@ export class SimCluster {
   /** When each member installed each view, and when members blocked for a flush (for the scale figures). */
   readonly installedAt: Array<{ member: MemberId; view: number; tick: number }> = [];
   readonly blockedAt: number[] = [];
+  /** Flush finals each member (by name) has sent as a coordinator, one per destination. */
+  readonly finalsSent = new Map<string, number>();
   private readonly held: Array<{ to: string; from: string; message: unknown }> = [];
 
   constructor(
@@ -159,6 +161,9 @@ export class SimCluster {
   private performOne(sim: SimMember, action: ReturnType<Member['drain']>[number]): void {
     switch (action.kind) {
       case 'send':
+        for (const item of action.message.kind === 'batch' ? action.message.items : [action.message]) {
+          if (item.kind === 'flush-final') this.finalsSent.set(sim.name, (this.finalsSent.get(sim.name) ?? 0) + 1);
+        }
         this.network.send(this.now, sim.member.id, action.to, action.message);
         break;
       case 'deliver':

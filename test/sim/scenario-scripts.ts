@@ -112,6 +112,31 @@ export const scenarios: Record<string, string> = {
     multicast m2 total 10
     await view 2
     expect view m1 m2`,
+  'a coordinator cut off as it sends its final, holding a safe message no one else has': `
+    start m0 m1 m2 m3 m4
+    bridge m4 | m1,m2,m3     # what m4 sends reaches the coordinator m0 alone
+    multicast m4 fifo 1 safe
+    tick 10
+    crash m4                 # m0 alone holds m4's safe message, not stable: nobody delivered it
+    await final m0           # m0's flush cuts at what m0 received: m4's message is in its final …
+    isolate m0               # … which is lost in flight: the others move on without m0, and without
+    await view 3             # the message (a final delivered as it was sent would break O5 at m0)
+    heal
+    await view 4
+    expect excluded m0
+    expect view m0 m1 m2 m3`,
+  'a final that reaches one participant before both are cut off': `
+    start m0 m1 m2 m3 m4 m5 m6
+    bridge m6 | m1,m2,m3,m4,m5   # what m6 sends reaches the coordinator m0 alone
+    multicast m6 fifo 1 safe
+    tick 10
+    crash m6
+    await final m0           # m0's final holds m6's safe message …
+    partition m0,m1 | m2,m3,m4,m5   # … and reaches m1 alone: m2–m5, a majority, move on without it
+    tick 600
+    heal
+    await view 6
+    expect view m0 m1 m2 m3 m4 m5`,
   'the coordinator crashes during a flush': `
     start m0 m1 m2 m3 m4
     multicast m1 fifo 20

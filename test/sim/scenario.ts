@@ -7,6 +7,7 @@
  *                            and `stream=K` for an abcast's stream, sequenced at members[K mod n])
  *   tick 30                  let 30 ticks pass
  *   await block              run until some member blocks for a flush
+ *   await final m0           run until m0, coordinating a flush, sends its final (still in flight)
  *   await view 2             run until every running member is in one view of 2 members
  *   crash m0 | pause m1 90 | leave m2 | restart m2
  *   partition m0,m1 | m2     cut every link between the two sides ("isolate m1" cuts one off,
@@ -85,6 +86,9 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
         if (args[0] === 'block') {
           const blocks = cluster.blockedAt.length;
           until('a flush to start', () => cluster.blockedAt.length > blocks);
+        } else if (args[0] === 'final') {
+          const sent = cluster.finalsSent.get(args[1]!) ?? 0;
+          until(`${args[1]} to send a flush final`, () => (cluster.finalsSent.get(args[1]!) ?? 0) > sent);
         } else {
           until(`a view of ${args[1]}`, () => oneView(Number(args[1])));
         }
