@@ -155,6 +155,18 @@ const mutations = [
     replacement: '      this.prepared = { final, coordinator: from };\n      if (from !== h.id) this.commit(final);\n',
   },
   {
+    name: 'a leaver told it is done stops without delivering the final it holds',
+    file: 'broker/core/member.ts',
+    original: '      if (m.view === this.view?.id) this.participant.commitHeld();\n',
+    replacement: '',
+  },
+  {
+    name: 'a leaver whose leave-done was lost takes the install of the view it left but not its cut',
+    file: 'broker/core/participant.ts',
+    original: '    this.commit(final);\n    return true;\n',
+    replacement: '    return true;\n',
+  },
+  {
     name: 'a view change drops the origin’s abcasts not yet delivered',
     file: 'broker/core/outgoing.ts',
     original: '    this.causalSent = 0;\n    for (const p of this.pending.values()) {',

@@ -294,8 +294,9 @@ export class Member implements CoordinatorHost {
     if (m.view > this.view.id) return this.wire.keepForLater(from, m, this.config.futureMax);
     if (m.view < this.view.id) {
       this.staleTotal++;
+      // A member of an older view: its install first (a leaver left out of it takes it as done, above).
+      this.participant.resendInstall(from);
       if (!this.view.members.includes(from)) this.tellExcluded(from);
-      else this.participant.resendInstall(from);
       return;
     }
     if (!this.view.members.includes(from)) return;
@@ -362,7 +363,12 @@ export class Member implements CoordinatorHost {
   }
 
   private onInstall(m: Install): void {
-    if (!m.next.members.includes(this.id)) return;
+    if (!m.next.members.includes(this.id)) {
+      // A leaver whose `leave-done` was lost hears of the view it left from a member of it: the
+      // final it holds for that view was committed, so it delivers that cut, and it is done.
+      if (this.status === 'member' && this.notices.leaving && this.participant.onLeftOut(m)) this.stop('left');
+      return;
+    }
     if (this.status === 'joining') return this.joins.takeInstall(m);
     if (this.status === 'member') this.participant.onInstall(m);
   }

@@ -178,6 +178,18 @@ export class FlushParticipant {
     if (this.prepared !== undefined) this.commit(this.prepared.final);
   }
 
+  /**
+   * An install of a view this leaving member is not in: if it holds that view's final (same id and
+   * members), the final was committed — an install goes out only once every participant holds it —
+   * and its cut is delivered here as `leave-done` would have had it. Whether it was.
+   */
+  onLeftOut(m: Install): boolean {
+    const final = this.preparedById.get(m.next.id);
+    if (final === undefined || !sameMembers(final.next.members, m.next.members)) return false;
+    this.commit(final);
+    return true;
+  }
+
   /** An install for a member already in a view (scenario 2). */
   onInstall(m: Install): void {
     const h = this.host;

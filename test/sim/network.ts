@@ -41,6 +41,8 @@ export class SimNetwork {
   private queue: InFlight[] = [];
   private order = 0;
   partition: Partition = { kind: 'none' };
+  /** Peer message kinds lost on every link (a scripted scenario's `lose`), a batch with one of them whole. */
+  readonly lostKinds = new Set<string>();
   knobs: FaultKnobs;
   /** Peer messages sent (after batching), for the scale figures. */
   sentTotal = 0;
@@ -61,6 +63,7 @@ export class SimNetwork {
     this.sentTotal++;
     for (const item of message.kind === 'batch' ? message.items : [message]) this.sentByKind.set(item.kind, (this.sentByKind.get(item.kind) ?? 0) + 1);
     if (this.cut(from, to)) return;
+    if (this.lostKinds.size > 0 && (message.kind === 'batch' ? message.items : [message]).some((item) => this.lostKinds.has(item.kind))) return;
     if (this.random() < this.knobs.lossProbability) return;
     const copies = this.random() < this.knobs.duplicateProbability ? 2 : 1;
     for (let i = 0; i < copies; i++) {

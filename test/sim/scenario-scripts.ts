@@ -137,6 +137,25 @@ export const scenarios: Record<string, string> = {
     heal
     await view 6
     expect view m0 m1 m2 m3 m4 m5`,
+  'a leaver delivers what the others deliver in the view it leaves': `
+    start m0 m1 m2 m3 m4
+    multicast m1 fifo 5 safe
+    tick 2
+    leave m4                 # told it is done (leave-done), it delivers the final's cut
+    await view 4
+    expect view m0 m1 m2 m3
+    expect delivered-as m4 m1`,
+  'a leaver whose leave-done is lost': `
+    start m0 m1 m2 m3 m4
+    lose leave-done          # m4 holds the final of its last round, and never hears it was committed
+    multicast m1 fifo 5 safe
+    tick 2
+    leave m4
+    await view 4             # m4 learns of the view from its members' install: it delivers the cut
+    heal
+    tick 50
+    expect view m0 m1 m2 m3
+    expect delivered-as m4 m1`,
   'the coordinator crashes during a flush': `
     start m0 m1 m2 m3 m4
     multicast m1 fifo 20

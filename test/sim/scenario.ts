@@ -15,12 +15,14 @@
  *                            one link between m1 and m2, both ways, "deaf m0" everything sent
  *                            to m0 while what it sends arrives)
  *   bridge m1,m2 | m3,m4     cut every link between the two sides; the others hear both
+ *   lose leave-done          every peer message of this kind is lost from now on, until `heal`
  *   heal
  *   mark                     remember this moment for `expect no-install-since-mark`
  *   expect view m0 m1 m2     after settling: the final view holds exactly these names
  *   expect non-primary m2    some incarnation of m2 knew itself outside the primary
  *   expect excluded m1       some incarnation of m1 was excluded (and came back)
  *   expect no-install-since-mark   nobody installed a view between `mark` and the next `heal`
+ *   expect delivered-as m4 m1   m4 delivered in its last view exactly what m1 delivered there
  *   expect primary-throughout m1 m2   none of these ever knew itself outside the primary
  */
 import { prng } from '../helpers/prng.js';
@@ -141,6 +143,10 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
         }
         cluster.partition = { kind: 'none' };
         cluster.network.knobs = knobs;
+        cluster.network.lostKinds.clear();
+        break;
+      case 'lose':
+        cluster.network.lostKinds.add(args[0]!);
         break;
       case 'mark':
         markAt = cluster.now;
@@ -170,6 +176,15 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
       for (const name of names) if (logsOf(name).some((e) => e.kind === 'non-primary')) failures.push(`${name} knew itself outside the primary`);
     } else if (what === 'excluded') {
       if (!logsOf(names[0]!).some((e) => e.kind === 'excluded')) failures.push(`${names[0]} was never excluded`);
+    } else if (what === 'delivered-as') {
+      // The first member's first incarnation delivered in its last view what the second delivered there.
+      const first = [...cluster.logs.entries()].find(([id]) => id.split('#')[0] === names[0])?.[1] ?? [];
+      const last = first.filter((e) => e.kind === 'install').at(-1);
+      const inView = (entries: typeof first, view: number): string =>
+        entries.flatMap((e) => (e.kind === 'deliver' && e.view === view ? [e.msg] : [])).sort().join();
+      const theirs = inView(logsOf(names[1]!), last?.kind === 'install' ? last.view.id : -1);
+      const mine = inView(first, last?.kind === 'install' ? last.view.id : -1);
+      if (mine !== theirs) failures.push(`${names[0]} delivered [${mine}] in its last view, ${names[1]} [${theirs}]`);
     } else if (what === 'no-install-since-mark') {
       if (installsAfterMark !== 0) failures.push(`${installsAfterMark ?? '?'} views were installed while no primary was possible`);
     } else {

@@ -91,6 +91,8 @@ export const wholeRegressions: Array<{ seed: number; brokers: number; harsh?: bo
   // Again after stubs and announcements counted towards a prompt ack (2026-12-03): 166 no longer reaches it; 700 more seeds found these.
   { seed: 720, brokers: 5, harsh: true, batching: true, cutOwners: true, caught: 'waiting group: a ready copy let go in the last view was not waited for (T1; the mutation runner\'s case after the ack changes of 2026-12-03)' },
   { seed: 805, brokers: 5, harsh: true, batching: true, cutOwners: true, caught: 'waiting group: a ready copy let go in the last view was not waited for (T1; as seed 720)' },
+  { seed: 823, brokers: 5, harsh: true, batching: true, cutOwners: true, caught: 'waiting group: a ready copy let go in the last view was not waited for (T1; found again after flush finals began to wait for every participant, when 720 and 805 stopped reaching the case)' },
+  { seed: 829, brokers: 5, harsh: true, batching: true, cutOwners: true, caught: 'waiting group: a ready copy let go in the last view was not waited for (T1; as seed 823)' },
   { seed: 122, brokers: 5, cutOwners: true, caught: 'waiting group: subscribers of a topic not created yet (seq 0) were not told their copy was taken back' },
   { seed: 138, brokers: 5, cutOwners: true, caught: 'waiting group: a survivor taking its own released copy kept its newer publish ids, and did not resync its own subscribers' },
 ];
