@@ -62,6 +62,13 @@ export class Links {
   private readonly byPeer = new Map<string, Link>();
   /** Addresses to dial, by member id (learned in handshakes) or by address itself. */
   private readonly addressOf = new Map<string, string>();
+  /**
+   * Every address a peer was reached at or claimed, to its member id: one peer may go by several
+   * (seeds found as IP addresses while it advertises a DNS name). Known by one only, a send to the
+   * other dialed a second link, which replaced the first, whose dial then took the peer for gone
+   * and dialed again — the two swapped links for as long as both were in use.
+   */
+  private readonly aliases = new Map<string, string>();
   private readonly queues = new Map<string, Uint8Array[]>();
   private readonly dialing = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
   private readonly sockets = new Set<Socket>();
@@ -192,8 +199,8 @@ export class Links {
 
   /** The member id with a link that lives at an address. */
   private peerAt(address: string): string | undefined {
-    for (const [id, addr] of this.addressOf) if (addr === address && this.byPeer.has(id)) return id;
-    return undefined;
+    const id = this.aliases.get(address);
+    return id !== undefined && this.byPeer.has(id) ? id : undefined;
   }
 
   private dial(to: string): void {
@@ -298,7 +305,10 @@ export class Links {
       if (refusal !== undefined) return this.refuse(link, refusal);
       link.peer = m['id'];
       link.socket.write(encodeLinkFrame({ t: 'proof', proof: proof(secret, 'dialer', link.nonce, m['nonce'], self, m['id']) }));
-      if (address !== undefined) this.addressOf.set(m['id'], address);
+      if (address !== undefined) {
+        this.addressOf.set(m['id'], address);
+        this.aliases.set(address, m['id']);
+      }
       return this.authenticated(link, timer);
     }
     if (!dialer && m['t'] === 'proof' && link.peer !== undefined) {
@@ -306,7 +316,10 @@ export class Links {
       if (!proofMatches(proof(secret, 'dialer', dialerNonce, link.nonce, link.peer, self), m['proof'])) return this.refuse(link, 'wrong secret (dialer)');
       // Only a peer that proved the secret may say where to dial it back.
       const claimed = (link as Link & { claimedAddress?: string }).claimedAddress;
-      if (claimed !== undefined) this.addressOf.set(link.peer, claimed);
+      if (claimed !== undefined) {
+        this.addressOf.set(link.peer, claimed);
+        this.aliases.set(claimed, link.peer);
+      }
       return this.authenticated(link, timer);
     }
     this.refuse(link, 'unexpected handshake message');
@@ -322,8 +335,12 @@ export class Links {
     if (previous !== undefined && previous !== link) previous.socket.end();
     this.byPeer.set(link.peer!, link);
     const address = this.addressOf.get(link.peer!);
-    // Whoever lived at this address before (an older incarnation) is gone.
-    for (const [id, addr] of this.addressOf) if (addr === address && id !== link.peer) this.addressOf.delete(id);
+    // Whoever lived at this address before (an older incarnation) is gone, under every address it had.
+    for (const [id, addr] of this.addressOf) {
+      if (addr !== address || id === link.peer) continue;
+      this.addressOf.delete(id);
+      for (const [alias, of] of this.aliases) if (of === id) this.aliases.delete(alias);
+    }
     const dialing = address === undefined ? undefined : this.dialing.get(address);
     if (dialing !== undefined) dialing.attempt = 0;
     this.flush();

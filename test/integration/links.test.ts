@@ -188,6 +188,34 @@ describe('broker links', () => {
     expect(b.got[0]).toEqual(['a#1', 'still here']);
   });
 
+  it('keeps one link to a peer named by two addresses, and the values sent by either reach it', async () => {
+    // Seeds found as IP addresses while a peer advertises a DNS name (or `localhost` beside
+    // 127.0.0.1): two dials to one peer. Each link replaced the other, and the dial whose link was
+    // replaced did not know its address for the peer's and dialed again, for ever.
+    const a = node('a#1', 'k');
+    await a.links.listen();
+    const b = node('b#1', 'k');
+    const portB = await b.links.listen();
+    let accepted = 0;
+    (b.links as unknown as { server: { on(event: 'connection', f: () => void): void } }).server.on('connection', () => accepted++);
+    const byIp = `127.0.0.1:${portB}`;
+    const byName = `localhost:${portB}`;
+    a.links.send(byIp, 0);
+    a.links.send(byName, 1);
+    await b.changed.wait(() => b.got.length === 2, 5000, 'b to hear both first values');
+    // Both names and the member id, one value each, over 20 rounds: each waits for the last to arrive.
+    for (let i = 2; i < 62; i += 3) {
+      a.links.send(byIp, i);
+      a.links.send(byName, i + 1);
+      a.links.send('b#1', i + 2);
+      await b.changed.wait(() => b.got.length === i + 3, 5000, `b to hear value ${i + 2}`);
+    }
+    expect(b.got.map(([, v]) => v).sort((x, y) => Number(x) - Number(y))).toEqual(Array.from({ length: 62 }, (_, i) => i));
+    // One connection a name at most (the dials of the first two sends), not one a send or a redial loop.
+    expect(accepted).toBeLessThanOrEqual(2);
+    expect(a.links.connectedPeers()).toEqual(['b#1']);
+  });
+
   it('refuses a broker of another peer protocol, whether it dials or listens', async () => {
     const a = node('a#1', 'k');
     const portA = await a.links.listen();
