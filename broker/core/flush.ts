@@ -1,8 +1,9 @@
 /**
  * The coordinator's side of a view change (the participant's side is in
- * member.ts). One round at a time: collect every participant's report, send
- * one final (what to deliver in the old view), wait until all have delivered
- * it, then deliver the gbcasts, fetch the state for joiners and install.
+ * participant.ts). One round at a time: collect every participant's report,
+ * send one final (what to deliver in the old view), wait until all hold it,
+ * then deliver it here (the others do at the install: participant.ts
+ * `commit`), deliver the gbcasts, fetch the state for joiners and install.
  *
  * Why the targets are the maximum received per sender: a participant that
  * received seq k of sender s also received 1…k, and a message is freed only
@@ -10,9 +11,9 @@
  * maximum, some participant still holds it or everyone already delivered it.
  * A dead sender's messages past the maximum reached no survivor: orphans.
  *
- * A participant that already delivered an earlier coordinator's final
- * reports it as `prepared`; that final is adopted unchanged (member.ts,
- * scenario 1), because what was delivered cannot be taken back.
+ * A participant that already holds an earlier coordinator's final reports it
+ * as `prepared`; that final is adopted unchanged (participant.ts, scenario 1),
+ * because it may have been committed and delivered, which cannot be taken back.
  */
 import type { Action } from './actions.js';
 import type { CoreConfig } from './config.js';
@@ -264,8 +265,8 @@ export class FlushCoordinator {
     let stubbed: string[] | undefined;
     if (prepared.length > 0) {
       // What was delivered cannot be taken back, and the view it led to may already be installed
-      // somewhere: adopt the newest final someone delivered (scenario 1 in member.ts) as it is —
-      // its targets, its gbcasts and its next view. A participant that delivered something else
+      // somewhere: adopt the newest final someone holds (scenario 1 in participant.ts) as it is —
+      // its targets, its gbcasts and its next view. A participant that holds something else
       // (another final, or past these targets while cut off from that round) cannot move on
       // with the others: it is left out of the rest of the round, and a later view change
       // removes it.

@@ -1,16 +1,18 @@
 /**
  * A member's side of view changes (the coordinator's is flush.ts): freeze and
- * report when a round starts, deliver exactly the agreed cut when its final
- * comes, and install the next view — or, having missed an install, take it
- * from any member of the new view if it matches a final it delivered.
+ * report when a round starts, hold the agreed cut when its final comes, deliver
+ * it once every participant holds it (`commit`: at the install), and install
+ * the next view — or, having missed an install, take it from any member of the
+ * new view if it matches a final it holds.
  *
- * Scenario (1): a coordinator dies in phase 2 after some members delivered its
+ * Scenario (1): a coordinator dies in phase 2 after some members received its
  * final. They report it as `prepared`; the next coordinator adopts that final
- * as it is, so no member that moves on delivered a different set.
+ * as it is, so no member that moves on delivers a different set.
  * Scenario (2): it dies in phase 3 after some members installed. Every member
- * keeps the install of its view and sends it again to a member of that view
- * still speaking from the old one; that member installs it if it matches a
- * final it delivered (same id and members), and otherwise starts over.
+ * keeps the install of its view and sends it again to a member of an older
+ * view; a member of that view installs it if it matches a final it holds (same
+ * id and members), and otherwise starts over; a leaver left out of it takes it
+ * as done (`onLeftOut`).
  */
 import type { MemberBasics } from './host.js';
 import { sameCut } from './cut.js';
@@ -42,9 +44,9 @@ export class FlushParticipant {
   frozenSince = 0;
   /** The round this member last reported to. */
   following: { coordinator: MemberId; attempt: number } | undefined;
-  /** The last final delivered in this view (reported for adoption) … */
+  /** The last final held in this view (reported for adoption) … */
   prepared: { final: FlushFinal; coordinator: MemberId } | undefined;
-  /** … and every final delivered in this view, by proposed view id. */
+  /** … and every final held in this view, by proposed view id. */
   readonly preparedById = new Map<number, FlushFinal>();
   /** Highest view id seen proposed or installed anywhere (reported so the next proposal is higher). */
   maxViewSeen = 0;
