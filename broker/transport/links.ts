@@ -209,13 +209,16 @@ export class Links {
     if (address === undefined || !isDialable(address) || this.dialing.has(address) || this.closed) return;
     const state = { attempt: 0 } as { attempt: number; timer?: NodeJS.Timeout };
     this.dialing.set(address, state);
+    // A link to the peer is up (it dialed too, and its link was kept; or it dialed meanwhile): this
+    // dial is over — no second link to swap for it. Left on the books with no attempt pending, it
+    // would pass for one in progress, and once that link dropped the peer could never be dialed again.
+    const over = (): boolean => {
+      if (!this.authenticatedAt(address)) return false;
+      if (this.dialing.get(address) === state) this.dialing.delete(address);
+      return true;
+    };
     const attempt = (): void => {
-      if (this.closed) return;
-      // The peer dialed this broker meanwhile, and that link is up: no second one to swap it for.
-      if (this.byPeerHasAddress(address)) {
-        if (this.dialing.get(address) === state) this.dialing.delete(address);
-        return;
-      }
+      if (this.closed || over()) return;
       const [host, port] = splitAddress(address);
       const tls = this.options.tls;
       const from = this.sourceFor(host);
@@ -231,25 +234,13 @@ export class Links {
       }
       this.accept(socket, true, address);
       socket.once('close', () => {
-        if (this.closed) return;
-        // Another link to the peer at this address is up (it dialed too, and that link was kept):
-        // this dial is over. Left on the books with no attempt pending, it would pass for one in
-        // progress, and once that other link dropped the peer could never be dialed again.
-        if (this.byPeerHasAddress(address)) {
-          if (this.dialing.get(address) === state) this.dialing.delete(address);
-          return;
-        }
+        if (this.closed || over()) return;
         state.attempt++;
         const delay = Math.min(5000, 50 * 2 ** Math.min(state.attempt, 7)) * (0.5 + Math.random() / 2);
         state.timer = setTimeout(attempt, delay);
       });
     };
     attempt();
-  }
-
-  private byPeerHasAddress(address: string): boolean {
-    const id = this.peerAt(address);
-    return id !== undefined && this.byPeer.has(id);
   }
 
   private accept(socket: Socket, dialer: boolean, address: string | undefined): void {
