@@ -156,15 +156,15 @@ const mutations = [
   },
   {
     name: 'a leaver told it is done stops without delivering the final it holds',
-    file: 'broker/core/member.ts',
-    original: '      if (m.view === this.view?.id) this.participant.commitHeld();\n',
+    file: 'broker/core/participant.ts',
+    original: '    if (this.prepared !== undefined && view === this.host.view?.id) this.commit(this.prepared.final);\n',
     replacement: '',
   },
   {
     name: 'a leaver whose leave-done was lost takes the install of the view it left but not its cut',
     file: 'broker/core/participant.ts',
-    original: '    this.commit(final);\n    return true;\n',
-    replacement: '    return true;\n',
+    original: '    this.commit(final);\n    this.host.stop(\'left\');\n',
+    replacement: '    this.host.stop(\'left\');\n',
   },
   {
     name: 'a view change drops the origin’s abcasts not yet delivered',

@@ -281,11 +281,7 @@ export class Member implements CoordinatorHost {
     // Taken whatever this member's view (they change or end membership itself).
     if (m.kind === 'join') return this.joins.onJoin(m.joiner);
     if (m.kind === 'excluded') return this.onExcluded(m.view);
-    if (m.kind === 'leave-done') {
-      if (!this.notices.leaving) return;
-      if (m.view === this.view?.id) this.participant.commitHeld();
-      return this.stop('left');
-    }
+    if (m.kind === 'leave-done') return void (this.notices.leaving && this.participant.onLeaveDone(m.view));
     if (m.kind === 'install') return this.onInstall(m);
     if (this.status !== 'member' || this.view === undefined) {
       if (m.view > 0) this.wire.keepForLater(from, m, this.config.futureMax);
@@ -363,12 +359,8 @@ export class Member implements CoordinatorHost {
   }
 
   private onInstall(m: Install): void {
-    if (!m.next.members.includes(this.id)) {
-      // A leaver whose `leave-done` was lost hears of the view it left from a member of it: the
-      // final it holds for that view was committed, so it delivers that cut, and it is done.
-      if (this.status === 'member' && this.notices.leaving && this.participant.onLeftOut(m)) this.stop('left');
-      return;
-    }
+    // A leaver whose `leave-done` was lost hears of the view it left from a member of it.
+    if (!m.next.members.includes(this.id)) return void (this.status === 'member' && this.notices.leaving && this.participant.onLeftOut(m));
     if (this.status === 'joining') return this.joins.takeInstall(m);
     if (this.status === 'member') this.participant.onInstall(m);
   }

@@ -175,21 +175,25 @@ export class FlushParticipant {
     h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(agreed(m)), (s) => final.targets[s] ?? 0);
   }
 
-  /** Told it is done leaving: what it holds of the last round is committed (every participant holds it). */
-  commitHeld(): void {
-    if (this.prepared !== undefined) this.commit(this.prepared.final);
+  /**
+   * This leaving member is told it is done: the final it holds for the view it leaves was
+   * committed (every participant holds it), so it delivers that cut, and stops.
+   */
+  onLeaveDone(view: number): void {
+    if (this.prepared !== undefined && view === this.host.view?.id) this.commit(this.prepared.final);
+    this.host.stop('left');
   }
 
   /**
-   * An install of a view this leaving member is not in: if it holds that view's final (same id and
-   * members), the final was committed — an install goes out only once every participant holds it —
-   * and its cut is delivered here as `leave-done` would have had it. Whether it was.
+   * An install of a view this leaving member is not in (its `leave-done` was lost): if it holds
+   * that view's final (same id and members), the final was committed — an install goes out only
+   * once every participant holds it — and it is done, as `leave-done` would have had it.
    */
-  onLeftOut(m: Install): boolean {
+  onLeftOut(m: Install): void {
     const final = this.preparedById.get(m.next.id);
-    if (final === undefined || !sameMembers(final.next.members, m.next.members)) return false;
+    if (final === undefined || !sameMembers(final.next.members, m.next.members)) return;
     this.commit(final);
-    return true;
+    this.host.stop('left');
   }
 
   /** An install for a member already in a view (scenario 2). */
