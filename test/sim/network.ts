@@ -35,7 +35,9 @@ export type Partition =
   /** Everything sent to `name` is lost; what it sends arrives. */
   | { kind: 'deaf'; name: string }
   /** Links between the two sides cut both ways; members on neither side hear everyone (one cut link, or a bridge). */
-  | { kind: 'sides'; left: ReadonlySet<string>; right: ReadonlySet<string> };
+  | { kind: 'sides'; left: ReadonlySet<string>; right: ReadonlySet<string> }
+  /** Several at once: a link is cut if any of them cuts it. */
+  | { kind: 'all'; parts: readonly Partition[] };
 
 export class SimNetwork {
   private queue: InFlight[] = [];
@@ -88,9 +90,10 @@ export class SimNetwork {
   }
 
   private cut(from: string, to: string): boolean {
-    const p = this.partition;
-    const a = this.nameOf(from);
-    const b = this.nameOf(to);
+    return this.cutBy(this.partition, this.nameOf(from), this.nameOf(to));
+  }
+
+  private cutBy(p: Partition, a: string, b: string): boolean {
     switch (p.kind) {
       case 'none':
         return false;
@@ -104,6 +107,8 @@ export class SimNetwork {
         return b === p.name && a !== p.name;
       case 'sides':
         return (p.left.has(a) && p.right.has(b)) || (p.right.has(a) && p.left.has(b));
+      case 'all':
+        return p.parts.some((part) => this.cutBy(part, a, b));
       default: {
         const never: never = p;
         return never;

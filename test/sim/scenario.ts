@@ -15,6 +15,7 @@
  *                            one link between m1 and m2, both ways, "deaf m0" everything sent
  *                            to m0 while what it sends arrives)
  *   bridge m1,m2 | m3,m4     cut every link between the two sides; the others hear both
+ *   also cut m1 m4           one more cut on top of those in place (each command above replaces them)
  *   lose leave-done          every peer message of this kind is lost from now on, until `heal`
  *   heal
  *   mark                     remember this moment for `expect no-install-since-mark`
@@ -28,7 +29,7 @@
 import { prng } from '../helpers/prng.js';
 import { checkRun, formatViolations } from './checker.js';
 import { SimCluster } from './cluster.js';
-import { calmNetwork, type FaultKnobs } from './network.js';
+import { calmNetwork, type FaultKnobs, type Partition } from './network.js';
 import type { CoreConfig, MulticastOptions } from '../../broker/core/index.js';
 
 export interface ScenarioResult {
@@ -108,26 +109,19 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
         cluster.start(args[0]!, false);
         break;
       case 'one-way':
-        cluster.partition = { kind: 'one-way', from: args[0]!, to: args[1]! };
-        break;
       case 'deaf':
-        cluster.partition = { kind: 'deaf', name: args[0]! };
-        break;
       case 'isolate':
-        cluster.partition = { kind: 'isolate', name: args[0]! };
-        break;
       case 'cut':
-        cluster.partition = { kind: 'sides', left: new Set([args[0]!]), right: new Set([args[1]!]) };
+      case 'bridge':
+      case 'partition':
+        cluster.partition = partitionOf(command, args);
         break;
-      case 'bridge': {
-        const bar = args.indexOf('|');
-        const side = (words: string[]): Set<string> => new Set(words.join(',').split(',').filter(Boolean));
-        cluster.partition = { kind: 'sides', left: side(args.slice(0, bar)), right: side(args.slice(bar + 1)) };
-        break;
-      }
-      case 'partition': {
-        const bar = args.indexOf('|');
-        cluster.partition = { kind: 'split', side: new Set(args.slice(0, bar).join(',').split(',').filter(Boolean)) };
+      case 'also': {
+        // Another cut on top of the ones in place: `also cut m1 m4`.
+        const [what, ...rest] = args;
+        const current = cluster.network.partition;
+        const parts = current.kind === 'none' ? [] : current.kind === 'all' ? current.parts : [current];
+        cluster.partition = { kind: 'all', parts: [...parts, partitionOf(what!, rest)] };
         break;
       }
       case 'split-all':
@@ -194,6 +188,33 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
   const violations = checkRun({ logs: cluster.logs, finalLive: cluster.live().map((s) => s.member.id) });
   const report = [...failures, ...(violations.length > 0 ? [formatViolations(violations, 12)] : [])].join('\n');
   return { ok: report === '', report };
+}
+
+/** The links a partition command cuts. */
+function partitionOf(command: string, args: string[]): Partition {
+  const sides = (): [Set<string>, Set<string>] => {
+    const bar = args.indexOf('|');
+    const side = (words: string[]): Set<string> => new Set(words.join(',').split(',').filter(Boolean));
+    return [side(args.slice(0, bar)), side(args.slice(bar + 1))];
+  };
+  switch (command) {
+    case 'one-way':
+      return { kind: 'one-way', from: args[0]!, to: args[1]! };
+    case 'deaf':
+      return { kind: 'deaf', name: args[0]! };
+    case 'isolate':
+      return { kind: 'isolate', name: args[0]! };
+    case 'cut':
+      return { kind: 'sides', left: new Set([args[0]!]), right: new Set([args[1]!]) };
+    case 'bridge': {
+      const [left, right] = sides();
+      return { kind: 'sides', left, right };
+    }
+    case 'partition':
+      return { kind: 'split', side: sides()[0] };
+    default:
+      throw new Error(`not a partition: ${command}`);
+  }
 }
 
 /** The runtime brings back a member that was excluded as a new incarnation (one that left stays out). */
