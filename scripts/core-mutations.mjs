@@ -167,6 +167,42 @@ const mutations = [
     replacement: '    this.host.stop(\'left\');\n',
   },
   {
+    name: 'a flush adopts a held final (or a new cut) without a primary successor that will hold it',
+    file: 'broker/core/final-choice.ts',
+    original: 'if (!isPrimarySuccessor(view.members, [...holders])) continue;',
+    replacement: 'if (holders.size === 0) continue;',
+  },
+  {
+    name: 'a flush tries only the newest held final, and the attempts of two coordinators tie',
+    file: 'broker/core/final-choice.ts',
+    original: 'for (const final of [...finals, undefined]) {',
+    replacement: 'for (const final of [finals[0]]) {',
+  },
+  {
+    name: 'a held final counts as held only by those moving on to its next view',
+    file: 'broker/core/final-choice.ts',
+    original: 'const holders = new Set(able.map((r) => r.member));',
+    replacement: 'const holders = new Set(able.map((r) => r.member).filter((p) => final === undefined || final.next.members.includes(p)));',
+  },
+  {
+    name: 'the coordinator that sent a held final is not counted among its holders',
+    file: 'broker/core/final-choice.ts',
+    original: 'for (const { state } of able) if (holds(state) && state.preparedBy !== undefined) holders.add(state.preparedBy);',
+    replacement: 'void able;',
+  },
+  {
+    name: 'a coordinator holding a final starts no round without a majority of participants',
+    file: 'broker/core/flush.ts',
+    original: 'return isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);',
+    replacement: 'return isPrimarySuccessor(view.members, ps);',
+  },
+  {
+    name: 'a coordinator sends its final though its own participant refused it',
+    file: 'broker/core/flush.ts',
+    original: 'if (held === undefined || held.coordinator !== h.id || held.final.attempt !== final.attempt) {',
+    replacement: 'if (held === undefined) {',
+  },
+  {
     name: 'a view change drops the origin’s abcasts not yet delivered',
     file: 'broker/core/outgoing.ts',
     original: '    this.causalSent = 0;\n    for (const p of this.pending.values()) {',
@@ -279,7 +315,7 @@ try {
       const r = await run(m);
       const caughtBy = r.caught && r.property !== 'THROWS';
       if (!caughtBy) exitCode = 1;
-      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.moves ? ', moves' : ''}${r.leaves ? ', leaves' : ''}${r.batching ? ', batching' : ''}${r.whole ? ', whole brokers' : ''})`;
+      const what = r.scenario !== undefined ? `scenario "${r.scenario}"` : r.race !== undefined ? `race "${r.race}"` : `seed ${r.seed} (${r.members} members${r.harsh ? ', harsh' : ''}${r.classic ? ', classic' : ''}${r.star ? ', star' : ''}${r.moves ? ', moves' : ''}${r.leaves ? ', leaves' : ''}${r.batching ? ', batching' : ''}${r.whole ? ', whole brokers' : ''})`;
       const where = r.caught ? `${r.property} at ${what}; run ${r.runs} of ${r.of}` : r.broken ?? `all ${r.runs} runs passed`;
       rows.push({ name: m.name, file: m.file, verdict: caughtBy ? 'caught' : r.property === 'THROWS' ? 'threw' : 'MISSED', where, seconds: r.seconds });
       console.log(`${caughtBy ? 'caught' : 'MISSED'}  ${m.name} — ${where}`);

@@ -12,16 +12,16 @@
  * A dead sender's messages past the maximum reached no survivor: orphans.
  *
  * A participant that already holds an earlier coordinator's final reports it
- * as `prepared`; that final is adopted unchanged (participant.ts, scenario 1),
- * because it may have been committed and delivered, which cannot be taken back.
+ * as `prepared`; such a final is adopted unchanged (participant.ts, scenario 1),
+ * because it may have been committed and delivered, which cannot be taken back —
+ * which one, if several, and with whom: final-choice.ts.
  */
 import type { Action } from './actions.js';
 import type { CoreConfig } from './config.js';
 import type { MemberId, MessageKey, ViewRecord } from './log.js';
 import type { DataMessage, FlushDone, FlushFinal, FlushStart, FlushState, OrderRequest, PeerMessage } from './messages.js';
 import { isPrimarySuccessor } from './view.js';
-import { sameCut } from './cut.js';
-import { stubOf } from './audience.js';
+import { chooseFinal, unionOf } from './final-choice.js';
 
 /** What the coordinator needs of its member. */
 export interface CoordinatorHost {
@@ -44,7 +44,7 @@ export interface CoordinatorHost {
   emit(action: Action): void;
   block(): void;
   becomeNonPrimary(): void;
-  readonly participant: { onFlushStart(from: MemberId, start: FlushStart): void; onFinal(from: MemberId, final: FlushFinal): void; commit(final: FlushFinal): void };
+  readonly participant: { readonly prepared: { final: FlushFinal; coordinator: MemberId } | undefined; onFlushStart(from: MemberId, start: FlushStart): void; onFinal(from: MemberId, final: FlushFinal): void; commit(final: FlushFinal): void };
   deliverGroup(requests: readonly OrderRequest[]): void;
   installView(next: ViewRecord): void;
   stop(reason: 'excluded' | 'left'): void;
@@ -224,7 +224,13 @@ export class FlushCoordinator {
     const h = this.host;
     const view = h.view!;
     let participants = view.members.filter((m) => !h.isSuspected(m));
-    if (!isPrimarySuccessor(view.members, participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0 || h.detector.cutOff.size > 0)) {
+    // Worth a round only if some choice could be safe (final-choice.ts): participants enough for a primary
+    // successor — counting, when this member holds a final, the coordinator that sent it too.
+    const enough = (ps: MemberId[]): boolean => {
+      const sender = h.participant.prepared?.coordinator;
+      return isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);
+    };
+    if (!enough(participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0 || h.detector.cutOff.size > 0)) {
       // Members set aside for not answering, for complaining or for a cut link are needed for a
       // primary: give them another chance rather than give up the primary (two survivors of a
       // stall that each suspected the other for a moment must find each other again).
@@ -233,7 +239,7 @@ export class FlushCoordinator {
       h.detector.forgiveCuts();
       participants = view.members.filter((m) => !h.isSuspected(m));
     }
-    if (!isPrimarySuccessor(view.members, participants)) {
+    if (!enough(participants)) {
       this.round = undefined;
       this.lastFailedAt = h.now;
       h.becomeNonPrimary();
@@ -256,43 +262,34 @@ export class FlushCoordinator {
     const h = this.host;
     const view = h.view!;
     const states = [...round.states.values()];
-    const prepared = states.flatMap((s) => (s.prepared === undefined ? [] : [s.prepared]));
     // The next view: this round's survivors and joiners, under an id no earlier round can have
     // given to other members (a prepared, never installed view keeps its id to itself).
     let next: ViewRecord;
     let targets: Record<MemberId, number>;
     let group: OrderRequest[];
     let stubbed: string[] | undefined;
-    if (prepared.length > 0) {
+    const choice = chooseFinal(view, h.id, round.participants.map((p) => ({ member: p, state: round.states.get(p)! })));
+    if (choice === undefined) {
+      // No choice has a primary successor of the view behind it: no primary here, for now.
+      this.round = undefined;
+      this.lastFailedAt = h.now;
+      h.becomeNonPrimary();
+      return;
+    }
+    if (choice === 'step-down') {
+      // This coordinator holds (or delivered) what the only safe choices exclude.
+      this.round = undefined;
+      h.stop('excluded');
+      return;
+    }
+    const chosen = choice.final;
+    round.participants = choice.participants;
+    if (chosen !== undefined) {
       // What was delivered cannot be taken back, and the view it led to may already be installed
-      // somewhere: adopt the newest final someone holds (scenario 1 in participant.ts) as it is —
-      // its targets, its gbcasts and its next view. A participant that holds something else
-      // (another final, or past these targets while cut off from that round) cannot move on
-      // with the others: it is left out of the rest of the round, and a later view change
-      // removes it.
-      const chosen = prepared.reduce((a, b) => (b.attempt > a.attempt ? b : a));
+      // somewhere: the adopted final goes on as it is — its targets, its gbcasts and its next view.
       ({ targets, group, next } = chosen);
       // Its stubs as they were (none is none): never recomputed from this round's holdings.
       stubbed = chosen.stubbed ?? [];
-      round.participants = round.participants.filter((p) => {
-        const st = round.states.get(p)!;
-        const other = st.prepared !== undefined && !sameCut(st.prepared, chosen);
-        const beyond = Object.entries(st.delivered).some(([sender, seq]) => seq > (targets[sender] ?? 0));
-        return !other && !beyond && (chosen.next.members.includes(p) || h.leaving.has(p));
-      });
-      if (!round.participants.includes(h.id)) {
-        // This coordinator itself delivered something else: it cannot move on with the others.
-        this.round = undefined;
-        h.stop('excluded');
-        return;
-      }
-      if (!isPrimarySuccessor(view.members, round.participants)) {
-        // Those who can move on with this final are no majority of the view: no primary here.
-        this.round = undefined;
-        this.lastFailedAt = h.now;
-        h.becomeNonPrimary();
-        return;
-      }
     } else {
       // The next view: the survivors and joiners, under an id above every id any participant
       // has seen proposed, so no two views ever share an id.
@@ -316,8 +313,21 @@ export class FlushCoordinator {
     round.sentAt = h.now;
     round.phaseAt = h.now;
     round.resends = 0;
-    for (const p of round.participants) if (p !== h.id) h.send(p, final);
+    // This coordinator takes its own final before anyone else may: whoever holds it names this
+    // coordinator as a holder too (`preparedBy`, counted in `choose`), so that must be true. Its
+    // participant refuses it if, since reporting, it took an older coordinator's final (it heard
+    // that one again, had reported to its round, and holds one cut at most): then the round ends
+    // here, and nothing is sent. Sent first, the refused final was held by the others, who named
+    // this coordinator a holder of it — a false majority that installed a second view of one id.
     h.participant.onFinal(h.id, final);
+    if (this.round !== round) return; // a round of one: committed and installed already
+    const held = h.participant.prepared;
+    if (held === undefined || held.coordinator !== h.id || held.final.attempt !== final.attempt) {
+      this.round = undefined;
+      this.lastFailedAt = h.now;
+      return;
+    }
+    for (const p of round.participants) if (p !== h.id) h.send(p, final);
   }
 
   /** gbcasts to deliver at this change: every pending request, once, each origin's in its own order. */
@@ -373,26 +383,4 @@ export class FlushCoordinator {
     const joiner = { ...base, lanes: last.lanes, audiences: last.audiences };
     return last.state !== undefined ? { ...joiner, state: last.state } : joiner;
   }
-}
-
-/**
- * The messages some participant may lack, up to the targets, once each — a
- * copy with its payload where any participant holds one (members outside an
- * elided message's audience hold stubs; see audience.ts).
- */
-function unionOf(states: FlushState[], targets: Record<MemberId, number>, stubbed: readonly string[]): DataMessage[] {
-  const stubs = new Set(stubbed);
-  const floor = new Map<MemberId, number>();
-  for (const sender of Object.keys(targets)) floor.set(sender, Math.min(...states.map((s) => s.received[sender] ?? 0)));
-  const chosen = new Map<string, DataMessage>();
-  for (const st of states) {
-    for (const m of st.held) {
-      const id = `${m.sender}/${m.seq}`;
-      if (m.seq <= (floor.get(m.sender) ?? 0) || m.seq > (targets[m.sender] ?? 0)) continue;
-      const had = chosen.get(id);
-      // An adopted final's stubs stay stubs: members that delivered it gave no payload for them.
-      if (had === undefined || (had.stub === true && m.stub !== true && !stubs.has(id))) chosen.set(id, stubs.has(id) && m.stub !== true ? stubOf(m) : m);
-    }
-  }
-  return [...chosen.values()];
 }

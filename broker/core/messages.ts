@@ -128,8 +128,10 @@ export interface FlushState {
   held: DataMessage[];
   /** Order requests this member would like delivered (gbcasts it has pending). */
   groupRequests: OrderRequest[];
-  /** Set when the member already completed phase 1 (delivered that final) for a view it has not installed yet; `union` left empty. */
+  /** The final this member holds for the next view (received, not yet delivered), if any; `union` left empty. */
   prepared?: FlushFinal;
+  /** The coordinator that sent `prepared`: it holds that final too (it took its own as it sent it). */
+  preparedBy?: MemberId;
 }
 
 /** Phase 1 of the install: deliver exactly these in the old view, then say done. */

@@ -122,7 +122,7 @@ export class FlushParticipant {
       maxViewSeen: this.maxViewSeen,
       held: h.channel.allHeld(),
       groupRequests: h.outgoing.groupRequests(),
-      ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] } }),
+      ...(this.prepared === undefined ? {} : { prepared: { ...this.prepared.final, union: [] }, preparedBy: this.prepared.coordinator }),
     };
     if (from === h.id) h.coordinator.onState(h.id, report);
     else {

@@ -95,7 +95,8 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
         m['held'].every(isDataMessage) &&
         Array.isArray(m['groupRequests']) &&
         m['groupRequests'].every((r) => r !== null && typeof r === 'object' && isOrderRequest(r as Record<string, unknown>)) &&
-        (m['prepared'] === undefined || isFinalBody(m['prepared']))
+        (m['prepared'] === undefined || isFinalBody(m['prepared'])) &&
+        (m['preparedBy'] === undefined || isId(m['preparedBy']))
       );
     case 'flush-final':
       return isFinalBody(m) && Array.isArray(m['union']) && m['union'].every(isDataMessage);

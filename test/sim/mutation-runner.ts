@@ -1,13 +1,14 @@
 /**
  * The mutation script's runner (scripts/core-mutations.mjs bundles it with one mutation of
  * broker/core or broker/node applied): runs CI's seed list in order — the core group's runs, the
- * scripted scenarios (their expectations: a view reached, nobody leaving the primary), then the
- * whole-broker runs — and stops at the first run the checker (or a scenario) fails.
+ * scripted scenarios (their expectations: a view reached, nobody leaving the primary), the races
+ * (races.ts), then the whole-broker runs — and stops at the first run the checker (or a scenario) fails.
  * Prints one JSON line: { caught, runs, seed?, members?, harsh?, classic?, whole?, property?, message? }.
  */
 import { runSimulation } from './run.js';
 import { runScenario } from './scenario.js';
 import { scenarioRuns } from './scenario-scripts.js';
+import { races } from './races.js';
 import { ciRuns, wholeRegressions, wholeRun, wholeSuites } from './seeds.js';
 import { runWhole } from './whole/run.js';
 
@@ -25,6 +26,10 @@ const runs: Run[] = [
       const report = runScenario(script, 1, undefined, config).report;
       return report === '' ? [] : [{ property: 'SCENARIO', message: `${name}: ${report}` }];
     },
+  })),
+  ...races().map((race) => ({
+    describe: { seed: 1, members: 0, race: race.name },
+    violations: () => race.run(),
   })),
   // The regression seeds CI runs too (each once caught a bug no suite seed did).
   ...[...wholeRegressions.map((r) => wholeRun(r)), ...wholeSuites.flatMap((s) => Array.from({ length: s.seeds }, (_, i) => wholeRun(s, i + 1)))].map((options) => ({

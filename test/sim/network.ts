@@ -18,7 +18,7 @@ export interface FaultKnobs {
 
 export const calmNetwork: FaultKnobs = { delayTicksMin: 1, delayTicksMax: 3, lossProbability: 0, duplicateProbability: 0 };
 
-interface InFlight {
+export interface InFlight {
   at: number;
   order: number;
   from: string;
@@ -82,7 +82,29 @@ export class SimNetwork {
     for (const m of this.queue) (m.at <= now ? ready : rest).push(m);
     this.queue = rest;
     ready.sort((a, b) => a.at - b.at || a.order - b.order);
-    return ready.filter((m) => !this.cut(m.from, m.to));
+    const out = this.released.splice(0);
+    for (const m of ready) {
+      if (this.cut(m.from, m.to)) continue;
+      if (this.holdBack?.(m) === true) this.heldBack.push(m);
+      else out.push(m);
+    }
+    return out;
+  }
+
+  /**
+   * A test's hand on single messages (test/sim/races.ts): a due message `holdBack` matches is kept
+   * aside, not lost, until `release` hands it on — at the next step, before anything else and
+   * whatever the cuts, in the order released, so that several arrive in one turn.
+   */
+  holdBack: ((m: InFlight) => boolean) | undefined;
+  readonly heldBack: InFlight[] = [];
+  private readonly released: InFlight[] = [];
+
+  release(pick: (m: InFlight) => boolean): number {
+    const chosen = this.heldBack.filter(pick);
+    for (const m of chosen) this.heldBack.splice(this.heldBack.indexOf(m), 1);
+    this.released.push(...chosen);
+    return chosen.length;
   }
 
   get inFlight(): number {

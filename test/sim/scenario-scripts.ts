@@ -156,6 +156,57 @@ export const scenarios: Record<string, string> = {
     tick 50
     expect view m0 m1 m2 m3
     expect delivered-as m4 m1`,
+  'a coordinator dies with the only install of a final that leaves two live members out': `
+    start m0 m1
+    start m2 m3 m4
+    partition m0,m2,m3 | m1,m4   # the majority side: m0 leads a round without m1 and m4 …
+    await final m0
+    lose install
+    tick 20                  # … its final is committed, and every install of it is lost
+    crash m0                 # m0 dies with the only copy of the view it installed
+    heal                     # m2 and m3 hold the final, two of five: with m0, which sent it, a majority
+    await view 4
+    expect view m1 m2 m3 m4`,
+  'a final held by two of five whose next view lost a member': `
+    start m0 m1
+    start m2 m3 m4
+    partition m0,m1,m2 | m3,m4   # m0 leads a round for m0 m1 m2 …
+    lose flush-final
+    await final m0           # … whose final reaches no one for now: m0 alone holds it
+    crash m2                 # m2 dies, and nobody can tell whether it held that final
+    heal                     # it may have been committed: m3 and m4 take it too, so that it is safe
+    await view 4
+    expect view m0 m1 m3 m4`,
+  'two finals, each held by two of five, one coordinator dead': `
+    start m0 m1
+    start m2 m3 m4
+    partition m0,m1,m2 | m3,m4   # m0 leads a round for m0 m1 m2 …
+    await final m0
+    also cut m0 m2           # … whose final reaches m1, not m2
+    lose install
+    partition m0,m1 | m2,m3,m4   # m2 leads a round with m3 and m4 …
+    await final m2
+    tick 20                  # … and commits its final; every install of it is lost
+    crash m2                 # m3 and m4 hold m2's final (with m2, a majority), m0 and m1 hold m0's
+    heal
+    await view 4
+    expect view m0 m1 m3 m4`,
+  'two coordinators whose finals share an attempt': `
+    start m0 m1
+    start m2 m3 m4
+    isolate m0
+    await block              # m1 leads a round without m0 …
+    also deaf m4             # … which m4, hearing nothing, does not answer: m1 starts again without it
+    await final m1           # m1's final (its second attempt) is about to go out …
+    lose install
+    isolate m1               # … and is lost with m1. m0 is back: its first round waits on m1, its
+    await final m0           # second commits a final — of the same attempt as m1's
+    tick 20
+    crash m0                 # m0 dies with the only install of it
+    heal                     # m1, back, holds its own final; m2 m3 m4 hold m0's: m1 must give way
+    await view 4
+    expect excluded m1
+    expect view m1 m2 m3 m4`,
   'the coordinator crashes during a flush': `
     start m0 m1 m2 m3 m4
     multicast m1 fifo 20
