@@ -193,8 +193,8 @@ const mutations = [
   {
     name: 'a coordinator holding a final starts no round without a majority of participants',
     file: 'broker/core/flush.ts',
-    original: 'return isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);',
-    replacement: 'return isPrimarySuccessor(view.members, ps);',
+    original: 'const enough = (ps: MemberId[]): boolean => isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);',
+    replacement: 'const enough = (ps: MemberId[]): boolean => isPrimarySuccessor(view.members, ps);',
   },
   {
     name: 'a coordinator sends its final though its own participant refused it',

@@ -224,13 +224,7 @@ export class FlushCoordinator {
     const h = this.host;
     const view = h.view!;
     let participants = view.members.filter((m) => !h.isSuspected(m));
-    // Worth a round only if some choice could be safe (final-choice.ts): participants enough for a primary
-    // successor — counting, when this member holds a final, the coordinator that sent it too.
-    const enough = (ps: MemberId[]): boolean => {
-      const sender = h.participant.prepared?.coordinator;
-      return isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);
-    };
-    if (!enough(participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0 || h.detector.cutOff.size > 0)) {
+    if (!isPrimarySuccessor(view.members, participants) && (h.detector.forcedOut.size > 0 || h.detector.complainers.size > 0 || h.detector.cutOff.size > 0)) {
       // Members set aside for not answering, for complaining or for a cut link are needed for a
       // primary: give them another chance rather than give up the primary (two survivors of a
       // stall that each suspected the other for a moment must find each other again).
@@ -239,6 +233,11 @@ export class FlushCoordinator {
       h.detector.forgiveCuts();
       participants = view.members.filter((m) => !h.isSuspected(m));
     }
+    // Worth a round only if some choice could be safe (final-choice.ts): participants enough for a
+    // primary successor — counting, when this member holds a final, the coordinator that sent it
+    // (not when deciding to forgive above: the more members take part, the likelier a safe choice).
+    const sender = h.participant.prepared?.coordinator;
+    const enough = (ps: MemberId[]): boolean => isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);
     if (!enough(participants)) {
       this.round = undefined;
       this.lastFailedAt = h.now;
