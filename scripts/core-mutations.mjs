@@ -193,8 +193,8 @@ const mutations = [
   {
     name: 'a coordinator holding a final starts no round without a majority of participants',
     file: 'broker/core/flush.ts',
-    original: 'const enough = (ps: MemberId[]): boolean => isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);',
-    replacement: 'const enough = (ps: MemberId[]): boolean => isPrimarySuccessor(view.members, ps);',
+    original: 'if (!isPrimarySuccessor(view.members, sender === undefined ? participants : [...participants, sender])) {',
+    replacement: 'if (!isPrimarySuccessor(view.members, participants)) {',
   },
   {
     name: 'a coordinator sends its final though its own participant refused it',

@@ -237,8 +237,7 @@ export class FlushCoordinator {
     // primary successor — counting, when this member holds a final, the coordinator that sent it
     // (not when deciding to forgive above: the more members take part, the likelier a safe choice).
     const sender = h.participant.prepared?.coordinator;
-    const enough = (ps: MemberId[]): boolean => isPrimarySuccessor(view.members, sender === undefined ? ps : [...ps, sender]);
-    if (!enough(participants)) {
+    if (!isPrimarySuccessor(view.members, sender === undefined ? participants : [...participants, sender])) {
       this.round = undefined;
       this.lastFailedAt = h.now;
       h.becomeNonPrimary();
@@ -313,7 +312,7 @@ export class FlushCoordinator {
     round.phaseAt = h.now;
     round.resends = 0;
     // This coordinator takes its own final before anyone else may: whoever holds it names this
-    // coordinator as a holder too (`preparedBy`, counted in `choose`), so that must be true. Its
+    // coordinator as a holder too (`preparedBy`, counted by final-choice.ts), so that must be true. Its
     // participant refuses it if, since reporting, it took an older coordinator's final (it heard
     // that one again, had reported to its round, and holds one cut at most): then the round ends
     // here, and nothing is sent. Sent first, the refused final was held by the others, who named

@@ -137,6 +137,13 @@ export class SimCluster {
     return [...this.members.values()].filter((s) => s.alive && s.stopped === undefined);
   }
 
+  /** Every running member is a member of one view of `size` members, not frozen. */
+  inOneView(size: number): boolean {
+    const running = this.running();
+    const v = running.find((s) => s.member.status === 'member')?.member.view;
+    return v !== undefined && v.members.length === size && running.every((s) => s.member.status === 'member' && s.member.view?.id === v.id && !s.member.frozen);
+  }
+
   private deliverTo(to: string, from: string, message: unknown): void {
     const sim = this.members.get(to.split('#')[0]!);
     // A bare name is an address (a contact a joiner was given): whichever incarnation runs there.

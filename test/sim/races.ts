@@ -28,12 +28,6 @@ function until(cluster: SimCluster, what: string, done: () => boolean, ticksMax 
   throw new Stuck(`timed out waiting for ${what}`);
 }
 
-function oneView(cluster: SimCluster, size: number): boolean {
-  const running = cluster.running();
-  const view = running[0]?.member.view;
-  return view !== undefined && view.members.length === size && running.every((s) => s.member.status === 'member' && s.member.view?.id === view.id && !s.member.frozen);
-}
-
 /**
  * A coordinator takes an older coordinator's final in the same turn as the last reports of its own
  * round come in: its own final must not go out (found by a review). Sent, the others held it and
@@ -45,11 +39,11 @@ function olderFinalInTheSameTurn(): Violation[] {
   const net = cluster.network;
   const member = (name: string) => cluster.members.get(name)!.member;
   cluster.start('m0', true);
-  until(cluster, 'm0 alone', () => oneView(cluster, 1));
+  until(cluster, 'm0 alone', () => cluster.inOneView(1));
   cluster.start('m1', false);
-  until(cluster, 'a view of 2', () => oneView(cluster, 2));
+  until(cluster, 'a view of 2', () => cluster.inOneView(2));
   for (const name of ['m2', 'm3', 'm4']) cluster.start(name, false);
-  until(cluster, 'a view of 5', () => oneView(cluster, 5));
+  until(cluster, 'a view of 5', () => cluster.inOneView(5));
 
   // m3 and m4 cut off: m0 leads a round for m0 m1 m2, and m1 reports to it.
   cluster.partition = { kind: 'split', side: new Set(['m0', 'm1', 'm2']) };

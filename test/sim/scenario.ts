@@ -55,11 +55,6 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
     }
     failures.push(`timed out waiting for ${what}`);
   };
-  const oneView = (size: number): boolean => {
-    const running = cluster.running();
-    const v = running.find((s) => s.member.status === 'member')?.member.view;
-    return v !== undefined && v.members.length === size && running.every((s) => s.member.status === 'member' && s.member.view?.id === v.id && !s.member.frozen);
-  };
 
   for (const raw of script.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
@@ -68,7 +63,7 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
     switch (command) {
       case 'start': {
         args.forEach((name, i) => cluster.start(name, i === 0 && cluster.members.size === 0));
-        until(`a view of ${cluster.live().length}`, () => oneView(cluster.live().length));
+        until(`a view of ${cluster.live().length}`, () => cluster.inOneView(cluster.live().length));
         break;
       }
       case 'multicast': {
@@ -93,7 +88,7 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
           const sent = cluster.finalsSent.get(args[1]!) ?? 0;
           until(`${args[1]} to send a flush final`, () => (cluster.finalsSent.get(args[1]!) ?? 0) > sent);
         } else {
-          until(`a view of ${args[1]}`, () => oneView(Number(args[1])));
+          until(`a view of ${args[1]}`, () => cluster.inOneView(Number(args[1])));
         }
         break;
       case 'crash':
@@ -156,7 +151,7 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
   // Settle: heal, bring back whatever stopped, wait for one view of everyone.
   cluster.partition = { kind: 'none' };
   cluster.network.knobs = knobs;
-  until('the group to settle', () => oneView(cluster.live().length) && cluster.live().every((s) => s.member.status === 'member' && s.member.outgoing.pending.size === 0));
+  until('the group to settle', () => cluster.inOneView(cluster.live().length) && cluster.live().every((s) => s.member.status === 'member' && s.member.outgoing.pending.size === 0));
   for (let t = 0; t < 100; t++) cluster.step();
 
   for (const [what, ...names] of expectations) {
