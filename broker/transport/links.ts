@@ -51,7 +51,11 @@ export interface LinksOptions {
 interface Link {
   socket: Socket;
   peer: string | undefined;
+  /** This broker dialed it. */
+  dialer: boolean;
   authenticated: boolean;
+  /** When it authenticated (ms, `Date.now`), for telling crossed dials from a replacement. */
+  authenticatedAt: number;
   decoder: FrameDecoder;
   nonce: string;
 }
@@ -253,7 +257,7 @@ export class Links {
     this.pendingHandshakes++;
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const link: Link = { socket, peer: undefined, authenticated: false, decoder: new FrameDecoder(preAuthFrameBytesMax), nonce: newNonce() };
+    const link: Link = { socket, peer: undefined, dialer, authenticated: false, authenticatedAt: 0, decoder: new FrameDecoder(preAuthFrameBytesMax), nonce: newNonce() };
     const timer = setTimeout(() => this.refuse(link, 'handshake timeout'), this.options.handshakeTimeoutMs ?? 5000);
     timer.unref();
     socket.on('error', () => {});
@@ -319,11 +323,15 @@ export class Links {
   private authenticated(link: Link, timer: NodeJS.Timeout): void {
     clearTimeout(timer);
     link.authenticated = true;
+    link.authenticatedAt = Date.now();
     this.pendingHandshakes--;
     link.decoder.frameBytesMax = this.options.frameBytesMax ?? 256 * 1024 * 1024;
     const previous = this.byPeer.get(link.peer!);
-    // Two links to one peer (both dialed at once): keep the newest, it is the one the peer writes to.
-    if (previous !== undefined && previous !== link) previous.socket.end();
+    if (previous !== undefined && previous !== link) {
+      const kept = keptOf(previous, link, this.options.self, link.peer!);
+      (kept === link ? previous : link).socket.end();
+      if (kept === previous) return this.flush();
+    }
     this.byPeer.set(link.peer!, link);
     const address = this.addressOf.get(link.peer!);
     // Whoever lived at this address before (an older incarnation) is gone, under every address it had.
@@ -342,6 +350,29 @@ export class Links {
     link.socket.destroy();
   }
 }
+
+/**
+ * Two authenticated links to one peer: which to keep. Usually the newest — the peer dialed again,
+ * so its side of the other is gone or going. But two brokers that dial each other at once each
+ * get both links, and each end authenticates them in its own order (a dialer at the challenge, a
+ * listener at the proof), so "the newest" can name a different link at each end, and both close.
+ * Links of opposite directions authenticated within `crossedWithinMs` of each other are taken for
+ * crossed dials, and both ends keep the one the lower member id dialed: a choice they make alike.
+ */
+function keptOf(previous: Link, link: Link, self: string, peer: string): Link {
+  const crossed = previous.dialer !== link.dialer && link.authenticatedAt - previous.authenticatedAt < crossedWithinMs;
+  if (!crossed) return link;
+  const lowerDials = self < peer;
+  return link.dialer === lowerDials ? link : previous;
+}
+
+/**
+ * Crossed dials authenticate within a round trip or two of each other; a peer that dials again
+ * after its link dropped does so after a backoff of at least 25 ms, and usually after the close
+ * reached this end. A replacement taken for a crossing leaves the peer's new link closed and the
+ * old one kept until its close arrives; the peer then dials again (the old rule's cost, once).
+ */
+const crossedWithinMs = 1000;
 
 /** Largest frame a peer may send before it has proved the secret (handshake messages are tiny). */
 const preAuthFrameBytesMax = 4096;

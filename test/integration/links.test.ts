@@ -2,7 +2,8 @@
 // and exchange values both ways (reaching a peer first by address, then by member id), a value
 // sent to several peers is encoded once, a peer with a wrong secret is refused and counted on
 // both sides, and a link that drops is dialed again when the peer comes back on its port; a
-// broker of another peer protocol is refused whether it dials or listens.
+// broker of another peer protocol is refused whether it dials or listens; two brokers that dial
+// each other at once keep one link, the same at both ends.
 import { createConnection, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameDecoder, Links, encodeLinkFrame, peerProtocol, proof } from '../../broker/transport/index.js';
@@ -30,8 +31,8 @@ function node(self: string, secret: string, port = 0): { links: Links; got: Arra
   return { links, got, refused, changed };
 }
 
-/** A peer made by hand that knows the secret 'k': dials a#1 at `port` as `id`, claiming `addr`. */
-function rawPeer(port: number, id: string, addr: string): Socket {
+/** A peer made by hand that knows the secret 'k': dials `listener` (a#1) at `port` as `id`, claiming `addr`. */
+function rawPeer(port: number, id: string, addr: string, listener = 'a#1'): Socket {
   const nonce = 'n'.repeat(22);
   const socket = createConnection({ host: '127.0.0.1', port });
   socket.on('error', () => {});
@@ -40,7 +41,7 @@ function rawPeer(port: number, id: string, addr: string): Socket {
     for (const e of decoder.push(chunk)) {
       const m = e.ok ? (e.value as Record<string, unknown>) : {};
       if (m['t'] !== 'challenge') continue;
-      socket.write(encodeLinkFrame({ t: 'proof', proof: proof('k', 'dialer', nonce, m['nonce'] as string, id, 'a#1') }));
+      socket.write(encodeLinkFrame({ t: 'proof', proof: proof('k', 'dialer', nonce, m['nonce'] as string, id, listener) }));
       socket.write(encodeLinkFrame(`hello from ${id}`));
     }
   });
@@ -140,7 +141,9 @@ describe('broker links', () => {
     // dial the peer again — before, the dial it had made stayed on the books with no attempt
     // pending, every later dial to that address was taken for one in progress, and the peer could
     // never be reached from this side (a three-broker start that never formed, seen in CI).
-    const a = node('a#1', 'k');
+    // (a's id is the higher one, so that the second link — b's dial — is the one kept even though
+    // the two authenticate within a second: the lower id's dial wins a crossing.)
+    const a = node('c#1', 'k');
     const b = node('b#1', 'k');
     const portA = await a.links.listen();
     const portB = await b.links.listen();
@@ -152,7 +155,7 @@ describe('broker links', () => {
     // link it dialed (seen by its sockets closing, at both ends).
     const socketsOf = (links: Links): Set<Socket> => (links as unknown as { sockets: Set<Socket> }).sockets;
     for (const s of [...socketsOf(a.links), ...socketsOf(b.links)]) s.once('close', () => a.changed.notify());
-    const second = rawPeer(portA, 'b#1', addressB);
+    const second = rawPeer(portA, 'b#1', addressB, 'c#1');
     await a.changed.wait(() => b.links.connectedPeers().length === 0 && socketsOf(a.links).size === 1, 5000, 'the link a dialed to close at both ends');
     expect(a.links.connectedPeers()).toEqual(['b#1']);
 
@@ -166,7 +169,42 @@ describe('broker links', () => {
     } finally {
       clearInterval(resend);
     }
-    expect(b.got[1]).toEqual(['a#1', 'second']);
+    expect(b.got[1]).toEqual(['c#1', 'second']);
+  });
+
+  it('keeps one link when two brokers dial each other at once, and dials no more', async () => {
+    // Each end authenticates the two links in its own order (a dialer at the challenge, a listener
+    // at the proof), so keeping "the newest" kept a different link at each end: both closed, and
+    // the brokers dialed again 50–100 ms later, and could cross again. Now both keep the link the
+    // lower member id dialed.
+    const a = node('a#1', 'k');
+    const b = node('b#1', 'k');
+    const portA = await a.links.listen();
+    const portB = await b.links.listen();
+    const socketsOf = (links: Links): Set<Socket> => (links as unknown as { sockets: Set<Socket> }).sockets;
+    const serverOf = (links: Links) => (links as unknown as { server: { on(event: 'connection', f: (s: Socket) => void): void } }).server;
+    let closes = 0;
+    const watch = (s: Socket): void => void s.once('close', () => (closes++, a.changed.notify()));
+    let accepted = 0;
+    for (const n of [a, b]) serverOf(n.links).on('connection', (s) => (accepted++, watch(s)));
+    a.links.send(`127.0.0.1:${portB}`, 'from a');
+    b.links.send(`127.0.0.1:${portA}`, 'from b');
+    // The sends dial in a microtask of this turn: once it ran, both dials are under way.
+    await Promise.resolve();
+    expect(socketsOf(a.links).size + socketsOf(b.links).size).toBe(2);
+    for (const n of [a, b]) for (const s of socketsOf(n.links)) watch(s);
+    await a.changed.wait(() => a.got.length === 1 && b.got.length === 1, 5000, 'each to hear the other');
+    // The link not kept closes at both ends; the kept one stays.
+    await a.changed.wait(() => closes === 2, 5000, 'the second link to close at both ends');
+    expect(a.links.connectedPeers()).toEqual(['b#1']);
+    expect(b.links.connectedPeers()).toEqual(['a#1']);
+    expect([socketsOf(a.links).size, socketsOf(b.links).size]).toEqual([1, 1]);
+    // The kept link carries values both ways, and nobody dialed again.
+    a.links.send('b#1', 'again from a');
+    b.links.send('a#1', 'again from b');
+    await a.changed.wait(() => a.got.length === 2 && b.got.length === 2, 5000, 'each to hear the other over the kept link');
+    expect(accepted).toBe(2);
+    expect(a.links.connectedPeers()).toEqual(['b#1']);
   });
 
   it('never dials an address with no usable port that a peer claimed, and goes on', async () => {
