@@ -203,6 +203,12 @@ const mutations = [
     replacement: 'if (held === undefined) {',
   },
   {
+    name: 'a member listed in an adopted final it never held stops on its install, though it could take the final',
+    file: 'broker/core/participant.ts',
+    original: 'const final = this.preparedById.get(m.next.id) ?? this.takeLate(m);',
+    replacement: 'const final = this.preparedById.get(m.next.id);',
+  },
+  {
     name: 'a view change drops the origin’s abcasts not yet delivered',
     file: 'broker/core/outgoing.ts',
     original: '    this.causalSent = 0;\n    for (const p of this.pending.values()) {',

@@ -81,6 +81,12 @@ interface LastInstall {
   next: ViewRecord;
   groupKeys: MessageKey[];
   joiners: MemberId[];
+  /**
+   * Members of the old view listed in the next that took no part in the round (an adopted final
+   * computed by another round lists them), and the final they need to move on with the others.
+   */
+  late: MemberId[];
+  final?: FlushFinal;
   lanes: Array<[string, number]>;
   audiences: Array<[number, MemberId[]]>;
   state?: { value: unknown };
@@ -200,10 +206,15 @@ export class FlushCoordinator {
     if (round?.phase === 'state') this.install(round, { value });
   }
 
-  /** A joiner spoke from the new view: it has its install, and the snapshot kept for it can go. */
-  joinerArrived(member: MemberId): void {
+  /** A member spoke from the new view: it has its install, and the snapshot or final kept for it can go. */
+  memberArrived(member: MemberId): void {
     const last = this.lastInstall;
-    if (last === undefined || !last.joiners.includes(member)) return;
+    if (last === undefined) return;
+    if (last.late.includes(member)) {
+      last.late = last.late.filter((m) => m !== member);
+      if (last.late.length === 0) delete last.final;
+    }
+    if (!last.joiners.includes(member)) return;
     last.joiners = last.joiners.filter((j) => j !== member);
     if (last.joiners.length === 0) delete last.state;
   }
@@ -364,7 +375,8 @@ export class FlushCoordinator {
   private install(round: Round, state: { value: unknown } | undefined): void {
     const h = this.host;
     const final = round.final!;
-    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.lanes.snapshot(), audiences: h.audiences.snapshot(), resentAt: new Map() };
+    const late = final.next.members.filter((m) => h.view!.members.includes(m) && !round.participants.includes(m));
+    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), late, ...(late.length > 0 ? { final } : {}), lanes: h.lanes.snapshot(), audiences: h.audiences.snapshot(), resentAt: new Map() };
     if (state !== undefined) last.state = state;
     for (const m of final.next.members) if (m !== h.id) h.send(m, this.installMessage(last, m));
     for (const p of round.participants) if (!final.next.members.includes(p)) h.send(p, { kind: 'leave-done', view: h.view!.id });
@@ -377,6 +389,9 @@ export class FlushCoordinator {
 
   private installMessage(last: LastInstall, to: MemberId): PeerMessage {
     const base = { kind: 'install' as const, view: last.next.id - 1, next: last.next, groupKeys: last.groupKeys };
+    // A member that had no part in the round takes the final with its install, if it still can
+    // (participant.ts `onInstall`).
+    if (last.late.includes(to) && last.final !== undefined) return { ...base, final: last.final };
     if (!last.joiners.includes(to)) return base;
     const joiner = { ...base, lanes: last.lanes, audiences: last.audiences };
     return last.state !== undefined ? { ...joiner, state: last.state } : joiner;

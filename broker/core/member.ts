@@ -296,7 +296,8 @@ export class Member implements CoordinatorHost {
       return;
     }
     if (!this.view.members.includes(from)) return;
-    this.coordinator.joinerArrived(from);
+    this.coordinator.memberArrived(from);
+    this.participant.arrived(from);
     switch (m.kind) {
       case 'data':
         return this.data.receive(m);

@@ -177,6 +177,12 @@ export interface Install {
   lanes?: Array<[string, number]>;
   /** For joiners: each stream's audience (audience.ts). */
   audiences?: Array<[number, MemberId[]]>;
+  /**
+   * For a member of the old view that took no part in the round (it adopted a final another round
+   * computed, whose next view lists this member): that final, union and all, so that the member
+   * can take it now and move on with the others (participant.ts `onInstall`).
+   */
+  final?: FlushFinal;
 }
 
 /** A leaver's flush is done: it may stop. */

@@ -61,6 +61,13 @@ export class FlushParticipant {
   private readonly reportedTo = new Set<string>();
   /** The install that brought this member into its view, to hand to stragglers. */
   private installRecord: Install | undefined;
+  /** The last final delivered (`commit`) … */
+  private committed: FlushFinal | undefined;
+  /**
+   * … and, once its view is installed, kept to hand with the install to a member of the old view
+   * that never held it (`onInstall`), until every member of the view has spoken from it.
+   */
+  private installFinal: { final: FlushFinal; waiting: Set<MemberId> } | undefined;
   private readonly installResentAt = new Map<MemberId, number>();
   /** The last answer sent to a round (a report or `done`), sent again until the round ends (`tick`). */
   private answer: { coordinator: MemberId; message: FlushState | FlushDone; at: number } | undefined;
@@ -170,6 +177,7 @@ export class FlushParticipant {
    */
   commit(final: FlushFinal): void {
     const h = this.host;
+    this.committed = final;
     const stubbed = new Set(final.stubbed);
     const agreed = (m: DataMessage): DataMessage => (m.stub !== true && stubbed.has(`${m.sender}/${m.seq}`) ? stubOf(m) : m);
     h.ordering.deliverReady((s) => h.channel.stableOf(s), true, (m) => h.deliverData(agreed(m)), (s) => final.targets[s] ?? 0);
@@ -200,10 +208,14 @@ export class FlushParticipant {
   onInstall(m: Install): void {
     const h = this.host;
     if (h.view === undefined || m.next.id <= h.view.id) return;
-    const final = this.preparedById.get(m.next.id);
+    const final = this.preparedById.get(m.next.id) ?? this.takeLate(m);
     if (final === undefined) {
-      // Listed in a view whose final it never held (a coordinator adopted a final this
-      // member had no part in): it cannot move on with the others, so it starts over.
+      // Listed in a view whose final it never held (a coordinator adopted a final this member had
+      // no part in). An install without the final is passed over while this member may still
+      // take it: the members of the new view send the install again, the final with it, while
+      // this member speaks from the old view — and if none can, they suspect this member (it is
+      // silent in their view) and exclude it. One that cannot take the final starts over.
+      if (m.final === undefined && this.prepared === undefined) return;
       h.stop('excluded');
       return;
     }
@@ -213,13 +225,44 @@ export class FlushParticipant {
     h.installView(final.next);
   }
 
+  /**
+   * The final an install carries for a member that took no part in its round (flush.ts
+   * `installMessage`), taken now if this member is still where the round's participants were when
+   * they took it: holding no other final, having delivered and sent nothing past its cut, and
+   * holding every message up to it once its union is in. Its holders then include this member,
+   * which cannot change the choice — a final's holders only grow — and it delivers exactly the cut
+   * the others delivered. Otherwise it holds nothing, and starts over (above). A member listed in
+   * a final reported to the round that computed it and stayed frozen since, so the first two
+   * conditions hold today whenever it holds no other final (a mutation removing the check of its
+   * deliveries survived every run); they are checked all the same, the argument rests on them.
+   */
+  private takeLate(m: Install): FlushFinal | undefined {
+    const h = this.host;
+    const final = m.final;
+    if (final === undefined || this.prepared !== undefined || final.next.id !== m.next.id || !sameMembers(final.next.members, m.next.members)) return undefined;
+    const target = (s: MemberId): number => final.targets[s] ?? 0;
+    for (const [sender, upTo] of h.ordering.deliveredUpTo) if (upTo > target(sender)) return undefined;
+    if ((h.channel.received.get(h.id) ?? 0) > target(h.id)) return undefined;
+    for (const message of final.union) for (const ready of h.channel.receive(message)) h.ordering.push(ready);
+    for (const sender of h.view!.members) if ((h.channel.received.get(sender) ?? 0) < target(sender)) return undefined;
+    return final;
+  }
+
   /** A member of this view still speaks from the one before: it missed the install. */
   resendInstall(to: MemberId): void {
     const h = this.host;
     if (this.installRecord === undefined || this.installRecord.view === 0) return;
     if (h.now - (this.installResentAt.get(to) ?? -Infinity) < h.config.retransmitTicks) return;
     this.installResentAt.set(to, h.now);
-    h.send(to, this.installRecord);
+    const final = this.installFinal?.final;
+    h.send(to, final === undefined ? this.installRecord : { ...this.installRecord, final });
+  }
+
+  /** A member spoke from this view: it has its install (and needs no final with it). */
+  arrived(member: MemberId): void {
+    const kept = this.installFinal;
+    if (kept === undefined || !kept.waiting.delete(member) || kept.waiting.size > 0) return;
+    this.installFinal = undefined;
   }
 
   /** A view was installed: every round of the old one is over. */
@@ -236,6 +279,9 @@ export class FlushParticipant {
     this.maxViewSeen = Math.max(this.maxViewSeen, next.id);
     this.installRecord = { kind: 'install', view: first ? 0 : next.id - 1, next };
     this.installResentAt.clear();
+    const final = this.committed;
+    this.committed = undefined;
+    this.installFinal = final?.next.id === next.id ? { final, waiting: new Set(next.members.filter((m) => m !== this.host.id)) } : undefined;
   }
 }
 

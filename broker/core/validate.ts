@@ -99,7 +99,7 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
         (m['preparedBy'] === undefined || isId(m['preparedBy']))
       );
     case 'flush-final':
-      return isFinalBody(m) && Array.isArray(m['union']) && m['union'].every(isDataMessage);
+      return isFinal(m);
     case 'flush-done':
       return isCount(m['attempt']);
     case 'install':
@@ -107,11 +107,16 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
         isView(m['next']) &&
         (m['groupKeys'] === undefined || (Array.isArray(m['groupKeys']) && m['groupKeys'].every(isId))) &&
         (m['lanes'] === undefined || (Array.isArray(m['lanes']) && m['lanes'].every((l) => Array.isArray(l) && isId(l[0]) && isCount(l[1])))) &&
-        (m['audiences'] === undefined || (Array.isArray(m['audiences']) && m['audiences'].every((a) => Array.isArray(a) && isCount(a[0]) && Array.isArray(a[1]) && a[1].every(isId))))
+        (m['audiences'] === undefined || (Array.isArray(m['audiences']) && m['audiences'].every((a) => Array.isArray(a) && isCount(a[0]) && Array.isArray(a[1]) && a[1].every(isId)))) &&
+        (m['final'] === undefined || isFinal(m['final']))
       );
     default:
       return true;
   }
+}
+
+function isFinal(v: unknown): boolean {
+  return isFinalBody(v) && Array.isArray((v as Record<string, unknown>)['union']) && ((v as Record<string, unknown>)['union'] as unknown[]).every(isDataMessage);
 }
 
 function isFinalBody(v: unknown): boolean {

@@ -1,9 +1,9 @@
 /**
- * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--claims] [--leaves] [--batching] [--cut-owners] [--ack-rounds N] [--replicas R] [--scale]`:
+ * `npm run sim -- [--whole] [--seeds N] [--from S] [--members M] [--seed S] [--no-faults] [--harsh] [--classic] [--star] [--moves] [--no-give-up] [--claims] [--leaves] [--batching] [--cut-owners] [--ack-rounds N] [--replicas R] [--scale]`:
  * runs seeded simulations outside the test runner. `--seed S` replays one run and prints its
  * events and violations; `--classic` runs the mix the regression seeds were found in (no swarm
  * draw, no product traffic); `--star` makes every view heartbeat in a star (as views larger than
- * `heartbeatAllMax` do), to run the star under the faults of small views; `--scale` prints how view changes and multicasts cost with group size.
+ * `heartbeatAllMax` do), to run the star under the faults of small views; `--scale` prints how view changes and multicasts cost with group size; `--no-give-up`: members never give up their incarnation on a timer, as in the mesh.
  * `--whole` runs whole brokers (the product's BrokerNode: core, topics, replicas) with simulated
  * clients, and checks the topic promises as well as the core's (`--members` is the broker count,
  * `--replicas` the owners per group, `--leaves` adds graceful leaves, two close together with R ≥ 3,
@@ -28,6 +28,7 @@ const harsh = process.argv.includes('--harsh');
 const classic = process.argv.includes('--classic');
 const star = process.argv.includes('--star');
 const moves = process.argv.includes('--moves');
+const giveUp = process.argv.includes('--no-give-up') ? { giveUp: false as const } : {};
 const claims = process.argv.includes('--claims');
 const leaves = process.argv.includes('--leaves');
 const batching = process.argv.includes('--batching');
@@ -67,7 +68,7 @@ if (process.argv.includes('--whole')) {
 } else if (process.argv.includes('--scale')) {
   console.log(scaleTable([5, 10, 25, 50, 100]));
 } else if (flag('--seed') !== undefined) {
-  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic, star, moves });
+  const result = runSimulation({ seed: Number(flag('--seed')), members, faults, harsh, classic, star, moves, ...giveUp });
   console.log(result.events.join('\n'));
   console.log(`ticks ${result.ticks}, converged ${result.converged}, ${JSON.stringify(result.stats)}`);
   console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations, 50));
@@ -79,12 +80,12 @@ if (process.argv.includes('--whole')) {
   let failed = 0;
   let moved = 0;
   for (let seed = from; seed < from + seeds; seed++) {
-    const result = runSimulation({ seed, members, faults, harsh, classic, star, moves });
+    const result = runSimulation({ seed, members, faults, harsh, classic, star, moves, ...giveUp });
     moved += result.stats.moved;
     if (result.violations.length === 0) continue;
     failed++;
     console.log(`seed ${seed} FAILED — replay: ${result.replay}\n${formatViolations(result.violations, 8)}\n`);
   }
-  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}${moves ? `, take-overs (${moved} streams moved at the end)` : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`${seeds - failed} passed, ${failed} failed (${members} members${star ? ', star heartbeats' : ''}${'giveUp' in giveUp ? ', no giving up' : ''}${moves ? `, take-overs (${moved} streams moved at the end)` : ''}, seeds ${from}–${from + seeds - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exitCode = failed === 0 ? 0 : 1;
 }

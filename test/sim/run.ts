@@ -37,6 +37,11 @@ export interface RunOptions {
   star?: boolean;
   /** Some abcasts take their stream over (core `takeOver`): sequencers move within views. */
   moves?: boolean;
+  /**
+   * `false`: members never give up their incarnation on a timer (core `isolatedTicksMax`), as in
+   * the mesh; a member cut off from any primary waits for one to come back, or to be excluded.
+   */
+  giveUp?: false;
 }
 
 /** What a seed drew for its run besides the fault schedule (swarm testing); undefined knobs keep the classic mix. */
@@ -96,7 +101,7 @@ export function runSimulation(options: RunOptions): RunResult {
     lossProbability: random() * 0.05,
     duplicateProbability: random() * 0.03,
   };
-  const cluster = new SimCluster(random, knobs, options.star === true ? { heartbeatAllMax: 0 } : {}, swarm?.product === true ? firstOwner : undefined);
+  const cluster = new SimCluster(random, knobs, { ...(options.star === true ? { heartbeatAllMax: 0 } : {}), ...(options.giveUp === false ? { isolatedTicksMax: Number.MAX_SAFE_INTEGER } : {}) }, swarm?.product === true ? firstOwner : undefined);
   const names = Array.from({ length: n }, (_, i) => `m${i}`);
   const events: string[] = [`knobs ${JSON.stringify(knobs)}`, ...(swarm === undefined ? [] : [`swarm ${JSON.stringify(swarm)}`])];
   const log = (what: string): void => void events.push(`t${cluster.now} ${what}`);
@@ -190,7 +195,10 @@ export function runSimulation(options: RunOptions): RunResult {
     // The founding rule: when no group answers for a while, the seed (m0) founds one again.
     const anyMember = cluster.live().some((s) => s.member.status === 'member');
     if (anyMember || startAt.size > 0) groupLostAt = -1;
-    else if (groupLostAt < 0) groupLostAt = cluster.now;
+    else if (groupLostAt < 0) {
+      groupLostAt = cluster.now;
+      log(`group lost: ${lostGroupSummary(cluster)}`);
+    }
     else if (cluster.now - groupLostAt > 200) {
       log('no group: the seed founds one');
       cluster.crash('m0');
@@ -268,7 +276,7 @@ export function runSimulation(options: RunOptions): RunResult {
     converged,
     ticks: cluster.now,
     events,
-    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}${options.star === true ? ' --star' : ''}${options.moves === true ? ' --moves' : ''}`,
+    replay: `npm run sim -- --seed ${options.seed} --members ${n}${faults ? '' : ' --no-faults'}${options.harsh === true ? ' --harsh' : ''}${options.classic === true ? ' --classic' : ''}${options.star === true ? ' --star' : ''}${options.moves === true ? ' --moves' : ''}${options.giveUp === false ? ' --no-give-up' : ''}`,
     stats: { peerMessages: cluster.network.sentTotal, multicasts, installs, moved: calm?.moved ?? 0 },
     ...(swarm === undefined ? {} : { swarm }),
   };
@@ -349,4 +357,20 @@ function describe(cluster: SimCluster): string {
     .live()
     .map((s) => s.member.describe())
     .join('\n  ');
+}
+
+/**
+ * The last view any member installed, and which of its members run now (alive, not paused, not
+ * stopped) and whether the network is whole: a group lost while a majority of its last view runs
+ * on a whole network is worth a look (the flush's liveness gaps showed so).
+ */
+function lostGroupSummary(cluster: SimCluster): string {
+  let last: { id: number; members: readonly string[] } | undefined;
+  for (const entries of cluster.logs.values()) {
+    for (const e of entries) if (e.kind === 'install' && (last === undefined || e.view.id > last.id)) last = e.view;
+  }
+  if (last === undefined) return 'no view was installed';
+  const running = new Set(cluster.running().map((s) => s.member.id));
+  const up = last.members.filter((m) => running.has(m));
+  return `last view ${last.id} [${last.members.join(',')}], running ${up.length}: [${up.join(',')}], network ${cluster.network.partition.kind}`;
 }

@@ -191,6 +191,17 @@ export const scenarios: Record<string, string> = {
     heal
     await view 4
     expect view m0 m1 m3 m4`,
+  'an adopted final lists two members cut off from the round that commits it': `
+    start m0 m1
+    start m2
+    start m3
+    leave m0                 # m1 leads a round for [m1 m2 m3], every member taking part …
+    await final m1
+    partition m0,m1 | m2,m3  # … whose final reaches only m0: m0 and m1, half of four with the oldest,
+    tick 200                 # adopt it without m2 and m3, and m1 installs [m1 m2 m3] alone
+    heal                     # m2 and m3 take the final with their install, and the view has all three
+    await view 3
+    expect view m1 m2 m3`,
   'two coordinators whose finals share an attempt': `
     start m0 m1
     start m2 m3 m4
