@@ -50,11 +50,12 @@ export class Joins {
     if (h.status !== 'member' || h.view === undefined || joiner === h.id) return;
     if (h.view.members.includes(joiner)) return h.coordinator.resendInstall(joiner);
     if (this.departed.has(joiner)) return h.tellExcluded(joiner);
+    // A newer incarnation asking in means the old one is gone: every member takes note (one left in
+    // a view that can no longer be a primary learns so here, member.ts `lineageLost`).
+    for (const m of h.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) h.detector.replaced.add(m);
     const coordinator = h.coordinatorOf();
     if (coordinator !== h.id) return h.send(coordinator, { kind: 'join', view: h.view.id, joiner });
     this.pending.add(joiner);
-    // A newer incarnation asking in means the old one is gone.
-    for (const m of h.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) h.detector.replaced.add(m);
   }
 
   /**

@@ -154,6 +154,28 @@ export class Member implements CoordinatorHost {
     this.coordinator.stateReady(state);
   }
 
+  /**
+   * Outside the primary, with no primary ever to follow this view here: members that newer
+   * incarnations replaced (they asked to join) never come back, and those left are no primary
+   * successor of the view — a view of two whose oldest crashed, or one whose other member left for
+   * good. Waiting would last for ever (the mesh never gives up on a timer), so this member starts
+   * over as a new incarnation. Not while it keeps messages from a newer view, or holds a final
+   * whose next view lists another member not replaced, with enough of them for a primary: that
+   * view may be installed and live on elsewhere, and this member takes its install when it comes.
+   * (A final that names only this member, or only the replaced besides it, was installed nowhere.)
+   */
+  private lineageLost(): boolean {
+    const replaced = this.detector.replaced;
+    if (replaced.size === 0 || this.wire.keepsFuture) return false;
+    const lost = (members: readonly MemberId[]): boolean => !isPrimarySuccessor(members, members.filter((m) => !replaced.has(m)));
+    if (!lost(this.view!.members)) return false;
+    for (const final of this.participant.preparedById.values()) {
+      const next = final.next.members;
+      if (next.some((m) => m !== this.id && !replaced.has(m)) && !lost(next)) return false;
+    }
+    return true;
+  }
+
   tick(): void {
     this.now++;
     this.notices.tick();
@@ -161,7 +183,7 @@ export class Member implements CoordinatorHost {
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
     this.figures.silentNow(this.detector.silentAmong(this.view.members, this.id, this.now));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
-    if (this.nonPrimary && this.now - this.nonPrimarySince > this.config.isolatedTicksMax) return this.stop('excluded');
+    if (this.nonPrimary && (this.now - this.nonPrimarySince > this.config.isolatedTicksMax || this.lineageLost())) return this.stop('excluded');
     this.heartbeats.tick();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) {
       this.figures.retransmitted++;

@@ -59,6 +59,11 @@ export class Wire {
     if (this.future.length > max) this.future.shift();
   }
 
+  /** Whether anything from a view not installed yet is kept: a newer view that lists this member lives. */
+  get keepsFuture(): boolean {
+    return this.future.length > 0;
+  }
+
   /** A view was installed: what was kept for it, in arrival order; older ones are dropped, newer kept. */
   takeFor(viewId: number): Array<[string, PeerMessage]> {
     const kept = this.future.splice(0).filter(([, m]) => m.view >= viewId);

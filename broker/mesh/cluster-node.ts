@@ -17,7 +17,9 @@
  * a group; founding is put off until it answers or is gone. Every other broker keeps asking to join, so brokers
  * started together form one group. A broker outside any primary view waits
  * (it never gives its incarnation up on a timer): when the partition heals
- * it is either flushed back in or told it was excluded.
+ * it is either flushed back in or told it was excluded — or it starts over when
+ * the brokers of its view that came back as new incarnations leave it no primary
+ * (core member.ts `lineageLost`).
  */
 import { isIP, connect as tcpConnect } from 'node:net';
 import type { CoreConfig, Member, MemberId, ViewRecord } from '../core/index.js';

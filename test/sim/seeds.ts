@@ -60,6 +60,9 @@ export const regressions: Array<{ seed: number; members: number; harsh?: boolean
     giveUp: false,
     caught: 'an adopted final listed two members cut off from its round, who stopped on its install; the two left could never again be a primary (liveness, M6)',
   },
+  { seed: 49211, members: 5, classic: false, giveUp: false, caught: 'a member left in a view of two whose other member left for good waited for ever, never told the group went on (liveness, M6)' },
+  { seed: 49390, members: 5, classic: false, giveUp: false, caught: 'the survivor of a view of two whose oldest member crashed waited for ever (liveness, M6)' },
+  { seed: 49063, members: 5, classic: false, giveUp: false, caught: 'the same, holding its own final for a view of itself alone, which no one else could have installed (liveness, M6)' },
 ];
 
 
