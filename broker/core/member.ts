@@ -83,6 +83,8 @@ export class Member implements CoordinatorHost {
 
   nonPrimary = false;
   private nonPrimarySince = 0;
+  /** The highest view id this process saw: installed, in any message, or said by a joiner (`found`). */
+  viewSeen: number;
   private blocked = false;
   private readonly notices = new Notices(this);
   private readonly sizeOf: MemberOptions['sizeOf'];
@@ -99,6 +101,7 @@ export class Member implements CoordinatorHost {
     this.placeSequencer = options.sequencerOf;
     this.sizeOf = options.sizeOf;
     this.figures = options.figures ?? new CoreFigures();
+    this.viewSeen = options.viewSeen ?? 0;
   }
 
   /**
@@ -107,7 +110,7 @@ export class Member implements CoordinatorHost {
    */
   found(viewId = 1): void {
     if (this.status !== 'idle' && this.status !== 'joining') return;
-    this.becomeMember({ id: viewId, members: [this.id], primary: true }, true);
+    this.becomeMember({ id: Math.max(viewId, this.viewSeen + 1), members: [this.id], primary: true }, true);
   }
 
   /** Founded, or admitted by an install (joins.ts): a member from `view` on. */
@@ -263,6 +266,7 @@ export class Member implements CoordinatorHost {
     const previous = this.view?.members ?? [];
     const wasNonPrimary = this.nonPrimary;
     this.view = next;
+    if (next.id > this.viewSeen) this.viewSeen = next.id;
     if (this.participant.frozen) this.figures.flushed(this.now - this.participant.frozenSince);
     this.figures.views++;
     this.channel = new ViewChannel(next.members, this.id, this.sizeOf);
@@ -301,7 +305,11 @@ export class Member implements CoordinatorHost {
     if (this.view === undefined || m.view >= this.view.id) this.detector.heard(from, this.now);
     else this.detector.heardAnyone(this.now);
     // Taken whatever this member's view (they change or end membership itself).
-    if (m.kind === 'join') return this.joins.onJoin(m.joiner);
+    if (m.view > this.viewSeen) this.viewSeen = m.view;
+    if (m.kind === 'join') {
+      if (m.seen !== undefined && m.seen > this.viewSeen) this.viewSeen = m.seen;
+      return this.joins.onJoin(m.joiner);
+    }
     if (m.kind === 'excluded') return this.onExcluded(m.view);
     if (m.kind === 'leave-done') return void (this.notices.leaving && this.participant.onLeaveDone(m.view));
     if (m.kind === 'install') return this.onInstall(m);

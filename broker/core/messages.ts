@@ -92,6 +92,8 @@ export interface JoinRequest {
   view: number;
   /** The member asking to join (a forwarded request names it). */
   joiner: MemberId;
+  /** The highest view id the joiner's process saw: a seed that founds a group goes above it (member.ts `found`). */
+  seen?: number;
 }
 
 export interface LeaveNotice {

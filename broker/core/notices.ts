@@ -13,6 +13,8 @@ export interface NoticesHost {
   readonly now: number;
   readonly config: CoreConfig;
   readonly view: ViewRecord | undefined;
+  /** The highest view id this process saw (member.ts). */
+  readonly viewSeen: number;
   send(to: string, message: PeerMessage): void;
 }
 
@@ -65,7 +67,8 @@ export class Notices {
 
   private askToJoin(): void {
     this.lastJoinAt = this.host.now;
-    for (const contact of this.contacts) this.host.send(contact, { kind: 'join', view: 0, joiner: this.host.id });
+    const seen = this.host.viewSeen;
+    for (const contact of this.contacts) this.host.send(contact, { kind: 'join', view: 0, joiner: this.host.id, ...(seen > 0 ? { seen } : {}) });
   }
 
   private announceLeave(): void {

@@ -39,4 +39,9 @@ export interface MemberOptions {
   sizeOf?: (payload: unknown) => number;
   /** Where this member counts for operators; pass the same one to each incarnation to keep counts monotone. */
   figures?: CoreFigures;
+  /**
+   * The highest view id an earlier incarnation of this process saw. It asks to join with it, so
+   * that a seed founding a group again (after the one it knew was lost) goes on above it.
+   */
+  viewSeen?: number;
 }

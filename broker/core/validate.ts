@@ -82,7 +82,7 @@ export function isPeerMessage(v: unknown): v is PeerMessage {
     case 'hb':
       return Array.isArray(m['acks']) && m['acks'].length <= 4096 && m['acks'].every(isCount) && (m['stable'] === undefined || isCount(m['stable'])) && (m['suspects'] === undefined || (Array.isArray(m['suspects']) && m['suspects'].length <= 4096 && m['suspects'].every(isId))) && (m['reply'] === undefined || m['reply'] === true);
     case 'join':
-      return isId(m['joiner']);
+      return isId(m['joiner']) && (m['seen'] === undefined || isCount(m['seen']));
     case 'flush-start':
       return isCount(m['attempt']) && Array.isArray(m['participants']) && m['participants'].every(isId);
     case 'flush-state':

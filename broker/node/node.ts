@@ -318,15 +318,16 @@ export class BrokerNode {
   /** Excluded: start again as a new member id, from nothing; copies load again. */
   private reincarnate(): void {
     this.replicas.reset(this.member.id);
-    this.member = this.newMember(this.options.newId());
+    this.member = this.newMember(this.options.newId(), this.member.viewSeen);
     this.out.push({ kind: 'incarnation', id: this.member.id });
     this.member.join(this.contacts);
   }
 
-  private newMember(id: MemberId): Member {
+  private newMember(id: MemberId, viewSeen = 0): Member {
     const replicas = this.options.lwg.replicas;
     return new Member({
       id,
+      viewSeen,
       ...(this.options.core === undefined ? {} : { config: this.options.core }),
       // A lightweight group's stream is sequenced by its first owner.
       sequencerOf: (stream, members) => ownersOf(stream, members, replicas)[0]!,

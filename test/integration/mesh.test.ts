@@ -236,6 +236,23 @@ describe('the mesh', () => {
     for (const seq of acked) expect(got).toContain(seq);
   });
 
+  it('two brokers: the first seed killed -9 and restarted, the survivor starts over and joins it', async () => {
+    // The survivor alone is half of its view without the oldest: never a primary again. Before, it
+    // waited for ever outside any primary (the mesh never gives up on a timer) while the restarted
+    // seed founded a group alone; now the seed's new incarnation asking to join tells it that the
+    // old one is gone for good, and it starts over as a new incarnation that joins the new group.
+    const brokers = await startMesh(2);
+    const survivor = await mesh.memberOf(1);
+    await mesh.kill(0);
+    const fresh = await mesh.restart(0);
+    const freshId = await mesh.memberOf(0);
+    await brokers[1]!.waitForEvent((e) => e['event'] === 'cluster-stopped' && e['member'] === survivor && e['reason'] === 'excluded', 30_000, 'the survivor to start over');
+    const view = await fresh.waitForEvent((e) => e['event'] === 'cluster-view' && (e['members'] as string[]).length === 2 && (e['members'] as string[]).includes(freshId), 30_000, 'one group of two');
+    expect((view['members'] as string[]).map((m) => m.split('#')[0]).sort()).toEqual(['b0', 'b1']);
+    const publisher = await client(brokers[1]!.url);
+    await publisher.publish('mesh.after', { n: 1 });
+  }, 90_000);
+
   it('a seed restarted while every other broker is stalled does not found a second group', async () => {
     const brokers = await startMesh(3);
     const [b0, b1, b2] = brokers as [BrokerProcess, BrokerProcess, BrokerProcess];
