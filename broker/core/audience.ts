@@ -121,9 +121,5 @@ export function copyFor(message: PeerMessage, toIndex: number, sizeOf?: (payload
   if (message.kind === 'flush-final' && message.union.some((m) => !inAudience(m, toIndex))) {
     return { ...message, union: message.union.map((m) => (inAudience(m, toIndex) ? m : stubOf(m))) };
   }
-  if (message.kind === 'install' && message.final !== undefined && message.final.union.some((m) => !inAudience(m, toIndex))) {
-    const final = message.final;
-    return { ...message, final: { ...final, union: final.union.map((m) => (inAudience(m, toIndex) ? m : stubOf(m))) } };
-  }
   return message;
 }

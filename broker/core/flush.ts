@@ -175,6 +175,8 @@ export class FlushCoordinator {
   /** Stops coordinating (someone older took over, or a view was installed). */
   abandon(): void {
     this.round = undefined;
+    // The install of a view this member has left behind is sent no more: its snapshot and final go.
+    if (this.lastInstall !== undefined && this.lastInstall.next.id !== this.host.view?.id) this.lastInstall = undefined;
   }
 
   onState(from: MemberId, state: FlushState): void {

@@ -242,6 +242,21 @@ export class FlushParticipant {
     if (final === undefined || this.prepared !== undefined || final.next.id !== m.next.id || !sameMembers(final.next.members, m.next.members)) return undefined;
     const target = (s: MemberId): number => final.targets[s] ?? 0;
     for (const [sender, upTo] of h.ordering.deliveredUpTo) if (upTo > target(sender)) return undefined;
+    // Payloads and stubs must agree with what the round's participants deliver (A1): a message the
+    // final makes a stub for everyone, which this member may have delivered with its payload; or one
+    // of this member's own, or in its audience, that the union carries as a stub — the participants
+    // lacked its payload, and this member would deliver it otherwise than one of them, or than
+    // another member of its audience. (The union a member of the new view sends again was cut to
+    // its own audience: only the coordinator's is whole.) In either case it starts over instead.
+    const me = h.view!.members.indexOf(h.id);
+    const stubbed = new Set(final.stubbed);
+    for (const id of stubbed) {
+      const slash = id.lastIndexOf('/');
+      if ((h.ordering.deliveredUpTo.get(id.slice(0, slash)) ?? 0) >= Number(id.slice(slash + 1))) return undefined;
+    }
+    for (const message of final.union) {
+      if (message.stub === true && !stubbed.has(`${message.sender}/${message.seq}`) && (message.origin === h.id || message.audience?.includes(me) === true)) return undefined;
+    }
     if ((h.channel.received.get(h.id) ?? 0) > target(h.id)) return undefined;
     for (const message of final.union) for (const ready of h.channel.receive(message)) h.ordering.push(ready);
     for (const sender of h.view!.members) if ((h.channel.received.get(sender) ?? 0) < target(sender)) return undefined;

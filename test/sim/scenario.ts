@@ -4,7 +4,9 @@
  *
  *   start m0 m1 m2          m0 founds, the others join; waits until all are in one view
  *   multicast m1 total 20    20 abcasts from m1 (orders: fifo causal total group; add `safe`,
- *                            and `stream=K` for an abcast's stream, sequenced at members[K mod n])
+ *                            `stream=K` for an abcast's stream, sequenced at members[K mod n],
+ *                            `elide` for its payload to reach only the stream's audience, and
+ *                            `audience=add|remove` to bring m1 into the stream's audience or out)
  *   tick 30                  let 30 ticks pass
  *   await block              run until some member blocks for a flush
  *   await final m0           run until m0, coordinating a flush, sends its final (still in flight)
@@ -73,8 +75,11 @@ export function runScenario(script: string, seed = 1, knobs: FaultKnobs = calmNe
           break;
         }
         const stream = rest.map((a) => /^stream=(\d+)$/.exec(a)?.[1]).find((v) => v !== undefined);
-        const options: MulticastOptions = { order, safe: rest.includes('safe'), ...(stream === undefined ? {} : { stream: Number(stream) }) };
-        for (let i = 0; i < Number(count ?? 1); i++) cluster.multicast(name, { n: ++counter }, options);
+        const audience = rest.map((a) => /^audience=(add|remove)$/.exec(a)?.[1]).find((v) => v !== undefined) as MulticastOptions['audience'];
+        const elide = rest.includes('elide');
+        const options: MulticastOptions = { order, safe: rest.includes('safe'), ...(stream === undefined ? {} : { stream: Number(stream) }), ...(elide ? { elide } : {}), ...(audience === undefined ? {} : { audience }) };
+        // An elided payload says so (`e`): the application digests it and its stub alike (app.ts).
+        for (let i = 0; i < Number(count ?? 1); i++) cluster.multicast(name, elide ? { n: ++counter, e: 1 } : { n: ++counter }, options);
         break;
       }
       case 'tick':
