@@ -202,82 +202,9 @@ export const scenarios: Record<string, string> = {
     heal                     # m2 and m3 take the final with their install, and the view has all three
     await view 3
     expect view m1 m2 m3`,
-  'a late member in the audience of a message the adopters hold only as a stub': `
-    start m0 m1
-    start m2
-    start m3
-    start m4
-    multicast m2 total 1 stream=3 audience=add   # stream 3 is sequenced at m3: audience {m2, m3}
-    multicast m3 total 1 stream=3 audience=add
-    tick 60
-    one-way m3 m2                # M, elided, reaches neither m2 nor m4 (m0, m1 get a stub)
-    also one-way m3 m4
-    multicast m3 total 1 stream=3 elide
-    tick 4
-    leave m0                     # m1 leads a round of all five; its final F1 (union: M's payload from m3)
-    await final m1
-    partition m0,m1 | m2,m3      # ... reaches m0 only
-    also isolate m4
-    also one-way m3 m2
-    tick 150                     # the round fails; m1 non-primary
-    partition m0,m1,m4 | m2,m3   # m4 (no final, lacking M) joins m0 m1: they adopt F1, install [m1 m2 m3 m4]
-    also one-way m3 m2
-    tick 30
-    one-way m3 m2                # the late m2, m3 hear the install with the final (union from m0 m1 m4: M as a stub)
-    tick 100
-    heal
-    await view 4`,
-  'a late member holding the payload of a message an adopter in its audience delivers as a stub': `
-    start m0 m1
-    start m2
-    start m3
-    start m4
-    multicast m4 total 1 stream=3 audience=add   # audience {m3, m4}
-    multicast m3 total 1 stream=3 audience=add
-    tick 60
-    one-way m3 m2                # M, elided, reaches neither m2 nor m4 (m0, m1 get a stub)
-    also one-way m3 m4
-    multicast m3 total 1 stream=3 elide
-    tick 4
-    leave m0                     # m1 leads a round of all five; its final F1 (union: M's payload from m3)
-    await final m1
-    partition m0,m1 | m2,m3      # ... reaches m0 only
-    also isolate m4
-    also one-way m3 m2
-    tick 150                     # the round fails; m1 non-primary
-    partition m0,m1,m4 | m2,m3   # m4 (no final, lacking M) joins m0 m1: they adopt F1, install [m1 m2 m3 m4]
-    also one-way m3 m2
-    tick 30
-    one-way m3 m2                # the late m2, m3 hear the install with the final (union from m0 m1 m4: M as a stub)
-    tick 100
-    heal
-    await view 4`,
-  'a late member whose install comes again from the new view, its union cut to the sender’s audience': `
-    start m0 m1
-    start m2
-    start m3
-    start m4
-    multicast m2 total 1 stream=3 audience=add
-    multicast m0 total 1 stream=3 audience=add   # audience {m0, m2, m3}
-    multicast m3 total 1 stream=3 audience=add
-    tick 60
-    one-way m3 m2                # M, elided, reaches neither m2 nor m4 (m0, m1 get a stub)
-    also one-way m3 m4
-    multicast m3 total 1 stream=3 elide
-    tick 4
-    leave m0                     # m1 leads a round of all five; its final F1 (union: M's payload from m3)
-    await final m1
-    partition m0,m1 | m2,m3      # ... reaches m0 only
-    also isolate m4
-    also one-way m3 m2
-    tick 150                     # the round fails; m1 non-primary
-    partition m0,m1,m4 | m2,m3   # m4 (no final, lacking M) joins m0 m1: they adopt F1, install [m1 m2 m3 m4]
-    also one-way m3 m2
-    tick 30
-    one-way m3 m2                # the late m2, m3 hear the install with the final (union from m0 m1 m4: M as a stub)
-    tick 100
-    heal
-    await view 4`,
+  'a late member in the audience of a message the adopters hold only as a stub': lateWithElided(['m2'], 'audience {m2, m3}'),
+  'a late member holding the payload of a message an adopter in its audience delivers as a stub': lateWithElided(['m4'], 'audience {m3, m4}'),
+  'a late member whose install comes again from the new view, its union cut to the sender’s audience': lateWithElided(['m2', 'm0'], 'audience {m0, m2, m3}'),
   'two coordinators whose finals share an attempt': `
     start m0 m1
     start m2 m3 m4
@@ -409,4 +336,40 @@ export function scenarioRuns(): Array<{ name: string; script: string; config: Pa
     ...Object.entries(scenarios).map(([name, script]) => ({ name, script, config: {} })),
     ...Object.entries({ ...scenarios, ...starScenarios }).map(([name, script]) => ({ name: `${name} (star)`, script, config: { heartbeatAllMax: 0 } })),
   ];
+}
+
+/**
+ * A review's three cases of late members (participant.ts `takeLate`) and elided payloads: the
+ * members in `joining` and m3 form stream 3's audience (sequenced at m3); m3's elided message M
+ * reaches neither m2 nor m4; m1's round for [m1 m2 m3 m4] sends a final (its union carrying M's
+ * payload, from m3) that reaches m0 only; m0, m1 and m4 adopt it without m2 and m3, whose
+ * install then comes with the final, its union rebuilt from the adopters (M as a stub). Each
+ * delivered M with its payload at one audience member and as a stub at another (A1) before.
+ */
+function lateWithElided(joining: string[], audience: string): string {
+  return `
+    start m0 m1
+    start m2
+    start m3
+    start m4
+${joining.map((m) => `    multicast ${m} total 1 stream=3 audience=add`).join('\n')}
+    multicast m3 total 1 stream=3 audience=add   # ${audience}
+    tick 60
+    one-way m3 m2                # M, elided, reaches neither m2 nor m4 (m0, m1 get a stub)
+    also one-way m3 m4
+    multicast m3 total 1 stream=3 elide
+    tick 4
+    leave m0                     # m1 leads a round of all five; its final F1 (union: M's payload from m3)
+    await final m1
+    partition m0,m1 | m2,m3      # ... reaches m0 only
+    also isolate m4
+    also one-way m3 m2
+    tick 150                     # the round fails; m1 non-primary
+    partition m0,m1,m4 | m2,m3   # m4 (no final, lacking M) joins m0 m1: they adopt F1, install [m1 m2 m3 m4]
+    also one-way m3 m2
+    tick 30
+    one-way m3 m2                # the late m2, m3 hear the install with the final (union from m0 m1 m4: M as a stub)
+    tick 100
+    heal
+    await view 4`;
 }
