@@ -85,7 +85,7 @@ export const knownFailures: Array<{ seed: number; members: number; harsh?: boole
   {
     seed: 92140,
     members: 5,
-    caught: 'A1: an elided abcast sequenced by its origin outside the audience (product mix) reaches one audience member as a stub in the same view where another got its payload; found by a review on 2026-12-04, failing since before that day',
+    caught: 'A1: a round adopts a final whose cut holds an elided message its own participants hold only as stubs (the payload was with the old round, not with them); the adopted final stubs nothing, so an audience member that lacked the message takes the union\'s stub, while the sequencer delivered the payload before the flush; found by a review on 2026-12-04, failing since before that day',
   },
 ];
 
