@@ -217,7 +217,7 @@ const mutations = [
   {
     name: 'a member outside the primary waits for ever in a view whose replaced members leave no primary',
     file: 'broker/core/member.ts',
-    original: 'this.now - this.nonPrimarySince > this.config.isolatedTicksMax || this.lineageLost()',
+    original: 'this.now - this.nonPrimarySince > this.config.isolatedTicksMax || lost()',
     replacement: 'this.now - this.nonPrimarySince > this.config.isolatedTicksMax',
   },
   {

@@ -19,7 +19,7 @@
 import type { Action } from './actions.js';
 import type { CoreConfig } from './config.js';
 import type { MemberId, MessageKey, ViewRecord } from './log.js';
-import type { DataMessage, FlushDone, FlushFinal, FlushStart, FlushState, OrderRequest, PeerMessage } from './messages.js';
+import type { DataMessage, FlushDone, FlushFinal, FlushStart, FlushState, Install, OrderRequest, PeerMessage } from './messages.js';
 import { isPrimarySuccessor } from './view.js';
 import { chooseFinal, unionOf } from './final-choice.js';
 
@@ -81,12 +81,6 @@ interface LastInstall {
   next: ViewRecord;
   groupKeys: MessageKey[];
   joiners: MemberId[];
-  /**
-   * Members of the old view listed in the next that took no part in the round (an adopted final
-   * computed by another round lists them), and the final they need to move on with the others.
-   */
-  late: MemberId[];
-  final?: FlushFinal;
   lanes: Array<[string, number]>;
   audiences: Array<[number, MemberId[]]>;
   state?: { value: unknown };
@@ -175,7 +169,7 @@ export class FlushCoordinator {
   /** Stops coordinating (someone older took over, or a view was installed). */
   abandon(): void {
     this.round = undefined;
-    // The install of a view this member has left behind is sent no more: its snapshot and final go.
+    // The install of a view this member has left behind is sent no more: its snapshot goes.
     if (this.lastInstall !== undefined && this.lastInstall.next.id !== this.host.view?.id) this.lastInstall = undefined;
   }
 
@@ -208,15 +202,10 @@ export class FlushCoordinator {
     if (round?.phase === 'state') this.install(round, { value });
   }
 
-  /** A member spoke from the new view: it has its install, and the snapshot or final kept for it can go. */
-  memberArrived(member: MemberId): void {
+  /** A joiner spoke from the new view: it has its install, and the snapshot kept for it can go. */
+  joinerArrived(member: MemberId): void {
     const last = this.lastInstall;
-    if (last === undefined) return;
-    if (last.late.includes(member)) {
-      last.late = last.late.filter((m) => m !== member);
-      if (last.late.length === 0) delete last.final;
-    }
-    if (!last.joiners.includes(member)) return;
+    if (last === undefined || !last.joiners.includes(member)) return;
     last.joiners = last.joiners.filter((j) => j !== member);
     if (last.joiners.length === 0) delete last.state;
   }
@@ -377,10 +366,16 @@ export class FlushCoordinator {
   private install(round: Round, state: { value: unknown } | undefined): void {
     const h = this.host;
     const final = round.final!;
-    const late = final.next.members.filter((m) => h.view!.members.includes(m) && !round.participants.includes(m));
-    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), late, ...(late.length > 0 ? { final } : {}), lanes: h.lanes.snapshot(), audiences: h.audiences.snapshot(), resentAt: new Map() };
+    const last: LastInstall = { next: final.next, groupKeys: final.group.map((g) => g.key), joiners: this.joinersOf(final.next), lanes: h.lanes.snapshot(), audiences: h.audiences.snapshot(), resentAt: new Map() };
     if (state !== undefined) last.state = state;
-    for (const m of final.next.members) if (m !== h.id) h.send(m, this.installMessage(last, m));
+    for (const m of final.next.members) {
+      if (m === h.id) continue;
+      // A member of the old view that took no part in the round (an adopted final lists it) gets
+      // the final with its install, to take it if it still can (participant.ts `onInstall`); later,
+      // every member of the new view sends it again with the install (`resendInstall` there).
+      const late = h.view!.members.includes(m) && !round.participants.includes(m);
+      h.send(m, late ? { ...this.installMessage(last, m), final } : this.installMessage(last, m));
+    }
     for (const p of round.participants) if (!final.next.members.includes(p)) h.send(p, { kind: 'leave-done', view: h.view!.id });
     this.lastInstall = last;
     this.round = undefined;
@@ -389,11 +384,8 @@ export class FlushCoordinator {
     else h.stop('excluded');
   }
 
-  private installMessage(last: LastInstall, to: MemberId): PeerMessage {
+  private installMessage(last: LastInstall, to: MemberId): Install {
     const base = { kind: 'install' as const, view: last.next.id - 1, next: last.next, groupKeys: last.groupKeys };
-    // A member that had no part in the round takes the final with its install, if it still can
-    // (participant.ts `onInstall`).
-    if (last.late.includes(to) && last.final !== undefined) return { ...base, final: last.final };
     if (!last.joiners.includes(to)) return base;
     const joiner = { ...base, lanes: last.lanes, audiences: last.audiences };
     return last.state !== undefined ? { ...joiner, state: last.state } : joiner;

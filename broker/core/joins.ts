@@ -51,7 +51,7 @@ export class Joins {
     if (h.view.members.includes(joiner)) return h.coordinator.resendInstall(joiner);
     if (this.departed.has(joiner)) return h.tellExcluded(joiner);
     // A newer incarnation asking in means the old one is gone: every member takes note (one left in
-    // a view that can no longer be a primary learns so here, member.ts `lineageLost`).
+    // a view that can no longer be a primary learns so here, view.ts `noPrimaryAhead`).
     for (const m of h.view.members) if (m !== joiner && memberName(m) === memberName(joiner)) h.detector.replaced.add(m);
     const coordinator = h.coordinatorOf();
     if (coordinator !== h.id) return h.send(coordinator, { kind: 'join', view: h.view.id, joiner });

@@ -28,7 +28,7 @@ import { AbcastLanes } from './sequencer.js';
 import { FailureDetector } from './failure-detector.js';
 import { unreachable } from './assert.js';
 import { StreamTakeovers } from './takeovers.js';
-import { isPrimarySuccessor, sequencerOf } from './view.js';
+import { isPrimarySuccessor, noPrimaryAhead, sequencerOf } from './view.js';
 import { StreamAudiences, copyFor } from './audience.js';
 import { CoreFigures } from './figures.js';
 import { Heartbeats } from './heartbeats.js';
@@ -157,28 +157,6 @@ export class Member implements CoordinatorHost {
     this.coordinator.stateReady(state);
   }
 
-  /**
-   * Outside the primary, with no primary ever to follow this view here: members that newer
-   * incarnations replaced (they asked to join) never come back, and those left are no primary
-   * successor of the view — a view of two whose oldest crashed, or one whose other member left for
-   * good. Waiting would last for ever (the mesh never gives up on a timer), so this member starts
-   * over as a new incarnation. Not while it keeps messages from a newer view, or holds a final
-   * whose next view lists another member not replaced, with enough of them for a primary: that
-   * view may be installed and live on elsewhere, and this member takes its install when it comes.
-   * (A final that names only this member, or only the replaced besides it, was installed nowhere.)
-   */
-  private lineageLost(): boolean {
-    const replaced = this.detector.replaced;
-    if (replaced.size === 0 || this.wire.keepsFuture) return false;
-    const lost = (members: readonly MemberId[]): boolean => !isPrimarySuccessor(members, members.filter((m) => !replaced.has(m)));
-    if (!lost(this.view!.members)) return false;
-    for (const final of this.participant.preparedById.values()) {
-      const next = final.next.members;
-      if (next.some((m) => m !== this.id && !replaced.has(m)) && !lost(next)) return false;
-    }
-    return true;
-  }
-
   tick(): void {
     this.now++;
     this.notices.tick();
@@ -186,7 +164,10 @@ export class Member implements CoordinatorHost {
     const alive = this.view.members.filter((m) => !this.isSuspected(m));
     this.figures.silentNow(this.detector.silentAmong(this.view.members, this.id, this.now));
     if (!isPrimarySuccessor(this.view.members, alive)) this.becomeNonPrimary();
-    if (this.nonPrimary && (this.now - this.nonPrimarySince > this.config.isolatedTicksMax || this.lineageLost())) return this.stop('excluded');
+    // Outside the primary for good (view.ts `noPrimaryAhead`; the mesh never gives up on a timer),
+    // unless a newer view that lists this member already speaks to it: it starts over.
+    const lost = () => !this.wire.keepsFuture && noPrimaryAhead(this.view!.members, this.detector.replaced, [...this.participant.preparedById.values()].map((f) => f.next.members), this.id);
+    if (this.nonPrimary && (this.now - this.nonPrimarySince > this.config.isolatedTicksMax || lost())) return this.stop('excluded');
     this.heartbeats.tick();
     for (const [to, message] of this.channel.retransmissions(this.now, this.config.retransmitTicks)) {
       this.figures.retransmitted++;
@@ -326,7 +307,7 @@ export class Member implements CoordinatorHost {
       return;
     }
     if (!this.view.members.includes(from)) return;
-    this.coordinator.memberArrived(from);
+    this.coordinator.joinerArrived(from);
     this.participant.arrived(from);
     switch (m.kind) {
       case 'data':

@@ -19,7 +19,7 @@
  * (it never gives its incarnation up on a timer): when the partition heals
  * it is either flushed back in or told it was excluded — or it starts over when
  * the brokers of its view that came back as new incarnations leave it no primary
- * (core member.ts `lineageLost`).
+ * (core view.ts `noPrimaryAhead`).
  */
 import { isIP, connect as tcpConnect } from 'node:net';
 import type { CoreConfig, Member, MemberId, ViewRecord } from '../core/index.js';
